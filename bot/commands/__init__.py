@@ -1,0 +1,17 @@
+"""Platform-neutral commands; each feature registers itself on the router here."""
+
+from __future__ import annotations
+
+from bot.commands import bridge
+from bot.router import CommandRouter
+
+# Explicit, in the order `/bridge help` lists them; no auto-discovery.
+FEATURES = (bridge,)
+
+
+def build_router() -> CommandRouter:
+    """A router with every feature's commands registered."""
+    router = CommandRouter()
+    for feature in FEATURES:
+        feature.register(router)
+    return router

@@ -1,0 +1,85 @@
+"""Engines and sessions; nothing here connects until called."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def sync_url(url: str) -> URL:
+    """The URL with the driver we use for synchronous work (psycopg 3 on PostgreSQL)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        return parsed.set(drivername="postgresql+psycopg")
+    return parsed.set(drivername="sqlite")
+
+
+def async_url(url: str) -> URL:
+    """The URL for the asyncio engine that the Slack OAuth stores need."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        return parsed.set(drivername="postgresql+psycopg")
+    return parsed.set(drivername="sqlite+aiosqlite")
+
+
+def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets the scheduler read while a command writes; the busy timeout makes
+    # concurrent writers wait instead of failing with "database is locked".
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """A synchronous engine for `url`, tuned for the backend."""
+    target = sync_url(url)
+    if target.get_backend_name() == "sqlite":
+        engine = create_engine(target, connect_args={"check_same_thread": False}, **kwargs)
+        event.listen(engine, "connect", _tune_sqlite)
+        return engine
+    return create_engine(target, pool_pre_ping=True, **kwargs)
+
+
+def make_async_engine(url: str) -> AsyncEngine:
+    """An asyncio engine on the same database (used only by slack_sdk's OAuth stores)."""
+    target = async_url(url)
+    if target.get_backend_name() == "sqlite":
+        engine = create_async_engine(target)
+        event.listen(engine.sync_engine, "connect", _tune_sqlite)
+        return engine
+    return create_async_engine(target, pool_pre_ping=True)
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions whose objects stay readable after commit, for replies built afterwards."""
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def insert_ignoring_conflicts(
+    session: Session,
+    model: type[DeclarativeBase],
+    values: Mapping[str, Any],
+    conflict_columns: Iterable[str],
+) -> bool:
+    """Insert a row unless one with the same unique key exists; True if this call inserted it.
+
+    Concurrent first uses (two commands from a new workspace at once) must not fail
+    on the unique constraint, so this uses the backend's ON CONFLICT DO NOTHING.
+    """
+    dialect = session.get_bind().dialect.name
+    builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = builder(model).values(**values).on_conflict_do_nothing(
+        index_elements=list(conflict_columns)
+    )
+    result = session.execute(stmt)
+    return bool(result.rowcount)  # type: ignore[attr-defined]

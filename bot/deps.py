@@ -1,0 +1,69 @@
+"""The dependencies every adapter, job and command receives, built once at start-up."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot import migrate
+from bot.commands import build_router
+from bot.db import make_engine, make_session_factory
+from bot.notify import Notifier
+from bot.router import CommandRouter
+from bot.services.occurrences import ClaimedOccurrence
+from bot.services.secret_key import ensure_secret_key
+from bot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+Delivery = Callable[[ClaimedOccurrence, "Deps"], Awaitable[None]]
+Planner = Callable[[Session, datetime], None]
+
+
+def utc_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Deps:
+    """What the app needs at run time; tests build one with their own pieces."""
+
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    router: CommandRouter
+    secret_key: str
+    clock: Callable[[], datetime] = utc_clock
+    instance_id: str = field(default_factory=lambda: f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}")
+    # Filled in by the adapter that runs (Slack, console): where scheduled messages go.
+    notifier: Notifier | None = None
+    # Features add a delivery per occurrence kind and planners that schedule ahead.
+    deliveries: dict[str, Delivery] = field(default_factory=dict)
+    planners: list[Planner] = field(default_factory=list)
+
+
+def build_deps(settings: Settings, *, upgrade_schema: bool = True) -> Deps:
+    """Connect, bring the schema up to date, and load the secret key."""
+    engine = make_engine(settings.database_url)
+    if upgrade_schema:
+        migrate.upgrade(engine)
+    session_factory = make_session_factory(engine)
+    configured = settings.bridgebot_secret_key
+    with session_factory.begin() as session:
+        secret_key = ensure_secret_key(
+            session=session, configured=configured.get_secret_value() if configured else None
+        )
+    return Deps(
+        settings=settings,
+        engine=engine,
+        session_factory=session_factory,
+        router=build_router(),
+        secret_key=secret_key,
+    )

@@ -1,0 +1,196 @@
+"""Database tables as SQLAlchemy 2 typed models; every tenant-owned row carries workspace_id."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    Time,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Deterministic constraint names keep Alembic migrations portable across backends.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime on every backend.
+
+    SQLite keeps no offset, so values are stored as UTC and read back with UTC attached;
+    a naive datetime is refused rather than guessed at.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; pass an aware one")
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime}
+
+
+class Side(StrEnum):
+    MARKETING = "marketing"
+    IT = "it"
+    OTHER = "other"
+
+
+class OccurrenceStatus(StrEnum):
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    SENT = "sent"
+    MISSED = "missed"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+class Workspace(Base):
+    """A Slack team or a Teams tenant; the root every other row hangs from."""
+
+    __tablename__ = "workspaces"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"Workspace(id={self.id!r}, platform={self.platform!r})"
+
+
+class WorkspaceSettings(Base):
+    """Per-workspace choices an admin makes; defaults apply until they do."""
+
+    __tablename__ = "workspace_settings"
+
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    timezone: Mapped[str] = mapped_column(String(64))
+    shared_channel_ref: Mapped[str | None] = mapped_column(String(64))
+    label_marketing: Mapped[str] = mapped_column(String(40), default="Marketing")
+    label_it: Mapped[str] = mapped_column(String(40), default="IT")
+    label_other: Mapped[str] = mapped_column(String(40), default="Other")
+    anonymity_threshold: Mapped[int] = mapped_column(Integer, default=3)
+    digest_weekday: Mapped[int] = mapped_column(Integer, default=4)  # Monday is 0
+    digest_time: Mapped[time] = mapped_column(Time, default=time(16, 0))
+    usergroup_marketing: Mapped[str | None] = mapped_column(String(64))
+    usergroup_it: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (CheckConstraint("anonymity_threshold >= 3", name="anonymity_min"),)
+
+    def __repr__(self) -> str:
+        return f"WorkspaceSettings(workspace_id={self.workspace_id!r})"
+
+
+class Person(Base):
+    """Someone in a workspace and the side they belong to."""
+
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    user_ref: Mapped[str] = mapped_column(String(128))
+    side: Mapped[str | None] = mapped_column(String(16))
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "user_ref"),
+        CheckConstraint("side IN ('marketing', 'it', 'other')", name="side_known"),
+    )
+
+    def __repr__(self) -> str:
+        return f"Person(workspace_id={self.workspace_id!r}, user_ref={self.user_ref!r})"
+
+
+class AppSecret(Base):
+    """Process-wide secrets generated on first run (the pulse hash and calendar URL key)."""
+
+    __tablename__ = "app_secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"AppSecret(name={self.name!r})"
+
+
+class Occurrence(Base):
+    """One scheduled delivery; the unique key is what makes it happen exactly once.
+
+    Planners insert rows ahead of time (ignoring conflicts, so every instance may plan);
+    the tick claims due rows, delivers them and records the outcome.
+    """
+
+    __tablename__ = "occurrences"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(40))
+    subject_ref: Mapped[str] = mapped_column(String(64))
+    due_at: Mapped[datetime]
+    recipient_ref: Mapped[str] = mapped_column(String(128), default="")
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default=OccurrenceStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "kind", "subject_ref", "due_at", "recipient_ref"),
+        Index("ix_occurrences_status_due_at", "status", "due_at"),
+    )
+
+    def __repr__(self) -> str:
+        return (
+            f"Occurrence(kind={self.kind!r}, subject_ref={self.subject_ref!r}, "
+            f"due_at={self.due_at!r}, status={self.status!r})"
+        )

@@ -1,0 +1,194 @@
+"""The command router: turns "bridge side it" into a domain call and a neutral Reply.
+
+Every adapter (Slack, Teams, console) parses its own transport, builds a Caller and
+calls `run_command`, which owns the unit of work: a command that fails with a
+domain error rolls back completely, so nothing is ever half-saved.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot import replies
+from bot.replies import Reply, Text
+from bot.services import workspaces
+
+logger = logging.getLogger(__name__)
+
+# Slack caps slash command text near 4,000 characters; anything longer is not a command.
+MAX_COMMAND_LENGTH = 4000
+
+
+class BridgebotError(Exception):
+    """A problem the caller should be told about in plain words."""
+
+    def __init__(self, message: str | Text, usage: str | None = None) -> None:
+        super().__init__(message if isinstance(message, str) else replies.plain_text(message))
+        self.text = message
+        self.usage = usage
+
+    def reply(self) -> Reply:
+        return replies.error(self.text, self.usage)
+
+
+class UsageError(BridgebotError):
+    """The command was typed wrong; the reply carries the usage line."""
+
+
+class PermissionDenied(BridgebotError):
+    """The caller may not do this (not an admin, not the author)."""
+
+
+class NotFound(BridgebotError):
+    """The thing named does not exist in this workspace."""
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is asking, as the adapter established it."""
+
+    workspace_id: str
+    user_ref: str
+    platform: str
+    is_admin: bool = False
+    display_name: str | None = None
+
+
+ChannelResolver = Callable[[str], str | None]
+
+
+def no_channel_mentions(_: str) -> str | None:
+    return None
+
+
+@dataclass
+class CommandContext:
+    """Everything a command handler may use; the session belongs to run_command."""
+
+    session: Session
+    caller: Caller
+    now: datetime
+    default_timezone: str
+    channel_ref: str | None = None
+    resolve_channel: ChannelResolver = no_channel_mentions
+
+    @property
+    def workspace_id(self) -> str:
+        return self.caller.workspace_id
+
+    def require_admin(self, action: str) -> None:
+        if not self.caller.is_admin:
+            raise PermissionDenied(f"Only workspace admins can {action}.")
+
+
+CommandHandler = Callable[[CommandContext, str], Reply]
+
+
+@dataclass(frozen=True)
+class Command:
+    """A top-level command such as `bridge`, with the help lines shown by `/bridge help`."""
+
+    name: str
+    summary: str
+    usage: str
+    help_lines: tuple[str, ...]
+    handler: CommandHandler
+
+
+class CommandRouter:
+    """Maps command names to handlers; features register themselves explicitly."""
+
+    def __init__(self) -> None:
+        self._commands: dict[str, Command] = {}
+
+    def register(self, command: Command) -> None:
+        if command.name in self._commands:
+            raise ValueError(f"command {command.name!r} registered twice")
+        self._commands[command.name] = command
+
+    def commands(self) -> list[Command]:
+        return list(self._commands.values())
+
+    def get(self, name: str) -> Command | None:
+        return self._commands.get(name)
+
+    def dispatch(self, ctx: CommandContext, name: str, args: str) -> Reply:
+        command = self._commands.get(name.lower())
+        if command is None:
+            known = ", ".join(f"/{c}" for c in sorted(self._commands))
+            raise UsageError(f"There is no /{name} command here. Try one of: {known}.")
+        return command.handler(ctx, clean_arguments(args, command.usage))
+
+
+def parse_line(line: str) -> tuple[str, str]:
+    """Split "/jargon CAC" or "jargon CAC" into ("jargon", "CAC")."""
+    stripped = line.strip().lstrip("/")
+    name, _, args = stripped.partition(" ")
+    return name.lower(), args.strip()
+
+
+def split_first(args: str) -> tuple[str, str]:
+    """The first word (lower-cased) and the rest, for sub-commands."""
+    first, _, rest = args.strip().partition(" ")
+    return first.lower(), rest.strip()
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def clean_arguments(args: str, usage: str) -> str:
+    """Refuse text no person types (control characters, huge pastes) with a clear message."""
+    if len(args) > MAX_COMMAND_LENGTH:
+        raise UsageError(
+            f"That is {len(args):,} characters; commands take at most {MAX_COMMAND_LENGTH:,}.",
+            usage,
+        )
+    if _CONTROL.search(args):
+        raise UsageError("That text contains control characters; please retype it.", usage)
+    return unicodedata.normalize("NFC", args.strip())
+
+
+def run_command(
+    *,
+    session_factory: sessionmaker[Session],
+    router: CommandRouter,
+    caller: Caller,
+    name: str,
+    args: str,
+    now: datetime,
+    default_timezone: str,
+    channel_ref: str | None = None,
+    resolve_channel: ChannelResolver = no_channel_mentions,
+) -> Reply:
+    """Run one command in its own transaction and return the reply to show.
+
+    A BridgebotError rolls the transaction back and becomes an error reply; any other
+    exception propagates to the adapter's single error path.
+    """
+    try:
+        with session_factory.begin() as session:
+            workspaces.ensure_workspace(
+                session=session,
+                workspace_id=caller.workspace_id,
+                platform=caller.platform,
+                timezone=default_timezone,
+            )
+            ctx = CommandContext(
+                session=session,
+                caller=caller,
+                now=now,
+                default_timezone=default_timezone,
+                channel_ref=channel_ref,
+                resolve_channel=resolve_channel,
+            )
+            return router.dispatch(ctx, name, args)
+    except BridgebotError as exc:
+        logger.info("command refused: /%s (%s)", name, type(exc).__name__)
+        return exc.reply()

@@ -1,0 +1,1 @@
+"""Domain services: plain functions over a Session, with no chat-platform imports."""

@@ -1,0 +1,85 @@
+"""Workspaces and their settings; the first command from a new workspace creates both."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.db import insert_ignoring_conflicts
+from bot.models import Side, Workspace, WorkspaceSettings
+
+
+@dataclass(frozen=True)
+class WorkspaceView:
+    """A workspace's settings as the domain reads them."""
+
+    workspace_id: str
+    timezone: str
+    shared_channel_ref: str | None
+    labels: dict[Side, str]
+    anonymity_threshold: int
+
+    def label(self, side: Side | str | None) -> str:
+        if side is None:
+            return "no side"
+        return self.labels[Side(side)]
+
+
+def ensure_workspace(*, session: Session, workspace_id: str, platform: str, timezone: str) -> None:
+    """Create the workspace and its default settings if this is its first visit.
+
+    Args:
+        session: the caller's unit of work.
+        workspace_id: Slack team id or Teams tenant id.
+        platform: "slack", "teams" or "console".
+        timezone: default IANA time zone for a new workspace.
+    """
+    if session.get(Workspace, workspace_id) is not None:
+        return
+    insert_ignoring_conflicts(
+        session, Workspace, {"id": workspace_id, "platform": platform}, ["id"]
+    )
+    insert_ignoring_conflicts(
+        session,
+        WorkspaceSettings,
+        {"workspace_id": workspace_id, "timezone": timezone},
+        ["workspace_id"],
+    )
+
+
+def get_workspace(*, session: Session, workspace_id: str) -> WorkspaceView:
+    """The workspace's settings.
+
+    Raises:
+        LookupError: the workspace was never created (ensure_workspace first).
+    """
+    row = session.get(WorkspaceSettings, workspace_id)
+    if row is None:
+        raise LookupError(f"unknown workspace {workspace_id}")
+    return _view(row)
+
+
+def set_shared_channel(*, session: Session, workspace_id: str, channel_ref: str) -> WorkspaceView:
+    """Choose the channel for wins, challenges and digests."""
+    row = session.execute(
+        select(WorkspaceSettings).where(WorkspaceSettings.workspace_id == workspace_id)
+    ).scalar_one()
+    row.shared_channel_ref = channel_ref
+    session.flush()
+    return _view(row)
+
+
+def _view(row: WorkspaceSettings) -> WorkspaceView:
+    return WorkspaceView(
+        workspace_id=row.workspace_id,
+        timezone=row.timezone,
+        shared_channel_ref=row.shared_channel_ref,
+        labels={
+            Side.MARKETING: row.label_marketing,
+            Side.IT: row.label_it,
+            Side.OTHER: row.label_other,
+        },
+        anonymity_threshold=row.anonymity_threshold,
+    )

@@ -1,0 +1,104 @@
+"""The FastAPI server: Slack endpoints, health and metrics, with the scheduler in its lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from sqlalchemy import text
+
+from bot.deps import Deps
+from bot.metrics import REGISTRY
+from bot.settings import RunMode
+from handlers.slack.app import INSTALL_PATH, REDIRECT_PATH, create_slack_app
+from handlers.slack.client import make_http_session
+from schedules import TICK_JOB_ID, create_scheduler
+
+logger = logging.getLogger(__name__)
+
+
+def create_web_app(deps: Deps) -> FastAPI:
+    """The ASGI app for `bridgebot run` in a Slack mode; nothing starts until its lifespan."""
+
+    @asynccontextmanager
+    async def lifespan(api: FastAPI) -> AsyncIterator[None]:
+        settings = deps.settings
+        http_session = make_http_session()
+        slack_app = create_slack_app(settings, deps, http_session)
+        api.state.slack_handler = AsyncSlackRequestHandler(slack_app)
+        scheduler = create_scheduler(deps)
+        scheduler.start()
+        api.state.scheduler = scheduler
+        socket_handler = None
+        if settings.run_mode is RunMode.SLACK_SOCKET:
+            assert settings.slack_app_token is not None
+            socket_handler = AsyncSocketModeHandler(
+                slack_app, settings.slack_app_token.get_secret_value()
+            )
+            await socket_handler.connect_async()
+            logger.info("connected to Slack in Socket Mode")
+        logger.info("bridgebot is up (%s, instance %s)", settings.run_mode.value, deps.instance_id)
+        try:
+            yield
+        finally:
+            scheduler.shutdown(wait=False)
+            if socket_handler is not None:
+                await socket_handler.close_async()
+            await http_session.close()
+            deps.engine.dispose()
+
+    api = FastAPI(title="bridgebot", lifespan=lifespan, docs_url=None, redoc_url=None)
+
+    @api.post("/slack/events")
+    async def slack_events(request: Request) -> Response:
+        return await request.app.state.slack_handler.handle(request)
+
+    @api.get(INSTALL_PATH)
+    async def slack_install(request: Request) -> Response:
+        return await request.app.state.slack_handler.handle(request)
+
+    @api.get(REDIRECT_PATH)
+    async def slack_oauth_redirect(request: Request) -> Response:
+        return await request.app.state.slack_handler.handle(request)
+
+    @api.get("/healthz")
+    async def healthz(request: Request) -> JSONResponse:
+        return await health_response(deps, getattr(request.app.state, "scheduler", None))
+
+    @api.get("/metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+    return api
+
+
+async def health_response(deps: Deps, scheduler: Any) -> JSONResponse:
+    """200 when the database answers and the scheduler runs, else 503 saying which failed."""
+    database = await asyncio.to_thread(_database_status, deps)
+    running = bool(scheduler is not None and scheduler.running)
+    job = scheduler.get_job(TICK_JOB_ID) if running else None
+    body = {
+        "status": "ok" if database == "ok" and running else "unavailable",
+        "database": database,
+        "scheduler": "running" if running else "stopped",
+        "next_tick": job.next_run_time.isoformat() if job and job.next_run_time else None,
+        "instance": deps.instance_id,
+    }
+    return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)
+
+
+def _database_status(deps: Deps) -> str:
+    try:
+        with deps.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001 - any failure means unhealthy
+        return f"error: {type(exc).__name__}"
+    return "ok"

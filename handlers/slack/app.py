@@ -1,0 +1,82 @@
+"""Build the Bolt AsyncApp for one of the three Slack modes (HTTP, Socket Mode, OAuth)."""
+
+from __future__ import annotations
+
+import logging
+
+import aiohttp
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
+
+from bot.db import make_async_engine
+from bot.deps import Deps
+from bot.settings import RunMode, Settings
+from handlers.slack import commands, errors
+from handlers.slack.client import make_web_client
+from handlers.slack.manifest import BOT_SCOPES
+from handlers.slack.middleware import measure_requests
+from handlers.slack.notifier import SlackNotifier, TokenLookup
+from handlers.slack.people import AdminDirectory
+
+logger = logging.getLogger(__name__)
+
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
+
+
+def _secret(value: object) -> str | None:
+    return value.get_secret_value() if value is not None else None  # type: ignore[attr-defined]
+
+
+def create_slack_app(settings: Settings, deps: Deps, session: aiohttp.ClientSession) -> AsyncApp:
+    """The Bolt app with every listener registered; also installs the Slack notifier."""
+    client = make_web_client(settings, token=_secret(settings.slack_bot_token), session=session)
+    if settings.run_mode is RunMode.SLACK_OAUTH:
+        app, tokens = _oauth_app(settings, client)
+    else:
+        app = AsyncApp(
+            token=_secret(settings.slack_bot_token),
+            signing_secret=_secret(settings.slack_signing_secret),
+            client=client,
+        )
+        fixed_token = _secret(settings.slack_bot_token)
+
+        async def tokens(_workspace_id: str) -> str | None:
+            return fixed_token
+
+    app.middleware(measure_requests)
+    commands.register(app, deps, AdminDirectory(settings))
+    errors.register(app)
+    deps.notifier = SlackNotifier(settings, tokens, session)
+    return app
+
+
+def _oauth_app(settings: Settings, client: object) -> tuple[AsyncApp, TokenLookup]:
+    assert settings.slack_client_id is not None
+    async_engine = make_async_engine(settings.database_url)
+    installations = AsyncSQLAlchemyInstallationStore(
+        client_id=settings.slack_client_id, engine=async_engine
+    )
+    oauth_settings = AsyncOAuthSettings(
+        client_id=settings.slack_client_id,
+        client_secret=_secret(settings.slack_client_secret),
+        scopes=list(BOT_SCOPES),
+        installation_store=installations,
+        state_store=AsyncSQLAlchemyOAuthStateStore(expiration_seconds=600, engine=async_engine),
+        state_validation_enabled=True,
+        install_path=INSTALL_PATH,
+        redirect_uri_path=REDIRECT_PATH,
+    )
+    app = AsyncApp(
+        signing_secret=_secret(settings.slack_signing_secret),
+        oauth_settings=oauth_settings,
+        client=client,  # type: ignore[arg-type]
+    )
+
+    async def tokens(workspace_id: str) -> str | None:
+        bot = await installations.async_find_bot(enterprise_id=None, team_id=workspace_id)
+        return bot.bot_token if bot else None
+
+    return app, tokens

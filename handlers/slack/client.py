@@ -1,0 +1,93 @@
+"""Slack Web API clients that honour SLACK_API_URL, retry 429/5xx/connection errors and count calls."""
+
+from __future__ import annotations
+
+import logging
+from types import SimpleNamespace
+from typing import Any
+
+import aiohttp
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.metrics import SLACK_API_CALLS, SLACK_API_RETRIES
+from bot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+class CountedRetry(AsyncRetryHandler):
+    """Wraps one of slack_sdk's retry handlers so every retry shows up in /metrics."""
+
+    def __init__(self, inner: AsyncRetryHandler, reason: str) -> None:
+        super().__init__(max_retry_count=inner.max_retry_count, interval_calculator=inner.interval_calculator)
+        self.inner = inner
+        self.reason = reason
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        return await self.inner._can_retry_async(
+            state=state, request=request, response=response, error=error
+        )
+
+    async def prepare_for_next_attempt_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        SLACK_API_RETRIES.labels(reason=self.reason).inc()
+        logger.info("retrying Slack call %s (%s)", request.url.rsplit("/", 1)[-1], self.reason)
+        await self.inner.prepare_for_next_attempt_async(
+            state=state, request=request, response=response, error=error
+        )
+
+
+def retry_handlers() -> list[AsyncRetryHandler]:
+    """429 waits for Retry-After; 5xx and dropped connections back off and try again."""
+    return [
+        CountedRetry(AsyncRateLimitErrorRetryHandler(max_retry_count=5), "rate_limited"),
+        CountedRetry(AsyncServerErrorRetryHandler(max_retry_count=3), "server_error"),
+        CountedRetry(AsyncConnectionErrorRetryHandler(max_retry_count=3), "connection_error"),
+    ]
+
+
+async def _count_call(
+    _session: aiohttp.ClientSession, _context: SimpleNamespace, params: Any
+) -> None:
+    method = params.url.path.rsplit("/", 1)[-1] or "unknown"
+    SLACK_API_CALLS.labels(method=method, status=str(params.response.status)).inc()
+
+
+def make_http_session() -> aiohttp.ClientSession:
+    """One connection pool for every Slack client of the process, counting each call."""
+    trace = aiohttp.TraceConfig()
+    trace.on_request_end.append(_count_call)
+    return aiohttp.ClientSession(trace_configs=[trace])
+
+
+def make_web_client(
+    settings: Settings, *, token: str | None = None, session: aiohttp.ClientSession | None = None
+) -> AsyncWebClient:
+    return AsyncWebClient(
+        token=token,
+        base_url=settings.slack_api_url,
+        session=session,
+        retry_handlers=retry_handlers(),
+    )

@@ -1,0 +1,123 @@
+"""The Slack app manifest: every command, the shortcut, App Home, events and minimal scopes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+# Why each scope is needed; nothing more is asked for.
+BOT_SCOPES = (
+    "commands",  # the slash commands and the Explain jargon shortcut
+    "chat:write",  # replies, reminders, digests, pulse questions
+    "chat:write.public",  # post wins and digests in the shared channel without joining
+    "im:write",  # open a DM for reminders and pulse questions
+    "users:read",  # admin check (is_admin / is_owner) and display names
+    "usergroups:read",  # sync sides from Marketing / IT user groups
+    "files:write",  # calendar files, pulse charts, CSV exports
+)
+
+BOT_EVENTS = ("app_home_opened",)
+
+EXPLAIN_SHORTCUT_ID = "glossary_explain_message"
+
+COMMANDS: tuple[dict[str, Any], ...] = (
+    {
+        "command": "/jargon",
+        "description": "Look up a Marketing or IT term, or add one",
+        "usage_hint": "TERM | search WORDS | add TERM | random",
+        "should_escape": False,
+    },
+    {
+        "command": "/standup",
+        "description": "Create and manage joint Marketing + IT stand-ups",
+        "usage_hint": "list | pause ID | resume ID | skip ID DATE | now ID | calendar ID",
+        "should_escape": False,
+    },
+    {
+        "command": "/win",
+        "description": "Share a win with both sides",
+        "usage_hint": "TEXT | list",
+        "should_escape": False,
+    },
+    {
+        "command": "/challenge",
+        "description": "Share a challenge and find help on the other side",
+        "usage_hint": "TEXT | list [open]",
+        "should_escape": False,
+    },
+    {
+        "command": "/pulse",
+        "description": "Pulse poll results, or ask a quick poll",
+        "usage_hint": "results [WEEKS] | ask QUESTION | OPTION | OPTION",
+        "should_escape": False,
+    },
+    {
+        "command": "/bridge",
+        "description": "Your side, the shared channel, settings and help",
+        "usage_hint": "help | side marketing|it|other | channel #CHANNEL",
+        # Escaped so "#channel" arrives as a channel id we can store.
+        "should_escape": True,
+    },
+)
+
+
+def build_manifest(*, socket_mode: bool, base_url: str = "https://bridgebot.example.com") -> dict[str, Any]:
+    """The manifest as a dict; HTTP mode points every request URL at `base_url`."""
+    events_url = f"{base_url.rstrip('/')}/slack/events"
+    commands = []
+    for command in COMMANDS:
+        entry = dict(command)
+        if not socket_mode:
+            entry["url"] = events_url
+        commands.append(entry)
+    interactivity: dict[str, Any] = {"is_enabled": True}
+    event_subscriptions: dict[str, Any] = {"bot_events": list(BOT_EVENTS)}
+    oauth: dict[str, Any] = {"scopes": {"bot": list(BOT_SCOPES)}}
+    if not socket_mode:
+        interactivity["request_url"] = events_url
+        event_subscriptions["request_url"] = events_url
+        oauth["redirect_urls"] = [f"{base_url.rstrip('/')}/slack/oauth_redirect"]
+    return {
+        "display_information": {
+            "name": "bridgebot",
+            "description": "Marketing and IT, working as one team",
+            "long_description": (
+                "bridgebot runs joint Marketing + IT stand-ups with reminders, a shared board of "
+                "wins and challenges, weekly pulse polls that show the perception gap between "
+                "the two sides, and a glossary so each side speaks the other's language."
+            ),
+            "background_color": "#2b4a6f",
+        },
+        "features": {
+            "app_home": {
+                "home_tab_enabled": True,
+                "messages_tab_enabled": True,
+                "messages_tab_read_only_enabled": False,
+            },
+            "bot_user": {"display_name": "bridgebot", "always_online": True},
+            "slash_commands": commands,
+            "shortcuts": [
+                {
+                    "name": "Explain jargon",
+                    "type": "message",
+                    "callback_id": EXPLAIN_SHORTCUT_ID,
+                    "description": "Explain every Marketing or IT term in this message",
+                }
+            ],
+        },
+        "oauth_config": oauth,
+        "settings": {
+            "event_subscriptions": event_subscriptions,
+            "interactivity": interactivity,
+            "org_deploy_enabled": False,
+            "socket_mode_enabled": socket_mode,
+            "token_rotation_enabled": False,
+        },
+    }
+
+
+def manifest_yaml(*, socket_mode: bool, base_url: str = "https://bridgebot.example.com") -> str:
+    return yaml.safe_dump(
+        build_manifest(socket_mode=socket_mode, base_url=base_url), sort_keys=False, width=100
+    )

@@ -1,0 +1,51 @@
+"""Alembic environment: our models plus the slack_sdk OAuth store tables."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import Engine, MetaData, pool
+from sqlalchemy import engine_from_config, text
+
+from bot.models import Base
+from migrations.slack_tables import slack_oauth_metadata
+
+config = context.config
+target_metadata: list[MetaData] = [Base.metadata, slack_oauth_metadata()]
+
+# Several instances may start at once; on PostgreSQL an advisory lock makes them
+# take turns so only one applies a migration.
+MIGRATION_LOCK_ID = 7_240_519
+
+
+def run_migrations_online() -> None:
+    engine: Engine | None = config.attributes.get("engine")
+    if engine is None:
+        engine = engine_from_config(
+            config.get_section(config.config_ini_section) or {},
+            prefix="sqlalchemy.",
+            poolclass=pool.NullPool,
+        )
+    with engine.connect() as connection:
+        is_postgres = connection.dialect.name == "postgresql"
+        if is_postgres:
+            connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": MIGRATION_LOCK_ID})
+            connection.commit()
+        try:
+            context.configure(
+                connection=connection,
+                target_metadata=target_metadata,
+                render_as_batch=connection.dialect.name == "sqlite",
+                compare_type=True,
+            )
+            with context.begin_transaction():
+                context.run_migrations()
+            connection.commit()
+        finally:
+            if is_postgres:
+                connection.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": MIGRATION_LOCK_ID})
+                connection.commit()
+
+
+if context.is_offline_mode():
+    raise SystemExit("bridgebot migrations run online only: use `bridgebot db upgrade`.")
+run_migrations_online()
