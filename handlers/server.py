@@ -20,6 +20,7 @@ from bot.metrics import REGISTRY
 from bot.settings import RunMode
 from handlers.slack.app import INSTALL_PATH, REDIRECT_PATH, create_slack_app
 from handlers.slack.client import make_http_session
+from handlers.slack.request_metrics import handle_measured
 from schedules import TICK_JOB_ID, create_scheduler
 
 logger = logging.getLogger(__name__)
@@ -59,15 +60,15 @@ def create_web_app(deps: Deps) -> FastAPI:
 
     @api.post("/slack/events")
     async def slack_events(request: Request) -> Response:
-        return await request.app.state.slack_handler.handle(request)
+        return await handle_measured(request.app.state.slack_handler, request)
 
     @api.get(INSTALL_PATH)
     async def slack_install(request: Request) -> Response:
-        return await request.app.state.slack_handler.handle(request)
+        return await handle_measured(request.app.state.slack_handler, request)
 
     @api.get(REDIRECT_PATH)
     async def slack_oauth_redirect(request: Request) -> Response:
-        return await request.app.state.slack_handler.handle(request)
+        return await handle_measured(request.app.state.slack_handler, request)
 
     @api.get("/healthz")
     async def healthz(request: Request) -> JSONResponse:

@@ -16,7 +16,6 @@ from bot.settings import RunMode, Settings
 from handlers.slack import commands, errors
 from handlers.slack.client import make_web_client
 from handlers.slack.manifest import BOT_SCOPES
-from handlers.slack.middleware import measure_requests
 from handlers.slack.notifier import SlackNotifier, TokenLookup
 from handlers.slack.people import AdminDirectory
 
@@ -46,7 +45,6 @@ def create_slack_app(settings: Settings, deps: Deps, session: aiohttp.ClientSess
         async def tokens(_workspace_id: str) -> str | None:
             return fixed_token
 
-    app.middleware(measure_requests)
     commands.register(app, deps, AdminDirectory(settings))
     errors.register(app)
     deps.notifier = SlackNotifier(settings, tokens, session)

@@ -1,0 +1,154 @@
+"""Shared fixtures: a database per test on SQLite and on PostgreSQL, settings, deps, fake Slack."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from pytest_httpserver import HTTPServer
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from bot.db import make_engine, sync_url
+from bot.deps import Deps, build_deps
+from bot.migrate import upgrade
+from bot.models import Base
+from bot.settings import Settings
+from tests.fake_slack import FakeSlack
+from tests.signing import SIGNING_SECRET
+
+PG_URL = os.environ.get("TEST_DATABASE_URL")
+BACKENDS = ("sqlite", "postgresql")
+
+
+@pytest.fixture(autouse=True)
+def _no_developer_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never see the developer's tokens or database."""
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+
+
+def create_pg_database(server_url: str) -> str:
+    """A new, empty PostgreSQL database on the test server; returns its URL."""
+    name = f"bridgebot_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(sync_url(server_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_pg_database(server_url: str, database_url: str) -> None:
+    name = make_url(database_url).database
+    admin = create_engine(sync_url(server_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def fresh_database_url(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[str]:
+    """An empty database (no schema) of the backend named by the test's `backend` param."""
+    backend = request.param if hasattr(request, "param") else "sqlite"
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path}/fresh.db"
+        return
+    if not PG_URL:
+        pytest.skip("TEST_DATABASE_URL is not set (CI sets it to the local PostgreSQL)")
+    url = create_pg_database(PG_URL)
+    try:
+        yield url
+    finally:
+        drop_pg_database(PG_URL, url)
+
+
+@pytest.fixture(scope="session")
+def pg_migrated_url() -> Iterator[str]:
+    """One migrated PostgreSQL database for the whole run; tests truncate it."""
+    if not PG_URL:
+        pytest.skip("TEST_DATABASE_URL is not set (CI sets it to the local PostgreSQL)")
+    url = create_pg_database(PG_URL)
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    try:
+        yield url
+    finally:
+        drop_pg_database(PG_URL, url)
+
+
+def _truncate_all(url: str) -> None:
+    engine = make_engine(url)
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(
+            text(f"TRUNCATE {tables}, slack_bots, slack_installations, slack_oauth_states CASCADE")
+        )
+    engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: object) -> str:
+    """A migrated, empty database: a new SQLite file, or the shared PostgreSQL one truncated."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/bridgebot.db"
+    url: str = request.getfixturevalue("pg_migrated_url")
+    _truncate_all(url)
+    return url
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(_env_file=None, database_url=database_url)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def deps(settings: Settings) -> Iterator[Deps]:
+    built = build_deps(settings)
+    try:
+        yield built
+    finally:
+        built.engine.dispose()
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    try:
+        yield FakeSlack(server)
+    finally:
+        server.clear()
+        server.stop()
+
+
+@pytest.fixture
+def slack_settings(database_url: str, fake_slack: FakeSlack) -> Settings:
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        database_url=database_url,
+        slack_bot_token="xoxb-test-token",
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=fake_slack.api_url,
+    )
+
+
+@pytest.fixture
+def slack_deps(slack_settings: Settings) -> Iterator[Deps]:
+    built = build_deps(slack_settings)
+    try:
+        yield built
+    finally:
+        built.engine.dispose()
+
+
+@pytest.fixture
+def slack_http(slack_deps: Deps) -> Iterator[TestClient]:
+    """The whole FastAPI app, lifespan included, as Slack reaches it over HTTP."""
+    from handlers.server import create_web_app
+
+    with TestClient(create_web_app(slack_deps)) as client:
+        yield client

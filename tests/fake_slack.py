@@ -1,0 +1,163 @@
+"""A fake Slack Web API on 127.0.0.1 that records every call and can fail on demand."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+from pytest_httpserver import HTTPServer
+from pytest_httpserver.httpserver import METHOD_ALL
+from werkzeug import Request, Response
+
+TEAM_ID = "T0BRIDGE"
+BOT_USER_ID = "U0BOT"
+
+
+@dataclass
+class Call:
+    """One request the bot made: a Web API method or a response_url post."""
+
+    method: str
+    params: dict[str, Any]
+    headers: dict[str, str]
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class Failure:
+    status: int
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+class FakeSlack:
+    """Answers like Slack for the methods bridgebot uses; everything else answers ok."""
+
+    def __init__(self, server: HTTPServer) -> None:
+        self.server = server
+        self.calls: list[Call] = []
+        self.users: dict[str, dict[str, Any]] = {}
+        self._failures: dict[str, deque[Failure]] = defaultdict(deque)
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._ts = 0
+        server.expect_request(re.compile(r"^/.*"), method=METHOD_ALL).respond_with_handler(
+            self._handle
+        )
+
+    @property
+    def api_url(self) -> str:
+        return self.server.url_for("/api/")
+
+    def response_url(self, name: str = "cmd") -> str:
+        return self.server.url_for(f"/response/{name}")
+
+    def add_user(self, user_id: str, *, admin: bool = False, name: str | None = None) -> None:
+        self.users[user_id] = {
+            "id": user_id,
+            "team_id": TEAM_ID,
+            "name": name or user_id.lower(),
+            "is_admin": admin,
+            "is_owner": False,
+            "is_primary_owner": False,
+        }
+
+    def fail_next(
+        self,
+        method: str,
+        *,
+        status: int,
+        times: int = 1,
+        retry_after: int | None = None,
+        error: str = "ratelimited",
+    ) -> None:
+        """Make the next `times` calls of `method` fail with HTTP `status`."""
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+        for _ in range(times):
+            self._failures[method].append(Failure(status, headers, {"ok": False, "error": error}))
+
+    def calls_to(self, method: str) -> list[Call]:
+        with self._lock:
+            return [call for call in self.calls if call.method == method]
+
+    def wait_for(self, method: str, count: int = 1, timeout: float = 10.0) -> list[Call]:
+        """Block until `count` calls of `method` arrived (the bot works after it acks)."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                found = [call for call in self.calls if call.method == method]
+                if len(found) >= count:
+                    return found
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    seen = sorted({call.method for call in self.calls})
+                    raise AssertionError(f"expected {count} {method} call(s); saw {seen}")
+                self._changed.wait(remaining)
+
+    # -- the HTTP side ---------------------------------------------------------
+
+    def _handle(self, request: Request) -> Response:
+        method = self._method_name(request.path)
+        call = Call(method=method, params=self._params(request), headers=dict(request.headers))
+        with self._changed:
+            self.calls.append(call)
+            failure = self._failures[method].popleft() if self._failures[method] else None
+            self._changed.notify_all()
+        if failure is not None:
+            return Response(
+                json.dumps(failure.body),
+                status=failure.status,
+                headers=failure.headers,
+                content_type="application/json",
+            )
+        return Response(json.dumps(self._answer(call)), content_type="application/json")
+
+    @staticmethod
+    def _method_name(path: str) -> str:
+        if path.startswith("/response/"):
+            return "response_url"
+        return path.removeprefix("/api/")
+
+    @staticmethod
+    def _params(request: Request) -> dict[str, Any]:
+        params: dict[str, Any] = {key: value for key, value in request.args.items()}
+        body = request.get_data(as_text=True)
+        if not body:
+            return params
+        if request.mimetype == "application/json":
+            params.update(json.loads(body))
+        else:
+            params.update({k: v[0] for k, v in parse_qs(body).items()})
+        return params
+
+    def _answer(self, call: Call) -> dict[str, Any]:
+        match call.method:
+            case "auth.test":
+                return {
+                    "ok": True,
+                    "url": "https://bridge.example/",
+                    "team": "Bridge Co",
+                    "team_id": TEAM_ID,
+                    "user": "bridgebot",
+                    "user_id": BOT_USER_ID,
+                    "bot_id": "B0BOT",
+                }
+            case "users.info":
+                user = self.users.get(call.params.get("user", ""))
+                if user is None:
+                    return {"ok": False, "error": "user_not_found"}
+                return {"ok": True, "user": user}
+            case "chat.postMessage" | "chat.update" | "chat.postEphemeral":
+                with self._lock:
+                    self._ts += 1
+                    ts = f"{int(time.time())}.{self._ts:06d}"
+                return {"ok": True, "channel": call.params.get("channel"), "ts": ts}
+            case "response_url":
+                return {"ok": True}
+        return {"ok": True}
