@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m bench.NAME` prints figures; none of them asserts a time."""
