@@ -89,6 +89,8 @@ class Workspace(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     platform: Mapped[str] = mapped_column(String(16))
     name: Mapped[str | None] = mapped_column(String(200))
+    # Bumped on every glossary change so each instance knows to refresh its index.
+    glossary_revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     def __repr__(self) -> str:
@@ -194,3 +196,77 @@ class Occurrence(Base):
             f"Occurrence(kind={self.kind!r}, subject_ref={self.subject_ref!r}, "
             f"due_at={self.due_at!r}, status={self.status!r})"
         )
+
+
+class GlossaryTerm(Base):
+    """A glossary entry with a plain definition and a view from each side."""
+
+    __tablename__ = "glossary_terms"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(80))
+    definition: Mapped[str] = mapped_column(Text)
+    marketing_view: Mapped[str] = mapped_column(Text, default="")
+    it_view: Mapped[str] = mapped_column(Text, default="")
+    example: Mapped[str] = mapped_column(Text, default="")
+    origin: Mapped[str] = mapped_column(String(16), default="general")
+    related: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # None once the author asked to be forgotten, or for the starter glossary.
+    author_ref: Mapped[str | None] = mapped_column(String(128))
+    view_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(String(128))
+
+    __table_args__ = (
+        CheckConstraint("origin IN ('marketing', 'it', 'general')", name="origin_known"),
+    )
+
+    def __repr__(self) -> str:
+        return f"GlossaryTerm(workspace_id={self.workspace_id!r}, name={self.name!r})"
+
+
+class GlossaryKey(Base):
+    """Every name and alias of a term, normalised; the unique key forbids any clash."""
+
+    __tablename__ = "glossary_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    term_id: Mapped[int] = mapped_column(
+        ForeignKey("glossary_terms.id", ondelete="CASCADE"), index=True
+    )
+    key: Mapped[str] = mapped_column(String(80))
+    text: Mapped[str] = mapped_column(String(80))
+    is_name: Mapped[bool] = mapped_column(default=False)
+
+    __table_args__ = (UniqueConstraint("workspace_id", "key"),)
+
+    def __repr__(self) -> str:
+        return f"GlossaryKey(workspace_id={self.workspace_id!r}, key={self.key!r})"
+
+
+class GlossaryEdit(Base):
+    """History: every change to a term, kept after the term is deleted."""
+
+    __tablename__ = "glossary_edits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    term_id: Mapped[int | None] = mapped_column(index=True)
+    term_name: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(16))
+    editor_ref: Mapped[str | None] = mapped_column(String(128))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"GlossaryEdit(term_name={self.term_name!r}, action={self.action!r})"

@@ -131,13 +131,48 @@ class Visibility(StrEnum):
 
 
 @dataclass(frozen=True)
-class Reply:
-    """What a command answers. Private unless the command says otherwise."""
+class FormField:
+    """One input of a form; `options` (value, label) pairs make it a choice."""
 
-    blocks: tuple[Block, ...]
+    name: str
+    label: str
+    initial: str = ""
+    multiline: bool = False
+    max_length: int = 300
+    optional: bool = False
+    placeholder: str = ""
+    hint: str = ""
+    options: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Form:
+    """A form to fill in (a Slack modal, an Adaptive Card, console prompts).
+
+    `metadata` comes back untouched with the submission (e.g. which term is edited).
+    """
+
+    callback_id: str
+    title: str
+    submit_label: str
+    fields: tuple[FormField, ...]
+    metadata: str = ""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What a command answers. Private unless the command says otherwise.
+
+    A reply with a `form` asks the adapter to open it instead of posting blocks.
+    `replace_original` asks that the message a button was clicked on be updated.
+    """
+
+    blocks: tuple[Block, ...] = ()
     visibility: Visibility = Visibility.PRIVATE
     is_error: bool = False
     attachments: tuple[Attachment, ...] = field(default=())
+    form: Form | None = None
+    replace_original: bool = False
 
     @property
     def fallback(self) -> str:

@@ -13,6 +13,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -48,6 +49,14 @@ class PermissionDenied(BridgebotError):
 
 class NotFound(BridgebotError):
     """The thing named does not exist in this workspace."""
+
+
+class FormInvalid(BridgebotError):
+    """A submitted form has bad fields; adapters show each message next to its field."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{name}: {message}" for name, message in errors.items()))
+        self.errors = errors
 
 
 @dataclass(frozen=True)
@@ -89,6 +98,9 @@ class CommandContext:
 
 
 CommandHandler = Callable[[CommandContext, str], Reply]
+ActionHandler = Callable[[CommandContext, str], Reply]
+FormHandler = Callable[[CommandContext, dict[str, str], str], Reply]
+NewWorkspaceHook = Callable[[CommandContext], None]
 
 
 @dataclass(frozen=True)
@@ -107,11 +119,42 @@ class CommandRouter:
 
     def __init__(self) -> None:
         self._commands: dict[str, Command] = {}
+        self._actions: dict[str, ActionHandler] = {}
+        self._forms: dict[str, FormHandler] = {}
+        self.new_workspace_hooks: list[NewWorkspaceHook] = []
 
     def register(self, command: Command) -> None:
         if command.name in self._commands:
             raise ValueError(f"command {command.name!r} registered twice")
         self._commands[command.name] = command
+
+    def register_action(self, action_id: str, handler: ActionHandler) -> None:
+        """A button: `action_id` is the button's id; the handler gets its value."""
+        self._actions[action_id] = handler
+
+    def register_form(self, callback_id: str, handler: FormHandler) -> None:
+        """A form's submission: the handler gets the field values and the form's metadata."""
+        self._forms[callback_id] = handler
+
+    def action_ids(self) -> list[str]:
+        return list(self._actions)
+
+    def form_ids(self) -> list[str]:
+        return list(self._forms)
+
+    def dispatch_action(self, ctx: CommandContext, action_id: str, value: str) -> Reply:
+        handler = self._actions.get(action_id)
+        if handler is None:
+            raise UsageError("That button no longer does anything; try the command again.")
+        return handler(ctx, value)
+
+    def dispatch_form(
+        self, ctx: CommandContext, callback_id: str, values: dict[str, str], metadata: str
+    ) -> Reply:
+        handler = self._forms.get(callback_id)
+        if handler is None:
+            raise UsageError("That form has expired; open it again.")
+        return handler(ctx, {k: (v or "").strip() for k, v in values.items()}, metadata)
 
     def commands(self) -> list[Command]:
         return list(self._commands.values())
@@ -155,31 +198,26 @@ def clean_arguments(args: str, usage: str) -> str:
     return unicodedata.normalize("NFC", args.strip())
 
 
-def run_command(
+def run_in_context(
     *,
     session_factory: sessionmaker[Session],
     router: CommandRouter,
     caller: Caller,
-    name: str,
-    args: str,
     now: datetime,
     default_timezone: str,
+    work: Callable[[CommandContext], Reply],
+    label: str,
     channel_ref: str | None = None,
     resolve_channel: ChannelResolver = no_channel_mentions,
 ) -> Reply:
-    """Run one command in its own transaction and return the reply to show.
+    """Run `work` in its own transaction and return the reply to show.
 
-    A BridgebotError rolls the transaction back and becomes an error reply; any other
-    exception propagates to the adapter's single error path.
+    A BridgebotError rolls the transaction back and becomes an error reply (FormInvalid
+    propagates, for the adapter to show next to the fields); any other exception
+    propagates to the adapter's single error path.
     """
     try:
         with session_factory.begin() as session:
-            workspaces.ensure_workspace(
-                session=session,
-                workspace_id=caller.workspace_id,
-                platform=caller.platform,
-                timezone=default_timezone,
-            )
             ctx = CommandContext(
                 session=session,
                 caller=caller,
@@ -188,7 +226,50 @@ def run_command(
                 channel_ref=channel_ref,
                 resolve_channel=resolve_channel,
             )
-            return router.dispatch(ctx, name, args)
+            created = workspaces.ensure_workspace(
+                session=session,
+                workspace_id=caller.workspace_id,
+                platform=caller.platform,
+                timezone=default_timezone,
+            )
+            if created:
+                for hook in router.new_workspace_hooks:
+                    hook(ctx)
+            return work(ctx)
+    except FormInvalid:
+        raise
     except BridgebotError as exc:
-        logger.info("command refused: /%s (%s)", name, type(exc).__name__)
+        logger.info("refused: %s (%s)", label, type(exc).__name__)
         return exc.reply()
+
+
+def run_command(*, router: CommandRouter, name: str, args: str, **kwargs: Any) -> Reply:
+    """Run `/name args`; see run_in_context for the keyword arguments."""
+    return run_in_context(
+        router=router,
+        work=lambda ctx: router.dispatch(ctx, name, args),
+        label=f"/{name}",
+        **kwargs,
+    )
+
+
+def run_action(*, router: CommandRouter, action_id: str, value: str, **kwargs: Any) -> Reply:
+    """Run the handler of a clicked button."""
+    return run_in_context(
+        router=router,
+        work=lambda ctx: router.dispatch_action(ctx, action_id, value),
+        label=f"button {action_id}",
+        **kwargs,
+    )
+
+
+def run_form(
+    *, router: CommandRouter, callback_id: str, values: dict[str, str], metadata: str, **kwargs: Any
+) -> Reply:
+    """Run a form's submission; raises FormInvalid when fields need correcting."""
+    return run_in_context(
+        router=router,
+        work=lambda ctx: router.dispatch_form(ctx, callback_id, values, metadata),
+        label=f"form {callback_id}",
+        **kwargs,
+    )

@@ -5,22 +5,25 @@ from __future__ import annotations
 import asyncio
 import getpass
 import logging
-from typing import TextIO
+from typing import Any, TextIO
 
 from bot.deps import Deps
 from bot.replies import (
     Block,
+    Button,
     Buttons,
     Divider,
     Fields,
     Heading,
     Note,
     Paragraph,
+    Form,
     Reply,
     SpanKind,
     Text,
+    Visibility,
 )
-from bot.router import Caller, parse_line, run_command
+from bot.router import Caller, FormInvalid, parse_line, run_action, run_command, run_form
 from schedules import create_scheduler
 
 logger = logging.getLogger(__name__)
@@ -47,7 +50,7 @@ def render_text(value: Text) -> str:
     return "".join(parts)
 
 
-def render_block(block: Block) -> str:
+def render_block(block: Block, numbering: list[Button]) -> str:
     if isinstance(block, Heading):
         return f"== {block.text} =="
     if isinstance(block, Paragraph):
@@ -59,12 +62,19 @@ def render_block(block: Block) -> str:
     if isinstance(block, Divider):
         return "-" * 40
     if isinstance(block, Buttons):
-        return "  ".join(f"[{n}] {b.label}" for n, b in enumerate(block.buttons, start=1))
+        # Buttons are numbered across the whole reply; typing the number clicks one.
+        labels = []
+        for button in block.buttons:
+            numbering.append(button)
+            labels.append(f"[{len(numbering)}] {button.label}")
+        return "  ".join(labels)
     raise TypeError(f"cannot render {block!r}")
 
 
-def render_reply(reply: Reply) -> str:
-    body = "\n".join(render_block(block) for block in reply.blocks)
+def render_reply(reply: Reply, numbering: list[Button] | None = None) -> str:
+    """The reply as plain text; its buttons are appended to `numbering` in order."""
+    buttons = numbering if numbering is not None else []
+    body = "\n".join(render_block(block, buttons) for block in reply.blocks)
     return f"! {body}" if reply.is_error else body
 
 
@@ -85,49 +95,118 @@ class ConsoleNotifier:
         return None
 
 
+class ConsoleSession:
+    """One person at the terminal: runs commands, clicks numbered buttons, fills forms."""
+
+    def __init__(self, deps: Deps, input_stream: TextIO, output: TextIO, caller: Caller) -> None:
+        self.deps = deps
+        self.input = input_stream
+        self.output = output
+        self.caller = caller
+        self.interactive = input_stream.isatty()
+        self.buttons: list[Button] = []
+
+    def _context(self) -> dict[str, Any]:
+        return {
+            "session_factory": self.deps.session_factory,
+            "router": self.deps.router,
+            "caller": self.caller,
+            "now": self.deps.clock(),
+            "default_timezone": self.deps.settings.bridgebot_timezone,
+            "channel_ref": CONSOLE_WORKSPACE,
+            "resolve_channel": resolve_channel,
+        }
+
+    async def read_line(self, prompt: str) -> str | None:
+        if self.interactive:
+            self.output.write(prompt)
+            self.output.flush()
+        line = await asyncio.to_thread(self.input.readline)
+        return line.rstrip("\n") if line else None
+
+    def write(self, value: str) -> None:
+        self.output.write(value + "\n")
+        self.output.flush()
+
+    async def handle_line(self, line: str) -> None:
+        if line.isdigit():
+            await self.click(int(line))
+            return
+        name, args = parse_line(line)
+        reply = await asyncio.to_thread(run_command, name=name, args=args, **self._context())
+        await self.show(reply)
+
+    async def click(self, number: int) -> None:
+        if not 1 <= number <= len(self.buttons):
+            self.write("! There is no button with that number on the last reply.")
+            return
+        button = self.buttons[number - 1]
+        reply = await asyncio.to_thread(
+            run_action, action_id=button.action_id, value=button.value, **self._context()
+        )
+        await self.show(reply)
+
+    async def show(self, reply: Reply) -> None:
+        if reply.form is not None:
+            await self.fill(reply.form)
+            return
+        self.buttons = []
+        prefix = "[posted to the channel]\n" if reply.visibility is Visibility.CHANNEL else ""
+        self.write(prefix + render_reply(reply, self.buttons))
+
+    async def fill(self, form: Form) -> None:
+        """Ask for each field in turn; an empty answer keeps the value shown in brackets."""
+        self.write(f"== {form.title} == (press Enter to keep the value in brackets)")
+        values: dict[str, str] = {}
+        for field in form.fields:
+            if field.options:
+                choices = ", ".join(value for value, _ in field.options)
+                prompt = f"{field.label} ({choices}) [{field.initial}]: "
+            else:
+                prompt = f"{field.label} [{field.initial}]: " if field.initial else f"{field.label}: "
+            answer = await self.read_line(prompt)
+            if answer is None:
+                self.write("! Input ended before the form was complete; nothing was saved.")
+                return
+            values[field.name] = answer.strip() or field.initial
+        try:
+            reply = await asyncio.to_thread(
+                run_form, callback_id=form.callback_id, values=values, metadata=form.metadata,
+                **self._context(),
+            )
+        except FormInvalid as exc:
+            problems = "\n".join(f"  {name}: {message}" for name, message in exc.errors.items())
+            self.write(f"! Nothing was saved:\n{problems}")
+            return
+        await self.show(reply)
+
+
 async def run_console(
     deps: Deps, *, input_stream: TextIO, output: TextIO, user_ref: str | None = None
 ) -> None:
     """Read commands until end of input, printing each reply."""
     deps.notifier = ConsoleNotifier(output)
-    interactive = input_stream.isatty()
     caller = Caller(
         workspace_id=CONSOLE_WORKSPACE,
         user_ref=user_ref or getpass.getuser(),
         platform="console",
         is_admin=True,  # the person at the terminal runs this bridgebot
     )
+    console = ConsoleSession(deps, input_stream, output, caller)
     scheduler = create_scheduler(deps)
     scheduler.start()
-    if interactive:
+    if console.interactive:
         output.write(BANNER + "\n")
     try:
         while True:
-            if interactive:
-                output.write(PROMPT)
-                output.flush()
-            line = await asyncio.to_thread(input_stream.readline)
-            if not line:
+            line = await console.read_line(PROMPT)
+            if line is None:
                 break
             line = line.strip()
             if not line or line.startswith("#"):
                 continue
             if line in {"quit", "exit"}:
                 break
-            name, args = parse_line(line)
-            reply = await asyncio.to_thread(
-                run_command,
-                session_factory=deps.session_factory,
-                router=deps.router,
-                caller=caller,
-                name=name,
-                args=args,
-                now=deps.clock(),
-                default_timezone=deps.settings.bridgebot_timezone,
-                channel_ref=CONSOLE_WORKSPACE,
-                resolve_channel=resolve_channel,
-            )
-            output.write(render_reply(reply) + "\n")
-            output.flush()
+            await console.handle_line(line)
     finally:
         scheduler.shutdown(wait=False)

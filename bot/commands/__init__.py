@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from bot.commands import bridge
+from bot.commands import bridge, glossary
 from bot.router import CommandRouter
 
 # Explicit, in the order `/bridge help` lists them; no auto-discovery.
-FEATURES = (bridge,)
+FEATURES = (bridge, glossary)
 
 
 def build_router() -> CommandRouter:

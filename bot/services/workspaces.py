@@ -27,7 +27,7 @@ class WorkspaceView:
         return self.labels[Side(side)]
 
 
-def ensure_workspace(*, session: Session, workspace_id: str, platform: str, timezone: str) -> None:
+def ensure_workspace(*, session: Session, workspace_id: str, platform: str, timezone: str) -> bool:
     """Create the workspace and its default settings if this is its first visit.
 
     Args:
@@ -35,10 +35,13 @@ def ensure_workspace(*, session: Session, workspace_id: str, platform: str, time
         workspace_id: Slack team id or Teams tenant id.
         platform: "slack", "teams" or "console".
         timezone: default IANA time zone for a new workspace.
+
+    Returns:
+        True if this call created the workspace (so it may be seeded).
     """
     if session.get(Workspace, workspace_id) is not None:
-        return
-    insert_ignoring_conflicts(
+        return False
+    created = insert_ignoring_conflicts(
         session, Workspace, {"id": workspace_id, "platform": platform}, ["id"]
     )
     insert_ignoring_conflicts(
@@ -47,6 +50,7 @@ def ensure_workspace(*, session: Session, workspace_id: str, platform: str, time
         {"workspace_id": workspace_id, "timezone": timezone},
         ["workspace_id"],
     )
+    return created
 
 
 def get_workspace(*, session: Session, workspace_id: str) -> WorkspaceView:

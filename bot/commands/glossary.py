@@ -1,0 +1,456 @@
+"""The /jargon command: glossary cards, search, add/edit/delete forms, Explain."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+from bot import replies
+from bot.models import Side
+from bot.replies import (
+    Block,
+    Button,
+    Buttons,
+    ButtonStyle,
+    Fields,
+    Form,
+    FormField,
+    Heading,
+    Note,
+    Paragraph,
+    Reply,
+    Span,
+    Visibility,
+    bold,
+    italic,
+    text,
+)
+from bot.router import (
+    Command,
+    CommandContext,
+    CommandRouter,
+    FormInvalid,
+    NotFound,
+    PermissionDenied,
+    UsageError,
+    split_first,
+)
+from bot.services import glossary, workspaces
+from bot.services.glossary import InvalidTerm, NotAllowed, TermCard, TermDraft, TermNotFound
+from bot.services.glossary_index import GlossaryIndex, GlossaryIndexCache
+
+USAGE = "/jargon TERM | search WORDS | add [TERM] | edit TERM | delete TERM | random"
+
+GLOSSARY_SHOW = "glossary_show"
+GLOSSARY_SHARE = "glossary_share"
+GLOSSARY_EDIT = "glossary_edit"
+GLOSSARY_ADD = "glossary_add"
+GLOSSARY_DELETE_CONFIRM = "glossary_delete_confirm"
+GLOSSARY_RESET_CONFIRM = "glossary_reset_confirm"
+GLOSSARY_CANCEL = "glossary_cancel"
+GLOSSARY_EXPLAIN = "glossary_explain"
+GLOSSARY_ADD_FORM = "glossary_add_form"
+GLOSSARY_EDIT_FORM = "glossary_edit_form"
+
+ORIGIN_LABELS = {"marketing": "Marketing", "it": "IT", "general": "Both sides"}
+# Explain lists at most this many terms, so the reply stays readable.
+EXPLAIN_LIMIT = 25
+
+
+def register(router: CommandRouter, cache: GlossaryIndexCache | None = None) -> None:
+    """Add /jargon, its buttons, its forms and the starter glossary for new workspaces."""
+    index_cache = cache or GlossaryIndexCache()
+
+    def index(ctx: CommandContext) -> GlossaryIndex:
+        return index_cache.get(ctx.session, ctx.workspace_id)
+
+    router.register(
+        Command(
+            name="jargon",
+            summary="Speak the other side's language",
+            usage=USAGE,
+            help_lines=(
+                "/jargon TERM: the glossary card (a Marketing view and an IT view)",
+                "/jargon search WORDS: terms that match, best first",
+                "/jargon add [TERM] · /jargon edit TERM · /jargon delete TERM",
+                "/jargon random: one term, for curiosity",
+                "Message menu › Explain jargon: every term in a message, just for you",
+            ),
+            handler=lambda ctx, args: handle_jargon(ctx, args, index(ctx)),
+        )
+    )
+    router.register_action(GLOSSARY_SHOW, lambda ctx, value: show_by_id(ctx, value))
+    router.register_action(GLOSSARY_SHARE, share_term)
+    router.register_action(GLOSSARY_EDIT, lambda ctx, value: edit_form(ctx, _term_id(value)))
+    router.register_action(GLOSSARY_ADD, lambda ctx, value: Reply(form=term_form(ctx, None, value)))
+    router.register_action(GLOSSARY_DELETE_CONFIRM, delete_confirmed)
+    router.register_action(GLOSSARY_RESET_CONFIRM, lambda ctx, _: reset_confirmed(ctx))
+    router.register_action(GLOSSARY_CANCEL, lambda ctx, _: cancelled())
+    router.register_action(GLOSSARY_EXPLAIN, lambda ctx, message: explain(index(ctx), message))
+    router.register_form(GLOSSARY_ADD_FORM, submit_add)
+    router.register_form(GLOSSARY_EDIT_FORM, submit_edit)
+    router.new_workspace_hooks.append(
+        lambda ctx: glossary.seed_starter(session=ctx.session, workspace_id=ctx.workspace_id, now=ctx.now)
+    )
+
+
+def handle_jargon(ctx: CommandContext, args: str, index: GlossaryIndex) -> Reply:
+    """Dispatch `/jargon ...`: a sub-command, or else a term to look up."""
+    sub, rest = split_first(args)
+    subcommands: dict[str, Callable[[], Reply]] = {
+        "": help_reply,
+        "help": help_reply,
+        "search": lambda: search(ctx, index, rest),
+        "add": lambda: Reply(form=term_form(ctx, None, rest)),
+        "edit": lambda: edit_form(ctx, _resolve(ctx, index, rest, "edit")),
+        "delete": lambda: confirm_delete(ctx, _resolve(ctx, index, rest, "delete")),
+        "random": lambda: random_term(ctx),
+        "reset": lambda: confirm_reset(ctx),
+    }
+    if sub in subcommands and (sub in {"", "help", "random", "add", "reset"} or rest):
+        return subcommands[sub]()
+    if sub in {"search", "edit", "delete"}:
+        raise UsageError(f"Say which term, for example /jargon {sub} CAC.", USAGE)
+    return lookup(ctx, index, args)
+
+
+def help_reply() -> Reply:
+    return replies.message(
+        text(bold("/jargon"), ": a shared glossary so Marketing and IT speak one language."),
+        text(
+            "/jargon TERM · /jargon search WORDS · /jargon add [TERM] · /jargon edit TERM · "
+            "/jargon delete TERM · /jargon random"
+        ),
+        text("In any message's menu, ", bold("Explain jargon"), " lists the terms it uses."),
+    )
+
+
+def _term_id(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise UsageError("That button is out of date; look the term up again.") from None
+
+
+def _resolve(ctx: CommandContext, index: GlossaryIndex, name: str, verb: str) -> int:
+    found = index.find_exact(name)
+    if found is None:
+        raise NotFound(text("There is no term “", name[:80], "” to ", verb, "."), USAGE)
+    return found.id
+
+
+def lookup(ctx: CommandContext, index: GlossaryIndex, query: str) -> Reply:
+    """The card for `query`, or close matches and an offer to add it."""
+    result = index.lookup(query)
+    if result.term is not None:
+        return show(ctx, result.term.id, index, fuzzy_query=query if result.fuzzy else None)
+    blocks: list[Block] = [
+        Paragraph(text("No term “", bold(query[:80]), "” in the glossary yet.")),
+    ]
+    buttons = [Button(term.name, GLOSSARY_SHOW, str(term.id)) for term in result.suggestions]
+    if buttons:
+        blocks.append(Note(text("Did you mean:")))
+    buttons.append(Button("Add this term", GLOSSARY_ADD, query[:80], ButtonStyle.PRIMARY))
+    blocks.append(Buttons(tuple(buttons)))
+    return Reply(blocks=tuple(blocks))
+
+
+def show_by_id(ctx: CommandContext, value: str) -> Reply:
+    return show(ctx, _term_id(value), None)
+
+
+def show(
+    ctx: CommandContext, term_id: int, index: GlossaryIndex | None, fuzzy_query: str | None = None
+) -> Reply:
+    glossary.record_view(session=ctx.session, workspace_id=ctx.workspace_id, term_id=term_id)
+    try:
+        card = glossary.get_card(session=ctx.session, workspace_id=ctx.workspace_id, term_id=term_id)
+    except TermNotFound:
+        raise NotFound("That term has been deleted.") from None
+    blocks = list(card_blocks(ctx, card, with_actions=True))
+    if fuzzy_query:
+        blocks.insert(1, Note(text("Closest match to “", fuzzy_query[:80], "”")))
+    return Reply(blocks=tuple(blocks))
+
+
+def card_blocks(ctx: CommandContext, card: TermCard, *, with_actions: bool) -> list[Block]:
+    """The glossary card: definition, a view for each side, example, related, who and when."""
+    workspace = workspaces.get_workspace(session=ctx.session, workspace_id=ctx.workspace_id)
+    blocks: list[Block] = [Heading(card.name), Paragraph(text(card.definition))]
+    views = [
+        (f"For {workspace.label(Side.MARKETING)}", card.marketing_view),
+        (f"For {workspace.label(Side.IT)}", card.it_view),
+    ]
+    fields = tuple((label, text(value)) for label, value in views if value)
+    if fields:
+        blocks.append(Fields(fields))
+    if card.example:
+        blocks.append(Paragraph(text(italic("Example:"), " ", card.example)))
+    blocks.append(Note(_card_footer(card)))
+    related = _related_buttons(ctx, card) if with_actions else ()
+    if related:
+        blocks.append(Note(text("Related:")))
+        blocks.append(Buttons(related))
+    if with_actions:
+        blocks.append(
+            Buttons(
+                (
+                    Button("Share in channel", GLOSSARY_SHARE, str(card.id), ButtonStyle.PRIMARY),
+                    Button("Edit", GLOSSARY_EDIT, str(card.id)),
+                )
+            )
+        )
+    return blocks
+
+
+def _card_footer(card: TermCard) -> tuple[Span, ...]:
+    parts: list[str | Span] = []
+    if card.aliases:
+        parts += ["Also: ", ", ".join(card.aliases), " · "]
+    parts += ["From: ", ORIGIN_LABELS.get(card.origin, card.origin), " · "]
+    if card.author_ref:
+        parts += ["Added by ", replies.user(card.author_ref)]
+    else:
+        parts += ["From the starter glossary"]
+    if card.updated_at != card.created_at and card.updated_by:
+        parts += [" · Edited ", card.updated_at.date().isoformat(), " by ", replies.user(card.updated_by)]
+    views = card.view_count
+    parts += [" · ", f"{views} view" + ("" if views == 1 else "s")]
+    return text(*parts)
+
+
+def _related_buttons(ctx: CommandContext, card: TermCard) -> tuple[Button, ...]:
+    buttons = []
+    for name in card.related:
+        term_id = glossary.find_id_by_name(session=ctx.session, workspace_id=ctx.workspace_id, name=name)
+        if term_id is not None and term_id != card.id:
+            buttons.append(Button(name, GLOSSARY_SHOW, str(term_id)))
+    return tuple(buttons[:5])
+
+
+def share_term(ctx: CommandContext, value: str) -> Reply:
+    """Post the card where the button was clicked, saying who shared it."""
+    try:
+        card = glossary.get_card(
+            session=ctx.session, workspace_id=ctx.workspace_id, term_id=_term_id(value)
+        )
+    except TermNotFound:
+        raise NotFound("That term has been deleted.") from None
+    blocks = card_blocks(ctx, card, with_actions=False)
+    blocks.append(Note(text("Shared by ", replies.user(ctx.caller.user_ref), " · /jargon ", card.name)))
+    return Reply(blocks=tuple(blocks), visibility=Visibility.CHANNEL)
+
+
+def search(ctx: CommandContext, index: GlossaryIndex, words: str) -> Reply:
+    found = index.search(words)
+    if not found:
+        return Reply(
+            blocks=(
+                Paragraph(text("Nothing in the glossary matches “", words[:80], "”.")),
+                Buttons((Button("Add a term", GLOSSARY_ADD, "", ButtonStyle.PRIMARY),)),
+            )
+        )
+    lines = [text(bold(term.name), " — ", _first_sentence(term.definition)) for term in found]
+    return Reply(
+        blocks=(
+            Paragraph(text(f"{len(found)} term" + ("s" if len(found) > 1 else "") + " for “", words[:80], "”:")),
+            Paragraph(replies.join_lines(lines)),
+            Buttons(tuple(Button(term.name, GLOSSARY_SHOW, str(term.id)) for term in found[:5])),
+        )
+    )
+
+
+def _first_sentence(value: str, limit: int = 160) -> str:
+    end = value.find(". ")
+    sentence = value if end == -1 else value[: end + 1]
+    return sentence if len(sentence) <= limit else sentence[: limit - 1] + "…"
+
+
+def random_term(ctx: CommandContext, rng: random.Random | None = None) -> Reply:
+    term_id = glossary.random_term_id(session=ctx.session, workspace_id=ctx.workspace_id, rng=rng)
+    if term_id is None:
+        return replies.message("The glossary is empty. Add the first term with /jargon add.")
+    return show(ctx, term_id, None)
+
+
+def explain(index: GlossaryIndex, message: str) -> Reply:
+    """Every glossary term in a message, each with its one-line definition."""
+    hits = index.explain(message)
+    if not hits:
+        return replies.message("No glossary terms in that message.")
+    lines = [
+        text(bold(hit.term.name), *( [f" ({hit.found_as})"] if hit.found_as != hit.term.name else [] ),
+             " — ", _first_sentence(hit.term.definition))
+        for hit in hits[:EXPLAIN_LIMIT]
+    ]
+    more = len(hits) - EXPLAIN_LIMIT
+    blocks: list[Block] = [
+        Paragraph(text(f"Jargon in this message ({len(hits)}):")),
+        Paragraph(replies.join_lines(lines)),
+    ]
+    if more > 0:
+        blocks.append(Note(text(f"…and {more} more.")))
+    return Reply(blocks=tuple(blocks))
+
+
+# -- forms ---------------------------------------------------------------------
+
+
+def term_form(ctx: CommandContext, card: TermCard | None, name: str = "") -> Form:
+    """The add form (prefilled with a name) or the edit form (prefilled with the term)."""
+    draft = card.draft() if card else TermDraft(name=name[:80], definition="")
+    return Form(
+        callback_id=GLOSSARY_EDIT_FORM if card else GLOSSARY_ADD_FORM,
+        title="Edit term" if card else "Add a term",
+        submit_label="Save",
+        metadata=str(card.id) if card else "",
+        fields=(
+            FormField("name", "Term", draft.name, max_length=glossary.LIMITS["name"]),
+            FormField(
+                "aliases", "Also known as", ", ".join(draft.aliases), optional=True,
+                max_length=400, hint="Acronyms and other spellings, separated by commas",
+            ),
+            FormField(
+                "definition", "Plain definition", draft.definition, multiline=True,
+                max_length=glossary.LIMITS["definition"], hint="One or two sentences anyone understands",
+            ),
+            FormField(
+                "marketing_view", "For Marketing", draft.marketing_view, multiline=True,
+                optional=True, max_length=glossary.LIMITS["marketing_view"],
+                hint="What it means to a marketer",
+            ),
+            FormField(
+                "it_view", "For IT", draft.it_view, multiline=True, optional=True,
+                max_length=glossary.LIMITS["it_view"], hint="What it means to an engineer",
+            ),
+            FormField(
+                "example", "Example", draft.example, optional=True,
+                max_length=glossary.LIMITS["example"],
+            ),
+            FormField(
+                "origin", "Whose term is it?", draft.origin,
+                options=tuple(ORIGIN_LABELS.items()),
+            ),
+            FormField(
+                "related", "Related terms", ", ".join(draft.related), optional=True,
+                max_length=400, hint="Names of other terms, separated by commas",
+            ),
+        ),
+    )
+
+
+def edit_form(ctx: CommandContext, term_id: int) -> Reply:
+    try:
+        card = glossary.get_card(session=ctx.session, workspace_id=ctx.workspace_id, term_id=term_id)
+    except TermNotFound:
+        raise NotFound("That term has been deleted.") from None
+    _require_author_or_admin(ctx, card.author_ref, card.name)
+    return Reply(form=term_form(ctx, card))
+
+
+def _require_author_or_admin(ctx: CommandContext, author_ref: str | None, name: str) -> None:
+    if not ctx.caller.is_admin and author_ref != ctx.caller.user_ref:
+        raise PermissionDenied(
+            text("Only the person who added “", name, "” or a workspace admin can change it.")
+        )
+
+
+def submit_add(ctx: CommandContext, values: dict[str, str], _metadata: str) -> Reply:
+    draft = TermDraft.from_mapping(values)
+    try:
+        card = glossary.add_term(
+            session=ctx.session, workspace_id=ctx.workspace_id, draft=draft,
+            author_ref=ctx.caller.user_ref, now=ctx.now,
+        )
+    except InvalidTerm as exc:
+        raise FormInvalid(exc.errors) from None
+    return _saved(ctx, card, "Added")
+
+
+def submit_edit(ctx: CommandContext, values: dict[str, str], metadata: str) -> Reply:
+    draft = TermDraft.from_mapping(values)
+    try:
+        card = glossary.edit_term(
+            session=ctx.session, workspace_id=ctx.workspace_id, term_id=_term_id(metadata),
+            draft=draft, editor_ref=ctx.caller.user_ref, is_admin=ctx.caller.is_admin, now=ctx.now,
+        )
+    except InvalidTerm as exc:
+        raise FormInvalid(exc.errors) from None
+    except NotAllowed:
+        raise PermissionDenied("Only the person who added this term or an admin can change it.") from None
+    except TermNotFound:
+        raise NotFound("That term has been deleted meanwhile.") from None
+    return _saved(ctx, card, "Saved")
+
+
+def _saved(ctx: CommandContext, card: TermCard, verb: str) -> Reply:
+    blocks: list[Block] = [Paragraph(text(f"{verb} “", bold(card.name), "”. Here is its card:"))]
+    blocks += card_blocks(ctx, card, with_actions=True)
+    return Reply(blocks=tuple(blocks))
+
+
+# -- delete and reset ------------------------------------------------------------
+
+
+def confirm_delete(ctx: CommandContext, term_id: int) -> Reply:
+    card = glossary.get_card(session=ctx.session, workspace_id=ctx.workspace_id, term_id=term_id)
+    _require_author_or_admin(ctx, card.author_ref, card.name)
+    return Reply(
+        blocks=(
+            Paragraph(text("Delete “", bold(card.name), "” from the glossary? Its history is kept.")),
+            Buttons(
+                (
+                    Button(f"Delete {card.name}"[:75], GLOSSARY_DELETE_CONFIRM, str(term_id), ButtonStyle.DANGER),
+                    Button("Cancel", GLOSSARY_CANCEL),
+                )
+            ),
+        )
+    )
+
+
+def delete_confirmed(ctx: CommandContext, value: str) -> Reply:
+    try:
+        name = glossary.delete_term(
+            session=ctx.session, workspace_id=ctx.workspace_id, term_id=_term_id(value),
+            user_ref=ctx.caller.user_ref, is_admin=ctx.caller.is_admin, now=ctx.now,
+        )
+    except TermNotFound:
+        raise NotFound("That term was already deleted.") from None
+    except NotAllowed:
+        raise PermissionDenied("Only the person who added this term or an admin can delete it.") from None
+    return Reply(blocks=(Paragraph(text("Deleted “", name, "”.")),), replace_original=True)
+
+
+def confirm_reset(ctx: CommandContext) -> Reply:
+    ctx.require_admin("reset the glossary")
+    count = glossary.count_terms(session=ctx.session, workspace_id=ctx.workspace_id)
+    return Reply(
+        blocks=(
+            Paragraph(
+                text(
+                    f"Replace all {count} terms with the starter glossary? "
+                    "Terms your team added are removed (their history is kept)."
+                )
+            ),
+            Buttons(
+                (
+                    Button("Reset the glossary", GLOSSARY_RESET_CONFIRM, "", ButtonStyle.DANGER),
+                    Button("Cancel", GLOSSARY_CANCEL),
+                )
+            ),
+        )
+    )
+
+
+def reset_confirmed(ctx: CommandContext) -> Reply:
+    ctx.require_admin("reset the glossary")
+    glossary.delete_all(session=ctx.session, workspace_id=ctx.workspace_id)
+    added = glossary.seed_starter(session=ctx.session, workspace_id=ctx.workspace_id, now=ctx.now)
+    return Reply(
+        blocks=(Paragraph(text(f"The glossary now holds the {added} starter terms.")),),
+        replace_original=True,
+    )
+
+
+def cancelled() -> Reply:
+    return Reply(blocks=(Paragraph(text("Cancelled; nothing changed.")),), replace_original=True)
