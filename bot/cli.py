@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from typing import Annotated, NoReturn
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
 
 import typer
 from pydantic import ValidationError
@@ -22,6 +23,8 @@ cli = typer.Typer(
 )
 db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
+glossary_cli = typer.Typer(help="Import or export a workspace's glossary.", no_args_is_help=True)
+cli.add_typer(glossary_cli, name="glossary")
 
 logger = logging.getLogger("bridgebot")
 
@@ -123,6 +126,100 @@ def db_upgrade() -> None:
     except OperationalError as exc:
         fail(f"cannot use the database in DATABASE_URL: {exc.orig}", code=1)
     typer.echo(f"database is at revision {migrate.current_revision(engine)}")
+
+
+WorkspaceOption = Annotated[
+    str | None,
+    typer.Option(help="Workspace id (Slack team id); needed when there is more than one."),
+]
+
+
+def _pick_workspace(deps: Any, wanted: str | None) -> str:
+    """The workspace to act on: the one named, the only one, or the console's."""
+    from sqlalchemy import select
+
+    from bot.models import Workspace
+    from bot.router import Caller, CommandContext, prepare_workspace
+
+    with deps.session_factory.begin() as session:
+        known = list(session.execute(select(Workspace.id).order_by(Workspace.id)).scalars())
+        if wanted:
+            if wanted not in known:
+                fail(f"no workspace {wanted!r}; known: {', '.join(known) or 'none'}")
+            return wanted
+        if len(known) > 1:
+            fail(f"several workspaces; pick one with --workspace ({', '.join(known)})")
+        if known:
+            return known[0]
+        caller = Caller(workspace_id="console", user_ref="cli", platform="console", is_admin=True)
+        ctx = CommandContext(
+            session=session, caller=caller, now=deps.clock(),
+            default_timezone=deps.settings.bridgebot_timezone,
+        )
+        prepare_workspace(ctx, deps.router)
+        return "console"
+
+
+@glossary_cli.command("import")
+def glossary_import(
+    file: Annotated[Path, typer.Argument(help="A .csv, .yaml or .yml glossary file.")],
+    workspace: WorkspaceOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check every row and report; store nothing.")
+    ] = False,
+) -> None:
+    """Add or update terms from a file; report what was added, updated and rejected."""
+    from rich.progress import Progress
+
+    from bot.services import glossary_io
+
+    settings = load_settings()
+    configure_logging(settings)
+    try:
+        rows = glossary_io.read_rows(file)
+    except glossary_io.GlossaryFileError as exc:
+        fail(str(exc))
+    deps = connect(settings)
+    workspace_id = _pick_workspace(deps, workspace)
+    session = deps.session_factory()
+    with session.begin(), Progress(transient=True, disable=not sys.stderr.isatty()) as progress:
+        task = progress.add_task(f"Importing {file.name}", total=len(rows))
+        report = glossary_io.import_rows(
+            session=session, workspace_id=workspace_id, rows=rows, editor_ref=None,
+            now=deps.clock(), progress=lambda n: progress.advance(task, n),
+        )
+        if dry_run:
+            session.rollback()
+    session.close()
+    note = " (dry run: nothing stored)" if dry_run else ""
+    typer.echo(f"{file.name} → workspace {workspace_id}: {report.summary()}{note}")
+    for rejection in report.rejected:
+        label = f" ({rejection.name})" if rejection.name else ""
+        typer.echo(f"  line {rejection.line}{label}: {rejection.reason}")
+    if report.rejected:
+        raise typer.Exit(1)
+
+
+@glossary_cli.command("export")
+def glossary_export(
+    file: Annotated[Path, typer.Argument(help="Where to write: .csv, .yaml or .yml.")],
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Write every term of the workspace to a file."""
+    from bot.services import glossary, glossary_io
+
+    settings = load_settings()
+    configure_logging(settings)
+    try:
+        glossary_io.file_format(file)
+    except glossary_io.GlossaryFileError as exc:
+        fail(str(exc))
+    deps = connect(settings)
+    workspace_id = _pick_workspace(deps, workspace)
+    with deps.session_factory() as session:
+        cards = glossary.all_cards(session=session, workspace_id=workspace_id)
+    count = glossary_io.export_cards(cards, file)
+    typer.echo(f"wrote {count} terms of workspace {workspace_id} to {file}")
 
 
 @cli.command()

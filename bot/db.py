@@ -40,12 +40,27 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _take_over_sqlite_transactions(dbapi_connection: Any, _record: Any) -> None:
+    # pysqlite starts transactions lazily and on its own terms, which breaks SAVEPOINT
+    # (a released savepoint would commit everything). SQLAlchemy's documented fix:
+    # turn that off and emit BEGIN ourselves.
+    dbapi_connection.isolation_level = None
+
+
+def _begin_immediate(connection: Any) -> None:
+    # IMMEDIATE takes the write lock up front, so two writers queue on the busy
+    # timeout instead of one failing when it upgrades a read lock.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """A synchronous engine for `url`, tuned for the backend."""
     target = sync_url(url)
     if target.get_backend_name() == "sqlite":
         engine = create_engine(target, connect_args={"check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _tune_sqlite)
+        event.listen(engine, "connect", _take_over_sqlite_transactions)
+        event.listen(engine, "begin", _begin_immediate)
         return engine
     return create_engine(target, pool_pre_ping=True, **kwargs)
 

@@ -198,6 +198,19 @@ def clean_arguments(args: str, usage: str) -> str:
     return unicodedata.normalize("NFC", args.strip())
 
 
+def prepare_workspace(ctx: CommandContext, router: CommandRouter) -> None:
+    """Create the caller's workspace on its first visit and let features seed it."""
+    created = workspaces.ensure_workspace(
+        session=ctx.session,
+        workspace_id=ctx.workspace_id,
+        platform=ctx.caller.platform,
+        timezone=ctx.default_timezone,
+    )
+    if created:
+        for hook in router.new_workspace_hooks:
+            hook(ctx)
+
+
 def run_in_context(
     *,
     session_factory: sessionmaker[Session],
@@ -226,15 +239,7 @@ def run_in_context(
                 channel_ref=channel_ref,
                 resolve_channel=resolve_channel,
             )
-            created = workspaces.ensure_workspace(
-                session=session,
-                workspace_id=caller.workspace_id,
-                platform=caller.platform,
-                timezone=default_timezone,
-            )
-            if created:
-                for hook in router.new_workspace_hooks:
-                    hook(ctx)
+            prepare_workspace(ctx, router)
             return work(ctx)
     except FormInvalid:
         raise

@@ -394,7 +394,10 @@ def count_terms(*, session: Session, workspace_id: str) -> int:
 def upsert_term(
     *, session: Session, workspace_id: str, draft: TermDraft, editor_ref: str | None, now: datetime
 ) -> str:
-    """Add the term, or update the one with the same name (imports). Returns "added"/"updated".
+    """Add the term, or update the one with the same name (imports).
+
+    Returns:
+        "added", "updated", or "unchanged" when the stored term already says the same.
 
     Raises:
         InvalidTerm: as add_term / edit_term.
@@ -409,6 +412,9 @@ def upsert_term(
     if existing is None:
         add_term(session=session, workspace_id=workspace_id, draft=draft, author_ref=editor_ref, now=now)
         return "added"
+    current = get_card(session=session, workspace_id=workspace_id, term_id=existing).draft()
+    if current == draft:
+        return "unchanged"
     edit_term(
         session=session, workspace_id=workspace_id, term_id=existing, draft=draft,
         editor_ref=editor_ref or "import", is_admin=True, now=now,

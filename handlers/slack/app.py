@@ -13,7 +13,7 @@ from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStor
 from bot.db import make_async_engine
 from bot.deps import Deps
 from bot.settings import RunMode, Settings
-from handlers.slack import commands, errors
+from handlers.slack import commands, errors, interactions
 from handlers.slack.client import make_web_client
 from handlers.slack.manifest import BOT_SCOPES
 from handlers.slack.notifier import SlackNotifier, TokenLookup
@@ -45,7 +45,9 @@ def create_slack_app(settings: Settings, deps: Deps, session: aiohttp.ClientSess
         async def tokens(_workspace_id: str) -> str | None:
             return fixed_token
 
-    commands.register(app, deps, AdminDirectory(settings))
+    admins = AdminDirectory(settings)
+    commands.register(app, deps, admins)
+    interactions.register(app, deps, admins)
     errors.register(app)
     deps.notifier = SlackNotifier(settings, tokens, session)
     return app

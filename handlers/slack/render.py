@@ -10,6 +10,8 @@ from bot.replies import (
     ButtonStyle,
     Divider,
     Fields,
+    Form,
+    FormField,
     Heading,
     Note,
     Paragraph,
@@ -24,6 +26,7 @@ SECTION_LIMIT = 3000
 HEADER_LIMIT = 150
 FIELD_LIMIT = 2000
 BUTTON_LIMIT = 75
+ACTION_SUFFIX = ":"
 FALLBACK_LIMIT = 3000
 
 
@@ -84,18 +87,24 @@ def render_block(block: Block) -> dict[str, Any]:
         return {"type": "divider"}
     if isinstance(block, Buttons):
         elements = []
-        for button in block.buttons[:25]:
+        for position, button in enumerate(block.buttons[:25]):
             element: dict[str, Any] = {
                 "type": "button",
                 "text": _plain(button.label, BUTTON_LIMIT),
-                "action_id": button.action_id,
-                "value": button.value,
+                # Slack wants action ids unique within a block; the suffix is stripped on click.
+                "action_id": f"{button.action_id}{ACTION_SUFFIX}{position}",
+                "value": button.value[:2000],
             }
             if button.style is not ButtonStyle.DEFAULT:
                 element["style"] = button.style.value
             elements.append(element)
         return {"type": "actions", "elements": elements}
     raise TypeError(f"cannot render {block!r}")
+
+
+def action_name(action_id: str) -> str:
+    """The neutral action id of a clicked Slack button (without the position suffix)."""
+    return action_id.split(ACTION_SUFFIX, 1)[0]
 
 
 def render_blocks(reply: Reply) -> list[dict[str, Any]]:
@@ -110,3 +119,66 @@ def render_fallback(reply: Reply) -> str:
 def render_message(reply: Reply) -> dict[str, Any]:
     """Keyword arguments for chat.postMessage / respond()."""
     return {"text": render_fallback(reply), "blocks": render_blocks(reply)}
+
+
+MODAL_TITLE_LIMIT = 24
+INPUT_LIMIT = 3000
+
+
+def render_modal(form: Form, private_metadata: str) -> dict[str, Any]:
+    """A form as a Slack modal; each field's block_id is its name."""
+    return {
+        "type": "modal",
+        "callback_id": form.callback_id,
+        "title": _plain(form.title, MODAL_TITLE_LIMIT),
+        "submit": _plain(form.submit_label, MODAL_TITLE_LIMIT),
+        "close": _plain("Cancel", MODAL_TITLE_LIMIT),
+        "private_metadata": private_metadata,
+        "blocks": [_input_block(field) for field in form.fields],
+    }
+
+
+def _input_block(field: FormField) -> dict[str, Any]:
+    element: dict[str, Any]
+    if field.options:
+        options = [
+            {"text": _plain(label, BUTTON_LIMIT), "value": value} for value, label in field.options
+        ]
+        element = {"type": "static_select", "action_id": "value", "options": options}
+        chosen = [option for option in options if option["value"] == field.initial]
+        if chosen:
+            element["initial_option"] = chosen[0]
+    else:
+        element = {
+            "type": "plain_text_input",
+            "action_id": "value",
+            "multiline": field.multiline,
+            "max_length": min(field.max_length, INPUT_LIMIT),
+        }
+        if field.initial:
+            element["initial_value"] = field.initial[:INPUT_LIMIT]
+        if field.placeholder:
+            element["placeholder"] = _plain(field.placeholder, 150)
+    block: dict[str, Any] = {
+        "type": "input",
+        "block_id": field.name,
+        "optional": field.optional,
+        "label": _plain(field.label, 2000),
+        "element": element,
+    }
+    if field.hint:
+        block["hint"] = _plain(field.hint, 2000)
+    return block
+
+
+def form_values(view_state: dict[str, Any]) -> dict[str, str]:
+    """Field values from a submitted modal's state, by field name."""
+    values: dict[str, str] = {}
+    for block_id, actions in view_state.get("values", {}).items():
+        element = actions.get("value", {})
+        if element.get("type") == "static_select":
+            selected = element.get("selected_option") or {}
+            values[block_id] = selected.get("value", "")
+        else:
+            values[block_id] = element.get("value") or ""
+    return values

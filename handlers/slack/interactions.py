@@ -1,0 +1,122 @@
+"""Buttons, modal submissions and the Explain jargon shortcut, routed to the neutral core."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from functools import partial
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.commands.glossary import GLOSSARY_EXPLAIN
+from bot.deps import Deps
+from bot.router import FormInvalid, run_action, run_form
+from handlers.slack.common import interaction_caller_ids, make_caller, unit_of_work
+from handlers.slack.manifest import EXPLAIN_SHORTCUT_ID
+from handlers.slack.people import AdminDirectory
+from handlers.slack.render import action_name, form_values, render_message
+from handlers.slack.replies import post_private, read_modal_metadata, send_reply
+
+
+def register(app: AsyncApp, deps: Deps, admins: AdminDirectory) -> None:
+    app.action(re.compile(r".+"))(partial(handle_block_action, deps=deps, admins=admins))
+    app.view(re.compile(r".+"))(partial(handle_view_submission, deps=deps, admins=admins))
+    app.shortcut(EXPLAIN_SHORTCUT_ID)(partial(handle_explain_shortcut, deps=deps, admins=admins))
+
+
+def _channel_of(body: dict[str, Any]) -> str | None:
+    return (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+
+
+async def handle_block_action(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    *,
+    deps: Deps,
+    admins: AdminDirectory,
+) -> None:
+    """Handle a click on any bridgebot button."""
+    await ack()
+    team_id, user_id, name = interaction_caller_ids(body)
+    caller = await make_caller(client, admins, team_id=team_id, user_id=user_id, name=name)
+    channel = _channel_of(body)
+    reply = await asyncio.to_thread(
+        run_action,
+        action_id=action_name(action["action_id"]),
+        value=action.get("value", ""),
+        **unit_of_work(deps, caller, channel),
+    )
+    await send_reply(
+        reply, respond=respond, client=client, trigger_id=body.get("trigger_id"),
+        channel_ref=channel, user_ref=user_id,
+    )
+
+
+async def handle_view_submission(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    client: AsyncWebClient,
+    *,
+    deps: Deps,
+    admins: AdminDirectory,
+) -> None:
+    """Handle a submitted bridgebot modal: field errors in the modal, or save and confirm.
+
+    Validation must answer inside the acknowledgement, so the work runs before ack().
+    """
+    team_id, user_id, name = interaction_caller_ids(body)
+    caller = await make_caller(client, admins, team_id=team_id, user_id=user_id, name=name)
+    metadata, channel = read_modal_metadata(view.get("private_metadata", ""))
+    values = form_values(view.get("state", {}))
+    try:
+        reply = await asyncio.to_thread(
+            run_form,
+            callback_id=view["callback_id"],
+            values=values,
+            metadata=metadata,
+            **unit_of_work(deps, caller, channel),
+        )
+    except FormInvalid as exc:
+        await ack(response_action="errors", errors=_errors_by_block(exc.errors, list(values)))
+        return
+    await ack()
+    await post_private(reply, client=client, channel_ref=channel, user_ref=user_id)
+
+
+def _errors_by_block(errors: dict[str, str], blocks: list[str]) -> dict[str, str]:
+    """Slack shows errors only under blocks that exist; others go under the first one."""
+    shown = {field: message for field, message in errors.items() if field in blocks}
+    stray = [message for field, message in errors.items() if field not in blocks]
+    if stray and blocks:
+        first = blocks[0]
+        shown[first] = " ".join(filter(None, [shown.get(first, ""), *stray]))
+    return shown
+
+
+async def handle_explain_shortcut(
+    ack: AsyncAck,
+    shortcut: dict[str, Any],
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    *,
+    deps: Deps,
+    admins: AdminDirectory,
+) -> None:
+    """Handle the *Explain jargon* message shortcut: the terms, shown to the caller only."""
+    await ack()
+    team_id, user_id, name = interaction_caller_ids(shortcut)
+    caller = await make_caller(client, admins, team_id=team_id, user_id=user_id, name=name)
+    message = (shortcut.get("message") or {}).get("text", "")
+    reply = await asyncio.to_thread(
+        run_action,
+        action_id=GLOSSARY_EXPLAIN,
+        value=message,
+        **unit_of_work(deps, caller, _channel_of(shortcut)),
+    )
+    await respond(response_type="ephemeral", replace_original=False, **render_message(reply))

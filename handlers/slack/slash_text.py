@@ -1,0 +1,19 @@
+"""Reading what people type after a slash command."""
+
+from __future__ import annotations
+
+import re
+
+# "<#C0123|general>" as Slack sends an escaped channel mention, or a bare channel id.
+_CHANNEL_MENTION = re.compile(r"^<#(?P<id>[CG][A-Z0-9]+)(\|[^>]*)?>$")
+_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{6,}$")
+
+
+def resolve_channel(value: str) -> str | None:
+    """A channel id from what the user typed after the command."""
+    value = value.strip()
+    if match := _CHANNEL_MENTION.match(value):
+        return match["id"]
+    if _CHANNEL_ID.match(value):
+        return value
+    return None
