@@ -64,6 +64,6 @@ def build_deps(settings: Settings, *, upgrade_schema: bool = True) -> Deps:
         settings=settings,
         engine=engine,
         session_factory=session_factory,
-        router=build_router(),
+        router=build_router(secret_key=secret_key, public_url=settings.public_url),
         secret_key=secret_key,
     )

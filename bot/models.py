@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -270,3 +271,85 @@ class GlossaryEdit(Base):
 
     def __repr__(self) -> str:
         return f"GlossaryEdit(term_name={self.term_name!r}, action={self.action!r})"
+
+
+class Standup(Base):
+    """A recurring joint stand-up: when, where, how, and who takes part."""
+
+    __tablename__ = "standups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int] = mapped_column(Integer)  # the short id people type, per workspace
+    name: Mapped[str] = mapped_column(String(80))
+    channel_ref: Mapped[str] = mapped_column(String(64))
+    weekdays: Mapped[str] = mapped_column(String(40))  # "mon,wed,fri"
+    local_time: Mapped[time] = mapped_column(Time)
+    timezone: Mapped[str] = mapped_column(String(64))
+    mode: Mapped[str] = mapped_column(String(16))  # meeting | async
+    call_link: Mapped[str | None] = mapped_column(String(500))
+    questions: Mapped[list[str]] = mapped_column(JSON)
+    participants: Mapped[list[str]] = mapped_column(JSON, default=list)
+    both_sides: Mapped[bool] = mapped_column(default=False)
+    reminder_lead_minutes: Mapped[int] = mapped_column(Integer, default=15)
+    deadline_minutes: Mapped[int] = mapped_column(Integer, default=120)
+    paused: Mapped[bool] = mapped_column(default=False)
+    creator_ref: Mapped[str | None] = mapped_column(String(128))
+    calendar_token: Mapped[str] = mapped_column(String(64), unique=True)
+    # Occurrences are planned up to here; the planner only looks at stand-ups behind it.
+    planned_until: Mapped[datetime | None] = mapped_column(index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "number"),
+        CheckConstraint("mode IN ('meeting', 'async')", name="mode_known"),
+    )
+
+    def __repr__(self) -> str:
+        return f"Standup(workspace_id={self.workspace_id!r}, number={self.number!r})"
+
+
+class StandupSkip(Base):
+    """A date (in the stand-up's time zone) on which it does not take place."""
+
+    __tablename__ = "standup_skips"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    standup_id: Mapped[int] = mapped_column(ForeignKey("standups.id", ondelete="CASCADE"))
+    local_date: Mapped[date] = mapped_column(Date)
+
+    __table_args__ = (UniqueConstraint("standup_id", "local_date"),)
+
+    def __repr__(self) -> str:
+        return f"StandupSkip(standup_id={self.standup_id!r}, local_date={self.local_date!r})"
+
+
+class StandupAnswer(Base):
+    """One person's answers to one occurrence of an async stand-up."""
+
+    __tablename__ = "standup_answers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    standup_id: Mapped[int] = mapped_column(ForeignKey("standups.id", ondelete="CASCADE"))
+    local_date: Mapped[date] = mapped_column(Date)
+    user_ref: Mapped[str] = mapped_column(String(128))
+    answers: Mapped[list[str]] = mapped_column(JSON)
+    # Indexes of answers the author may share as a win or challenge, and those shared.
+    shareable: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    shared: Mapped[list[int]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (UniqueConstraint("standup_id", "local_date", "user_ref"),)
+
+    def __repr__(self) -> str:
+        return f"StandupAnswer(standup_id={self.standup_id!r}, user_ref={self.user_ref!r})"

@@ -130,9 +130,18 @@ class Visibility(StrEnum):
     CHANNEL = "channel"  # everyone in the conversation
 
 
+class FieldKind(StrEnum):
+    TEXT = "text"
+    SELECT = "select"  # one of `options`
+    MULTI_SELECT = "multi_select"  # several of `options`, comma-separated
+    CHANNEL = "channel"  # a conversation_ref
+    USERS = "users"  # user_refs, comma-separated
+    TIME = "time"  # HH:MM
+
+
 @dataclass(frozen=True)
 class FormField:
-    """One input of a form; `options` (value, label) pairs make it a choice."""
+    """One input of a form. Values always come back as strings (lists comma-separated)."""
 
     name: str
     label: str
@@ -143,6 +152,11 @@ class FormField:
     placeholder: str = ""
     hint: str = ""
     options: tuple[tuple[str, str], ...] = ()
+    kind: FieldKind = FieldKind.TEXT
+
+    @property
+    def is_choice(self) -> bool:
+        return self.kind in {FieldKind.SELECT, FieldKind.MULTI_SELECT}
 
 
 @dataclass(frozen=True)

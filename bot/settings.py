@@ -59,6 +59,8 @@ class Settings(BaseSettings):
 
     bridgebot_host: str = "127.0.0.1"
     bridgebot_port: int = Field(default=3000, ge=1, le=65535)
+    # Where people reach this server (calendar subscribe links); defaults to host:port.
+    bridgebot_public_url: str | None = None
     bridgebot_timezone: str = "UTC"
     bridgebot_admins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     bridgebot_secret_key: SecretStr | None = None
@@ -84,6 +86,20 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("bridgebot_public_url")
+    @classmethod
+    def _valid_public_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with https:// (or http://)")
+        return value.rstrip("/")
+
+    @property
+    def public_url(self) -> str:
+        """The base URL for links to this server."""
+        return self.bridgebot_public_url or f"http://{self.bridgebot_host}:{self.bridgebot_port}"
 
     @field_validator("bridgebot_timezone")
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import logging
+from pathlib import Path
 from typing import Any, TextIO
 
 from bot.deps import Deps
@@ -13,6 +14,7 @@ from bot.replies import (
     Button,
     Buttons,
     Divider,
+    FieldKind,
     Fields,
     Heading,
     Note,
@@ -44,7 +46,7 @@ def render_text(value: Text) -> str:
         elif span.kind is SpanKind.CHANNEL:
             parts.append(f"#{span.text}")
         elif span.kind is SpanKind.LINK:
-            parts.append(f"{span.text} ({span.url})")
+            parts.append(span.text if span.text == span.url else f"{span.text} ({span.url})")
         else:
             parts.append(span.text)
     return "".join(parts)
@@ -153,22 +155,30 @@ class ConsoleSession:
         self.buttons = []
         prefix = "[posted to the channel]\n" if reply.visibility is Visibility.CHANNEL else ""
         self.write(prefix + render_reply(reply, self.buttons))
+        for attachment in reply.attachments:
+            path = Path(attachment.filename).resolve()
+            path.write_bytes(attachment.content)
+            self.write(f"  (file saved: {path})")
 
     async def fill(self, form: Form) -> None:
         """Ask for each field in turn; an empty answer keeps the value shown in brackets."""
         self.write(f"== {form.title} == (press Enter to keep the value in brackets)")
         values: dict[str, str] = {}
         for field in form.fields:
-            if field.options:
+            if field.is_choice:
                 choices = ", ".join(value for value, _ in field.options)
-                prompt = f"{field.label} ({choices}) [{field.initial}]: "
+                several = " (comma-separated)" if field.kind is FieldKind.MULTI_SELECT else ""
+                prompt = f"{field.label}{several} ({choices}) [{field.initial}]: "
             else:
                 prompt = f"{field.label} [{field.initial}]: " if field.initial else f"{field.label}: "
             answer = await self.read_line(prompt)
             if answer is None:
                 self.write("! Input ended before the form was complete; nothing was saved.")
                 return
-            values[field.name] = answer.strip() or field.initial
+            answer = answer.strip()
+            if field.kind is FieldKind.CHANNEL and answer:
+                answer = resolve_channel(answer) or answer
+            values[field.name] = answer or field.initial
         try:
             reply = await asyncio.to_thread(
                 run_form, callback_id=form.callback_id, values=values, metadata=form.metadata,

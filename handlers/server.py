@@ -17,6 +17,8 @@ from sqlalchemy import text
 
 from bot.deps import Deps
 from bot.metrics import REGISTRY
+from bot.services import standups
+from bot.services.calendar import standup_calendar
 from bot.settings import RunMode
 from handlers.slack.app import INSTALL_PATH, REDIRECT_PATH, create_slack_app
 from handlers.slack.client import make_http_session
@@ -70,6 +72,13 @@ def create_web_app(deps: Deps) -> FastAPI:
     async def slack_oauth_redirect(request: Request) -> Response:
         return await handle_measured(request.app.state.slack_handler, request)
 
+    @api.get("/calendar/{token}.ics")
+    async def calendar_feed(token: str) -> Response:
+        ics = await asyncio.to_thread(_calendar, deps, token)
+        if ics is None:
+            return Response("No such calendar.", status_code=404, media_type="text/plain")
+        return Response(ics, media_type="text/calendar; charset=utf-8")
+
     @api.get("/healthz")
     async def healthz(request: Request) -> JSONResponse:
         return await health_response(deps, getattr(request.app.state, "scheduler", None))
@@ -94,6 +103,16 @@ async def health_response(deps: Deps, scheduler: Any) -> JSONResponse:
         "instance": deps.instance_id,
     }
     return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)
+
+
+def _calendar(deps: Deps, token: str) -> bytes | None:
+    """The stand-up's .ics for an unguessable token (the token is the only credential)."""
+    with deps.session_factory() as session:
+        view = standups.get_by_calendar_token(session=session, token=token)
+    if view is None:
+        return None
+    url = f"{deps.settings.public_url}/calendar/{token}.ics"
+    return standup_calendar(view, subscribe_url=url)
 
 
 def _database_status(deps: Deps) -> str:

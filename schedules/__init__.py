@@ -6,6 +6,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.deps import Deps
+from schedules import standups
 from schedules.jobs import register_builtin_deliveries, run_tick
 
 TICK_JOB_ID = "occurrence-tick"
@@ -18,6 +19,7 @@ def create_scheduler(deps: Deps) -> AsyncIOScheduler:
     source of truth, so every instance may run the same tick without duplicates.
     """
     register_builtin_deliveries(deps)
+    standups.register(deps)
     scheduler = AsyncIOScheduler(timezone="UTC")
     scheduler.add_job(
         run_tick,

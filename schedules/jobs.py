@@ -19,6 +19,8 @@ POST_KIND = "post"
 # Deliveries attempted at once; the Slack client paces itself on 429s.
 DELIVERY_CONCURRENCY = 8
 MAX_ATTEMPTS = 5
+# A failed delivery is tried again after this long (times the attempt number).
+RETRY_BACKOFF = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -41,30 +43,41 @@ def register_builtin_deliveries(deps: Deps) -> None:
     deps.deliveries.setdefault(POST_KIND, deliver_post)
 
 
+# A delivery may plan more deliveries due at once (a fan-out to each participant);
+# the tick claims again this many times so those go out in the same minute.
+MAX_ROUNDS = 5
+
+
 async def run_tick(deps: Deps, now: datetime | None = None) -> TickReport:
     """One pass of the scheduler; safe to run on every instance at the same time."""
     now = now or deps.clock()
-    claim = await asyncio.to_thread(_plan_and_claim, deps, now)
     limiter = asyncio.Semaphore(DELIVERY_CONCURRENCY)
 
     async def deliver(occurrence: ClaimedOccurrence) -> bool:
         async with limiter:
             return await _deliver_one(deps, occurrence)
 
-    results = await asyncio.gather(*(deliver(o) for o in claim.claimed))
-    sent = sum(results)
-    report = TickReport(
-        claimed=len(claim.claimed), sent=sent, failed=len(results) - sent, missed=claim.missed
-    )
+    claimed = sent = failed = missed = 0
+    for round_number in range(MAX_ROUNDS):
+        claim = await asyncio.to_thread(_plan_and_claim, deps, now, round_number == 0)
+        results = await asyncio.gather(*(deliver(o) for o in claim.claimed))
+        claimed += len(results)
+        sent += sum(results)
+        failed += len(results) - sum(results)
+        missed += claim.missed
+        if not claim.claimed:
+            break
+    report = TickReport(claimed=claimed, sent=sent, failed=failed, missed=missed)
     if report.claimed or report.missed:
         logger.info("tick: %s", report)
     return report
 
 
-def _plan_and_claim(deps: Deps, now: datetime) -> occurrences.ClaimResult:
-    with deps.session_factory.begin() as session:
-        for planner in deps.planners:
-            planner(session, now)
+def _plan_and_claim(deps: Deps, now: datetime, plan: bool) -> occurrences.ClaimResult:
+    if plan:
+        with deps.session_factory.begin() as session:
+            for planner in deps.planners:
+                planner(session, now)
     with deps.session_factory.begin() as session:
         return occurrences.claim_due(
             session=session,
@@ -119,4 +132,5 @@ def _release(deps: Deps, occurrence: ClaimedOccurrence, error: str) -> None:
             instance_id=deps.instance_id,
             error=error,
             give_up=occurrence.attempt >= MAX_ATTEMPTS,
+            retry_at=deps.clock() + RETRY_BACKOFF * occurrence.attempt,
         )

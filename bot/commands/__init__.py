@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from bot.commands import bridge, glossary
+from bot.commands import bridge, glossary, standup
 from bot.router import CommandRouter
 
-# Explicit, in the order `/bridge help` lists them; no auto-discovery.
-FEATURES = (bridge, glossary)
 
-
-def build_router() -> CommandRouter:
-    """A router with every feature's commands registered."""
+def build_router(*, secret_key: str = "", public_url: str = "http://127.0.0.1:3000") -> CommandRouter:
+    """A router with every feature's commands registered, in the order help lists them."""
     router = CommandRouter()
-    for feature in FEATURES:
-        feature.register(router)
+    bridge.register(router)
+    glossary.register(router)
+    standup.register(router, secret_key=secret_key, public_url=public_url)
     return router

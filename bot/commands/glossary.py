@@ -12,6 +12,7 @@ from bot.replies import (
     Button,
     Buttons,
     ButtonStyle,
+    FieldKind,
     Fields,
     Form,
     FormField,
@@ -329,7 +330,7 @@ def term_form(ctx: CommandContext, card: TermCard | None, name: str = "") -> For
             ),
             FormField(
                 "origin", "Whose term is it?", draft.origin,
-                options=tuple(ORIGIN_LABELS.items()),
+                options=tuple(ORIGIN_LABELS.items()), kind=FieldKind.SELECT,
             ),
             FormField(
                 "related", "Related terms", ", ".join(draft.related), optional=True,

@@ -58,10 +58,13 @@ def schedule(
 ) -> bool:
     """Plan one delivery; returns False if it was already planned (by anyone).
 
+    A delivery that was planned and then cancelled (a paused stand-up resumed) is
+    planned again; one already sent or missed is left alone.
+
     Args:
         due_at: an aware datetime; stored in UTC.
     """
-    return insert_ignoring_conflicts(
+    inserted = insert_ignoring_conflicts(
         session,
         Occurrence,
         {
@@ -76,6 +79,21 @@ def schedule(
         },
         ["workspace_id", "kind", "subject_ref", "due_at", "recipient_ref"],
     )
+    if inserted:
+        return True
+    revived = session.execute(
+        update(Occurrence)
+        .where(
+            Occurrence.workspace_id == workspace_id,
+            Occurrence.kind == kind,
+            Occurrence.subject_ref == subject_ref,
+            Occurrence.due_at == due_at,
+            Occurrence.recipient_ref == recipient_ref,
+            Occurrence.status == OccurrenceStatus.CANCELLED.value,
+        )
+        .values(status=OccurrenceStatus.PENDING.value, payload=payload or {}, last_error=None)
+    ).rowcount  # type: ignore[attr-defined]
+    return bool(revived)
 
 
 def claim_due(
@@ -149,14 +167,20 @@ def mark_sent(*, session: Session, occurrence_id: int, instance_id: str, now: da
 
 
 def release(
-    *, session: Session, occurrence_id: int, instance_id: str, error: str, give_up: bool
+    *,
+    session: Session,
+    occurrence_id: int,
+    instance_id: str,
+    error: str,
+    give_up: bool,
+    retry_at: datetime | None = None,
 ) -> None:
-    """A delivery attempt failed: make it pending again for the next tick, or fail it."""
+    """A delivery attempt failed: pending again (not before `retry_at`), or failed for good."""
     status = OccurrenceStatus.FAILED if give_up else OccurrenceStatus.PENDING
     session.execute(
         update(Occurrence)
         .where(Occurrence.id == occurrence_id, Occurrence.claimed_by == instance_id)
-        .values(status=status.value, claimed_by=None, lease_until=None, last_error=error[:2000])
+        .values(status=status.value, claimed_by=None, lease_until=retry_at, last_error=error[:2000])
     )
 
 
@@ -178,10 +202,14 @@ def cancel(
 
 
 def _claimable(now: datetime) -> Any:
+    # On a pending row lease_until means "retry not before" after a failed attempt.
     return and_(
         Occurrence.due_at <= now,
         or_(
-            Occurrence.status == OccurrenceStatus.PENDING.value,
+            and_(
+                Occurrence.status == OccurrenceStatus.PENDING.value,
+                or_(Occurrence.lease_until.is_(None), Occurrence.lease_until <= now),
+            ),
             and_(
                 Occurrence.status == OccurrenceStatus.CLAIMED.value,
                 Occurrence.lease_until < now,

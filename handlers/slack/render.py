@@ -9,6 +9,7 @@ from bot.replies import (
     Buttons,
     ButtonStyle,
     Divider,
+    FieldKind,
     Fields,
     Form,
     FormField,
@@ -138,27 +139,55 @@ def render_modal(form: Form, private_metadata: str) -> dict[str, Any]:
     }
 
 
+def _input_element(field: FormField) -> dict[str, Any]:
+    initial = [part for part in field.initial.split(",") if part] if field.initial else []
+    match field.kind:
+        case FieldKind.SELECT | FieldKind.MULTI_SELECT:
+            options = [
+                {"text": _plain(label, BUTTON_LIMIT), "value": value}
+                for value, label in field.options
+            ]
+            multi = field.kind is FieldKind.MULTI_SELECT
+            element: dict[str, Any] = {
+                "type": "multi_static_select" if multi else "static_select",
+                "options": options,
+            }
+            chosen = [option for option in options if option["value"] in initial]
+            if chosen:
+                if multi:
+                    element["initial_options"] = chosen
+                else:
+                    element["initial_option"] = chosen[0]
+            return element
+        case FieldKind.CHANNEL:
+            element = {"type": "conversations_select", "filter": {"include": ["public", "private"]}}
+            if initial:
+                element["initial_conversation"] = initial[0]
+            return element
+        case FieldKind.USERS:
+            element = {"type": "multi_users_select"}
+            if initial:
+                element["initial_users"] = initial
+            return element
+        case FieldKind.TIME:
+            element = {"type": "timepicker"}
+            if field.initial:
+                element["initial_time"] = field.initial
+            return element
+    element = {
+        "type": "plain_text_input",
+        "multiline": field.multiline,
+        "max_length": min(field.max_length, INPUT_LIMIT),
+    }
+    if field.initial:
+        element["initial_value"] = field.initial[:INPUT_LIMIT]
+    if field.placeholder:
+        element["placeholder"] = _plain(field.placeholder, 150)
+    return element
+
+
 def _input_block(field: FormField) -> dict[str, Any]:
-    element: dict[str, Any]
-    if field.options:
-        options = [
-            {"text": _plain(label, BUTTON_LIMIT), "value": value} for value, label in field.options
-        ]
-        element = {"type": "static_select", "action_id": "value", "options": options}
-        chosen = [option for option in options if option["value"] == field.initial]
-        if chosen:
-            element["initial_option"] = chosen[0]
-    else:
-        element = {
-            "type": "plain_text_input",
-            "action_id": "value",
-            "multiline": field.multiline,
-            "max_length": min(field.max_length, INPUT_LIMIT),
-        }
-        if field.initial:
-            element["initial_value"] = field.initial[:INPUT_LIMIT]
-        if field.placeholder:
-            element["placeholder"] = _plain(field.placeholder, 150)
+    element = _input_element(field) | {"action_id": "value"}
     block: dict[str, Any] = {
         "type": "input",
         "block_id": field.name,
@@ -172,13 +201,21 @@ def _input_block(field: FormField) -> dict[str, Any]:
 
 
 def form_values(view_state: dict[str, Any]) -> dict[str, str]:
-    """Field values from a submitted modal's state, by field name."""
+    """Field values from a submitted modal's state, by field name (lists comma-joined)."""
     values: dict[str, str] = {}
     for block_id, actions in view_state.get("values", {}).items():
         element = actions.get("value", {})
-        if element.get("type") == "static_select":
-            selected = element.get("selected_option") or {}
-            values[block_id] = selected.get("value", "")
+        kind = element.get("type")
+        if kind == "static_select":
+            values[block_id] = (element.get("selected_option") or {}).get("value", "")
+        elif kind == "multi_static_select":
+            values[block_id] = ",".join(o["value"] for o in element.get("selected_options") or [])
+        elif kind == "conversations_select":
+            values[block_id] = element.get("selected_conversation") or ""
+        elif kind == "multi_users_select":
+            values[block_id] = ",".join(element.get("selected_users") or [])
+        elif kind == "timepicker":
+            values[block_id] = element.get("selected_time") or ""
         else:
             values[block_id] = element.get("value") or ""
     return values

@@ -47,10 +47,22 @@ async def send_reply(
         return
     if reply.visibility is Visibility.CHANNEL:
         await respond(response_type="in_channel", replace_original=False, **render_message(reply))
-        return
-    await respond(
-        response_type="ephemeral", replace_original=reply.replace_original, **render_message(reply)
-    )
+    else:
+        await respond(
+            response_type="ephemeral", replace_original=reply.replace_original, **render_message(reply)
+        )
+    if reply.attachments:
+        await send_files(reply, client=client, user_ref=user_ref)
+
+
+async def send_files(reply: Reply, *, client: AsyncWebClient, user_ref: str) -> None:
+    """Files go to the person's DM with the bot: ephemeral messages cannot carry files."""
+    opened = await client.conversations_open(users=user_ref)
+    dm = opened["channel"]["id"]
+    for attachment in reply.attachments:
+        await client.files_upload_v2(
+            channel=dm, content=attachment.content, filename=attachment.filename, title=attachment.title
+        )
 
 
 async def post_private(

@@ -1,0 +1,471 @@
+"""The /standup command: create, list and manage joint stand-ups; answer async ones."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+
+from bot import replies
+from bot.models import Side
+from bot.replies import (
+    Attachment,
+    Block,
+    Button,
+    Buttons,
+    ButtonStyle,
+    FieldKind,
+    Form,
+    FormField,
+    Heading,
+    Note,
+    Paragraph,
+    Reply,
+    Span,
+    Visibility,
+    bold,
+    link,
+    text,
+)
+from bot.router import (
+    Command,
+    CommandContext,
+    CommandRouter,
+    FormInvalid,
+    NotFound,
+    PermissionDenied,
+    UsageError,
+    split_first,
+)
+from bot.services import standups, workspaces
+from bot.services.calendar import standup_calendar
+from bot.services.recurrence import WEEKDAY_NAMES, WEEKDAYS, RecurrenceError, parse_date
+from bot.services.standups import (
+    AnswerRefused,
+    InvalidStandup,
+    StandupDraft,
+    StandupNotAllowed,
+    StandupNotFound,
+    StandupView,
+)
+
+USAGE = "/standup [list | pause ID | resume ID | skip ID DATE | delete ID | now ID | calendar ID]"
+
+STANDUP_CREATE_FORM = "standup_create_form"
+STANDUP_ANSWER = "standup_answer"
+STANDUP_ANSWER_FORM = "standup_answer_form"
+STANDUP_SHARE = "standup_share"
+STANDUP_DELETE_CONFIRM = "standup_delete_confirm"
+STANDUP_CANCEL = "standup_cancel"
+
+BOTH_SIDES = "both"
+CHOSEN = "chosen"
+
+
+def register(router: CommandRouter, *, secret_key: str, public_url: str) -> None:
+    """Add /standup, its form and its buttons."""
+    router.register(
+        Command(
+            name="standup",
+            summary="Joint stand-ups with reminders",
+            usage=USAGE,
+            help_lines=(
+                "/standup: create a joint stand-up (live call or async answers)",
+                "/standup list · pause ID · resume ID · delete ID",
+                "/standup skip ID DATE: cancel one day (a holiday) · now ID: run it now",
+                "/standup calendar ID: an .ics file and a calendar subscribe link",
+            ),
+            handler=lambda ctx, args: handle_standup(ctx, args, public_url=public_url),
+        )
+    )
+    router.register_form(
+        STANDUP_CREATE_FORM,
+        lambda ctx, values, _: submit_create(ctx, values, secret_key=secret_key),
+    )
+    router.register_action(STANDUP_ANSWER, open_answer_form)
+    router.register_form(STANDUP_ANSWER_FORM, submit_answers)
+    router.register_action(STANDUP_SHARE, share_answer)
+    router.register_action(STANDUP_DELETE_CONFIRM, delete_confirmed)
+    router.register_action(STANDUP_CANCEL, lambda ctx, _: cancelled())
+
+
+def handle_standup(ctx: CommandContext, args: str, *, public_url: str) -> Reply:
+    """Dispatch `/standup SUBCOMMAND`."""
+    sub, rest = split_first(args)
+    simple: dict[str, Callable[[], Reply]] = {
+        "": lambda: Reply(form=create_form(ctx)),
+        "new": lambda: Reply(form=create_form(ctx)),
+        "list": lambda: list_reply(ctx),
+        "help": lambda: replies.message(text("Usage: ", replies.code(USAGE))),
+    }
+    if sub in simple:
+        return simple[sub]()
+    with_id: dict[str, Callable[[int, str], Reply]] = {
+        "pause": lambda number, _: set_paused(ctx, number, True),
+        "resume": lambda number, _: set_paused(ctx, number, False),
+        "delete": lambda number, _: confirm_delete(ctx, number),
+        "skip": lambda number, more: skip(ctx, number, more),
+        "now": lambda number, _: run_now(ctx, number),
+        "calendar": lambda number, _: calendar(ctx, number, public_url),
+    }
+    if sub not in with_id:
+        raise UsageError(f"/standup has no “{sub[:20]}” option.", USAGE)
+    number_text, more = split_first(rest)
+    if not number_text.isdigit():
+        raise UsageError(f"Give the stand-up's number, as shown by /standup list (e.g. /standup {sub} 1).", USAGE)
+    try:
+        return with_id[sub](int(number_text), more)
+    except StandupNotFound:
+        raise NotFound(f"There is no stand-up {number_text}. /standup list shows them.") from None
+    except StandupNotAllowed:
+        raise PermissionDenied("Only the person who created this stand-up or an admin can change it.") from None
+
+
+def cancelled() -> Reply:
+    return Reply(blocks=(Paragraph(text("Cancelled; nothing changed.")),), replace_original=True)
+
+
+# -- creating ------------------------------------------------------------------
+
+
+def create_form(ctx: CommandContext) -> Form:
+    workspace = workspaces.get_workspace(session=ctx.session, workspace_id=ctx.workspace_id)
+    return Form(
+        callback_id=STANDUP_CREATE_FORM,
+        title="New joint stand-up",
+        submit_label="Create",
+        fields=(
+            FormField("name", "Name", "Marketing + IT stand-up", max_length=80),
+            FormField("channel", "Channel", ctx.channel_ref or "", kind=FieldKind.CHANNEL),
+            FormField(
+                "weekdays", "Days", "mon,wed,fri", kind=FieldKind.MULTI_SELECT,
+                options=tuple(zip(WEEKDAYS, WEEKDAY_NAMES, strict=True)),
+            ),
+            FormField("time", "Time", "09:30", kind=FieldKind.TIME),
+            FormField(
+                "timezone", "Time zone", workspace.timezone, max_length=64,
+                hint="An IANA name such as Europe/London or America/New_York",
+            ),
+            FormField(
+                "mode", "How", "meeting", kind=FieldKind.SELECT,
+                options=(("meeting", "A live call"), ("async", "Async: answers by DM, then a digest")),
+            ),
+            FormField("call_link", "Call link (live call)", optional=True, max_length=500),
+            FormField(
+                "questions", "Questions (one per line)", "\n".join(standups.DEFAULT_QUESTIONS),
+                multiline=True, max_length=1600,
+            ),
+            FormField(
+                "audience", "Who takes part", BOTH_SIDES, kind=FieldKind.SELECT,
+                options=((BOTH_SIDES, "Everyone on both sides"), (CHOSEN, "The people chosen below")),
+            ),
+            FormField("participants", "People", optional=True, kind=FieldKind.USERS),
+            FormField("lead", "Reminder, minutes before", "15", max_length=4),
+            FormField(
+                "deadline", "Async: minutes to answer", "120", max_length=4,
+                hint="The digest is posted this long after the start",
+            ),
+        ),
+    )
+
+
+def submit_create(ctx: CommandContext, values: dict[str, str], *, secret_key: str) -> Reply:
+    audience = values.get("audience", BOTH_SIDES)
+    draft = StandupDraft(
+        name=values.get("name", ""),
+        channel_ref=values.get("channel", ""),
+        weekdays=values.get("weekdays", ""),
+        local_time=values.get("time", ""),
+        timezone=values.get("timezone", "") or ctx.default_timezone,
+        mode=values.get("mode", "meeting"),
+        call_link=values.get("call_link", ""),
+        questions=values.get("questions", ""),
+        participants=values.get("participants", ""),
+        both_sides=audience == BOTH_SIDES,
+        reminder_lead_minutes=values.get("lead", "15"),
+        deadline_minutes=values.get("deadline", "120"),
+    )
+    try:
+        view = standups.create(
+            session=ctx.session, workspace_id=ctx.workspace_id, draft=draft,
+            creator_ref=ctx.caller.user_ref, now=ctx.now, secret_key=secret_key,
+        )
+    except InvalidStandup as exc:
+        renamed = {"reminder_lead": "lead", "participants": "participants"}
+        raise FormInvalid({renamed.get(k, k): v for k, v in exc.errors.items()}) from None
+    return Reply(
+        blocks=(
+            Paragraph(text("Created stand-up ", bold(str(view.number)), ": ", view.name, ".")),
+            *summary_blocks(ctx, view),
+        )
+    )
+
+
+# -- listing and managing -------------------------------------------------------
+
+
+def describe_schedule(view: StandupView) -> str:
+    days = ", ".join(WEEKDAY_NAMES[d][:3] for d in view.weekly.weekdays)
+    return f"{days} at {view.weekly.local_time:%H:%M} ({view.weekly.timezone})"
+
+
+def _when(moment: datetime, view: StandupView) -> str:
+    local = moment.astimezone(view.weekly.zone)
+    return f"{local:%a %d %b %H:%M} {view.weekly.timezone}"
+
+
+def summary_blocks(ctx: CommandContext, view: StandupView) -> list[Block]:
+    upcoming = view.next_start(ctx.now)
+    status = "paused" if view.paused else (f"next {_when(upcoming[1], view)}" if upcoming else "no date ahead")
+    who = "everyone on both sides" if view.both_sides else f"{len(view.participants)} people"
+    if view.both_sides and view.participants:
+        who += f" and {len(view.participants)} more"
+    parts: list[str | Span] = [
+        bold(f"{view.number}. "), bold(view.name), " in ", replies.channel(view.channel_ref), "\n",
+        describe_schedule(view), " · ", "live call" if view.mode == "meeting" else "async", " · ", who,
+        " · ", status,
+    ]
+    return [Paragraph(text(*parts))]
+
+
+def list_reply(ctx: CommandContext) -> Reply:
+    views = standups.list_standups(session=ctx.session, workspace_id=ctx.workspace_id)
+    if not views:
+        return replies.message("No stand-ups yet. Type /standup to create the first one.")
+    blocks: list[Block] = [Heading("Joint stand-ups")]
+    for view in views:
+        blocks += summary_blocks(ctx, view)
+    blocks.append(Note(text("Manage with /standup pause|resume|skip|now|calendar|delete NUMBER")))
+    return Reply(blocks=tuple(blocks))
+
+
+def set_paused(ctx: CommandContext, number: int, paused: bool) -> Reply:
+    view = standups.set_paused(
+        session=ctx.session, workspace_id=ctx.workspace_id, number=number, paused=paused,
+        user_ref=ctx.caller.user_ref, is_admin=ctx.caller.is_admin,
+    )
+    verb = "Paused" if paused else "Resumed"
+    return Reply(blocks=(Paragraph(text(f"{verb} ", bold(view.name), ".")), *summary_blocks(ctx, view)))
+
+
+def skip(ctx: CommandContext, number: int, date_text: str) -> Reply:
+    if not date_text:
+        raise UsageError("Which day? For example /standup skip 1 2026-12-24.", USAGE)
+    try:
+        local_date = parse_date(date_text)
+        view = standups.skip(
+            session=ctx.session, workspace_id=ctx.workspace_id, number=number, local_date=local_date,
+            user_ref=ctx.caller.user_ref, is_admin=ctx.caller.is_admin, now=ctx.now,
+        )
+    except RecurrenceError as exc:
+        raise UsageError(str(exc), USAGE) from None
+    except InvalidStandup as exc:
+        raise UsageError(" ".join(exc.errors.values()), USAGE) from None
+    return Reply(
+        blocks=(
+            Paragraph(text("No ", bold(view.name), f" on {local_date:%A %d %B %Y}; nothing will be sent that day.")),
+            *summary_blocks(ctx, view),
+        )
+    )
+
+
+def run_now(ctx: CommandContext, number: int) -> Reply:
+    view, local_date = standups.run_now(
+        session=ctx.session, workspace_id=ctx.workspace_id, number=number,
+        user_ref=ctx.caller.user_ref, is_admin=ctx.caller.is_admin, now=ctx.now,
+    )
+    what = "the agenda is being posted" if view.mode == "meeting" else "questions are going out by DM"
+    return replies.message(
+        text("Running ", bold(view.name), f" now (instead of {local_date:%A %d %B}): {what}.")
+    )
+
+
+def confirm_delete(ctx: CommandContext, number: int) -> Reply:
+    view = standups.get(session=ctx.session, workspace_id=ctx.workspace_id, number=number)
+    if not ctx.caller.is_admin and view.creator_ref != ctx.caller.user_ref:
+        raise StandupNotAllowed(view.name)
+    return Reply(
+        blocks=(
+            Paragraph(text("Delete the stand-up ", bold(view.name), "? Its reminders stop.")),
+            Buttons(
+                (
+                    Button("Delete", STANDUP_DELETE_CONFIRM, str(number), ButtonStyle.DANGER),
+                    Button("Cancel", STANDUP_CANCEL),
+                )
+            ),
+        )
+    )
+
+
+def delete_confirmed(ctx: CommandContext, value: str) -> Reply:
+    try:
+        name = standups.delete_standup(
+            session=ctx.session, workspace_id=ctx.workspace_id, number=int(value),
+            user_ref=ctx.caller.user_ref, is_admin=ctx.caller.is_admin,
+        )
+    except (StandupNotFound, ValueError):
+        raise NotFound("That stand-up was already deleted.") from None
+    except StandupNotAllowed:
+        raise PermissionDenied("Only the person who created this stand-up or an admin can delete it.") from None
+    return Reply(blocks=(Paragraph(text("Deleted the stand-up “", name, "”.")),), replace_original=True)
+
+
+def calendar(ctx: CommandContext, number: int, public_url: str) -> Reply:
+    view = standups.get(session=ctx.session, workspace_id=ctx.workspace_id, number=number)
+    url = f"{public_url}/calendar/{view.calendar_token}.ics"
+    ics = standup_calendar(view, subscribe_url=url)
+    return Reply(
+        blocks=(
+            Paragraph(text("Calendar for ", bold(view.name), ": open the file, or subscribe to stay in sync:")),
+            Paragraph(text(link(url, url))),
+        ),
+        attachments=(Attachment(f"standup-{view.number}.ics", ics, f"{view.name} (calendar)"),),
+    )
+
+
+# -- messages the scheduler sends -------------------------------------------------
+
+
+def reminder_message(view: StandupView, start: datetime, *, direct: bool) -> replies.Reply:
+    """The channel post (agenda and call link) or the personal DM before a stand-up."""
+    when = f"starts at {start.astimezone(view.weekly.zone):%H:%M} ({view.weekly.timezone})"
+    lines = [text("• ", q) for q in view.questions]
+    blocks: list[Block] = [
+        Paragraph(text(bold(view.name), f" {when}.")),
+    ]
+    if view.mode == "meeting":
+        blocks.append(Paragraph(text(bold("Agenda:"), "\n", *replies.join_lines(lines))))
+        if view.call_link:
+            blocks.append(Paragraph(text("Join the call: ", link(view.call_link, view.call_link))))
+    else:
+        blocks.append(Paragraph(text("Questions arrive by DM at the start; answer when it suits you.")))
+    if direct:
+        blocks.append(Note(text("You are taking part in ", replies.channel(view.channel_ref), "'s joint stand-up.")))
+    return Reply(blocks=tuple(blocks), visibility=Visibility.CHANNEL)
+
+
+def questions_message(view: StandupView, local_date: date) -> Reply:
+    lines = [text(f"{n}. ", q) for n, q in enumerate(view.questions, start=1)]
+    return Reply(
+        blocks=(
+            Paragraph(text(bold(view.name), f" — {local_date:%A %d %B}: your answers, please.")),
+            Paragraph(replies.join_lines(lines)),
+            Buttons((Button("Answer", STANDUP_ANSWER, f"{view.id}:{local_date.isoformat()}", ButtonStyle.PRIMARY),)),
+            Note(text("Answers go into a digest in ", replies.channel(view.channel_ref), " at the deadline.")),
+        ),
+        visibility=Visibility.CHANNEL,
+    )
+
+
+def digest_message(sheet: standups.AnswerSheet, labels: dict[Side, str]) -> Reply:
+    """Answers grouped by side, then who has not answered."""
+    view = sheet.standup
+    blocks: list[Block] = [Heading(f"{view.name} — {sheet.local_date:%A %d %B}"[:150])]
+    groups: list[tuple[str, list[tuple[str, tuple[str, ...]]]]] = []
+    for side in (Side.MARKETING, Side.IT, Side.OTHER, None):
+        members = [(user, answers) for user, who_side, answers in sheet.answers if who_side == side]
+        if members:
+            groups.append((labels[side] if side else "No side chosen", members))
+    if not groups:
+        blocks.append(Paragraph(text("Nobody answered this time.")))
+    for label, members in groups:
+        blocks.append(Paragraph(text(bold(label))))
+        for user, answers in members:
+            lines = [
+                text(bold(f"{q}: "), answer)
+                for q, answer in zip(view.questions, answers, strict=False)
+                if answer
+            ]
+            blocks.append(Paragraph(text(replies.user(user), "\n", *replies.join_lines(lines))))
+    if sheet.missing:
+        names: list[str | Span] = []
+        for index, user in enumerate(sheet.missing):
+            if index:
+                names.append(", ")
+            names.append(replies.user(user))
+        blocks.append(Note(text("Not answered yet: ", *names)))
+    return Reply(blocks=tuple(blocks), visibility=Visibility.CHANNEL)
+
+
+# -- answering ----------------------------------------------------------------------
+
+
+def _parse_occurrence_value(value: str) -> tuple[int, date]:
+    try:
+        standup_id, day = value.split(":", 1)
+        return int(standup_id), date.fromisoformat(day)
+    except ValueError:
+        raise UsageError("That button is out of date.") from None
+
+
+def open_answer_form(ctx: CommandContext, value: str) -> Reply:
+    standup_id, local_date = _parse_occurrence_value(value)
+    try:
+        view = standups.get_by_id(session=ctx.session, workspace_id=ctx.workspace_id, standup_id=standup_id)
+    except StandupNotFound:
+        raise NotFound("That stand-up has been deleted.") from None
+    previous = standups.get_answers(
+        session=ctx.session, workspace_id=ctx.workspace_id, standup_id=standup_id,
+        local_date=local_date, user_ref=ctx.caller.user_ref,
+    )
+    fields = tuple(
+        FormField(
+            f"q{n}", question[:150], previous[n] if n < len(previous) else "", multiline=True,
+            optional=True, max_length=1500,
+        )
+        for n, question in enumerate(view.questions)
+    )
+    return Reply(
+        form=Form(
+            callback_id=STANDUP_ANSWER_FORM, title=view.name[:24], submit_label="Send",
+            fields=fields, metadata=value,
+        )
+    )
+
+
+def submit_answers(ctx: CommandContext, values: dict[str, str], metadata: str) -> Reply:
+    standup_id, local_date = _parse_occurrence_value(metadata)
+    try:
+        view = standups.get_by_id(session=ctx.session, workspace_id=ctx.workspace_id, standup_id=standup_id)
+    except StandupNotFound:
+        raise NotFound("That stand-up has been deleted.") from None
+    answers = [values.get(f"q{n}", "").strip() for n in range(len(view.questions))]
+    if not any(answers):
+        raise FormInvalid({"q0": "Answer at least one question."})
+    too_long = [f"q{n}" for n, a in enumerate(answers) if len(a) > 1500]
+    if too_long:
+        raise FormInvalid({name: "Keep it under 1,500 characters." for name in too_long})
+    try:
+        row = standups.save_answers(
+            session=ctx.session, workspace_id=ctx.workspace_id, standup_id=standup_id,
+            local_date=local_date, user_ref=ctx.caller.user_ref, answers=answers, now=ctx.now,
+        )
+    except AnswerRefused as exc:
+        raise FormInvalid({"q0": str(exc)}) from None
+    buttons = tuple(
+        Button(f"Share as {role}", STANDUP_SHARE, f"{row.id}:{index}")
+        for index, role in sorted((int(i), r) for i, r in (row.shareable or {}).items())
+    )
+    blocks: list[Block] = [
+        Paragraph(text("Thanks! Your answers for ", bold(view.name), " are in; you can change them until the digest.")),
+    ]
+    if buttons:
+        blocks.append(Buttons(buttons))
+    return Reply(blocks=tuple(blocks))
+
+
+def share_answer(ctx: CommandContext, value: str) -> Reply:
+    try:
+        answer_id, index = (int(part) for part in value.split(":", 1))
+        role, _answer = standups.mark_shared(
+            session=ctx.session, workspace_id=ctx.workspace_id, answer_id=answer_id, index=index,
+            user_ref=ctx.caller.user_ref,
+        )
+    except AnswerRefused as exc:
+        raise UsageError(str(exc)) from None
+    except ValueError:
+        raise UsageError("That button is out of date.") from None
+    except StandupNotAllowed:
+        raise PermissionDenied("Only the person who wrote an answer can share it.") from None
+    return replies.message(
+        text(f"Marked to share as a {role}; it goes to the wins & challenges board once that is set up.")
+    )

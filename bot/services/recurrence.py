@@ -1,0 +1,128 @@
+"""Weekly recurrences in a local time zone, right across daylight-saving changes."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+ICAL_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+_TIME = re.compile(r"^(?P<h>\d{1,2})(?::(?P<m>\d{2}))?\s*(?P<ampm>am|pm)?$", re.IGNORECASE)
+
+
+class RecurrenceError(ValueError):
+    """A weekday list, time or time zone that cannot be used; the message says why."""
+
+
+@dataclass(frozen=True)
+class Weekly:
+    """On these weekdays (Monday is 0) at this local time in this zone."""
+
+    weekdays: tuple[int, ...]
+    local_time: time
+    timezone: str
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def start_on(self, local_date: date) -> datetime:
+        """The UTC instant of the occurrence on `local_date`.
+
+        A local time that falls in a spring-forward gap is taken as the same wall time
+        before the change (so 02:30 becomes 03:30 summer time), never dropped.
+        """
+        local = datetime.combine(local_date, self.local_time, tzinfo=self.zone)
+        return local.astimezone(UTC)
+
+    def local_dates(self, start: date, end: date) -> Iterator[date]:
+        """Occurrence dates from `start` to `end` inclusive."""
+        day = start
+        while day <= end:
+            if day.weekday() in self.weekdays:
+                yield day
+            day += timedelta(days=1)
+
+    def between(
+        self, start: datetime, end: datetime, skipped: Collection[date] = ()
+    ) -> list[tuple[date, datetime]]:
+        """(local date, UTC start) of every occurrence starting in [start, end)."""
+        zone = self.zone
+        first = start.astimezone(zone).date() - timedelta(days=1)
+        last = end.astimezone(zone).date() + timedelta(days=1)
+        found = []
+        for day in self.local_dates(first, last):
+            if day in skipped:
+                continue
+            instant = self.start_on(day)
+            if start <= instant < end:
+                found.append((day, instant))
+        return found
+
+    def next_after(self, moment: datetime, skipped: Collection[date] = ()) -> tuple[date, datetime] | None:
+        """The first occurrence at or after `moment` (within a year)."""
+        for weeks in (1, 5, 53):
+            found = self.between(moment, moment + timedelta(weeks=weeks), skipped)
+            if found:
+                return found[0]
+        return None
+
+
+def parse_weekdays(value: str) -> tuple[int, ...]:
+    """"mon,wed,fri", "Mon Wed", "weekdays" or "daily" as sorted weekday numbers."""
+    text = value.strip().lower()
+    if text in {"weekdays", "mon-fri", "workdays"}:
+        return (0, 1, 2, 3, 4)
+    if text in {"daily", "every day", "everyday"}:
+        return tuple(range(7))
+    days = set()
+    for part in re.split(r"[\s,;]+", text):
+        if not part:
+            continue
+        key = part[:3]
+        if key not in WEEKDAYS:
+            raise RecurrenceError(f"“{part[:20]}” is not a weekday; use mon, tue, wed, thu, fri, sat, sun.")
+        days.add(WEEKDAYS.index(key))
+    if not days:
+        raise RecurrenceError("Choose at least one weekday.")
+    return tuple(sorted(days))
+
+
+def format_weekdays(weekdays: Collection[int]) -> str:
+    return ",".join(WEEKDAYS[day] for day in sorted(weekdays))
+
+
+def parse_time(value: str) -> time:
+    """"09:30", "9:30", "17:00", "9am" or "5:30pm" as a time; "25:99" is refused."""
+    match = _TIME.match(value.strip())
+    if not match:
+        raise RecurrenceError(f"“{value[:20]}” is not a time; write it as 09:30.")
+    hour, minute = int(match["h"]), int(match["m"] or 0)
+    if match["ampm"]:
+        if not 1 <= hour <= 12:
+            raise RecurrenceError(f"“{value[:20]}” is not a time; the hour is 1 to 12 with am/pm.")
+        hour = hour % 12 + (12 if match["ampm"].lower() == "pm" else 0)
+    if hour > 23 or minute > 59:
+        raise RecurrenceError(f"“{value[:20]}” is not a time of day; write it as 09:30.")
+    return time(hour, minute)
+
+
+def check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise RecurrenceError(
+            f"“{value[:40]}” is not a time zone; use a name such as Europe/London or America/New_York."
+        ) from None
+    return value.strip()
+
+
+def parse_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise RecurrenceError(f"“{value[:20]}” is not a date; write it as 2026-12-24.") from None

@@ -1,0 +1,588 @@
+"""Joint stand-ups: schedules, skips, planning their deliveries, async answers and digests."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from bot.models import (
+    Occurrence,
+    OccurrenceStatus,
+    Person,
+    Side,
+    Standup,
+    StandupAnswer,
+    StandupSkip,
+)
+from bot.services import occurrences
+from bot.services.recurrence import (
+    RecurrenceError,
+    Weekly,
+    check_timezone,
+    format_weekdays,
+    parse_time,
+    parse_weekdays,
+)
+
+DEFAULT_QUESTIONS = (
+    "A win to share",
+    "A challenge you face",
+    "What you need from the other side",
+)
+MODES = ("meeting", "async")
+MAX_QUESTIONS = 8
+MAX_PARTICIPANTS = 200
+# Plan deliveries this far ahead; re-plan when less than half of it is left.
+PLANNING_HORIZON = timedelta(days=2)
+
+# Occurrence kinds. A fan-out kind expands at its due time into one row per person.
+REMINDER_POST = "standup.reminder"
+REMINDER_FANOUT = "standup.reminder.fanout"
+REMINDER_DM = "standup.reminder.dm"
+QUESTIONS_FANOUT = "standup.questions.fanout"
+QUESTIONS_DM = "standup.questions.dm"
+DIGEST = "standup.digest"
+KINDS = (REMINDER_POST, REMINDER_FANOUT, REMINDER_DM, QUESTIONS_FANOUT, QUESTIONS_DM, DIGEST)
+
+
+class StandupNotFound(LookupError):
+    pass
+
+
+class StandupNotAllowed(PermissionError):
+    pass
+
+
+class InvalidStandup(ValueError):
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+class AnswerRefused(ValueError):
+    """Answers after the deadline, or from someone not taking part."""
+
+
+@dataclass(frozen=True)
+class StandupDraft:
+    name: str
+    channel_ref: str
+    weekdays: str
+    local_time: str
+    timezone: str
+    mode: str = "meeting"
+    call_link: str = ""
+    questions: str = "\n".join(DEFAULT_QUESTIONS)
+    participants: str = ""
+    both_sides: bool = False
+    reminder_lead_minutes: str = "15"
+    deadline_minutes: str = "120"
+
+
+@dataclass(frozen=True)
+class StandupView:
+    id: int
+    number: int
+    workspace_id: str
+    name: str
+    channel_ref: str
+    weekly: Weekly
+    mode: str
+    call_link: str | None
+    questions: tuple[str, ...]
+    participants: tuple[str, ...]
+    both_sides: bool
+    reminder_lead: timedelta
+    deadline: timedelta
+    paused: bool
+    creator_ref: str | None
+    calendar_token: str
+    skipped: tuple[date, ...]
+    created_at: datetime
+
+    def next_start(self, now: datetime) -> tuple[date, datetime] | None:
+        if self.paused:
+            return None
+        return self.weekly.next_after(now, self.skipped)
+
+
+@dataclass(frozen=True)
+class AnswerSheet:
+    """Who answered what for one occurrence of an async stand-up, for the digest."""
+
+    standup: StandupView
+    local_date: date
+    answers: list[tuple[str, Side | None, tuple[str, ...]]]  # user, side, answers
+    missing: list[str]
+
+
+def _parse(draft: StandupDraft) -> tuple[dict[str, Any], dict[str, str]]:
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    name = draft.name.strip()
+    if not name:
+        errors["name"] = "Give the stand-up a name."
+    elif len(name) > 80:
+        errors["name"] = "Keep the name under 80 characters."
+    values["name"] = name
+    if not draft.channel_ref.strip():
+        errors["channel"] = "Choose the channel where it happens."
+    values["channel_ref"] = draft.channel_ref.strip()
+    for field, parse in (
+        ("weekdays", parse_weekdays),
+        ("time", parse_time),
+        ("timezone", check_timezone),
+    ):
+        raw = {"weekdays": draft.weekdays, "time": draft.local_time, "timezone": draft.timezone}[field]
+        try:
+            values[field] = parse(raw)
+        except RecurrenceError as exc:
+            errors[field] = str(exc)
+    mode = draft.mode.strip().lower()
+    if mode not in MODES:
+        errors["mode"] = "Mode is meeting (a live call) or async (answers by DM)."
+    values["mode"] = mode
+    link = draft.call_link.strip()
+    if link and not link.startswith(("https://", "http://")):
+        errors["call_link"] = "The call link must start with https://."
+    elif len(link) > 500:
+        errors["call_link"] = "That link is too long."
+    values["call_link"] = link or None
+    questions = [q.strip() for q in draft.questions.splitlines() if q.strip()]
+    if not questions:
+        questions = list(DEFAULT_QUESTIONS)
+    if len(questions) > MAX_QUESTIONS:
+        errors["questions"] = f"At most {MAX_QUESTIONS} questions, one per line."
+    elif any(len(q) > 200 for q in questions):
+        errors["questions"] = "Keep each question under 200 characters."
+    values["questions"] = questions
+    people = [p.strip() for p in draft.participants.split(",") if p.strip()]
+    if len(people) > MAX_PARTICIPANTS:
+        errors["participants"] = f"At most {MAX_PARTICIPANTS} people."
+    if not people and not draft.both_sides:
+        errors["participants"] = "Choose people, or “everyone on both sides”."
+    values["participants"] = list(dict.fromkeys(people))
+    values["both_sides"] = draft.both_sides
+    for field, raw, upper in (
+        ("reminder_lead", draft.reminder_lead_minutes, 24 * 60),
+        ("deadline", draft.deadline_minutes, 24 * 60),
+    ):
+        try:
+            minutes = int(raw.strip() or "0")
+        except ValueError:
+            errors[field] = "Write a number of minutes, such as 15."
+            continue
+        if not 0 <= minutes <= upper:
+            errors[field] = f"Between 0 and {upper} minutes."
+        values[field] = minutes
+    if mode == "async" and values.get("deadline") == 0:
+        errors["deadline"] = "Give people some minutes to answer."
+    return values, errors
+
+
+def calendar_token(secret_key: str, workspace_id: str, number: int, created_at: datetime) -> str:
+    """An unguessable, stable token for the stand-up's calendar URL, keyed by the secret."""
+    message = f"calendar:{workspace_id}:{number}:{created_at.isoformat()}".encode()
+    digest = hmac.new(secret_key.encode(), message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:24]).decode().rstrip("=")
+
+
+def create(
+    *, session: Session, workspace_id: str, draft: StandupDraft, creator_ref: str, now: datetime,
+    secret_key: str,
+) -> StandupView:
+    """Create a stand-up; its deliveries are planned on the next tick.
+
+    Raises:
+        InvalidStandup: with a message per field.
+    """
+    values, errors = _parse(draft)
+    if errors:
+        raise InvalidStandup(errors)
+    number = (
+        session.execute(
+            select(func.max(Standup.number)).where(Standup.workspace_id == workspace_id)
+        ).scalar_one_or_none()
+        or 0
+    ) + 1
+    row = Standup(
+        workspace_id=workspace_id,
+        number=number,
+        name=values["name"],
+        channel_ref=values["channel_ref"],
+        weekdays=format_weekdays(values["weekdays"]),
+        local_time=values["time"],
+        timezone=values["timezone"],
+        mode=values["mode"],
+        call_link=values["call_link"],
+        questions=values["questions"],
+        participants=values["participants"],
+        both_sides=values["both_sides"],
+        reminder_lead_minutes=values["reminder_lead"],
+        deadline_minutes=values["deadline"],
+        creator_ref=creator_ref,
+        calendar_token=calendar_token(secret_key, workspace_id, number, now),
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return _view(session, row)
+
+
+def _row(session: Session, workspace_id: str, number: int) -> Standup:
+    row = session.execute(
+        select(Standup).where(Standup.workspace_id == workspace_id, Standup.number == number)
+    ).scalar_one_or_none()
+    if row is None:
+        raise StandupNotFound(number)
+    return row
+
+
+def get(*, session: Session, workspace_id: str, number: int) -> StandupView:
+    return _view(session, _row(session, workspace_id, number))
+
+
+def get_by_id(*, session: Session, workspace_id: str, standup_id: int) -> StandupView:
+    row = session.execute(
+        select(Standup).where(Standup.workspace_id == workspace_id, Standup.id == standup_id)
+    ).scalar_one_or_none()
+    if row is None:
+        raise StandupNotFound(standup_id)
+    return _view(session, row)
+
+
+def get_by_calendar_token(*, session: Session, token: str) -> StandupView | None:
+    row = session.execute(select(Standup).where(Standup.calendar_token == token)).scalar_one_or_none()
+    return _view(session, row) if row else None
+
+
+def list_standups(*, session: Session, workspace_id: str) -> list[StandupView]:
+    rows = session.execute(
+        select(Standup).where(Standup.workspace_id == workspace_id).order_by(Standup.number)
+    ).scalars()
+    return [_view(session, row) for row in rows]
+
+
+def _may_change(row: Standup, user_ref: str, is_admin: bool) -> None:
+    if not is_admin and row.creator_ref != user_ref:
+        raise StandupNotAllowed(row.name)
+
+
+def _replan(session: Session, row: Standup) -> None:
+    """Forget planned deliveries that have not happened, so the next tick plans afresh."""
+    session.execute(
+        update(Occurrence)
+        .where(
+            Occurrence.workspace_id == row.workspace_id,
+            Occurrence.subject_ref == _subject(row.id),
+            Occurrence.kind.in_(KINDS),
+            Occurrence.status == OccurrenceStatus.PENDING.value,
+        )
+        .values(status=OccurrenceStatus.CANCELLED.value)
+    )
+    row.planned_until = None
+
+
+def set_paused(
+    *, session: Session, workspace_id: str, number: int, paused: bool, user_ref: str, is_admin: bool
+) -> StandupView:
+    row = _row(session, workspace_id, number)
+    _may_change(row, user_ref, is_admin)
+    row.paused = paused
+    _replan(session, row)
+    session.flush()
+    return _view(session, row)
+
+
+def delete_standup(
+    *, session: Session, workspace_id: str, number: int, user_ref: str, is_admin: bool
+) -> str:
+    row = _row(session, workspace_id, number)
+    _may_change(row, user_ref, is_admin)
+    _replan(session, row)
+    name = row.name
+    session.delete(row)
+    session.flush()
+    return name
+
+
+def skip(
+    *, session: Session, workspace_id: str, number: int, local_date: date, user_ref: str,
+    is_admin: bool, now: datetime,
+) -> StandupView:
+    """Cancel one occurrence (a holiday).
+
+    Raises:
+        InvalidStandup: the date is past or not one of the stand-up's days.
+    """
+    row = _row(session, workspace_id, number)
+    _may_change(row, user_ref, is_admin)
+    view = _view(session, row)
+    if local_date.weekday() not in view.weekly.weekdays:
+        raise InvalidStandup({"date": f"{row.name} does not meet on {local_date:%A %d %B}."})
+    if view.weekly.start_on(local_date) < now:
+        raise InvalidStandup({"date": f"{local_date.isoformat()} has already started or passed."})
+    if local_date not in view.skipped:
+        session.add(StandupSkip(workspace_id=workspace_id, standup_id=row.id, local_date=local_date))
+    _replan(session, row)
+    session.flush()
+    return _view(session, row)
+
+
+def run_now(
+    *, session: Session, workspace_id: str, number: int, user_ref: str, is_admin: bool, now: datetime
+) -> tuple[StandupView, date]:
+    """Hold the next occurrence now: it is skipped at its usual time and run at once."""
+    row = _row(session, workspace_id, number)
+    _may_change(row, user_ref, is_admin)
+    view = _view(session, row)
+    upcoming = view.weekly.next_after(now, view.skipped)
+    local_date = upcoming[0] if upcoming else now.astimezone(view.weekly.zone).date()
+    if upcoming and local_date not in view.skipped:
+        session.add(StandupSkip(workspace_id=workspace_id, standup_id=row.id, local_date=local_date))
+    _replan(session, row)
+    session.flush()
+    view = _view(session, row)
+    _plan_occurrence(session, view, local_date, start=now, not_before=now, lead=timedelta(0))
+    return view, local_date
+
+
+def plan_due(*, session: Session, now: datetime, grace: timedelta, limit: int = 1000) -> int:
+    """Plan the deliveries of stand-ups whose plan runs out soon; returns how many planned.
+
+    Only stand-ups behind their horizon are read, so a tick stays cheap with thousands.
+    """
+    threshold = now + PLANNING_HORIZON / 2
+    rows = session.execute(
+        select(Standup)
+        .where(
+            Standup.paused.is_(False),
+            or_(Standup.planned_until.is_(None), Standup.planned_until < threshold),
+        )
+        .limit(limit)
+    ).scalars().all()
+    until = now + PLANNING_HORIZON
+    for row in rows:
+        view = _view(session, row)
+        # A fresh plan starts now; a continued one where the last stopped, and after a
+        # long outage it still catches up on what is within the grace period.
+        window = max(row.planned_until or now, now - grace)
+        not_before = now - grace if row.planned_until else now
+        for local_date, instant in view.weekly.between(window, until, view.skipped):
+            _plan_occurrence(
+                session, view, local_date, start=instant, not_before=not_before,
+                lead=view.reminder_lead,
+            )
+        row.planned_until = until
+    session.flush()
+    return len(rows)
+
+
+def _subject(standup_id: int) -> str:
+    return f"standup:{standup_id}"
+
+
+def _plan_occurrence(
+    session: Session, view: StandupView, local_date: date, *, start: datetime, not_before: datetime,
+    lead: timedelta,
+) -> None:
+    """Schedule one occurrence's deliveries that are not already behind `not_before`.
+
+    The channel reminder and the reminder DMs go `lead` before the start; an async
+    stand-up also sends its questions at the start and its digest at the deadline.
+    """
+    payload = {"standup_id": view.id, "local_date": local_date.isoformat(), "start": start.isoformat()}
+    planned = [(REMINDER_POST, start - lead), (REMINDER_FANOUT, start - lead)]
+    if view.mode == "async":
+        planned += [(QUESTIONS_FANOUT, start), (DIGEST, start + view.deadline)]
+    for kind, due in planned:
+        if due < not_before:
+            continue
+        occurrences.schedule(
+            session=session, workspace_id=view.workspace_id, kind=kind, subject_ref=_subject(view.id),
+            due_at=due, payload=payload,
+        )
+
+
+def fan_out(*, session: Session, workspace_id: str, kind: str, due_at: datetime, payload: dict[str, Any]) -> int:
+    """Expand a fan-out delivery into one per participant, due at the same time."""
+    view = get_by_id(session=session, workspace_id=workspace_id, standup_id=int(payload["standup_id"]))
+    target = REMINDER_DM if kind == REMINDER_FANOUT else QUESTIONS_DM
+    people = participants(session=session, view=view)
+    for user_ref in people:
+        occurrences.schedule(
+            session=session, workspace_id=workspace_id, kind=target, subject_ref=_subject(view.id),
+            due_at=due_at, recipient_ref=user_ref, payload=payload,
+        )
+    return len(people)
+
+
+def participants(*, session: Session, view: StandupView) -> list[str]:
+    """The chosen people, plus everyone on the Marketing or IT side when "both sides"."""
+    people = list(view.participants)
+    if view.both_sides:
+        sided = session.execute(
+            select(Person.user_ref)
+            .where(Person.workspace_id == view.workspace_id, Person.side.in_([Side.MARKETING, Side.IT]))
+            .order_by(Person.user_ref)
+        ).scalars()
+        people += [p for p in sided if p not in people]
+    return people
+
+
+def save_answers(
+    *, session: Session, workspace_id: str, standup_id: int, local_date: date, user_ref: str,
+    answers: list[str], now: datetime,
+) -> StandupAnswer:
+    """Store (or replace) a person's answers until the digest's deadline.
+
+    Raises:
+        AnswerRefused: after the deadline.
+    """
+    view = get_by_id(session=session, workspace_id=workspace_id, standup_id=standup_id)
+    deadline = _deadline(session, view, local_date)
+    if deadline is not None and now >= deadline:
+        raise AnswerRefused(f"The deadline for {view.name} on {local_date:%A %d %B} has passed.")
+    shareable = {
+        str(i): role
+        for i, question in enumerate(view.questions)
+        if (role := question_role(question)) and i < len(answers) and answers[i]
+    }
+    row = session.execute(
+        select(StandupAnswer).where(
+            StandupAnswer.standup_id == standup_id,
+            StandupAnswer.local_date == local_date,
+            StandupAnswer.user_ref == user_ref,
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        row = StandupAnswer(
+            workspace_id=workspace_id, standup_id=standup_id, local_date=local_date,
+            user_ref=user_ref, answers=answers, shareable=shareable, shared=[], created_at=now,
+            updated_at=now,
+        )
+        session.add(row)
+    else:
+        row.answers = answers
+        row.shareable = shareable
+        row.updated_at = now
+    session.flush()
+    return row
+
+
+def get_answers(
+    *, session: Session, workspace_id: str, standup_id: int, local_date: date, user_ref: str
+) -> list[str]:
+    row = session.execute(
+        select(StandupAnswer.answers).where(
+            StandupAnswer.workspace_id == workspace_id,
+            StandupAnswer.standup_id == standup_id,
+            StandupAnswer.local_date == local_date,
+            StandupAnswer.user_ref == user_ref,
+        )
+    ).scalar_one_or_none()
+    return list(row or [])
+
+
+def mark_shared(*, session: Session, workspace_id: str, answer_id: int, index: int, user_ref: str) -> tuple[str, str]:
+    """Flag an answer to be shared as a win or challenge by its author; returns (role, text)."""
+    row = session.execute(
+        select(StandupAnswer).where(StandupAnswer.workspace_id == workspace_id, StandupAnswer.id == answer_id)
+    ).scalar_one_or_none()
+    if row is None or row.user_ref != user_ref:
+        raise StandupNotAllowed("only the author can share an answer")
+    role = (row.shareable or {}).get(str(index))
+    if role is None:
+        raise AnswerRefused("That answer cannot be shared.")
+    if index not in row.shared:
+        row.shared = [*row.shared, index]
+    return role, row.answers[index]
+
+
+def question_role(question: str) -> str | None:
+    """Whether answers to a question can become a win or a challenge."""
+    lowered = question.lower()
+    if "win" in lowered.split() or lowered.startswith("a win"):
+        return "win"
+    if "challenge" in lowered:
+        return "challenge"
+    return None
+
+
+def _deadline(session: Session, view: StandupView, local_date: date) -> datetime | None:
+    due = session.execute(
+        select(Occurrence.due_at).where(
+            Occurrence.workspace_id == view.workspace_id,
+            Occurrence.subject_ref == _subject(view.id),
+            Occurrence.kind == DIGEST,
+            Occurrence.status != OccurrenceStatus.CANCELLED.value,
+            Occurrence.payload["local_date"].as_string() == local_date.isoformat(),
+        )
+    ).scalars().first()
+    return due
+
+
+def answer_sheet(*, session: Session, workspace_id: str, standup_id: int, local_date: date) -> AnswerSheet:
+    """Answers grouped with each person's side, and who was asked but did not answer."""
+    view = get_by_id(session=session, workspace_id=workspace_id, standup_id=standup_id)
+    rows = session.execute(
+        select(StandupAnswer.user_ref, StandupAnswer.answers, Person.side)
+        .join(
+            Person,
+            (Person.workspace_id == StandupAnswer.workspace_id) & (Person.user_ref == StandupAnswer.user_ref),
+            isouter=True,
+        )
+        .where(StandupAnswer.standup_id == standup_id, StandupAnswer.local_date == local_date)
+        .order_by(StandupAnswer.created_at)
+    ).all()
+    answered = {user for user, _, _ in rows}
+    asked = session.execute(
+        select(Occurrence.recipient_ref).where(
+            Occurrence.workspace_id == workspace_id,
+            Occurrence.subject_ref == _subject(standup_id),
+            Occurrence.kind == QUESTIONS_DM,
+            Occurrence.payload["local_date"].as_string() == local_date.isoformat(),
+        ).order_by(Occurrence.recipient_ref)
+    ).scalars()
+    return AnswerSheet(
+        standup=view,
+        local_date=local_date,
+        answers=[(user, Side(side) if side else None, tuple(answers)) for user, answers, side in rows],
+        missing=[user for user in dict.fromkeys(asked) if user not in answered],
+    )
+
+
+def _view(session: Session, row: Standup) -> StandupView:
+    skipped = tuple(
+        session.execute(
+            select(StandupSkip.local_date).where(StandupSkip.standup_id == row.id).order_by(StandupSkip.local_date)
+        ).scalars()
+    )
+    return StandupView(
+        id=row.id,
+        number=row.number,
+        workspace_id=row.workspace_id,
+        name=row.name,
+        channel_ref=row.channel_ref,
+        weekly=Weekly(parse_weekdays(row.weekdays), row.local_time, row.timezone),
+        mode=row.mode,
+        call_link=row.call_link,
+        questions=tuple(row.questions),
+        participants=tuple(row.participants or ()),
+        both_sides=row.both_sides,
+        reminder_lead=timedelta(minutes=row.reminder_lead_minutes),
+        deadline=timedelta(minutes=row.deadline_minutes),
+        paused=row.paused,
+        creator_ref=row.creator_ref,
+        calendar_token=row.calendar_token,
+        skipped=skipped,
+        created_at=row.created_at,
+    )
