@@ -353,3 +353,74 @@ class StandupAnswer(Base):
 
     def __repr__(self) -> str:
         return f"StandupAnswer(standup_id={self.standup_id!r}, user_ref={self.user_ref!r})"
+
+
+class BoardPost(Base):
+    """A win or a challenge on the shared board, and the message that shows it."""
+
+    __tablename__ = "board_posts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))  # win | challenge
+    # None once the author asked to be forgotten; the side stays for the statistics.
+    author_ref: Mapped[str | None] = mapped_column(String(128))
+    author_side: Mapped[str | None] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | in_progress | resolved
+    source: Mapped[str] = mapped_column(String(16), default="command")  # command | standup
+    channel_ref: Mapped[str] = mapped_column(String(64))
+    message_ref: Mapped[str | None] = mapped_column(String(64))
+    permalink: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(128))
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('win', 'challenge')", name="kind_known"),
+        Index("ix_board_posts_workspace_kind_created", "workspace_id", "kind", "created_at"),
+    )
+
+    def __repr__(self) -> str:
+        return f"BoardPost(id={self.id!r}, kind={self.kind!r})"
+
+
+class Celebration(Base):
+    """One person celebrating one win (a second click takes it back)."""
+
+    __tablename__ = "celebrations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    post_id: Mapped[int] = mapped_column(ForeignKey("board_posts.id", ondelete="CASCADE"), index=True)
+    user_ref: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("post_id", "user_ref"),)
+
+    def __repr__(self) -> str:
+        return f"Celebration(post_id={self.post_id!r}, user_ref={self.user_ref!r})"
+
+
+class ChallengeHelper(Base):
+    """Someone who offered to help with a challenge, and their side at the time."""
+
+    __tablename__ = "challenge_helpers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    post_id: Mapped[int] = mapped_column(ForeignKey("board_posts.id", ondelete="CASCADE"), index=True)
+    helper_ref: Mapped[str] = mapped_column(String(128))
+    helper_side: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("post_id", "helper_ref"),)
+
+    def __repr__(self) -> str:
+        return f"ChallengeHelper(post_id={self.post_id!r}, helper_ref={self.helper_ref!r})"

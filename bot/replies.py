@@ -187,11 +187,36 @@ class Reply:
     attachments: tuple[Attachment, ...] = field(default=())
     form: Form | None = None
     replace_original: bool = False
+    outbox: tuple[Outgoing, ...] = ()
 
     @property
     def fallback(self) -> str:
         """One plain-text line set for notifications and screen readers."""
         return "\n".join(line for block in self.blocks if (line := block_plain_text(block)))
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message to post, or to refresh in place, somewhere other than the reply.
+
+    `record_key` asks the adapter to report the posted message back to the router
+    (so it can be updated later); `refresh_key` asks it to re-render that item now
+    and update its message, which keeps concurrent clicks from showing stale counts.
+    """
+
+    conversation_ref: str = ""
+    reply: Reply | None = None
+    record_key: str | None = None
+    refresh_key: str | None = None
+
+
+@dataclass(frozen=True)
+class PostedMessage:
+    """Where a recorded message is, as the platform named it."""
+
+    conversation_ref: str
+    message_ref: str
+    permalink: str | None = None
 
 
 @dataclass(frozen=True)

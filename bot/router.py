@@ -13,15 +13,17 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import replies
-from bot.replies import Reply, Text
+from bot.replies import PostedMessage, Reply, Text
 from bot.services import workspaces
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # Slack caps slash command text near 4,000 characters; anything longer is not a command.
 MAX_COMMAND_LENGTH = 4000
@@ -101,6 +103,9 @@ CommandHandler = Callable[[CommandContext, str], Reply]
 ActionHandler = Callable[[CommandContext, str], Reply]
 FormHandler = Callable[[CommandContext, dict[str, str], str], Reply]
 NewWorkspaceHook = Callable[[CommandContext], None]
+# Outbox plumbing: record where a message went; re-render an item for an update.
+Recorder = Callable[[CommandContext, str, PostedMessage], None]
+Refresher = Callable[[CommandContext, str], "tuple[PostedMessage, Reply] | None"]
 
 
 @dataclass(frozen=True)
@@ -121,7 +126,20 @@ class CommandRouter:
         self._commands: dict[str, Command] = {}
         self._actions: dict[str, ActionHandler] = {}
         self._forms: dict[str, FormHandler] = {}
+        self._recorders: dict[str, Recorder] = {}
+        self._refreshers: dict[str, Refresher] = {}
         self.new_workspace_hooks: list[NewWorkspaceHook] = []
+
+    def register_outbox(self, prefix: str, *, recorder: Recorder, refresher: Refresher) -> None:
+        """Keys "prefix:..." in an Outgoing are recorded and refreshed by these functions."""
+        self._recorders[prefix] = recorder
+        self._refreshers[prefix] = refresher
+
+    def record(self, ctx: CommandContext, key: str, posted: PostedMessage) -> None:
+        self._recorders[key.split(":", 1)[0]](ctx, key, posted)
+
+    def refresh(self, ctx: CommandContext, key: str) -> tuple[PostedMessage, Reply] | None:
+        return self._refreshers[key.split(":", 1)[0]](ctx, key)
 
     def register(self, command: Command) -> None:
         if command.name in self._commands:
@@ -218,11 +236,11 @@ def run_in_context(
     caller: Caller,
     now: datetime,
     default_timezone: str,
-    work: Callable[[CommandContext], Reply],
+    work: Callable[[CommandContext], T],
     label: str,
     channel_ref: str | None = None,
     resolve_channel: ChannelResolver = no_channel_mentions,
-) -> Reply:
+) -> T | Reply:
     """Run `work` in its own transaction and return the reply to show.
 
     A BridgebotError rolls the transaction back and becomes an error reply (FormInvalid
@@ -250,7 +268,7 @@ def run_in_context(
 
 def run_command(*, router: CommandRouter, name: str, args: str, **kwargs: Any) -> Reply:
     """Run `/name args`; see run_in_context for the keyword arguments."""
-    return run_in_context(
+    return run_in_context(  # type: ignore[return-value]
         router=router,
         work=lambda ctx: router.dispatch(ctx, name, args),
         label=f"/{name}",
@@ -260,7 +278,7 @@ def run_command(*, router: CommandRouter, name: str, args: str, **kwargs: Any) -
 
 def run_action(*, router: CommandRouter, action_id: str, value: str, **kwargs: Any) -> Reply:
     """Run the handler of a clicked button."""
-    return run_in_context(
+    return run_in_context(  # type: ignore[return-value]
         router=router,
         work=lambda ctx: router.dispatch_action(ctx, action_id, value),
         label=f"button {action_id}",
@@ -272,9 +290,26 @@ def run_form(
     *, router: CommandRouter, callback_id: str, values: dict[str, str], metadata: str, **kwargs: Any
 ) -> Reply:
     """Run a form's submission; raises FormInvalid when fields need correcting."""
-    return run_in_context(
+    return run_in_context(  # type: ignore[return-value]
         router=router,
         work=lambda ctx: router.dispatch_form(ctx, callback_id, values, metadata),
         label=f"form {callback_id}",
         **kwargs,
     )
+
+
+def run_record(*, router: CommandRouter, key: str, posted: PostedMessage, **kwargs: Any) -> None:
+    """Remember where an outbox message was posted (in its own transaction)."""
+    run_in_context(
+        router=router, work=lambda ctx: router.record(ctx, key, posted), label=f"record {key}", **kwargs
+    )
+
+
+def run_refresh(
+    *, router: CommandRouter, key: str, **kwargs: Any
+) -> tuple[PostedMessage, Reply] | None:
+    """The current rendering of an outbox item and where its message is, or None."""
+    result = run_in_context(
+        router=router, work=lambda ctx: router.refresh(ctx, key), label=f"refresh {key}", **kwargs
+    )
+    return None if isinstance(result, Reply) else result

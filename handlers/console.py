@@ -20,12 +20,23 @@ from bot.replies import (
     Note,
     Paragraph,
     Form,
+    Outgoing,
+    PostedMessage,
     Reply,
     SpanKind,
     Text,
     Visibility,
 )
-from bot.router import Caller, FormInvalid, parse_line, run_action, run_command, run_form
+from bot.router import (
+    Caller,
+    FormInvalid,
+    parse_line,
+    run_action,
+    run_command,
+    run_form,
+    run_record,
+    run_refresh,
+)
 from schedules import create_scheduler
 
 logger = logging.getLogger(__name__)
@@ -107,6 +118,7 @@ class ConsoleSession:
         self.caller = caller
         self.interactive = input_stream.isatty()
         self.buttons: list[Button] = []
+        self.posted = 0
 
     def _context(self) -> dict[str, Any]:
         return {
@@ -159,6 +171,31 @@ class ConsoleSession:
             path = Path(attachment.filename).resolve()
             path.write_bytes(attachment.content)
             self.write(f"  (file saved: {path})")
+        for outgoing in reply.outbox:
+            await self.send_outgoing(outgoing)
+
+    async def send_outgoing(self, outgoing: Outgoing) -> None:
+        """Print what would be posted or updated elsewhere; its buttons become clickable."""
+        if outgoing.refresh_key is not None:
+            fresh = await asyncio.to_thread(run_refresh, key=outgoing.refresh_key, **self._context())
+            if fresh is not None:
+                where, message = fresh
+                self.buttons = []
+                self.write(f"[message updated in {where.conversation_ref}]\n" + render_reply(message, self.buttons))
+            return
+        if outgoing.reply is None:
+            return
+        self.posted += 1
+        message_ref = f"console-{self.posted}"
+        self.buttons = []
+        self.write(f"[posted to {outgoing.conversation_ref}]\n" + render_reply(outgoing.reply, self.buttons))
+        if outgoing.record_key is not None:
+            await asyncio.to_thread(
+                run_record,
+                key=outgoing.record_key,
+                posted=PostedMessage(outgoing.conversation_ref, message_ref),
+                **self._context(),
+            )
 
     async def fill(self, form: Form) -> None:
         """Ask for each field in turn; an empty answer keeps the value shown in brackets."""

@@ -36,6 +36,7 @@ from bot.router import (
     UsageError,
     split_first,
 )
+from bot.commands import board as board_commands
 from bot.services import standups, workspaces
 from bot.services.calendar import standup_calendar
 from bot.services.recurrence import WEEKDAY_NAMES, WEEKDAYS, RecurrenceError, parse_date
@@ -454,9 +455,10 @@ def submit_answers(ctx: CommandContext, values: dict[str, str], metadata: str) -
 
 
 def share_answer(ctx: CommandContext, value: str) -> Reply:
+    """*Share as win/challenge* on one's own answer: posts it to the board."""
     try:
         answer_id, index = (int(part) for part in value.split(":", 1))
-        role, _answer = standups.mark_shared(
+        role, answer = standups.mark_shared(
             session=ctx.session, workspace_id=ctx.workspace_id, answer_id=answer_id, index=index,
             user_ref=ctx.caller.user_ref,
         )
@@ -466,6 +468,4 @@ def share_answer(ctx: CommandContext, value: str) -> Reply:
         raise UsageError("That button is out of date.") from None
     except StandupNotAllowed:
         raise PermissionDenied("Only the person who wrote an answer can share it.") from None
-    return replies.message(
-        text(f"Marked to share as a {role}; it goes to the wins & challenges board once that is set up.")
-    )
+    return board_commands.post(ctx, role, answer, source="standup")

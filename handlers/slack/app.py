@@ -17,7 +17,7 @@ from handlers.slack import commands, errors, interactions
 from handlers.slack.client import make_web_client
 from handlers.slack.manifest import BOT_SCOPES
 from handlers.slack.notifier import SlackNotifier, TokenLookup
-from handlers.slack.people import AdminDirectory
+from handlers.slack.people import SlackRuntime
 
 logger = logging.getLogger(__name__)
 
@@ -45,9 +45,9 @@ def create_slack_app(settings: Settings, deps: Deps, session: aiohttp.ClientSess
         async def tokens(_workspace_id: str) -> str | None:
             return fixed_token
 
-    admins = AdminDirectory(settings)
-    commands.register(app, deps, admins)
-    interactions.register(app, deps, admins)
+    runtime = SlackRuntime(settings)
+    commands.register(app, deps, runtime)
+    interactions.register(app, deps, runtime)
     errors.register(app)
     deps.notifier = SlackNotifier(settings, tokens, session)
     return app

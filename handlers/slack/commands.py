@@ -14,17 +14,17 @@ from bot.deps import Deps
 from bot.metrics import COMMAND_SECONDS
 from bot.router import run_command
 from handlers.slack.common import make_caller, unit_of_work
-from handlers.slack.people import AdminDirectory
-from handlers.slack.replies import send_reply
+from handlers.slack.people import SlackRuntime
+from handlers.slack.replies import Answering, send_reply
 
 # Every slash command in the manifest; the router answers for the ones it knows.
 SLASH_COMMANDS = ("bridge", "jargon", "standup", "win", "challenge", "pulse")
 
 
-def register(app: AsyncApp, deps: Deps, admins: AdminDirectory) -> None:
+def register(app: AsyncApp, deps: Deps, runtime: SlackRuntime) -> None:
     """Route every slash command to the shared handler."""
     for name in SLASH_COMMANDS:
-        app.command(f"/{name}")(partial(handle_slash_command, deps=deps, admins=admins))
+        app.command(f"/{name}")(partial(handle_slash_command, deps=deps, runtime=runtime))
 
 
 async def handle_slash_command(
@@ -34,23 +34,20 @@ async def handle_slash_command(
     client: AsyncWebClient,
     *,
     deps: Deps,
-    admins: AdminDirectory,
+    runtime: SlackRuntime,
 ) -> None:
     """Handle any bridgebot slash command (`/bridge`, `/jargon`, ...)."""
     await ack()
     name = body["command"].lstrip("/")
     caller = await make_caller(
-        client, admins, team_id=body["team_id"], user_id=body["user_id"], name=body.get("user_name")
+        client, runtime, team_id=body["team_id"], user_id=body["user_id"], name=body.get("user_name")
     )
+    uow = unit_of_work(deps, caller, body.get("channel_id"))
     started = time.perf_counter()
-    reply = await asyncio.to_thread(
-        run_command,
-        name=name,
-        args=body.get("text", ""),
-        **unit_of_work(deps, caller, body.get("channel_id")),
-    )
+    reply = await asyncio.to_thread(run_command, name=name, args=body.get("text", ""), **uow)
     COMMAND_SECONDS.labels(command=name).observe(time.perf_counter() - started)
-    await send_reply(
-        reply, respond=respond, client=client, trigger_id=body.get("trigger_id"),
-        channel_ref=body.get("channel_id"), user_ref=body["user_id"],
+    answering = Answering(
+        client=client, runtime=runtime, uow=uow, user_ref=body["user_id"],
+        channel_ref=body.get("channel_id"), trigger_id=body.get("trigger_id"), respond=respond,
     )
+    await send_reply(reply, answering)

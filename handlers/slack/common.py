@@ -8,18 +8,18 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
 from bot.router import Caller
-from handlers.slack.people import AdminDirectory
+from handlers.slack.people import SlackRuntime
 from handlers.slack.slash_text import resolve_channel
 
 
 async def make_caller(
-    client: AsyncWebClient, admins: AdminDirectory, *, team_id: str, user_id: str, name: str | None
+    client: AsyncWebClient, runtime: SlackRuntime, *, team_id: str, user_id: str, name: str | None
 ) -> Caller:
     return Caller(
         workspace_id=team_id,
         user_ref=user_id,
         platform="slack",
-        is_admin=await admins.is_admin(client, team_id, user_id),
+        is_admin=await runtime.admins.is_admin(client, team_id, user_id),
         display_name=name,
     )
 

@@ -15,15 +15,15 @@ from bot.deps import Deps
 from bot.router import FormInvalid, run_action, run_form
 from handlers.slack.common import interaction_caller_ids, make_caller, unit_of_work
 from handlers.slack.manifest import EXPLAIN_SHORTCUT_ID
-from handlers.slack.people import AdminDirectory
+from handlers.slack.people import SlackRuntime
 from handlers.slack.render import action_name, form_values, render_message
-from handlers.slack.replies import post_private, read_modal_metadata, send_reply
+from handlers.slack.replies import Answering, read_modal_metadata, send_reply
 
 
-def register(app: AsyncApp, deps: Deps, admins: AdminDirectory) -> None:
-    app.action(re.compile(r".+"))(partial(handle_block_action, deps=deps, admins=admins))
-    app.view(re.compile(r".+"))(partial(handle_view_submission, deps=deps, admins=admins))
-    app.shortcut(EXPLAIN_SHORTCUT_ID)(partial(handle_explain_shortcut, deps=deps, admins=admins))
+def register(app: AsyncApp, deps: Deps, runtime: SlackRuntime) -> None:
+    app.action(re.compile(r".+"))(partial(handle_block_action, deps=deps, runtime=runtime))
+    app.view(re.compile(r".+"))(partial(handle_view_submission, deps=deps, runtime=runtime))
+    app.shortcut(EXPLAIN_SHORTCUT_ID)(partial(handle_explain_shortcut, deps=deps, runtime=runtime))
 
 
 def _channel_of(body: dict[str, Any]) -> str | None:
@@ -38,23 +38,22 @@ async def handle_block_action(
     client: AsyncWebClient,
     *,
     deps: Deps,
-    admins: AdminDirectory,
+    runtime: SlackRuntime,
 ) -> None:
     """Handle a click on any bridgebot button."""
     await ack()
     team_id, user_id, name = interaction_caller_ids(body)
-    caller = await make_caller(client, admins, team_id=team_id, user_id=user_id, name=name)
+    caller = await make_caller(client, runtime, team_id=team_id, user_id=user_id, name=name)
     channel = _channel_of(body)
+    uow = unit_of_work(deps, caller, channel)
     reply = await asyncio.to_thread(
-        run_action,
-        action_id=action_name(action["action_id"]),
-        value=action.get("value", ""),
-        **unit_of_work(deps, caller, channel),
+        run_action, action_id=action_name(action["action_id"]), value=action.get("value", ""), **uow
     )
-    await send_reply(
-        reply, respond=respond, client=client, trigger_id=body.get("trigger_id"),
-        channel_ref=channel, user_ref=user_id,
+    answering = Answering(
+        client=client, runtime=runtime, uow=uow, user_ref=user_id, channel_ref=channel,
+        trigger_id=body.get("trigger_id"), respond=respond,
     )
+    await send_reply(reply, answering)
 
 
 async def handle_view_submission(
@@ -64,29 +63,27 @@ async def handle_view_submission(
     client: AsyncWebClient,
     *,
     deps: Deps,
-    admins: AdminDirectory,
+    runtime: SlackRuntime,
 ) -> None:
     """Handle a submitted bridgebot modal: field errors in the modal, or save and confirm.
 
     Validation must answer inside the acknowledgement, so the work runs before ack().
     """
     team_id, user_id, name = interaction_caller_ids(body)
-    caller = await make_caller(client, admins, team_id=team_id, user_id=user_id, name=name)
+    caller = await make_caller(client, runtime, team_id=team_id, user_id=user_id, name=name)
     metadata, channel = read_modal_metadata(view.get("private_metadata", ""))
     values = form_values(view.get("state", {}))
+    uow = unit_of_work(deps, caller, channel)
     try:
         reply = await asyncio.to_thread(
-            run_form,
-            callback_id=view["callback_id"],
-            values=values,
-            metadata=metadata,
-            **unit_of_work(deps, caller, channel),
+            run_form, callback_id=view["callback_id"], values=values, metadata=metadata, **uow
         )
     except FormInvalid as exc:
         await ack(response_action="errors", errors=_errors_by_block(exc.errors, list(values)))
         return
     await ack()
-    await post_private(reply, client=client, channel_ref=channel, user_ref=user_id)
+    answering = Answering(client=client, runtime=runtime, uow=uow, user_ref=user_id, channel_ref=channel)
+    await send_reply(reply, answering)
 
 
 def _errors_by_block(errors: dict[str, str], blocks: list[str]) -> dict[str, str]:
@@ -106,12 +103,12 @@ async def handle_explain_shortcut(
     client: AsyncWebClient,
     *,
     deps: Deps,
-    admins: AdminDirectory,
+    runtime: SlackRuntime,
 ) -> None:
     """Handle the *Explain jargon* message shortcut: the terms, shown to the caller only."""
     await ack()
     team_id, user_id, name = interaction_caller_ids(shortcut)
-    caller = await make_caller(client, admins, team_id=team_id, user_id=user_id, name=name)
+    caller = await make_caller(client, runtime, team_id=team_id, user_id=user_id, name=name)
     message = (shortcut.get("message") or {}).get("text", "")
     reply = await asyncio.to_thread(
         run_action,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from collections import defaultdict
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -41,3 +43,13 @@ class AdminDirectory:
         )
         self._cache[key] = (time.monotonic(), admin)
         return admin
+
+
+class SlackRuntime:
+    """Per-app state shared by the listeners: the admin cache and per-message update locks."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.admins = AdminDirectory(settings)
+        # One lock per board message, so updates from concurrent clicks go out in order
+        # and each re-reads the latest state.
+        self.refresh_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)

@@ -1,18 +1,36 @@
-"""Delivering a neutral Reply in answer to a Slack request: respond, modal or post."""
+"""Delivering a neutral Reply in answer to a Slack request: respond, modal, files, outbox."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+from dataclasses import dataclass
+from typing import Any
 
 from slack_bolt.async_app import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.replies import Reply, Visibility
+from bot.replies import Outgoing, PostedMessage, Reply, Visibility
+from bot.router import run_record, run_refresh
+from handlers.slack.people import SlackRuntime
 from handlers.slack.render import render_message, render_modal
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Answering:
+    """Everything needed to answer one Slack request."""
+
+    client: AsyncWebClient
+    runtime: SlackRuntime
+    uow: dict[str, Any]  # keyword arguments for a unit of work (see common.unit_of_work)
+    user_ref: str
+    channel_ref: str | None
+    trigger_id: str | None = None
+    respond: AsyncRespond | None = None
 
 
 def modal_metadata(form_metadata: str, channel_ref: str | None) -> str:
@@ -28,47 +46,86 @@ def read_modal_metadata(private_metadata: str) -> tuple[str, str | None]:
     return str(data.get("m", "")), (data.get("c") or None)
 
 
-async def send_reply(
-    reply: Reply,
-    *,
-    respond: AsyncRespond,
-    client: AsyncWebClient,
-    trigger_id: str | None,
-    channel_ref: str | None,
-    user_ref: str,
-) -> None:
-    """Answer a command or a click: open the form, post publicly, or reply privately."""
+async def send_reply(reply: Reply, answering: Answering) -> None:
+    """Answer a command or a click: open the form, post, or reply privately; then the outbox."""
+    client = answering.client
     if reply.form is not None:
-        if trigger_id is None:
+        if answering.trigger_id is None:
             raise ValueError("a form can only be opened in answer to a person's action")
         await client.views_open(
-            trigger_id=trigger_id, view=render_modal(reply.form, modal_metadata(reply.form.metadata, channel_ref))
+            trigger_id=answering.trigger_id,
+            view=render_modal(reply.form, modal_metadata(reply.form.metadata, answering.channel_ref)),
         )
-        return
-    if reply.visibility is Visibility.CHANNEL:
-        await respond(response_type="in_channel", replace_original=False, **render_message(reply))
-    else:
-        await respond(
-            response_type="ephemeral", replace_original=reply.replace_original, **render_message(reply)
-        )
+    elif reply.blocks and answering.respond is not None:
+        if reply.visibility is Visibility.CHANNEL:
+            await answering.respond(
+                response_type="in_channel", replace_original=False, **render_message(reply)
+            )
+        else:
+            await answering.respond(
+                response_type="ephemeral",
+                replace_original=reply.replace_original,
+                **render_message(reply),
+            )
+    elif reply.blocks:
+        await post_private(reply, answering)
     if reply.attachments:
-        await send_files(reply, client=client, user_ref=user_ref)
+        await send_files(reply, answering)
+    for outgoing in reply.outbox:
+        await send_outgoing(outgoing, answering)
 
 
-async def send_files(reply: Reply, *, client: AsyncWebClient, user_ref: str) -> None:
+async def send_files(reply: Reply, answering: Answering) -> None:
     """Files go to the person's DM with the bot: ephemeral messages cannot carry files."""
-    opened = await client.conversations_open(users=user_ref)
+    opened = await answering.client.conversations_open(users=answering.user_ref)
     dm = opened["channel"]["id"]
     for attachment in reply.attachments:
-        await client.files_upload_v2(
-            channel=dm, content=attachment.content, filename=attachment.filename, title=attachment.title
+        await answering.client.files_upload_v2(
+            channel=dm,
+            content=attachment.content,
+            filename=attachment.filename,
+            title=attachment.title,
         )
 
 
-async def post_private(
-    reply: Reply, *, client: AsyncWebClient, channel_ref: str | None, user_ref: str
-) -> None:
-    """After a modal: an ephemeral message where it was opened, or else a DM."""
+async def send_outgoing(outgoing: Outgoing, answering: Answering) -> None:
+    """Post a new message (and record where it went), or refresh one in place."""
+    client = answering.client
+    if outgoing.refresh_key is not None:
+        # Re-render inside the lock so the last update to go out shows the latest state.
+        async with answering.runtime.refresh_locks[outgoing.refresh_key]:
+            fresh = await asyncio.to_thread(
+                run_refresh, key=outgoing.refresh_key, **answering.uow
+            )
+            if fresh is not None:
+                where, message = fresh
+                await client.chat_update(
+                    channel=where.conversation_ref, ts=where.message_ref, **render_message(message)
+                )
+        return
+    if outgoing.reply is None:
+        return
+    response = await client.chat_postMessage(
+        channel=outgoing.conversation_ref, **render_message(outgoing.reply)
+    )
+    if outgoing.record_key is not None:
+        channel, ts = response["channel"], response["ts"]
+        permalink = None
+        try:
+            permalink = (await client.chat_getPermalink(channel=channel, message_ts=ts)).get("permalink")
+        except SlackApiError as exc:
+            logger.info("no permalink for a board post: %s", exc.response.get("error"))
+        await asyncio.to_thread(
+            run_record,
+            key=outgoing.record_key,
+            posted=PostedMessage(channel, ts, permalink),
+            **answering.uow,
+        )
+
+
+async def post_private(reply: Reply, answering: Answering) -> None:
+    """With no response_url (after a modal): ephemeral where it was opened, else a DM."""
+    client, channel_ref, user_ref = answering.client, answering.channel_ref, answering.user_ref
     message = render_message(reply)
     if reply.visibility is Visibility.CHANNEL and channel_ref:
         await client.chat_postMessage(channel=channel_ref, **message)

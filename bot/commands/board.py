@@ -1,0 +1,339 @@
+"""/win and /challenge: the shared board both sides see, where challenges find help."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot import replies
+from bot.models import Side
+from bot.replies import (
+    Block,
+    Button,
+    Buttons,
+    ButtonStyle,
+    Heading,
+    Note,
+    Outgoing,
+    Paragraph,
+    PostedMessage,
+    Reply,
+    Span,
+    Visibility,
+    bold,
+    italic,
+    link,
+    text,
+)
+from bot.router import (
+    Command,
+    CommandContext,
+    CommandRouter,
+    NotFound,
+    PermissionDenied,
+    UsageError,
+    split_first,
+)
+from bot.services import board, workspaces
+from bot.services.board import BoardRefused, PostNotFound, PostView, WeekNumbers
+from bot.services.workspaces import WorkspaceView
+
+WIN_USAGE = "/win TEXT | /win list"
+CHALLENGE_USAGE = "/challenge TEXT | /challenge list [open]"
+
+BOARD_CELEBRATE = "board_celebrate"
+BOARD_HELP = "board_help"
+BOARD_RESOLVE = "board_resolve"
+OUTBOX_PREFIX = "board"
+
+STATUS_LABELS = {board.OPEN: "Open", board.IN_PROGRESS: "In progress", board.RESOLVED: "Resolved"}
+
+
+def register(router: CommandRouter) -> None:
+    """Add /win, /challenge, their buttons, and the outbox hooks for updating posts."""
+    router.register(
+        Command(
+            name="win",
+            summary="Share wins both sides can celebrate",
+            usage=WIN_USAGE,
+            help_lines=("/win TEXT: post a win to the shared channel", "/win list: recent wins"),
+            handler=lambda ctx, args: handle_board(ctx, "win", args),
+        )
+    )
+    router.register(
+        Command(
+            name="challenge",
+            summary="Share challenges and find help on the other side",
+            usage=CHALLENGE_USAGE,
+            help_lines=(
+                "/challenge TEXT: post a challenge; others click I can help",
+                "/challenge list [open]: recent (or open) challenges",
+            ),
+            handler=lambda ctx, args: handle_board(ctx, "challenge", args),
+        )
+    )
+    router.register_action(BOARD_CELEBRATE, celebrate)
+    router.register_action(BOARD_HELP, offer_help)
+    router.register_action(BOARD_RESOLVE, resolve)
+    router.register_outbox(OUTBOX_PREFIX, recorder=record_post, refresher=refresh_post)
+
+
+def outbox_key(post_id: int) -> str:
+    return f"{OUTBOX_PREFIX}:{post_id}"
+
+
+def _post_id(value: str) -> int:
+    try:
+        return int(value.split(":")[-1])
+    except ValueError:
+        raise UsageError("That button is out of date.") from None
+
+
+def handle_board(ctx: CommandContext, kind: str, args: str) -> Reply:
+    usage = WIN_USAGE if kind == "win" else CHALLENGE_USAGE
+    sub, rest = split_first(args)
+    if sub == "list":
+        if kind == "win" and rest:
+            raise UsageError("/win list takes nothing after it.", usage)
+        if kind == "challenge" and rest not in {"", "open"}:
+            raise UsageError("Use /challenge list or /challenge list open.", usage)
+        return list_reply(ctx, kind, only_open=rest == "open")
+    if sub == "help":
+        return replies.message(text("Usage: ", replies.code(usage)))
+    return post(ctx, kind, args, source="command")
+
+
+def post(ctx: CommandContext, kind: str, body: str, *, source: str) -> Reply:
+    """Store the post and hand the adapter a message for the shared channel."""
+    workspace = workspaces.get_workspace(session=ctx.session, workspace_id=ctx.workspace_id)
+    usage = WIN_USAGE if kind == "win" else CHALLENGE_USAGE
+    if not workspace.shared_channel_ref:
+        raise UsageError(
+            "There is no shared channel yet, so nothing was posted. "
+            "A workspace admin can choose one with /bridge channel #channel.",
+            usage,
+        )
+    try:
+        view = board.create_post(
+            session=ctx.session, workspace_id=ctx.workspace_id, kind=kind,
+            author_ref=ctx.caller.user_ref, text=body, channel_ref=workspace.shared_channel_ref,
+            now=ctx.now, source=source,
+        )
+    except BoardRefused as exc:
+        raise UsageError(str(exc), usage) from None
+    return Reply(
+        blocks=(
+            Paragraph(
+                text(f"Posted your {kind} in ", replies.channel(workspace.shared_channel_ref), ".")
+            ),
+        ),
+        outbox=(
+            Outgoing(
+                conversation_ref=workspace.shared_channel_ref,
+                reply=post_message(view, workspace),
+                record_key=outbox_key(view.id),
+            ),
+        ),
+    )
+
+
+def _side_label(workspace: WorkspaceView, side: Side | None) -> str:
+    return workspace.label(side) if side else "no side yet"
+
+
+def _person(ref: str | None) -> Span:
+    return replies.user(ref) if ref else Span("a former member")
+
+
+def post_message(view: PostView, workspace: WorkspaceView) -> Reply:
+    """The board message for a win or a challenge, as it stands now."""
+    blocks: list[Block] = []
+    if view.kind == "win":
+        blocks.append(
+            Paragraph(text(bold("Win"), " from ", _person(view.author_ref), f" ({_side_label(workspace, view.author_side)})"))
+        )
+        blocks.append(Paragraph(text(view.text)))
+        count = len(view.celebrators)
+        if count:
+            names: list[str | Span] = []
+            for index, who in enumerate(view.celebrators[:10]):
+                names += ([", "] if index else []) + [replies.user(who)]
+            more = f" and {count - 10} more" if count > 10 else ""
+            blocks.append(Note(text(f"{count} celebrating: ", *names, more)))
+        blocks.append(
+            Buttons((Button(f"Celebrate ({count})" if count else "Celebrate", BOARD_CELEBRATE, str(view.id), ButtonStyle.PRIMARY),))
+        )
+    else:
+        status = STATUS_LABELS[view.status]
+        blocks.append(
+            Paragraph(
+                text(
+                    bold("Challenge"), " from ", _person(view.author_ref),
+                    f" ({_side_label(workspace, view.author_side)}) · ", bold(status),
+                )
+            )
+        )
+        blocks.append(Paragraph(text(view.text)))
+        if view.helpers:
+            parts: list[str | Span] = []
+            for index, (helper, side) in enumerate(view.helpers):
+                parts += ([", "] if index else []) + [replies.user(helper), f" ({_side_label(workspace, side)})"]
+            blocks.append(Note(text("Helping: ", *parts)))
+        if view.status != board.RESOLVED:
+            blocks.append(
+                Buttons(
+                    (
+                        Button("I can help", BOARD_HELP, str(view.id), ButtonStyle.PRIMARY),
+                        Button("Resolved", BOARD_RESOLVE, str(view.id)),
+                    )
+                )
+            )
+    if view.source == "standup":
+        blocks.append(Note(text("Shared from a joint stand-up")))
+    return Reply(blocks=tuple(blocks), visibility=Visibility.CHANNEL)
+
+
+def record_post(ctx: CommandContext, key: str, posted: PostedMessage) -> None:
+    board.record_message(
+        session=ctx.session, workspace_id=ctx.workspace_id, post_id=_post_id(key),
+        channel_ref=posted.conversation_ref, message_ref=posted.message_ref, permalink=posted.permalink,
+    )
+
+
+def refresh_post(ctx: CommandContext, key: str) -> tuple[PostedMessage, Reply] | None:
+    try:
+        view = board.get_post(session=ctx.session, workspace_id=ctx.workspace_id, post_id=_post_id(key))
+    except PostNotFound:
+        return None
+    if view.message_ref is None:
+        return None
+    workspace = workspaces.get_workspace(session=ctx.session, workspace_id=ctx.workspace_id)
+    return PostedMessage(view.channel_ref, view.message_ref, view.permalink), post_message(view, workspace)
+
+
+def _refresh(view_id: int) -> Outgoing:
+    return Outgoing(refresh_key=outbox_key(view_id))
+
+
+def _act(ctx: CommandContext, value: str, action: Callable[[int], Reply]) -> Reply:
+    try:
+        return action(_post_id(value))
+    except PostNotFound:
+        raise NotFound("That post no longer exists.") from None
+    except BoardRefused as exc:
+        raise PermissionDenied(str(exc)) from None
+
+
+def celebrate(ctx: CommandContext, value: str) -> Reply:
+    """*Celebrate* on a win: toggles the caller's celebration; the message updates in place."""
+
+    def run(post_id: int) -> Reply:
+        board.toggle_celebration(
+            session=ctx.session, workspace_id=ctx.workspace_id, post_id=post_id,
+            user_ref=ctx.caller.user_ref, now=ctx.now,
+        )
+        return Reply(outbox=(_refresh(post_id),))
+
+    return _act(ctx, value, run)
+
+
+def offer_help(ctx: CommandContext, value: str) -> Reply:
+    """*I can help*: records the helper, tells the author by DM, updates the message."""
+
+    def run(post_id: int) -> Reply:
+        view = board.offer_help(
+            session=ctx.session, workspace_id=ctx.workspace_id, post_id=post_id,
+            helper_ref=ctx.caller.user_ref, now=ctx.now,
+        )
+        workspace = workspaces.get_workspace(session=ctx.session, workspace_id=ctx.workspace_id)
+        side = dict(view.helpers).get(ctx.caller.user_ref)
+        outbox = [_refresh(post_id)]
+        if view.author_ref:
+            note = Reply(
+                blocks=(
+                    Paragraph(
+                        text(
+                            replies.user(ctx.caller.user_ref), f" from {_side_label(workspace, side)} can help with your challenge:"
+                        )
+                    ),
+                    Paragraph(text(italic(view.text[:300]))),
+                ),
+                visibility=Visibility.CHANNEL,
+            )
+            outbox.append(Outgoing(conversation_ref=view.author_ref, reply=note))
+        return Reply(
+            blocks=(Paragraph(text("Thanks! ", _person(view.author_ref), " has been told you can help.")),),
+            outbox=tuple(outbox),
+        )
+
+    return _act(ctx, value, run)
+
+
+def resolve(ctx: CommandContext, value: str) -> Reply:
+    """*Resolved*: only the author or a helper; the message updates in place."""
+
+    def run(post_id: int) -> Reply:
+        board.resolve(
+            session=ctx.session, workspace_id=ctx.workspace_id, post_id=post_id,
+            user_ref=ctx.caller.user_ref, now=ctx.now,
+        )
+        return Reply(outbox=(_refresh(post_id),))
+
+    return _act(ctx, value, run)
+
+
+def list_reply(ctx: CommandContext, kind: str, *, only_open: bool) -> Reply:
+    posts = board.recent(session=ctx.session, workspace_id=ctx.workspace_id, kind=kind, only_open=only_open)
+    what = ("open challenges" if only_open else "challenges") if kind == "challenge" else "wins"
+    if not posts:
+        return replies.message(f"No {what} yet. Post one with /{kind} TEXT.")
+    workspace = workspaces.get_workspace(session=ctx.session, workspace_id=ctx.workspace_id)
+    lines = []
+    for view in posts:
+        summary = view.text if len(view.text) <= 120 else view.text[:119] + "…"
+        status = f" · {STATUS_LABELS[view.status]}" if kind == "challenge" else f" · {len(view.celebrators)} celebrating"
+        parts: list[str | Span] = [
+            f"{view.created_at:%d %b} · ", _person(view.author_ref),
+            f" ({_side_label(workspace, view.author_side)}){status}: ", summary,
+        ]
+        if view.permalink:
+            parts += [" · ", link("open", view.permalink)]
+        lines.append(text(*parts))
+    return Reply(blocks=(Heading(f"Recent {what}"), Paragraph(replies.join_lines(lines))))
+
+
+def digest_message(numbers: WeekNumbers, workspace: WorkspaceView) -> Reply:
+    """The weekly digest of the board, posted in the shared channel."""
+    def by_side(counts: dict[str, int]) -> str:
+        parts = [f"{workspace.label(side)} {counts.get(side.value, 0)}" for side in (Side.MARKETING, Side.IT, Side.OTHER)]
+        if counts.get("none"):
+            parts.append(f"no side {counts['none']}")
+        return " · ".join(parts)
+
+    blocks: list[Block] = [
+        Heading(f"The week of {numbers.start:%d %b} on the board"),
+        Paragraph(text(bold("Wins: "), f"{sum(numbers.wins_by_side.values())} ({by_side(numbers.wins_by_side)})")),
+        Paragraph(
+            text(bold("Challenges: "), f"{sum(numbers.challenges_by_side.values())} ({by_side(numbers.challenges_by_side)})")
+        ),
+        Paragraph(
+            text(
+                bold("Helped across sides: "),
+                f"{numbers.helped_across} challenge" + ("" if numbers.helped_across == 1 else "s"),
+                f" where {workspace.label(Side.MARKETING)} helped {workspace.label(Side.IT)} or the reverse.",
+            )
+        ),
+    ]
+    if numbers.top_wins:
+        lines = [
+            text(f"{len(w.celebrators)} 🎉 ", _person(w.author_ref), ": ", w.text[:140])
+            for w in numbers.top_wins
+        ]
+        blocks.append(Paragraph(text(bold("Most celebrated:"), "\n", *replies.join_lines(lines))))
+    if numbers.stale_open:
+        lines = [
+            text(f"{c.created_at:%d %b} ", _person(c.author_ref), ": ", c.text[:140],
+                 *([" · ", link("open", c.permalink)] if c.permalink else []))
+            for c in numbers.stale_open
+        ]
+        blocks.append(Paragraph(text(bold("Still open after a week — can you help?"), "\n", *replies.join_lines(lines))))
+    return Reply(blocks=tuple(blocks), visibility=Visibility.CHANNEL)

@@ -1,0 +1,64 @@
+"""The weekly board digest: planned per workspace, delivered once through the occurrence table."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.commands.board import digest_message
+from bot.deps import Deps
+from bot.models import WorkspaceSettings
+from bot.replies import Reply
+from bot.services import board, occurrences, workspaces
+from bot.services.occurrences import ClaimedOccurrence
+from bot.services.recurrence import Weekly
+
+DIGEST = "board.digest"
+
+
+def register(deps: Deps) -> None:
+    if DIGEST in deps.deliveries:
+        return
+    deps.planners.append(plan_digests)
+    deps.deliveries[DIGEST] = deliver_digest
+
+
+def next_digest(settings: WorkspaceSettings, now: datetime) -> datetime | None:
+    weekly = Weekly((settings.digest_weekday,), settings.digest_time or time(16, 0), settings.timezone)
+    found = weekly.next_after(now)
+    return found[1] if found else None
+
+
+def plan_digests(session: Session, now: datetime) -> None:
+    """Plan each workspace's next digest (only where a shared channel is set)."""
+    rows = session.execute(
+        select(WorkspaceSettings).where(WorkspaceSettings.shared_channel_ref.is_not(None))
+    ).scalars()
+    for settings in rows:
+        due = next_digest(settings, now)
+        if due is not None and due - now <= timedelta(days=1):
+            occurrences.schedule(
+                session=session, workspace_id=settings.workspace_id, kind=DIGEST,
+                subject_ref="week", due_at=due,
+            )
+
+
+async def deliver_digest(occurrence: ClaimedOccurrence, deps: Deps) -> None:
+    def build() -> tuple[str, Reply] | None:
+        with deps.session_factory() as session:
+            workspace = workspaces.get_workspace(session=session, workspace_id=occurrence.workspace_id)
+            if not workspace.shared_channel_ref:
+                return None
+            numbers = board.week_numbers(
+                session=session, workspace_id=occurrence.workspace_id, end=occurrence.due_at
+            )
+            return workspace.shared_channel_ref, digest_message(numbers, workspace)
+
+    built = await asyncio.to_thread(build)
+    if built is None or deps.notifier is None:
+        return
+    channel, reply = built
+    await deps.notifier.post(occurrence.workspace_id, channel, reply)
