@@ -116,6 +116,12 @@ class WorkspaceSettings(Base):
     digest_time: Mapped[time] = mapped_column(Time, default=time(16, 0))
     usergroup_marketing: Mapped[str | None] = mapped_column(String(64))
     usergroup_it: Mapped[str | None] = mapped_column(String(64))
+    # The weekly pulse: when it opens (workspace time), for how long, and for whom.
+    pulse_enabled: Mapped[bool] = mapped_column(default=True, server_default="1")
+    pulse_weekday: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    pulse_time: Mapped[time] = mapped_column(Time, default=time(10, 0), server_default="10:00:00")
+    pulse_open_hours: Mapped[int] = mapped_column(Integer, default=48, server_default="48")
+    pulse_audience: Mapped[str] = mapped_column(String(16), default="sides", server_default="sides")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     __table_args__ = (CheckConstraint("anonymity_threshold >= 3", name="anonymity_min"),)
@@ -424,3 +430,76 @@ class ChallengeHelper(Base):
 
     def __repr__(self) -> str:
         return f"ChallengeHelper(post_id={self.post_id!r}, helper_ref={self.helper_ref!r})"
+
+
+class PulsePoll(Base):
+    """A weekly pulse or an ad-hoc poll. Who answered is never stored here."""
+
+    __tablename__ = "pulse_polls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))  # weekly | adhoc
+    # The scheduled slot it opened for; unique so a retried opening reuses the poll.
+    slot: Mapped[datetime]
+    questions: Mapped[list[str]] = mapped_column(JSON)
+    options: Mapped[list[str]] = mapped_column(JSON, default=list)  # ad-hoc choices
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | closed
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closes_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    # People invited per side when it opened (response rates), e.g. {"marketing": 12}.
+    invited: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    author_ref: Mapped[str | None] = mapped_column(String(128))  # ad-hoc polls only
+    channel_ref: Mapped[str | None] = mapped_column(String(64))
+    message_ref: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (UniqueConstraint("workspace_id", "kind", "slot"),)
+
+    def __repr__(self) -> str:
+        return f"PulsePoll(id={self.id!r}, kind={self.kind!r}, status={self.status!r})"
+
+
+class PulseAnswer(Base):
+    """One answer, stored with a keyed hash of poll and person (never the person) and a side."""
+
+    __tablename__ = "pulse_answers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    poll_id: Mapped[int] = mapped_column(ForeignKey("pulse_polls.id", ondelete="CASCADE"))
+    voter_hash: Mapped[str] = mapped_column(String(64))
+    side: Mapped[str | None] = mapped_column(String(16))
+    question: Mapped[int] = mapped_column(Integer)
+    value: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("poll_id", "voter_hash", "question"),
+        # Aggregation reads (poll, question, side, value) straight from the index.
+        Index("ix_pulse_answers_aggregate", "poll_id", "question", "side", "value"),
+    )
+
+    def __repr__(self) -> str:
+        return f"PulseAnswer(poll_id={self.poll_id!r}, question={self.question!r})"
+
+
+class PulseComment(Base):
+    """An anonymous comment on a weekly pulse (shown only when there are enough of them)."""
+
+    __tablename__ = "pulse_comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    poll_id: Mapped[int] = mapped_column(ForeignKey("pulse_polls.id", ondelete="CASCADE"), index=True)
+    voter_hash: Mapped[str] = mapped_column(String(64))
+    side: Mapped[str | None] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("poll_id", "voter_hash"),)
+
+    def __repr__(self) -> str:
+        return f"PulseComment(poll_id={self.poll_id!r})"

@@ -104,6 +104,10 @@ class ConsoleNotifier:
 
     async def post(self, workspace_id: str, conversation_ref: str, reply: Reply) -> str | None:
         self._output.write(f"\n[scheduled → {conversation_ref}]\n{render_reply(reply)}\n")
+        for attachment in reply.attachments:
+            path = Path(attachment.filename).resolve()
+            path.write_bytes(attachment.content)
+            self._output.write(f"  (file saved: {path})\n")
         self._output.flush()
         return None
 

@@ -6,7 +6,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.deps import Deps
-from schedules import board, standups
+from schedules import board, pulse, standups
 from schedules.jobs import register_builtin_deliveries, run_tick
 
 TICK_JOB_ID = "occurrence-tick"
@@ -21,6 +21,7 @@ def create_scheduler(deps: Deps) -> AsyncIOScheduler:
     register_builtin_deliveries(deps)
     standups.register(deps)
     board.register(deps)
+    pulse.register(deps)
     scheduler = AsyncIOScheduler(timezone="UTC")
     scheduler.add_job(
         run_tick,

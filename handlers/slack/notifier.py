@@ -39,4 +39,11 @@ class SlackNotifier:
             if code in PERMANENT_ERRORS:
                 raise DeliveryError(f"Slack refused the message: {code}") from exc
             raise
+        channel = str(response.get("channel") or conversation_ref)
+        for attachment in reply.attachments:
+            # Files (a chart) follow the message in the same conversation.
+            await client.files_upload_v2(
+                channel=channel, content=attachment.content, filename=attachment.filename,
+                title=attachment.title,
+            )
         return str(response.get("ts"))

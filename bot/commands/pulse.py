@@ -1,0 +1,541 @@
+"""/pulse: weekly anonymous pulses that show the perception gap, and quick polls."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot import replies
+from bot.models import Side, WorkspaceSettings
+from bot.replies import (
+    Attachment,
+    Block,
+    Button,
+    Buttons,
+    ButtonStyle,
+    FieldKind,
+    Fields,
+    Form,
+    FormField,
+    Heading,
+    Note,
+    Outgoing,
+    Paragraph,
+    PostedMessage,
+    Reply,
+    Visibility,
+    bold,
+    text,
+)
+from bot.router import (
+    Command,
+    CommandContext,
+    CommandRouter,
+    FormInvalid,
+    NotFound,
+    PermissionDenied,
+    UsageError,
+    split_first,
+)
+from bot.services import occurrences, pulse, workspaces
+from bot.services.pulse import PollClosed, PollNotFound, PollResults, PollView, PulseRefused
+from bot.services.pulse_chart import average_agree, trend_chart
+from bot.services.recurrence import WEEKDAY_NAMES, WEEKDAYS, RecurrenceError, parse_time
+from bot.services.workspaces import WorkspaceView
+
+USAGE = "/pulse [results [WEEKS] | now | schedule | ask QUESTION | OPTION | OPTION … | export]"
+ASK_USAGE = "/pulse ask QUESTION | OPTION | OPTION (2 to 10 options)"
+
+PULSE_VOTE = "pulse_vote"
+PULSE_COMMENT = "pulse_comment"
+PULSE_COMMENT_FORM = "pulse_comment_form"
+PULSE_SCHEDULE_FORM = "pulse_schedule_form"
+PULSE_ASK_VOTE = "pulse_ask_vote"
+PULSE_ASK_CLOSE = "pulse_ask_close"
+OUTBOX_PREFIX = "pulse"
+
+# Occurrence kinds (delivered by schedules/pulse.py).
+PULSE_OPEN = "pulse.open"
+PULSE_DM = "pulse.dm"
+PULSE_CLOSE = "pulse.close"
+DEFAULT_WEEKS = 12
+MAX_WEEKS = 52
+
+
+def register(router: CommandRouter, *, secret_key: str) -> None:
+    router.register(
+        Command(
+            name="pulse",
+            summary="Pulse polls: the perception gap between the two sides",
+            usage=USAGE,
+            help_lines=(
+                "/pulse: the latest pulse results · /pulse results [WEEKS]: the trend",
+                "/pulse ask QUESTION | OPTION | OPTION: a quick poll in this channel",
+                "/pulse now · /pulse schedule (admins) · /pulse export: a CSV of results",
+            ),
+            handler=lambda ctx, args: handle_pulse(ctx, args, secret_key),
+        )
+    )
+    router.register_action(PULSE_VOTE, lambda ctx, value: vote(ctx, value, secret_key))
+    router.register_action(PULSE_COMMENT, comment_form)
+    router.register_form(
+        PULSE_COMMENT_FORM, lambda ctx, values, meta: submit_comment(ctx, values, meta, secret_key)
+    )
+    router.register_form(PULSE_SCHEDULE_FORM, submit_schedule)
+    router.register_action(PULSE_ASK_VOTE, lambda ctx, value: ask_vote(ctx, value, secret_key))
+    router.register_action(PULSE_ASK_CLOSE, ask_close)
+    router.register_outbox(OUTBOX_PREFIX, recorder=record_poll, refresher=refresh_poll)
+
+
+def handle_pulse(ctx: CommandContext, args: str, secret_key: str) -> Reply:
+    sub, rest = split_first(args)
+    handlers: dict[str, Callable[[], Reply]] = {
+        "": lambda: latest(ctx),
+        "results": lambda: results_reply(ctx, rest),
+        "now": lambda: start_now(ctx),
+        "schedule": lambda: schedule_form(ctx),
+        "export": lambda: export(ctx),
+        "ask": lambda: ask(ctx, rest),
+    }
+    if sub not in handlers:
+        raise UsageError(f"/pulse has no “{sub[:20]}” option.", USAGE)
+    return handlers[sub]()
+
+
+def _labels(workspace: WorkspaceView) -> dict[str, str]:
+    return {side.value: workspace.label(side) for side in Side} | {"overall": "Everyone"}
+
+
+# -- results --------------------------------------------------------------------
+
+
+def _stat_line(result_stats: pulse.SideStats, change: float | None, threshold: int) -> str:
+    if not result_stats.shown:
+        if result_stats.respondents == 0:
+            return "no answers"
+        return f"hidden: fewer than {threshold} answers"
+    line = f"{result_stats.agree_pct:.0f}% agree · mean {result_stats.mean:.1f} · n={result_stats.respondents}"
+    if change is not None:
+        line += f" · {'+' if change >= 0 else ''}{change:.0f} pts"
+    return line
+
+
+def results_blocks(results: PollResults, workspace: WorkspaceView) -> list[Block]:
+    """The results as text: readable by screen readers and always included with the chart."""
+    labels = _labels(workspace)
+    blocks: list[Block] = []
+    for index, question in enumerate(results.questions):
+        items = [
+            (labels[side], text(_stat_line(question.by_side[side], results.change(index, side), results.threshold)))
+            for side in (Side.MARKETING.value, Side.IT.value)
+        ]
+        items.append(("Everyone", text(_stat_line(question.overall, results.change(index, "overall"), results.threshold))))
+        gap = question.gap
+        items.append(
+            (
+                "Perception gap",
+                text(
+                    f"{'+' if gap >= 0 else ''}{gap:.0f} points ({labels['marketing']} minus {labels['it']})"
+                    if gap is not None else "not shown (a side has too few answers)"
+                ),
+            )
+        )
+        blocks += [Paragraph(text(bold(f"{index + 1}. {question.question}"))), Fields(tuple(items))]
+    rates = []
+    for side in (Side.MARKETING.value, Side.IT.value, Side.OTHER.value):
+        invited = results.poll.invited.get(side, 0)
+        if invited:
+            rates.append(
+                f"{labels[side]} {results.respondents_by_side.get(side, 0)}/{invited} ({results.response_rate[side]:.0f}%)"
+            )
+    if rates:
+        blocks.append(Note(text("Response rate: ", " · ".join(rates))))
+    if results.comments:
+        lines = [text("“", comment[:300], "”") for comment in results.comments[:10]]
+        blocks.append(Paragraph(text(bold("Comments (anonymous):"), "\n", *replies.join_lines(lines))))
+    blocks.append(
+        Note(
+            text(
+                f"Anonymous: answers are stored without names; a side's numbers show only with at least "
+                f"{results.threshold} answers."
+            )
+        )
+    )
+    return blocks
+
+
+def results_reply(ctx: CommandContext, weeks_text: str) -> Reply:
+    weeks = DEFAULT_WEEKS
+    if weeks_text:
+        if not weeks_text.isdigit() or not 1 <= int(weeks_text) <= MAX_WEEKS:
+            raise UsageError(f"WEEKS is a number from 1 to {MAX_WEEKS}.", USAGE)
+        weeks = int(weeks_text)
+    workspace = workspaces.get_workspace(session=ctx.session, workspace_id=ctx.workspace_id)
+    history = pulse.trend(session=ctx.session, workspace_id=ctx.workspace_id, weeks=weeks)
+    if not history:
+        return replies.message("No pulse has closed yet. Admins can start one with /pulse now.")
+    return trend_reply(history, workspace, visibility=Visibility.PRIVATE)
+
+
+def trend_reply(history: list[PollResults], workspace: WorkspaceView, *, visibility: Visibility) -> Reply:
+    labels = _labels(workspace)
+    lines = []
+    for result in history:
+        cells = []
+        for side in (Side.MARKETING.value, Side.IT.value, "overall"):
+            value = average_agree(result, side)
+            cells.append(f"{labels[side]} {value:.0f}%" if value is not None else f"{labels[side]} –")
+        lines.append(text(f"{result.poll.opened_at:%d %b}: ", " · ".join(cells)))
+    chart = trend_chart(history, labels)
+    return Reply(
+        blocks=(
+            Heading(f"Pulse trend: % agree by side, last {len(history)} pulses"),
+            Paragraph(replies.join_lines(lines)),
+            Note(text("Averaged over the three questions; – means too few answers to show.")),
+        ),
+        visibility=visibility,
+        attachments=(Attachment("pulse-trend.png", chart, "Pulse trend: % agree by side"),),
+    )
+
+
+def latest(ctx: CommandContext) -> Reply:
+    workspace = workspaces.get_workspace(session=ctx.session, workspace_id=ctx.workspace_id)
+    blocks: list[Block] = []
+    open_poll = pulse.open_weekly_poll(session=ctx.session, workspace_id=ctx.workspace_id)
+    if open_poll is not None and open_poll.closes_at:
+        count = pulse.respondent_count(session=ctx.session, workspace_id=ctx.workspace_id, poll_id=open_poll.id)
+        blocks.append(Note(text(f"A pulse is open until {open_poll.closes_at:%a %d %b %H:%M} UTC; {count} answered so far.")))
+    poll = pulse.latest_weekly(session=ctx.session, workspace_id=ctx.workspace_id)
+    if poll is None:
+        blocks.insert(0, Paragraph(text("No pulse results yet.")))
+        return Reply(blocks=tuple(blocks))
+    results = pulse.results(session=ctx.session, workspace_id=ctx.workspace_id, poll_id=poll.id)
+    return Reply(
+        blocks=(Heading(f"Pulse of {poll.opened_at:%d %b %Y}"), *results_blocks(results, workspace), *blocks)
+    )
+
+
+def results_message(results: PollResults, history: list[PollResults], workspace: WorkspaceView) -> Reply:
+    """What is posted to the shared channel when a pulse closes: the table and the chart."""
+    chart = trend_chart(history, _labels(workspace)) if history else None
+    return Reply(
+        blocks=(Heading(f"Pulse results — {results.poll.opened_at:%d %b %Y}"), *results_blocks(results, workspace)),
+        visibility=Visibility.CHANNEL,
+        attachments=(Attachment("pulse-trend.png", chart, "Pulse trend: % agree by side"),) if chart else (),
+    )
+
+
+def export(ctx: CommandContext) -> Reply:
+    """A CSV of aggregates: never individual answers, and hidden cells stay hidden."""
+    history = pulse.trend(session=ctx.session, workspace_id=ctx.workspace_id, weeks=520)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["pulse_opened", "question", "side", "respondents", "mean", "agree_pct", "gap_points"])
+    for result in history:
+        for question in result.questions:
+            for side, stats in [*question.by_side.items(), ("overall", question.overall)]:
+                writer.writerow(
+                    [
+                        result.poll.opened_at.date().isoformat(), question.question, side,
+                        stats.respondents if stats.shown else f"<{result.threshold}",
+                        "" if stats.mean is None else stats.mean,
+                        "" if stats.agree_pct is None else stats.agree_pct,
+                        "" if question.gap is None or side != "overall" else question.gap,
+                    ]
+                )
+    return Reply(
+        blocks=(Paragraph(text(f"Pulse results of {len(history)} pulses as CSV (aggregates only).")),),
+        attachments=(Attachment("pulse-results.csv", buffer.getvalue().encode(), "Pulse results (aggregates)"),),
+    )
+
+
+# -- the weekly pulse ---------------------------------------------------------------
+
+
+def start_now(ctx: CommandContext) -> Reply:
+    """`/pulse now` (admins): open a pulse at once for everyone with a side."""
+    ctx.require_admin("start a pulse")
+    existing = pulse.open_weekly_poll(session=ctx.session, workspace_id=ctx.workspace_id)
+    if existing is not None and existing.closes_at and existing.closes_at > ctx.now:
+        raise UsageError(f"A pulse is already open until {existing.closes_at:%a %d %b %H:%M} UTC.")
+    settings = _settings_row(ctx)
+    poll, people = open_and_plan(
+        ctx.session, ctx.workspace_id, slot=ctx.now, now=ctx.now, hours=settings.pulse_open_hours
+    )
+    if not people:
+        return replies.message("Nobody has chosen a side yet, so there is nobody to ask. People set theirs with /bridge side.")
+    return replies.message(
+        text(f"Pulse sent to {len(people)} people; it closes {poll.closes_at:%a %d %b %H:%M} UTC.")
+    )
+
+
+def open_and_plan(
+    session: Session, workspace_id: str, *, slot: datetime, now: datetime, hours: int
+) -> tuple[PollView, list[str]]:
+    """Open the pulse for `slot` and plan one DM per person and the closing (idempotent)."""
+    poll, people = pulse.open_weekly(
+        session=session, workspace_id=workspace_id, slot=slot, now=now, open_for=timedelta(hours=hours)
+    )
+    payload = {"poll_id": poll.id}
+    for user_ref in people:
+        occurrences.schedule(
+            session=session, workspace_id=workspace_id, kind=PULSE_DM, subject_ref=f"pulse:{poll.id}",
+            due_at=now, recipient_ref=user_ref, payload=payload,
+        )
+    assert poll.closes_at is not None
+    occurrences.schedule(
+        session=session, workspace_id=workspace_id, kind=PULSE_CLOSE, subject_ref=f"pulse:{poll.id}",
+        due_at=poll.closes_at, payload=payload,
+    )
+    return poll, people
+
+
+def _settings_row(ctx: CommandContext) -> WorkspaceSettings:
+    return ctx.session.execute(
+        select(WorkspaceSettings).where(WorkspaceSettings.workspace_id == ctx.workspace_id)
+    ).scalar_one()
+
+
+def question_message(poll: PollView, chosen: dict[int, int], *, has_comment: bool = False) -> Reply:
+    """The DM: each statement with a 1-5 scale; the person's choices are marked."""
+    blocks: list[Block] = [
+        Paragraph(text(bold("Weekly pulse"), ": how did Marketing and IT work together this week?")),
+    ]
+    for index, question in enumerate(poll.questions):
+        blocks.append(Paragraph(text(bold(f"{index + 1}. "), question)))
+        blocks.append(
+            Buttons(
+                tuple(
+                    Button(
+                        f"✓ {label}" if chosen.get(index) == value else label,
+                        PULSE_VOTE,
+                        f"{poll.id}:{index}:{value}",
+                        ButtonStyle.PRIMARY if chosen.get(index) == value else ButtonStyle.DEFAULT,
+                    )
+                    for value, label in pulse.SCALE
+                )
+            )
+        )
+    blocks.append(Buttons((Button("Edit comment" if has_comment else "Add a comment", PULSE_COMMENT, str(poll.id)),)))
+    closes = f" Closes {poll.closes_at:%a %d %b %H:%M} UTC." if poll.closes_at else ""
+    answered = len(chosen)
+    progress = f" You answered {answered} of {len(poll.questions)}." if answered else ""
+    blocks.append(
+        Note(text("Anonymous: your name is never stored with your answers; you can change them until it closes.", closes, progress))
+    )
+    return Reply(blocks=tuple(blocks), visibility=Visibility.CHANNEL)
+
+
+def _split_value(value: str, parts: int) -> list[int]:
+    try:
+        numbers = [int(part) for part in value.split(":")]
+    except ValueError:
+        raise UsageError("That button is out of date.") from None
+    if len(numbers) != parts:
+        raise UsageError("That button is out of date.")
+    return numbers
+
+
+def vote(ctx: CommandContext, value: str, secret_key: str) -> Reply:
+    """A click on 1-5: record it and redraw the DM with the choice marked."""
+    poll_id, question, answer = _split_value(value, 3)
+    try:
+        pulse.vote(
+            session=ctx.session, workspace_id=ctx.workspace_id, poll_id=poll_id, question=question,
+            value=answer, user_ref=ctx.caller.user_ref, secret_key=secret_key, now=ctx.now,
+        )
+        poll = pulse.get_poll(session=ctx.session, workspace_id=ctx.workspace_id, poll_id=poll_id)
+    except PollClosed as exc:
+        raise PermissionDenied(str(exc)) from None
+    except (PulseRefused, PollNotFound) as exc:
+        raise UsageError(str(exc) or "That poll no longer exists.") from None
+    chosen = pulse.my_answers(
+        session=ctx.session, workspace_id=ctx.workspace_id, poll_id=poll_id,
+        user_ref=ctx.caller.user_ref, secret_key=secret_key,
+    )
+    message = question_message(poll, chosen)
+    return Reply(blocks=message.blocks, replace_original=True)
+
+
+def comment_form(ctx: CommandContext, value: str) -> Reply:
+    (poll_id,) = _split_value(value, 1)
+    return Reply(
+        form=Form(
+            callback_id=PULSE_COMMENT_FORM, title="Anonymous comment", submit_label="Save",
+            metadata=str(poll_id),
+            fields=(
+                FormField(
+                    "comment", "Anything to add? (no names are kept)", multiline=True,
+                    max_length=pulse.MAX_COMMENT, optional=True,
+                    hint="Comments are shown without names, and only when at least 3 people comment.",
+                ),
+            ),
+        )
+    )
+
+
+def submit_comment(ctx: CommandContext, values: dict[str, str], metadata: str, secret_key: str) -> Reply:
+    (poll_id,) = _split_value(metadata, 1)
+    try:
+        pulse.save_comment(
+            session=ctx.session, workspace_id=ctx.workspace_id, poll_id=poll_id,
+            user_ref=ctx.caller.user_ref, text=values.get("comment", ""), secret_key=secret_key, now=ctx.now,
+        )
+    except (PollClosed, PulseRefused) as exc:
+        raise FormInvalid({"comment": str(exc)}) from None
+    return replies.message("Thanks — your comment is saved without your name.")
+
+
+def schedule_form(ctx: CommandContext) -> Reply:
+    ctx.require_admin("change the pulse schedule")
+    settings = _settings_row(ctx)
+    return Reply(
+        form=Form(
+            callback_id=PULSE_SCHEDULE_FORM, title="Weekly pulse", submit_label="Save",
+            fields=(
+                FormField(
+                    "enabled", "Weekly pulse", "on" if settings.pulse_enabled else "off", kind=FieldKind.SELECT,
+                    options=(("on", "On"), ("off", "Off")),
+                ),
+                FormField(
+                    "weekday", "Day", WEEKDAYS[settings.pulse_weekday], kind=FieldKind.SELECT,
+                    options=tuple(zip(WEEKDAYS, WEEKDAY_NAMES, strict=True)),
+                ),
+                FormField("time", f"Time ({settings.timezone})", f"{settings.pulse_time:%H:%M}", kind=FieldKind.TIME),
+                FormField("hours", "Open for (hours)", str(settings.pulse_open_hours), max_length=3),
+            ),
+        )
+    )
+
+
+def submit_schedule(ctx: CommandContext, values: dict[str, str], _metadata: str) -> Reply:
+    ctx.require_admin("change the pulse schedule")
+    errors: dict[str, str] = {}
+    weekday = values.get("weekday", "mon")
+    if weekday not in WEEKDAYS:
+        errors["weekday"] = "Choose a day."
+    try:
+        at = parse_time(values.get("time", ""))
+    except RecurrenceError as exc:
+        errors["time"] = str(exc)
+    hours_text = values.get("hours", "48")
+    if not hours_text.isdigit() or not 1 <= int(hours_text) <= 168:
+        errors["hours"] = "Between 1 and 168 hours."
+    if errors:
+        raise FormInvalid(errors)
+    settings = _settings_row(ctx)
+    settings.pulse_enabled = values.get("enabled", "on") != "off"
+    settings.pulse_weekday = WEEKDAYS.index(weekday)
+    settings.pulse_time = at
+    settings.pulse_open_hours = int(hours_text)
+    state = "on" if settings.pulse_enabled else "off"
+    return replies.message(
+        text(
+            f"Weekly pulse {state}: {WEEKDAY_NAMES[settings.pulse_weekday]}s at {at:%H:%M} "
+            f"({settings.timezone}), open {settings.pulse_open_hours} hours."
+        )
+    )
+
+
+# -- quick polls --------------------------------------------------------------------
+
+
+def ask(ctx: CommandContext, rest: str) -> Reply:
+    """`/pulse ask QUESTION | A | B`: a quick poll posted in this channel."""
+    if "|" not in rest:
+        raise UsageError("Separate the question and the options with |.", ASK_USAGE)
+    question, *options = rest.split("|")
+    if not ctx.channel_ref:
+        raise UsageError("Quick polls are posted in a channel; run this in one.", ASK_USAGE)
+    try:
+        poll = pulse.create_adhoc(
+            session=ctx.session, workspace_id=ctx.workspace_id, question=question, options=options,
+            author_ref=ctx.caller.user_ref, channel_ref=ctx.channel_ref, now=ctx.now,
+        )
+    except PulseRefused as exc:
+        raise UsageError(str(exc), ASK_USAGE) from None
+    counts = [0] * len(poll.options)
+    return Reply(
+        outbox=(
+            Outgoing(
+                conversation_ref=ctx.channel_ref, reply=ask_message(poll, counts),
+                record_key=f"{OUTBOX_PREFIX}:{poll.id}",
+            ),
+        )
+    )
+
+
+def ask_message(poll: PollView, counts: list[int]) -> Reply:
+    total = sum(counts)
+    lines = []
+    for option, count in zip(poll.options, counts, strict=True):
+        share = round(100 * count / total) if total else 0
+        bar = "█" * round(share / 10) + "░" * (10 - round(share / 10))
+        lines.append(text(f"{bar} {count} ({share}%) ", option))
+    blocks: list[Block] = [
+        Paragraph(text(bold(poll.questions[0]))),
+        Paragraph(replies.join_lines(lines)),
+        Note(
+            text(
+                "Asked by ", replies.user(poll.author_ref or ""),
+                f" · {total} vote" + ("" if total == 1 else "s"),
+                " · closed" if not poll.is_open else " · one vote each, you can change it",
+            )
+        ),
+    ]
+    if poll.is_open:
+        buttons = [Button(option[:75], PULSE_ASK_VOTE, f"{poll.id}:{n}") for n, option in enumerate(poll.options)]
+        blocks.append(Buttons(tuple(buttons)))
+        blocks.append(Buttons((Button("Close poll", PULSE_ASK_CLOSE, str(poll.id), ButtonStyle.DANGER),)))
+    return Reply(blocks=tuple(blocks), visibility=Visibility.CHANNEL)
+
+
+def ask_vote(ctx: CommandContext, value: str, secret_key: str) -> Reply:
+    poll_id, option = _split_value(value, 2)
+    try:
+        pulse.vote(
+            session=ctx.session, workspace_id=ctx.workspace_id, poll_id=poll_id, question=0, value=option,
+            user_ref=ctx.caller.user_ref, secret_key=secret_key, now=ctx.now,
+        )
+    except PollClosed as exc:
+        raise PermissionDenied(str(exc)) from None
+    except (PulseRefused, PollNotFound):
+        raise NotFound("That poll no longer exists.") from None
+    return Reply(outbox=(Outgoing(refresh_key=f"{OUTBOX_PREFIX}:{poll_id}"),))
+
+
+def ask_close(ctx: CommandContext, value: str) -> Reply:
+    (poll_id,) = _split_value(value, 1)
+    try:
+        poll = pulse.get_poll(session=ctx.session, workspace_id=ctx.workspace_id, poll_id=poll_id)
+    except PollNotFound:
+        raise NotFound("That poll no longer exists.") from None
+    if poll.author_ref != ctx.caller.user_ref:
+        raise PermissionDenied("Only the person who asked can close this poll.")
+    pulse.close(session=ctx.session, workspace_id=ctx.workspace_id, poll_id=poll_id, now=ctx.now)
+    return Reply(outbox=(Outgoing(refresh_key=f"{OUTBOX_PREFIX}:{poll_id}"),))
+
+
+def record_poll(ctx: CommandContext, key: str, posted: PostedMessage) -> None:
+    (poll_id,) = _split_value(key.split(":", 1)[1], 1)
+    pulse.record_message(
+        session=ctx.session, workspace_id=ctx.workspace_id, poll_id=poll_id,
+        channel_ref=posted.conversation_ref, message_ref=posted.message_ref,
+    )
+
+
+def refresh_poll(ctx: CommandContext, key: str) -> tuple[PostedMessage, Reply] | None:
+    (poll_id,) = _split_value(key.split(":", 1)[1], 1)
+    try:
+        poll = pulse.get_poll(session=ctx.session, workspace_id=ctx.workspace_id, poll_id=poll_id)
+    except PollNotFound:
+        return None
+    if poll.channel_ref is None or poll.message_ref is None:
+        return None
+    counts = pulse.option_counts(session=ctx.session, workspace_id=ctx.workspace_id, poll_id=poll_id)
+    return PostedMessage(poll.channel_ref, poll.message_ref), ask_message(poll, counts)

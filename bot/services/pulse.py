@@ -1,0 +1,443 @@
+"""Pulse polls: anonymous answers, results per side and the perception gap.
+
+Answers are stored with a keyed hash of (poll, person) so a person can change their
+answer but nobody, admins included, can tell who answered what. A side's numbers are
+shown only when at least the workspace's threshold (never below 3) of that side answered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import case, delete, func, select, update
+from sqlalchemy.orm import Session
+
+from bot.db import insert_ignoring_conflicts
+from bot.models import Person, PulseAnswer, PulseComment, PulsePoll, Side, WorkspaceSettings
+
+DEFAULT_QUESTIONS = (
+    "This week Marketing and IT worked together collaboratively.",
+    "I understood what the other side needed from me.",
+    "Working together improved our results this week.",
+)
+SCALE = (
+    (1, "Strongly disagree"),
+    (2, "Disagree"),
+    (3, "Neutral"),
+    (4, "Agree"),
+    (5, "Strongly agree"),
+)
+MIN_THRESHOLD = 3
+MAX_COMMENT = 1000
+WEEKLY, ADHOC = "weekly", "adhoc"
+SIDES = (Side.MARKETING.value, Side.IT.value, Side.OTHER.value)
+
+
+class PollClosed(ValueError):
+    pass
+
+
+class PollNotFound(LookupError):
+    pass
+
+
+class PulseRefused(ValueError):
+    pass
+
+
+def voter_hash(secret_key: str, workspace_id: str, poll_id: int, user_ref: str) -> str:
+    """A keyed hash that only detects a second vote by the same person in the same poll."""
+    message = f"pulse:{workspace_id}:{poll_id}:{user_ref}".encode()
+    return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()[:40]
+
+
+@dataclass(frozen=True)
+class PollView:
+    id: int
+    workspace_id: str
+    kind: str
+    questions: tuple[str, ...]
+    options: tuple[str, ...]
+    status: str
+    opened_at: datetime
+    closes_at: datetime | None
+    closed_at: datetime | None
+    invited: dict[str, int]
+    author_ref: str | None
+    channel_ref: str | None
+    message_ref: str | None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == "open"
+
+
+@dataclass(frozen=True)
+class SideStats:
+    respondents: int
+    mean: float | None  # None when hidden (below the threshold) or no answers
+    agree_pct: float | None
+    shown: bool
+
+
+@dataclass(frozen=True)
+class QuestionResult:
+    question: str
+    by_side: dict[str, SideStats]
+    overall: SideStats
+
+    @property
+    def gap(self) -> float | None:
+        """Marketing's % agree minus IT's, in points; None unless both are shown."""
+        marketing, it = self.by_side[Side.MARKETING.value], self.by_side[Side.IT.value]
+        if marketing.agree_pct is None or it.agree_pct is None:
+            return None
+        return round(marketing.agree_pct - it.agree_pct, 1)
+
+
+@dataclass(frozen=True)
+class PollResults:
+    poll: PollView
+    threshold: int
+    questions: list[QuestionResult]
+    respondents_by_side: dict[str, int]
+    response_rate: dict[str, float | None]
+    comments: list[str] = field(default_factory=list)  # empty unless at least `threshold`
+    previous: PollResults | None = None
+
+    def change(self, question: int, side: str) -> float | None:
+        """Change in % agree since the previous pulse, in points."""
+        if self.previous is None or question >= len(self.previous.questions):
+            return None
+        now = _stats(self.questions[question], side).agree_pct
+        before = _stats(self.previous.questions[question], side).agree_pct
+        return None if now is None or before is None else round(now - before, 1)
+
+
+def _stats(result: QuestionResult, side: str) -> SideStats:
+    return result.overall if side == "overall" else result.by_side[side]
+
+
+def threshold_for(session: Session, workspace_id: str) -> int:
+    configured = session.execute(
+        select(WorkspaceSettings.anonymity_threshold).where(WorkspaceSettings.workspace_id == workspace_id)
+    ).scalar_one_or_none()
+    return max(MIN_THRESHOLD, configured or MIN_THRESHOLD)
+
+
+def audience(*, session: Session, workspace_id: str) -> list[tuple[str, str]]:
+    """(user_ref, side) of everyone a weekly pulse goes to: everyone with a side."""
+    rows = session.execute(
+        select(Person.user_ref, Person.side)
+        .where(Person.workspace_id == workspace_id, Person.side.is_not(None))
+        .order_by(Person.user_ref)
+    ).all()
+    return [(user, side) for user, side in rows]
+
+
+def open_weekly(
+    *, session: Session, workspace_id: str, slot: datetime, now: datetime, open_for: timedelta
+) -> tuple[PollView, list[str]]:
+    """Open the weekly pulse for `slot` (idempotent) and return it with the people to ask."""
+    people = audience(session=session, workspace_id=workspace_id)
+    invited: dict[str, int] = {}
+    for _, side in people:
+        invited[side] = invited.get(side, 0) + 1
+    insert_ignoring_conflicts(
+        session,
+        PulsePoll,
+        {
+            "workspace_id": workspace_id, "kind": WEEKLY, "slot": slot,
+            "questions": list(DEFAULT_QUESTIONS), "options": [], "status": "open",
+            "opened_at": now, "closes_at": now + open_for, "invited": invited,
+        },
+        ["workspace_id", "kind", "slot"],
+    )
+    row = session.execute(
+        select(PulsePoll).where(
+            PulsePoll.workspace_id == workspace_id, PulsePoll.kind == WEEKLY, PulsePoll.slot == slot
+        )
+    ).scalar_one()
+    return _view(row), [user for user, _ in people]
+
+
+def create_adhoc(
+    *, session: Session, workspace_id: str, question: str, options: list[str], author_ref: str,
+    channel_ref: str, now: datetime,
+) -> PollView:
+    """A quick poll in a channel: 2 to 10 options, one changeable vote per person."""
+    question = question.strip()
+    cleaned = [o.strip() for o in options if o.strip()]
+    if not question:
+        raise PulseRefused("Write the question before the first |.")
+    if len(question) > 300:
+        raise PulseRefused("Keep the question under 300 characters.")
+    if not 2 <= len(cleaned) <= 10:
+        raise PulseRefused(f"A quick poll needs 2 to 10 options; this has {len(cleaned)}.")
+    if any(len(o) > 75 for o in cleaned):
+        raise PulseRefused("Keep each option under 75 characters.")
+    if len({o.casefold() for o in cleaned}) != len(cleaned):
+        raise PulseRefused("Two options are the same.")
+    poll = PulsePoll(
+        workspace_id=workspace_id, kind=ADHOC, slot=now, questions=[question], options=cleaned,
+        status="open", opened_at=now, author_ref=author_ref, channel_ref=channel_ref, invited={},
+    )
+    session.add(poll)
+    session.flush()
+    return _view(poll)
+
+
+def get_poll(*, session: Session, workspace_id: str, poll_id: int) -> PollView:
+    row = session.execute(
+        select(PulsePoll).where(PulsePoll.workspace_id == workspace_id, PulsePoll.id == poll_id)
+    ).scalar_one_or_none()
+    if row is None:
+        raise PollNotFound(poll_id)
+    return _view(row)
+
+
+def record_message(*, session: Session, workspace_id: str, poll_id: int, channel_ref: str, message_ref: str) -> None:
+    session.execute(
+        update(PulsePoll)
+        .where(PulsePoll.workspace_id == workspace_id, PulsePoll.id == poll_id)
+        .values(channel_ref=channel_ref, message_ref=message_ref)
+    )
+
+
+def vote(
+    *, session: Session, workspace_id: str, poll_id: int, question: int, value: int, user_ref: str,
+    secret_key: str, now: datetime,
+) -> None:
+    """Record or change one answer.
+
+    Raises:
+        PollClosed: after the poll closed (or past its closing time).
+        PulseRefused: a value or question that does not exist.
+    """
+    poll = get_poll(session=session, workspace_id=workspace_id, poll_id=poll_id)
+    _check_open(poll, now)
+    if not 0 <= question < len(poll.questions):
+        raise PulseRefused("That question is not part of this poll.")
+    valid = range(len(poll.options)) if poll.kind == ADHOC else range(1, 6)
+    if value not in valid:
+        raise PulseRefused("That answer is not on the scale.")
+    voter = voter_hash(secret_key, workspace_id, poll_id, user_ref)
+    side = session.execute(
+        select(Person.side).where(Person.workspace_id == workspace_id, Person.user_ref == user_ref)
+    ).scalar_one_or_none()
+    inserted = insert_ignoring_conflicts(
+        session,
+        PulseAnswer,
+        {
+            "workspace_id": workspace_id, "poll_id": poll_id, "voter_hash": voter, "side": side,
+            "question": question, "value": value, "updated_at": now,
+        },
+        ["poll_id", "voter_hash", "question"],
+    )
+    if not inserted:
+        session.execute(
+            update(PulseAnswer)
+            .where(PulseAnswer.poll_id == poll_id, PulseAnswer.voter_hash == voter, PulseAnswer.question == question)
+            .values(value=value, updated_at=now)
+        )
+
+
+def _check_open(poll: PollView, now: datetime) -> None:
+    if not poll.is_open or (poll.closes_at is not None and now >= poll.closes_at):
+        when = f" on {poll.closed_at or poll.closes_at:%A %d %B at %H:%M} UTC" if (poll.closed_at or poll.closes_at) else ""
+        raise PollClosed(f"This poll closed{when}; thank you all the same.")
+
+
+def my_answers(
+    *, session: Session, workspace_id: str, poll_id: int, user_ref: str, secret_key: str
+) -> dict[int, int]:
+    """The caller's own answers (found through the hash), to show their choices."""
+    voter = voter_hash(secret_key, workspace_id, poll_id, user_ref)
+    rows = session.execute(
+        select(PulseAnswer.question, PulseAnswer.value).where(
+            PulseAnswer.workspace_id == workspace_id, PulseAnswer.poll_id == poll_id, PulseAnswer.voter_hash == voter
+        )
+    ).all()
+    return {question: value for question, value in rows}
+
+
+def save_comment(
+    *, session: Session, workspace_id: str, poll_id: int, user_ref: str, text: str, secret_key: str,
+    now: datetime,
+) -> None:
+    poll = get_poll(session=session, workspace_id=workspace_id, poll_id=poll_id)
+    _check_open(poll, now)
+    text = text.strip()
+    if len(text) > MAX_COMMENT:
+        raise PulseRefused(f"Keep the comment under {MAX_COMMENT:,} characters.")
+    voter = voter_hash(secret_key, workspace_id, poll_id, user_ref)
+    session.execute(delete(PulseComment).where(PulseComment.poll_id == poll_id, PulseComment.voter_hash == voter))
+    if text:
+        side = session.execute(
+            select(Person.side).where(Person.workspace_id == workspace_id, Person.user_ref == user_ref)
+        ).scalar_one_or_none()
+        session.add(
+            PulseComment(workspace_id=workspace_id, poll_id=poll_id, voter_hash=voter, side=side, text=text, updated_at=now)
+        )
+
+
+def close(*, session: Session, workspace_id: str, poll_id: int, now: datetime) -> PollView:
+    """Close a poll (idempotent)."""
+    session.execute(
+        update(PulsePoll)
+        .where(PulsePoll.workspace_id == workspace_id, PulsePoll.id == poll_id, PulsePoll.status == "open")
+        .values(status="closed", closed_at=now)
+    )
+    return get_poll(session=session, workspace_id=workspace_id, poll_id=poll_id)
+
+
+def option_counts(*, session: Session, workspace_id: str, poll_id: int) -> list[int]:
+    """Votes per option of an ad-hoc poll (totals only)."""
+    poll = get_poll(session=session, workspace_id=workspace_id, poll_id=poll_id)
+    counts = [0] * len(poll.options)
+    for value, count in session.execute(
+        select(PulseAnswer.value, func.count())
+        .where(PulseAnswer.workspace_id == workspace_id, PulseAnswer.poll_id == poll_id)
+        .group_by(PulseAnswer.value)
+    ):
+        if 0 <= value < len(counts):
+            counts[value] = count
+    return counts
+
+
+def results(*, session: Session, workspace_id: str, poll_id: int, with_previous: bool = True) -> PollResults:
+    """Per question and side: respondents, mean, % agree (4-5), gap; response rates; comments."""
+    poll = get_poll(session=session, workspace_id=workspace_id, poll_id=poll_id)
+    threshold = threshold_for(session, workspace_id)
+    agree = func.sum(case((PulseAnswer.value >= 4, 1), else_=0))
+    rows = session.execute(
+        select(PulseAnswer.question, PulseAnswer.side, func.count(), func.avg(PulseAnswer.value), agree)
+        .where(PulseAnswer.workspace_id == workspace_id, PulseAnswer.poll_id == poll_id)
+        .group_by(PulseAnswer.question, PulseAnswer.side)
+    ).all()
+    cells: dict[tuple[int, str], tuple[int, float, int]] = {}
+    for question, side, count, mean, agreeing in rows:
+        cells[(question, side or "none")] = (int(count), float(mean), int(agreeing or 0))
+    respondents = dict(
+        (side or "none", int(count))
+        for side, count in session.execute(
+            select(PulseAnswer.side, func.count(func.distinct(PulseAnswer.voter_hash)))
+            .where(PulseAnswer.workspace_id == workspace_id, PulseAnswer.poll_id == poll_id)
+            .group_by(PulseAnswer.side)
+        )
+    )
+    questions = [
+        _question_result(text, index, cells, threshold) for index, text in enumerate(poll.questions)
+    ]
+    rates: dict[str, float | None] = {}
+    for side in SIDES:
+        invited = poll.invited.get(side, 0)
+        rates[side] = round(100 * respondents.get(side, 0) / invited, 1) if invited else None
+    comments = list(
+        session.execute(
+            select(PulseComment.text).where(PulseComment.workspace_id == workspace_id, PulseComment.poll_id == poll_id)
+            .order_by(PulseComment.text)  # by text, not time: order must not reveal who wrote what
+        ).scalars()
+    )
+    previous = None
+    if with_previous and poll.kind == WEEKLY:
+        before = session.execute(
+            select(PulsePoll.id)
+            .where(
+                PulsePoll.workspace_id == workspace_id, PulsePoll.kind == WEEKLY,
+                PulsePoll.opened_at < poll.opened_at, PulsePoll.status == "closed",
+            )
+            .order_by(PulsePoll.opened_at.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+        if before is not None:
+            previous = results(session=session, workspace_id=workspace_id, poll_id=before, with_previous=False)
+    return PollResults(
+        poll=poll,
+        threshold=threshold,
+        questions=questions,
+        respondents_by_side={side: respondents.get(side, 0) for side in SIDES},
+        response_rate=rates,
+        comments=comments if len(comments) >= threshold else [],
+        previous=previous,
+    )
+
+
+def _question_result(
+    text: str, index: int, cells: dict[tuple[int, str], tuple[int, float, int]], threshold: int
+) -> QuestionResult:
+    by_side = {side: _side_stats(cells.get((index, side)), threshold) for side in SIDES}
+    total = [cell for (q, _), cell in cells.items() if q == index]
+    count = sum(c for c, _, _ in total)
+    combined = (count, sum(c * m for c, m, _ in total) / count, sum(a for _, _, a in total)) if count else None
+    return QuestionResult(text, by_side, _side_stats(combined, threshold))
+
+
+def _side_stats(cell: tuple[int, float, int] | None, threshold: int) -> SideStats:
+    if cell is None:
+        return SideStats(0, None, None, False)
+    count, mean, agreeing = cell
+    if count < threshold:
+        return SideStats(count, None, None, False)
+    return SideStats(count, round(mean, 2), round(100 * agreeing / count, 1), True)
+
+
+def latest_weekly(*, session: Session, workspace_id: str, closed_only: bool = True) -> PollView | None:
+    query = select(PulsePoll).where(PulsePoll.workspace_id == workspace_id, PulsePoll.kind == WEEKLY)
+    if closed_only:
+        query = query.where(PulsePoll.status == "closed")
+    row = session.execute(query.order_by(PulsePoll.opened_at.desc()).limit(1)).scalar_one_or_none()
+    return _view(row) if row else None
+
+
+def open_weekly_poll(*, session: Session, workspace_id: str) -> PollView | None:
+    row = session.execute(
+        select(PulsePoll)
+        .where(PulsePoll.workspace_id == workspace_id, PulsePoll.kind == WEEKLY, PulsePoll.status == "open")
+        .order_by(PulsePoll.opened_at.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    return _view(row) if row else None
+
+
+def trend(*, session: Session, workspace_id: str, weeks: int) -> list[PollResults]:
+    """Results of the last `weeks` closed weekly pulses, oldest first."""
+    ids = session.execute(
+        select(PulsePoll.id)
+        .where(PulsePoll.workspace_id == workspace_id, PulsePoll.kind == WEEKLY, PulsePoll.status == "closed")
+        .order_by(PulsePoll.opened_at.desc())
+        .limit(weeks)
+    ).scalars().all()
+    return [
+        results(session=session, workspace_id=workspace_id, poll_id=poll_id, with_previous=False)
+        for poll_id in reversed(ids)
+    ]
+
+
+def respondent_count(*, session: Session, workspace_id: str, poll_id: int) -> int:
+    return session.execute(
+        select(func.count(func.distinct(PulseAnswer.voter_hash))).where(
+            PulseAnswer.workspace_id == workspace_id, PulseAnswer.poll_id == poll_id
+        )
+    ).scalar_one()
+
+
+def _view(row: PulsePoll) -> PollView:
+    return PollView(
+        id=row.id,
+        workspace_id=row.workspace_id,
+        kind=row.kind,
+        questions=tuple(row.questions),
+        options=tuple(row.options or ()),
+        status=row.status,
+        opened_at=row.opened_at,
+        closes_at=row.closes_at,
+        closed_at=row.closed_at,
+        invited=dict(row.invited or {}),
+        author_ref=row.author_ref,
+        channel_ref=row.channel_ref,
+        message_ref=row.message_ref,
+    )
