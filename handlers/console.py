@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot.commands.home import HOME_CONVERSATION, build_home
 from bot.deps import Deps
 from bot.replies import (
     Block,
@@ -34,6 +35,7 @@ from bot.router import (
     run_action,
     run_command,
     run_form,
+    run_in_context,
     run_record,
     run_refresh,
 )
@@ -45,6 +47,7 @@ CONSOLE_WORKSPACE = "console"
 PROMPT = "bridgebot> "
 BANNER = (
     "bridgebot console: type commands as you would in Slack (/bridge help, /bridge side it).\n"
+    "Type a button's number to click it, and `home` for your home view.\n"
     "Scheduled messages appear here as they fire. Ctrl-D or 'quit' to leave."
 )
 
@@ -150,6 +153,12 @@ class ConsoleSession:
         if line.isdigit():
             await self.click(int(line))
             return
+        if line.lstrip("/") == "home":
+            reply = await asyncio.to_thread(
+                run_in_context, work=build_home, label="home", **self._context()
+            )
+            await self.show(reply)
+            return
         name, args = parse_line(line)
         reply = await asyncio.to_thread(run_command, name=name, args=args, **self._context())
         await self.show(reply)
@@ -185,7 +194,8 @@ class ConsoleSession:
             if fresh is not None:
                 where, message = fresh
                 self.buttons = []
-                self.write(f"[message updated in {where.conversation_ref}]\n" + render_reply(message, self.buttons))
+                place = "home" if where.conversation_ref == HOME_CONVERSATION else where.conversation_ref
+                self.write(f"[updated: {place}]\n" + render_reply(message, self.buttons))
             return
         if outgoing.reply is None:
             return

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.commands import board, bridge, glossary, pulse, standup
+from bot.commands import board, bridge, glossary, home, pulse, standup
 from bot.router import CommandRouter
 
 
@@ -14,4 +14,5 @@ def build_router(*, secret_key: str = "", public_url: str = "http://127.0.0.1:30
     standup.register(router, secret_key=secret_key, public_url=public_url)
     board.register(router)
     pulse.register(router, secret_key=secret_key)
+    home.register(router)
     return router

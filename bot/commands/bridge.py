@@ -2,15 +2,54 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
-from bot import replies
-from bot.models import Side
-from bot.replies import Block, Divider, Heading, Note, Paragraph, Reply, bold, code, text
-from bot.router import Command, CommandContext, CommandRouter, UsageError, split_first
-from bot.services import people, workspaces
+from sqlalchemy import select
 
-USAGE = "/bridge [help | side marketing|it|other | channel #CHANNEL]"
+from bot import replies
+from bot.models import Side, WorkspaceSettings
+from bot.replies import (
+    Attachment,
+    Block,
+    Button,
+    Buttons,
+    ButtonStyle,
+    Divider,
+    FieldKind,
+    Form,
+    FormField,
+    Heading,
+    Note,
+    Paragraph,
+    Reply,
+    bold,
+    code,
+    text,
+)
+from bot.router import (
+    Command,
+    CommandContext,
+    CommandRouter,
+    FormInvalid,
+    UsageError,
+    split_first,
+)
+from bot.services import people, privacy, workspaces
+from bot.services.recurrence import (
+    WEEKDAY_NAMES,
+    WEEKDAYS,
+    RecurrenceError,
+    check_timezone,
+    parse_time,
+)
+
+USAGE = (
+    "/bridge [help | side marketing|it|other | channel #CHANNEL | settings | forget-me | export-me]"
+)
+BRIDGE_FORGET_CONFIRM = "bridge_forget_confirm"
+BRIDGE_CANCEL = "bridge_cancel"
+BRIDGE_SETTINGS_FORM = "bridge_settings_form"
 
 ABOUT = (
     "bridgebot helps Marketing and IT work as one team: joint stand-ups, a shared board "
@@ -30,10 +69,18 @@ def register(router: CommandRouter) -> None:
                 "/bridge help: what bridgebot does and every command",
                 "/bridge side marketing|it|other: set your side",
                 "/bridge channel #CHANNEL: the shared channel for wins, challenges and digests (admins)",
+                "/bridge settings: time zone, side labels, digest day, anonymity threshold (admins)",
+                "/bridge export-me · /bridge forget-me: your data, downloaded or deleted",
             ),
             handler=lambda ctx, args: handle_bridge(ctx, args, router=router),
         )
     )
+    router.register_action(BRIDGE_FORGET_CONFIRM, forget_confirmed)
+    router.register_action(
+        BRIDGE_CANCEL,
+        lambda ctx, _: Reply(blocks=(Paragraph(text("Cancelled; nothing changed.")),), replace_original=True),
+    )
+    router.register_form(BRIDGE_SETTINGS_FORM, submit_settings)
 
 
 def handle_bridge(ctx: CommandContext, args: str, *, router: CommandRouter) -> Reply:
@@ -44,6 +91,9 @@ def handle_bridge(ctx: CommandContext, args: str, *, router: CommandRouter) -> R
         "help": lambda: help_reply(router),
         "side": lambda: set_side(ctx, rest),
         "channel": lambda: set_channel(ctx, rest),
+        "settings": lambda: settings_form(ctx),
+        "forget-me": lambda: confirm_forget(ctx),
+        "export-me": lambda: export_me(ctx),
     }
     if sub not in handlers:
         raise UsageError(f"/bridge has no “{sub}” option.", USAGE)
@@ -115,3 +165,132 @@ def set_channel(ctx: CommandContext, args: str) -> Reply:
         text("Wins, challenges and digests will be posted in ", replies.channel(channel_ref), "."),
         text("Make sure bridgebot is a member of that channel (invite it with /invite)."),
     )
+
+
+def confirm_forget(ctx: CommandContext) -> Reply:
+    """`/bridge forget-me`: ask first; the button does it."""
+    return Reply(
+        blocks=(
+            Paragraph(
+                text(
+                    "Delete everything bridgebot stores about you in this workspace? Your side, "
+                    "stand-up answers, celebrations and offers of help are deleted; your wins, "
+                    "challenges and glossary entries stay for the team but lose your name. "
+                    "Pulse answers are already stored without your name."
+                )
+            ),
+            Buttons(
+                (
+                    Button("Forget me", BRIDGE_FORGET_CONFIRM, "", ButtonStyle.DANGER),
+                    Button("Cancel", BRIDGE_CANCEL),
+                )
+            ),
+        )
+    )
+
+
+def forget_confirmed(ctx: CommandContext, _value: str) -> Reply:
+    counts = privacy.forget(session=ctx.session, workspace_id=ctx.workspace_id, user_ref=ctx.caller.user_ref)
+    done = ", ".join(f"{label}: {count}" for label, count in counts.items() if count)
+    return Reply(
+        blocks=(Paragraph(text("Done. bridgebot has forgotten you here.", f" ({done})" if done else "")),),
+        replace_original=True,
+    )
+
+
+def export_me(ctx: CommandContext) -> Reply:
+    """`/bridge export-me`: a JSON file of everything stored about the caller, by DM."""
+    data = privacy.export(session=ctx.session, workspace_id=ctx.workspace_id, user_ref=ctx.caller.user_ref)
+    content = json.dumps(data, indent=2, ensure_ascii=False).encode()
+    return Reply(
+        blocks=(Paragraph(text("Here is everything bridgebot stores about you (sent as a file in your DM).")),),
+        attachments=(Attachment("bridgebot-my-data.json", content, "My bridgebot data"),),
+    )
+
+
+def settings_form(ctx: CommandContext) -> Reply:
+    """`/bridge settings` (admins): the workspace's choices in one form."""
+    ctx.require_admin("change workspace settings")
+    row = _settings_row(ctx)
+    return Reply(
+        form=Form(
+            callback_id=BRIDGE_SETTINGS_FORM,
+            title="Workspace settings",
+            submit_label="Save",
+            fields=(
+                FormField("timezone", "Time zone", row.timezone, max_length=64, hint="e.g. Europe/London"),
+                FormField("label_marketing", "Name for the Marketing side", row.label_marketing, max_length=40),
+                FormField("label_it", "Name for the IT side", row.label_it, max_length=40),
+                FormField("label_other", "Name for everyone else", row.label_other, max_length=40),
+                FormField(
+                    "anonymity_threshold", "Fewest answers before a side's pulse numbers show",
+                    str(row.anonymity_threshold), max_length=3, hint="3 or more",
+                ),
+                FormField(
+                    "digest_weekday", "Weekly digest day", WEEKDAYS[row.digest_weekday],
+                    kind=FieldKind.SELECT, options=tuple(zip(WEEKDAYS, WEEKDAY_NAMES, strict=True)),
+                ),
+                FormField("digest_time", "Weekly digest time", f"{row.digest_time:%H:%M}", kind=FieldKind.TIME),
+                FormField(
+                    "usergroup_marketing", "Marketing user group id (side sync)",
+                    row.usergroup_marketing or "", optional=True, max_length=64,
+                ),
+                FormField(
+                    "usergroup_it", "IT user group id (side sync)", row.usergroup_it or "",
+                    optional=True, max_length=64,
+                ),
+            ),
+        )
+    )
+
+
+def submit_settings(ctx: CommandContext, values: dict[str, str], _metadata: str) -> Reply:
+    ctx.require_admin("change workspace settings")
+    errors: dict[str, str] = {}
+    try:
+        timezone = check_timezone(values.get("timezone", ""))
+    except RecurrenceError as exc:
+        errors["timezone"] = str(exc)
+    labels = {}
+    for field in ("label_marketing", "label_it", "label_other"):
+        label = values.get(field, "").strip()
+        if not label:
+            errors[field] = "Give this side a name."
+        labels[field] = label
+    if len({label.casefold() for label in labels.values()}) < 3 and not errors:
+        errors["label_other"] = "The three names must differ."
+    threshold_text = values.get("anonymity_threshold", "3")
+    if not threshold_text.isdigit() or not 3 <= int(threshold_text) <= 50:
+        errors["anonymity_threshold"] = "A number from 3 to 50 (never below 3)."
+    weekday = values.get("digest_weekday", "fri")
+    if weekday not in WEEKDAYS:
+        errors["digest_weekday"] = "Choose a day."
+    try:
+        digest_time = parse_time(values.get("digest_time", "16:00"))
+    except RecurrenceError as exc:
+        errors["digest_time"] = str(exc)
+    if errors:
+        raise FormInvalid(errors)
+    row = _settings_row(ctx)
+    row.timezone = timezone
+    row.label_marketing = labels["label_marketing"]
+    row.label_it = labels["label_it"]
+    row.label_other = labels["label_other"]
+    row.anonymity_threshold = int(threshold_text)
+    row.digest_weekday = WEEKDAYS.index(weekday)
+    row.digest_time = digest_time
+    row.usergroup_marketing = values.get("usergroup_marketing") or None
+    row.usergroup_it = values.get("usergroup_it") or None
+    return replies.message(
+        text(
+            f"Saved. Time zone {timezone}; sides {labels['label_marketing']} / {labels['label_it']} / "
+            f"{labels['label_other']}; digest {WEEKDAY_NAMES[row.digest_weekday]}s at {digest_time:%H:%M}; "
+            f"pulse numbers shown from {row.anonymity_threshold} answers per side."
+        )
+    )
+
+
+def _settings_row(ctx: CommandContext) -> WorkspaceSettings:
+    return ctx.session.execute(
+        select(WorkspaceSettings).where(WorkspaceSettings.workspace_id == ctx.workspace_id)
+    ).scalar_one()

@@ -15,7 +15,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.replies import Outgoing, PostedMessage, Reply, Visibility
 from bot.router import run_record, run_refresh
 from handlers.slack.people import SlackRuntime
-from handlers.slack.render import render_message, render_modal
+from bot.commands.home import HOME_CONVERSATION
+from handlers.slack.render import render_blocks, render_message, render_modal
 
 logger = logging.getLogger(__name__)
 
@@ -99,9 +100,12 @@ async def send_outgoing(outgoing: Outgoing, answering: Answering) -> None:
             )
             if fresh is not None:
                 where, message = fresh
-                await client.chat_update(
-                    channel=where.conversation_ref, ts=where.message_ref, **render_message(message)
-                )
+                if where.conversation_ref == HOME_CONVERSATION:
+                    await publish_home(client, where.message_ref, message)
+                else:
+                    await client.chat_update(
+                        channel=where.conversation_ref, ts=where.message_ref, **render_message(message)
+                    )
         return
     if outgoing.reply is None:
         return
@@ -121,6 +125,10 @@ async def send_outgoing(outgoing: Outgoing, answering: Answering) -> None:
             posted=PostedMessage(channel, ts, permalink),
             **answering.uow,
         )
+
+
+async def publish_home(client: AsyncWebClient, user_ref: str, reply: Reply) -> None:
+    await client.views_publish(user_id=user_ref, view={"type": "home", "blocks": render_blocks(reply)})
 
 
 async def post_private(reply: Reply, answering: Answering) -> None:

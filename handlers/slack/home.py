@@ -1,0 +1,42 @@
+"""The App Home tab, published when a person opens it."""
+
+from __future__ import annotations
+
+import asyncio
+from functools import partial
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.commands.home import build_home
+from bot.deps import Deps
+from bot.replies import Reply
+from bot.router import run_in_context
+from handlers.slack.common import make_caller, unit_of_work
+from handlers.slack.people import SlackRuntime
+from handlers.slack.replies import publish_home
+
+
+def register(app: AsyncApp, deps: Deps, runtime: SlackRuntime) -> None:
+    app.event("app_home_opened")(partial(handle_app_home_opened, deps=deps, runtime=runtime))
+
+
+async def handle_app_home_opened(
+    event: dict[str, Any],
+    body: dict[str, Any],
+    client: AsyncWebClient,
+    *,
+    deps: Deps,
+    runtime: SlackRuntime,
+) -> None:
+    """Handle `app_home_opened`: publish the person's home view."""
+    if event.get("tab", "home") != "home":
+        return
+    team_id = body.get("team_id") or event.get("view", {}).get("team_id", "")
+    caller = await make_caller(client, runtime, team_id=team_id, user_id=event["user"], name=None)
+    reply = await asyncio.to_thread(
+        run_in_context, work=build_home, label="app home", **unit_of_work(deps, caller, None)
+    )
+    if isinstance(reply, Reply):
+        await publish_home(client, event["user"], reply)
