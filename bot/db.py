@@ -62,7 +62,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _take_over_sqlite_transactions)
         event.listen(engine, "begin", _begin_immediate)
         return engine
-    return create_engine(target, pool_pre_ping=True, **kwargs)
+    # A short connect timeout: with the database down, people hear so in seconds.
+    return create_engine(
+        target, pool_pre_ping=True, pool_timeout=5, connect_args={"connect_timeout": 3}, **kwargs
+    )
 
 
 def make_async_engine(url: str) -> AsyncEngine:

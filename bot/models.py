@@ -503,3 +503,15 @@ class PulseComment(Base):
 
     def __repr__(self) -> str:
         return f"PulseComment(poll_id={self.poll_id!r})"
+
+
+class ProcessedRequest(Base):
+    """Ids of Slack events and clicks already handled, so a retry is not handled twice."""
+
+    __tablename__ = "processed_requests"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    def __repr__(self) -> str:
+        return f"ProcessedRequest(key={self.key!r})"

@@ -270,4 +270,4 @@ async def run_console(
                 break
             await console.handle_line(line)
     finally:
-        scheduler.shutdown(wait=False)
+        await scheduler.stop()

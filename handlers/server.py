@@ -52,7 +52,7 @@ def create_web_app(deps: Deps) -> FastAPI:
         try:
             yield
         finally:
-            scheduler.shutdown(wait=False)
+            await scheduler.stop()
             if socket_handler is not None:
                 await socket_handler.close_async()
             await http_session.close()

@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_MISSED,
+    EVENT_JOB_SUBMITTED,
+    JobEvent,
+)
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
@@ -10,9 +19,41 @@ from schedules import board, pulse, standups
 from schedules.jobs import register_builtin_deliveries, run_tick
 
 TICK_JOB_ID = "occurrence-tick"
+# How long stopping waits for a tick in progress (e.g. one honouring a Slack Retry-After).
+STOP_TIMEOUT_SECONDS = 10.0
 
 
-def create_scheduler(deps: Deps) -> AsyncIOScheduler:
+class Scheduler(AsyncIOScheduler):
+    """An AsyncIOScheduler that can stop without cancelling a tick in progress.
+
+    Cancelling a tick mid-delivery leaves its occurrence claimed until the lease runs
+    out, when another attempt sends it again: the duplicate the spec rules out.
+    """
+
+    def __init__(self, **options: object) -> None:
+        super().__init__(**options)
+        self.jobs_in_progress = 0
+        self.add_listener(
+            self._count_jobs,
+            EVENT_JOB_SUBMITTED | EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED,
+        )
+
+    def _count_jobs(self, event: JobEvent) -> None:
+        self.jobs_in_progress += 1 if event.code == EVENT_JOB_SUBMITTED else -1
+
+    async def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
+        """Start no new tick, let the running one finish (at most `timeout`), shut down."""
+        if not self.running:
+            return
+        self.pause()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self.jobs_in_progress > 0 and loop.time() < deadline:
+            await asyncio.sleep(0.02)
+        self.shutdown(wait=False)
+
+
+def create_scheduler(deps: Deps) -> Scheduler:
     """A scheduler (not started) with the per-minute tick registered.
 
     APScheduler keeps no state here (memory job store): the occurrences table is the
@@ -22,7 +63,7 @@ def create_scheduler(deps: Deps) -> AsyncIOScheduler:
     standups.register(deps)
     board.register(deps)
     pulse.register(deps)
-    scheduler = AsyncIOScheduler(timezone="UTC")
+    scheduler = Scheduler(timezone="UTC")
     scheduler.add_job(
         run_tick,
         CronTrigger(second=0, timezone="UTC"),

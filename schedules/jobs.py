@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from bot import replies
 from bot.deps import Deps
 from bot.metrics import DELIVERIES, REDELIVERIES
-from bot.services import occurrences
+from bot.services import dedupe, occurrences
 from bot.services.occurrences import ClaimedOccurrence
 
 logger = logging.getLogger(__name__)
@@ -40,7 +40,9 @@ async def deliver_post(occurrence: ClaimedOccurrence, deps: Deps) -> None:
 
 
 def register_builtin_deliveries(deps: Deps) -> None:
-    deps.deliveries.setdefault(POST_KIND, deliver_post)
+    if POST_KIND not in deps.deliveries:
+        deps.deliveries[POST_KIND] = deliver_post
+        deps.planners.append(dedupe.forget_old)
 
 
 # A delivery may plan more deliveries due at once (a fan-out to each participant);

@@ -17,7 +17,7 @@ from bot.commands.pulse import (
     results_message,
 )
 from bot.deps import Deps
-from bot.models import WorkspaceSettings
+from bot.models import Person, WorkspaceSettings
 from bot.replies import Reply
 from bot.services import occurrences, pulse, workspaces
 from bot.services.occurrences import ClaimedOccurrence
@@ -37,9 +37,14 @@ def register(deps: Deps) -> None:
 
 
 def plan_pulses(session: Session, now: datetime) -> None:
-    """Plan each workspace's next weekly pulse within the coming day."""
+    """Plan the next weekly pulse, within the coming day, of workspaces with people to ask."""
+    has_audience = (
+        select(Person.id)
+        .where(Person.workspace_id == WorkspaceSettings.workspace_id, Person.side.is_not(None))
+        .exists()
+    )
     rows = session.execute(
-        select(WorkspaceSettings).where(WorkspaceSettings.pulse_enabled.is_(True))
+        select(WorkspaceSettings).where(WorkspaceSettings.pulse_enabled.is_(True), has_audience)
     ).scalars()
     for settings in rows:
         weekly = Weekly((settings.pulse_weekday,), settings.pulse_time, settings.timezone)

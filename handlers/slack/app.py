@@ -13,7 +13,7 @@ from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStor
 from bot.db import make_async_engine
 from bot.deps import Deps
 from bot.settings import RunMode, Settings
-from handlers.slack import commands, errors, home, interactions
+from handlers.slack import commands, dedupe, errors, home, interactions
 from handlers.slack.client import make_web_client
 from handlers.slack.manifest import BOT_SCOPES
 from handlers.slack.notifier import SlackNotifier, TokenLookup
@@ -45,6 +45,7 @@ def create_slack_app(settings: Settings, deps: Deps, session: aiohttp.ClientSess
         async def tokens(_workspace_id: str) -> str | None:
             return fixed_token
 
+    dedupe.register(app, deps)
     runtime = SlackRuntime(settings)
     commands.register(app, deps, runtime)
     interactions.register(app, deps, runtime)
