@@ -15,5 +15,11 @@ class Notifier(Protocol):
         ...
 
 
+class Directory(Protocol):
+    """Who is in a platform user group (side sync); notifiers that can, implement it."""
+
+    async def group_members(self, workspace_id: str, group_ref: str) -> list[str]: ...
+
+
 class DeliveryError(Exception):
     """The platform refused a message for a reason retrying will not fix."""

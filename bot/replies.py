@@ -188,6 +188,8 @@ class Reply:
     form: Form | None = None
     replace_original: bool = False
     outbox: tuple[Outgoing, ...] = ()
+    # Something is now due (a pulse or stand-up run now): run the scheduler at once.
+    wake_scheduler: bool = False
 
     @property
     def fallback(self) -> str:

@@ -100,13 +100,18 @@ def resolve_channel(value: str) -> str | None:
 
 
 class ConsoleNotifier:
-    """Prints scheduled messages where the console user sees them."""
+    """Prints scheduled messages where the console user sees them; their buttons work."""
 
-    def __init__(self, output: TextIO) -> None:
+    def __init__(self, output: TextIO, buttons: list[Button] | None = None) -> None:
         self._output = output
+        # The console session's clickable buttons: a scheduled message's replace them.
+        self._buttons = buttons
 
     async def post(self, workspace_id: str, conversation_ref: str, reply: Reply) -> str | None:
-        self._output.write(f"\n[scheduled → {conversation_ref}]\n{render_reply(reply)}\n")
+        numbering: list[Button] = []
+        self._output.write(f"\n[scheduled → {conversation_ref}]\n{render_reply(reply, numbering)}\n")
+        if self._buttons is not None and numbering:
+            self._buttons[:] = numbering
         for attachment in reply.attachments:
             path = Path(attachment.filename).resolve()
             path.write_bytes(attachment.content)
@@ -177,7 +182,7 @@ class ConsoleSession:
         if reply.form is not None:
             await self.fill(reply.form)
             return
-        self.buttons = []
+        self.buttons.clear()
         prefix = "[posted to the channel]\n" if reply.visibility is Visibility.CHANNEL else ""
         self.write(prefix + render_reply(reply, self.buttons))
         for attachment in reply.attachments:
@@ -186,6 +191,8 @@ class ConsoleSession:
             self.write(f"  (file saved: {path})")
         for outgoing in reply.outbox:
             await self.send_outgoing(outgoing)
+        if reply.wake_scheduler:
+            self.deps.wake()
 
     async def send_outgoing(self, outgoing: Outgoing) -> None:
         """Print what would be posted or updated elsewhere; its buttons become clickable."""
@@ -193,7 +200,7 @@ class ConsoleSession:
             fresh = await asyncio.to_thread(run_refresh, key=outgoing.refresh_key, **self._context())
             if fresh is not None:
                 where, message = fresh
-                self.buttons = []
+                self.buttons.clear()
                 place = "home" if where.conversation_ref == HOME_CONVERSATION else where.conversation_ref
                 self.write(f"[updated: {place}]\n" + render_reply(message, self.buttons))
             return
@@ -201,7 +208,7 @@ class ConsoleSession:
             return
         self.posted += 1
         message_ref = f"console-{self.posted}"
-        self.buttons = []
+        self.buttons.clear()
         self.write(f"[posted to {outgoing.conversation_ref}]\n" + render_reply(outgoing.reply, self.buttons))
         if outgoing.record_key is not None:
             await asyncio.to_thread(
@@ -246,7 +253,6 @@ async def run_console(
     deps: Deps, *, input_stream: TextIO, output: TextIO, user_ref: str | None = None
 ) -> None:
     """Read commands until end of input, printing each reply."""
-    deps.notifier = ConsoleNotifier(output)
     caller = Caller(
         workspace_id=CONSOLE_WORKSPACE,
         user_ref=user_ref or getpass.getuser(),
@@ -254,6 +260,7 @@ async def run_console(
         is_admin=True,  # the person at the terminal runs this bridgebot
     )
     console = ConsoleSession(deps, input_stream, output, caller)
+    deps.notifier = ConsoleNotifier(output, console.buttons)
     scheduler = create_scheduler(deps)
     scheduler.start()
     if console.interactive:

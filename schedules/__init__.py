@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 from apscheduler.events import (
     EVENT_JOB_ERROR,
@@ -15,8 +16,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.deps import Deps
-from schedules import board, pulse, standups
+from schedules import board, pulse, standups, sync
 from schedules.jobs import register_builtin_deliveries, run_tick
+
+__all__ = ["TICK_JOB_ID", "Scheduler", "create_scheduler", "run_tick", "tick_job"]
 
 TICK_JOB_ID = "occurrence-tick"
 # How long stopping waits for a tick in progress (e.g. one honouring a Slack Retry-After).
@@ -53,6 +56,15 @@ class Scheduler(AsyncIOScheduler):
         self.shutdown(wait=False)
 
 
+async def tick_job(deps: Deps) -> None:
+    """The scheduled job: one tick, and another straight away if woken meanwhile."""
+    while True:
+        deps.wake_requested = False
+        await run_tick(deps)
+        if not deps.wake_requested:
+            return
+
+
 def create_scheduler(deps: Deps) -> Scheduler:
     """A scheduler (not started) with the per-minute tick registered.
 
@@ -63,9 +75,10 @@ def create_scheduler(deps: Deps) -> Scheduler:
     standups.register(deps)
     board.register(deps)
     pulse.register(deps)
+    sync.register(deps)
     scheduler = Scheduler(timezone="UTC")
     scheduler.add_job(
-        run_tick,
+        tick_job,
         CronTrigger(second=0, timezone="UTC"),
         args=[deps],
         id=TICK_JOB_ID,
@@ -75,4 +88,12 @@ def create_scheduler(deps: Deps) -> Scheduler:
         misfire_grace_time=50,
         next_run_time=deps.clock(),  # catch up straight after a restart
     )
+
+    def wake() -> None:
+        # A tick in progress runs again when done; otherwise one starts now.
+        deps.wake_requested = True
+        if scheduler.running and scheduler.jobs_in_progress == 0:
+            scheduler.modify_job(TICK_JOB_ID, next_run_time=datetime.now(UTC))
+
+    deps.wake = wake
     return scheduler

@@ -35,7 +35,7 @@ from bot.router import (
     UsageError,
     split_first,
 )
-from bot.services import people, privacy, workspaces
+from bot.services import occurrences, people, privacy, workspaces
 from bot.services.recurrence import (
     WEEKDAY_NAMES,
     WEEKDAYS,
@@ -70,6 +70,7 @@ def register(router: CommandRouter) -> None:
                 "/bridge side marketing|it|other: set your side",
                 "/bridge channel #CHANNEL: the shared channel for wins, challenges and digests (admins)",
                 "/bridge settings: time zone, side labels, digest day, anonymity threshold (admins)",
+                "/bridge sync: set sides from the Marketing and IT user groups now (admins)",
                 "/bridge export-me · /bridge forget-me: your data, downloaded or deleted",
             ),
             handler=lambda ctx, args: handle_bridge(ctx, args, router=router),
@@ -94,6 +95,7 @@ def handle_bridge(ctx: CommandContext, args: str, *, router: CommandRouter) -> R
         "settings": lambda: settings_form(ctx),
         "forget-me": lambda: confirm_forget(ctx),
         "export-me": lambda: export_me(ctx),
+        "sync": lambda: request_sync(ctx),
     }
     if sub not in handlers:
         raise UsageError(f"/bridge has no “{sub}” option.", USAGE)
@@ -287,6 +289,26 @@ def submit_settings(ctx: CommandContext, values: dict[str, str], _metadata: str)
             f"{labels['label_other']}; digest {WEEKDAY_NAMES[row.digest_weekday]}s at {digest_time:%H:%M}; "
             f"pulse numbers shown from {row.anonymity_threshold} answers per side."
         )
+    )
+
+
+SIDE_SYNC = "sides.sync"  # delivered by schedules/sync.py
+
+
+def request_sync(ctx: CommandContext) -> Reply:
+    """`/bridge sync` (admins): sync sides from the user groups named in settings, now."""
+    ctx.require_admin("sync sides")
+    row = _settings_row(ctx)
+    if not (row.usergroup_marketing or row.usergroup_it):
+        raise UsageError("No user groups are set. Add their ids in /bridge settings first.", USAGE)
+    occurrences.schedule(
+        session=ctx.session, workspace_id=ctx.workspace_id, kind=SIDE_SYNC,
+        subject_ref=f"manual:{ctx.caller.user_ref}", due_at=ctx.now,
+        payload={"requested_by": ctx.caller.user_ref},
+    )
+    return Reply(
+        blocks=(Paragraph(text("Syncing sides from the user groups; you will get a DM when it is done.")),),
+        wake_scheduler=True,
     )
 
 

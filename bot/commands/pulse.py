@@ -269,8 +269,13 @@ def start_now(ctx: CommandContext) -> Reply:
     )
     if not people:
         return replies.message("Nobody has chosen a side yet, so there is nobody to ask. People set theirs with /bridge side.")
-    return replies.message(
-        text(f"Pulse sent to {len(people)} people; it closes {poll.closes_at:%a %d %b %H:%M} UTC.")
+    return Reply(
+        blocks=(
+            Paragraph(
+                text(f"Pulse sent to {len(people)} people; it closes {poll.closes_at:%a %d %b %H:%M} UTC.")
+            ),
+        ),
+        wake_scheduler=True,
     )
 
 

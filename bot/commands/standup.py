@@ -275,8 +275,9 @@ def run_now(ctx: CommandContext, number: int) -> Reply:
         user_ref=ctx.caller.user_ref, is_admin=ctx.caller.is_admin, now=ctx.now,
     )
     what = "the agenda is being posted" if view.mode == "meeting" else "questions are going out by DM"
-    return replies.message(
-        text("Running ", bold(view.name), f" now (instead of {local_date:%A %d %B}): {what}.")
+    return Reply(
+        blocks=(Paragraph(text("Running ", bold(view.name), f" now (instead of {local_date:%A %d %B}): {what}.")),),
+        wake_scheduler=True,
     )
 
 

@@ -51,7 +51,7 @@ async def handle_block_action(
     )
     answering = Answering(
         client=client, runtime=runtime, uow=uow, user_ref=user_id, channel_ref=channel,
-        trigger_id=body.get("trigger_id"), respond=respond,
+        trigger_id=body.get("trigger_id"), respond=respond, wake=deps.wake,
     )
     await send_reply(reply, answering)
 
@@ -82,7 +82,9 @@ async def handle_view_submission(
         await ack(response_action="errors", errors=_errors_by_block(exc.errors, list(values)))
         return
     await ack()
-    answering = Answering(client=client, runtime=runtime, uow=uow, user_ref=user_id, channel_ref=channel)
+    answering = Answering(
+        client=client, runtime=runtime, uow=uow, user_ref=user_id, channel_ref=channel, wake=deps.wake
+    )
     await send_reply(reply, answering)
 
 

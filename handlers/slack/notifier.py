@@ -47,3 +47,15 @@ class SlackNotifier:
                 title=attachment.title,
             )
         return str(response.get("ts"))
+
+    async def group_members(self, workspace_id: str, group_ref: str) -> list[str]:
+        """Members of a Slack user group (usergroups.users.list)."""
+        token = await self._tokens(workspace_id)
+        if token is None:
+            raise DeliveryError(f"bridgebot is not installed in workspace {workspace_id}")
+        client = make_web_client(self._settings, token=token, session=self._session)
+        try:
+            response = await client.usergroups_users_list(usergroup=group_ref)
+        except SlackApiError as exc:
+            raise DeliveryError(f"Slack refused usergroups.users.list: {exc.response.get('error')}") from exc
+        return list(response.get("users") or [])

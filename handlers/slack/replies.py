@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +33,7 @@ class Answering:
     channel_ref: str | None
     trigger_id: str | None = None
     respond: AsyncRespond | None = None
+    wake: Callable[[], None] = lambda: None
 
 
 def modal_metadata(form_metadata: str, channel_ref: str | None) -> str:
@@ -74,6 +76,8 @@ async def send_reply(reply: Reply, answering: Answering) -> None:
         await send_files(reply, answering)
     for outgoing in reply.outbox:
         await send_outgoing(outgoing, answering)
+    if reply.wake_scheduler:
+        answering.wake()
 
 
 async def send_files(reply: Reply, answering: Answering) -> None:
