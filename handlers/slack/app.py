@@ -35,11 +35,8 @@ def create_slack_app(settings: Settings, deps: Deps, session: aiohttp.ClientSess
     if settings.run_mode is RunMode.SLACK_OAUTH:
         app, tokens = _oauth_app(settings, client)
     else:
-        app = AsyncApp(
-            token=_secret(settings.slack_bot_token),
-            signing_secret=_secret(settings.slack_signing_secret),
-            client=client,
-        )
+        # The client carries the bot token (and the API URL and retry handlers).
+        app = AsyncApp(signing_secret=_secret(settings.slack_signing_secret), client=client)
         fixed_token = _secret(settings.slack_bot_token)
 
         async def tokens(_workspace_id: str) -> str | None:
