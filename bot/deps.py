@@ -24,7 +24,7 @@ from bot.settings import Settings
 logger = logging.getLogger(__name__)
 
 Delivery = Callable[[ClaimedOccurrence, "Deps"], Awaitable[None]]
-Planner = Callable[[Session, datetime], None]
+Planner = Callable[[Session, datetime], object]
 
 
 def utc_clock() -> datetime:

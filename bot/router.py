@@ -102,7 +102,7 @@ class CommandContext:
 CommandHandler = Callable[[CommandContext, str], Reply]
 ActionHandler = Callable[[CommandContext, str], Reply]
 FormHandler = Callable[[CommandContext, dict[str, str], str], Reply]
-NewWorkspaceHook = Callable[[CommandContext], None]
+NewWorkspaceHook = Callable[[CommandContext], object]
 # Outbox plumbing: record where a message went; re-render an item for an update.
 Recorder = Callable[[CommandContext, str, PostedMessage], None]
 Refresher = Callable[[CommandContext, str], "tuple[PostedMessage, Reply] | None"]

@@ -159,8 +159,9 @@ class ConsoleSession:
             await self.click(int(line))
             return
         if line.lstrip("/") == "home":
+            context = self._context()
             reply = await asyncio.to_thread(
-                run_in_context, work=build_home, label="home", **self._context()
+                lambda: run_in_context(work=build_home, label="home", **context)
             )
             await self.show(reply)
             return

@@ -330,10 +330,13 @@ def digest_message(numbers: WeekNumbers, workspace: WorkspaceView) -> Reply:
         ]
         blocks.append(Paragraph(text(bold("Most celebrated:"), "\n", *replies.join_lines(lines))))
     if numbers.stale_open:
-        lines = [
-            text(f"{c.created_at:%d %b} ", _person(c.author_ref), ": ", c.text[:140],
-                 *([" · ", link("open", c.permalink)] if c.permalink else []))
-            for c in numbers.stale_open
-        ]
+        lines = []
+        for challenge in numbers.stale_open:
+            parts: list[str | Span] = [
+                f"{challenge.created_at:%d %b} ", _person(challenge.author_ref), ": ", challenge.text[:140]
+            ]
+            if challenge.permalink:
+                parts += [" · ", link("open", challenge.permalink)]
+            lines.append(text(*parts))
         blocks.append(Paragraph(text(bold("Still open after a week — can you help?"), "\n", *replies.join_lines(lines))))
     return Reply(blocks=tuple(blocks), visibility=Visibility.CHANNEL)

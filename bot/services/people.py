@@ -51,7 +51,8 @@ def count_by_side(*, session: Session, workspace_id: str) -> dict[Side, int]:
         select(Person.side).where(Person.workspace_id == workspace_id, Person.side.is_not(None))
     ).scalars()
     for side in rows:
-        counts[Side(side)] += 1
+        if side:
+            counts[Side(side)] += 1
     return counts
 
 

@@ -135,7 +135,7 @@ def audience(*, session: Session, workspace_id: str) -> list[tuple[str, str]]:
         .where(Person.workspace_id == workspace_id, Person.side.is_not(None))
         .order_by(Person.user_ref)
     ).all()
-    return [(user, side) for user, side in rows]
+    return [(user, side) for user, side in rows if side]
 
 
 def open_weekly(

@@ -35,8 +35,6 @@ async def handle_app_home_opened(
         return
     team_id = body.get("team_id") or event.get("view", {}).get("team_id", "")
     caller = await make_caller(client, runtime, team_id=team_id, user_id=event["user"], name=None)
-    reply = await asyncio.to_thread(
-        run_in_context, work=build_home, label="app home", **unit_of_work(deps, caller, None)
-    )
-    if isinstance(reply, Reply):
-        await publish_home(client, event["user"], reply)
+    uow = unit_of_work(deps, caller, None)
+    reply = await asyncio.to_thread(lambda: run_in_context(work=build_home, label="app home", **uow))
+    await publish_home(client, event["user"], reply)
