@@ -84,11 +84,27 @@ def row_counts(deps: Deps) -> dict[str, int]:
         }
 
 
+def mrkdwn_strings(node: object) -> Iterator[str]:
+    """The strings Slack parses for mentions: mrkdwn texts (plain_text and values are not)."""
+    if isinstance(node, dict):
+        if node.get("type") == "mrkdwn" and isinstance(node.get("text"), str):
+            yield node["text"]
+        for value in node.values():
+            yield from mrkdwn_strings(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from mrkdwn_strings(item)
+
+
 def outgoing_texts(reply: Reply) -> list[str]:
-    """Every text Slack would receive for this reply, its outbox included."""
-    rendered = [render_message(reply)]
-    rendered += [render_message(o.reply) for o in reply.outbox if o.reply is not None]
-    return [repr(message) for message in rendered]
+    """Every text Slack would parse for this reply, its outbox included."""
+    messages = [render_message(reply)]
+    messages += [render_message(o.reply) for o in reply.outbox if o.reply is not None]
+    texts: list[str] = []
+    for message in messages:
+        texts.append(message["text"])  # the notification fallback is mrkdwn too
+        texts.extend(mrkdwn_strings(message["blocks"]))
+    return texts
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
