@@ -99,5 +99,7 @@ def insert_ignoring_conflicts(
     stmt = builder(model).values(**values).on_conflict_do_nothing(
         index_elements=list(conflict_columns)
     )
-    result = session.execute(stmt)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    # rowcount of an INSERT is only kept when asked for: without this, psycopg reports -1
+    # (truthy), and every duplicate would count as inserted on PostgreSQL.
+    result = session.execute(stmt, execution_options={"preserve_rowcount": True})
+    return result.rowcount > 0  # type: ignore[attr-defined,no-any-return]

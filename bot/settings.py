@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     bridgebot_secret_key: SecretStr | None = None
     # How late a scheduled message may still go out after the bot was down.
     bridgebot_grace_minutes: int = Field(default=30, ge=0, le=24 * 60)
+    # How long a claimed delivery stays with one instance before another may take it over.
+    bridgebot_claim_lease_seconds: int = Field(default=120, ge=1, le=3600)
 
     log_level: str = "INFO"
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -45,47 +47,82 @@ def register_builtin_deliveries(deps: Deps) -> None:
         deps.planners.append(dedupe.forget_old)
 
 
-# A delivery may plan more deliveries due at once (a fan-out to each participant);
-# the tick claims again this many times so those go out in the same minute.
-MAX_ROUNDS = 5
+# Claim a few at a time so several instances share the work and a crash strands few.
+CLAIM_BATCH = DELIVERY_CONCURRENCY * 2
+# Stop claiming new work after this long, so the next minute's tick is not held up.
+TICK_BUDGET_SECONDS = 50.0
 
 
 async def run_tick(deps: Deps, now: datetime | None = None) -> TickReport:
-    """One pass of the scheduler; safe to run on every instance at the same time."""
+    """One pass of the scheduler; safe to run on every instance at the same time.
+
+    Workers deliver while a claimer keeps them fed in small batches. Deliveries may
+    plan more deliveries due at once (a fan-out to each participant), so the pass
+    repeats until a round finds nothing left to claim.
+    """
     now = now or deps.clock()
-    limiter = asyncio.Semaphore(DELIVERY_CONCURRENCY)
+    started = time.monotonic()
+    await asyncio.to_thread(_plan, deps, now)
+    totals = {"claimed": 0, "sent": 0, "failed": 0, "missed": 0}
 
-    async def deliver(occurrence: ClaimedOccurrence) -> bool:
-        async with limiter:
-            return await _deliver_one(deps, occurrence)
-
-    claimed = sent = failed = missed = 0
-    for round_number in range(MAX_ROUNDS):
-        claim = await asyncio.to_thread(_plan_and_claim, deps, now, round_number == 0)
-        results = await asyncio.gather(*(deliver(o) for o in claim.claimed))
-        claimed += len(results)
-        sent += sum(results)
-        failed += len(results) - sum(results)
-        missed += claim.missed
-        if not claim.claimed:
+    while time.monotonic() - started < TICK_BUDGET_SECONDS:
+        claimed_before = totals["claimed"]
+        await _deliver_round(deps, now, started, totals)
+        if totals["claimed"] == claimed_before:
             break
-    report = TickReport(claimed=claimed, sent=sent, failed=failed, missed=missed)
+    report = TickReport(**totals)
     if report.claimed or report.missed:
         logger.info("tick: %s", report)
     return report
 
 
-def _plan_and_claim(deps: Deps, now: datetime, plan: bool) -> occurrences.ClaimResult:
-    if plan:
-        with deps.session_factory.begin() as session:
-            for planner in deps.planners:
-                planner(session, now)
+async def _deliver_round(deps: Deps, now: datetime, started: float, totals: dict[str, int]) -> None:
+    """Deliver everything claimable now with DELIVERY_CONCURRENCY workers."""
+    buffer: deque[ClaimedOccurrence] = deque()
+    lock = asyncio.Lock()
+    exhausted = False
+
+    async def take() -> ClaimedOccurrence | None:
+        nonlocal exhausted
+        async with lock:
+            if not buffer and not exhausted:
+                if time.monotonic() - started >= TICK_BUDGET_SECONDS:
+                    exhausted = True
+                else:
+                    # The lease runs from the claim, not from the start of a long tick.
+                    lease = timedelta(seconds=deps.settings.bridgebot_claim_lease_seconds)
+                    claim = await asyncio.to_thread(
+                        _claim, deps, now, lease + timedelta(seconds=time.monotonic() - started)
+                    )
+                    totals["missed"] += claim.missed
+                    totals["claimed"] += len(claim.claimed)
+                    buffer.extend(claim.claimed)
+                    exhausted = not claim.claimed
+            return buffer.popleft() if buffer else None
+
+    async def worker() -> None:
+        while (occurrence := await take()) is not None:
+            delivered = await _deliver_one(deps, occurrence)
+            totals["sent" if delivered else "failed"] += 1
+
+    await asyncio.gather(*(worker() for _ in range(DELIVERY_CONCURRENCY)))
+
+
+def _plan(deps: Deps, now: datetime) -> None:
+    with deps.session_factory.begin() as session:
+        for planner in deps.planners:
+            planner(session, now)
+
+
+def _claim(deps: Deps, now: datetime, lease: timedelta) -> occurrences.ClaimResult:
     with deps.session_factory.begin() as session:
         return occurrences.claim_due(
             session=session,
             now=now,
             instance_id=deps.instance_id,
             grace=timedelta(minutes=deps.settings.bridgebot_grace_minutes),
+            lease=lease,
+            limit=CLAIM_BATCH,
         )
 
 

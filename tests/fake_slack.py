@@ -30,6 +30,17 @@ class Call:
 
 
 @dataclass
+class Upload:
+    """A file the bot uploaded with files_upload_v2 (getUploadURLExternal, POST, complete)."""
+
+    file_id: str
+    filename: str
+    content: bytes = b""
+    channel: str | None = None
+    title: str | None = None
+
+
+@dataclass
 class Failure:
     status: int
     headers: dict[str, str]
@@ -42,11 +53,13 @@ class FakeSlack:
     def __init__(self, server: HTTPServer) -> None:
         self.server = server
         self.calls: list[Call] = []
+        self.latency = 0.0  # seconds to wait before answering each call
         self.users: dict[str, dict[str, Any]] = {}
         self._failures: dict[str, deque[Failure]] = defaultdict(deque)
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._ts = 0
+        self.uploads: list[Upload] = []
         server.expect_request(re.compile(r"^/.*"), method=METHOD_ALL).respond_with_handler(
             self._handle
         )
@@ -82,6 +95,11 @@ class FakeSlack:
         for _ in range(times):
             self._failures[method].append(Failure(status, headers, {"ok": False, "error": error}))
 
+    def completed_uploads(self) -> list[Upload]:
+        """Files whose upload was completed (files.completeUploadExternal), in order."""
+        with self._lock:
+            return [upload for upload in self.uploads if upload.channel is not None]
+
     def calls_to(self, method: str) -> list[Call]:
         with self._lock:
             return [call for call in self.calls if call.method == method]
@@ -104,11 +122,16 @@ class FakeSlack:
 
     def _handle(self, request: Request) -> Response:
         method = self._method_name(request.path)
+        if method == "file_upload":
+            # The bytes of a files_upload_v2 file, POSTed to the URL we handed out.
+            self._store_upload(request.path.rsplit("/", 1)[-1], request.get_data())
         call = Call(method=method, params=self._params(request), headers=dict(request.headers))
         with self._changed:
             self.calls.append(call)
             failure = self._failures[method].popleft() if self._failures[method] else None
             self._changed.notify_all()
+        if self.latency:
+            time.sleep(self.latency)  # a slower Slack keeps deliveries in flight longer
         if failure is not None:
             return Response(
                 json.dumps(failure.body),
@@ -122,6 +145,8 @@ class FakeSlack:
     def _method_name(path: str) -> str:
         if path.startswith("/response/"):
             return "response_url"
+        if path.startswith("/upload/"):
+            return "file_upload"
         return path.removeprefix("/api/")
 
     @staticmethod
@@ -130,6 +155,8 @@ class FakeSlack:
         body = request.get_data(as_text=True)
         if not body:
             return params
+        if request.path.startswith("/upload/"):
+            return params  # raw file bytes: see FakeSlack.uploads
         if request.mimetype == "application/json":
             params.update(json.loads(body))
         else:
@@ -160,4 +187,37 @@ class FakeSlack:
                 return {"ok": True, "channel": call.params.get("channel"), "ts": ts}
             case "response_url":
                 return {"ok": True}
+            case "conversations.open":
+                user = str(call.params.get("users", "")).split(",")[0]
+                return {"ok": True, "channel": {"id": f"D{user}"}}
+            case "files.getUploadURLExternal":
+                with self._lock:
+                    file_id = f"F{len(self.uploads) + 1}"
+                    self.uploads.append(Upload(file_id, str(call.params.get("filename", ""))))
+                return {
+                    "ok": True,
+                    "upload_url": self.server.url_for(f"/upload/{file_id}"),
+                    "file_id": file_id,
+                }
+            case "files.completeUploadExternal":
+                return {"ok": True, "files": self._complete_uploads(call.params)}
         return {"ok": True}
+
+    def _store_upload(self, file_id: str, content: bytes) -> None:
+        with self._lock:
+            for upload in self.uploads:
+                if upload.file_id == file_id:
+                    upload.content = content
+
+    def _complete_uploads(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        files = params.get("files") or "[]"
+        listed = json.loads(files) if isinstance(files, str) else files
+        channel = str(params.get("channel_id") or params.get("channels") or "")
+        done = []
+        with self._lock:
+            for item in listed:
+                for upload in self.uploads:
+                    if upload.file_id == item.get("id"):
+                        upload.channel, upload.title = channel, item.get("title")
+                done.append({"id": item.get("id"), "title": item.get("title")})
+        return done
