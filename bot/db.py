@@ -63,8 +63,15 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "begin", _begin_immediate)
         return engine
     # A short connect timeout: with the database down, people hear so in seconds.
+    # The pool matches the server's worker threads plus the scheduler's.
     return create_engine(
-        target, pool_pre_ping=True, pool_timeout=5, connect_args={"connect_timeout": 3}, **kwargs
+        target,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=15,
+        pool_timeout=5,
+        connect_args={"connect_timeout": 3},
+        **kwargs,
     )
 
 

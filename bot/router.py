@@ -129,6 +129,8 @@ class CommandRouter:
         self._recorders: dict[str, Recorder] = {}
         self._refreshers: dict[str, Refresher] = {}
         self.new_workspace_hooks: list[NewWorkspaceHook] = []
+        # Workspaces known to exist, so most commands skip the check (they are never removed).
+        self.known_workspaces: set[str] = set()
 
     def register_outbox(self, prefix: str, *, recorder: Recorder, refresher: Refresher) -> None:
         """Keys "prefix:..." in an Outgoing are recorded and refreshed by these functions."""
@@ -218,6 +220,8 @@ def clean_arguments(args: str, usage: str) -> str:
 
 def prepare_workspace(ctx: CommandContext, router: CommandRouter) -> None:
     """Create the caller's workspace on its first visit and let features seed it."""
+    if ctx.workspace_id in router.known_workspaces:
+        return
     created = workspaces.ensure_workspace(
         session=ctx.session,
         workspace_id=ctx.workspace_id,
@@ -227,6 +231,7 @@ def prepare_workspace(ctx: CommandContext, router: CommandRouter) -> None:
     if created:
         for hook in router.new_workspace_hooks:
             hook(ctx)
+
 
 
 def run_in_context(
@@ -258,7 +263,10 @@ def run_in_context(
                 resolve_channel=resolve_channel,
             )
             prepare_workspace(ctx, router)
-            return work(ctx)
+            result = work(ctx)
+        # Committed: the workspace surely exists now, so later commands skip the check.
+        router.known_workspaces.add(caller.workspace_id)
+        return result
     except FormInvalid:
         raise
     except BridgebotError as exc:

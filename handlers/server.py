@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -27,6 +28,8 @@ from schedules import TICK_JOB_ID, create_scheduler
 
 logger = logging.getLogger(__name__)
 
+WORKER_THREADS = 16
+
 
 def create_web_app(deps: Deps) -> FastAPI:
     """The ASGI app for `bridgebot run` in a Slack mode; nothing starts until its lifespan."""
@@ -34,6 +37,11 @@ def create_web_app(deps: Deps) -> FastAPI:
     @asynccontextmanager
     async def lifespan(api: FastAPI) -> AsyncIterator[None]:
         settings = deps.settings
+        # Commands run their database work in threads; most of it is waiting on the
+        # database, so more threads than cores keep the event loop's acks flowing.
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="bridgebot")
+        )
         http_session = make_http_session()
         slack_app = create_slack_app(settings, deps, http_session)
         api.state.slack_handler = AsyncSlackRequestHandler(slack_app)

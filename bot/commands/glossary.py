@@ -221,12 +221,15 @@ def _card_footer(card: TermCard) -> tuple[Span, ...]:
 
 
 def _related_buttons(ctx: CommandContext, card: TermCard) -> tuple[Button, ...]:
-    buttons = []
-    for name in card.related:
-        term_id = glossary.find_id_by_name(session=ctx.session, workspace_id=ctx.workspace_id, name=name)
-        if term_id is not None and term_id != card.id:
-            buttons.append(Button(name, GLOSSARY_SHOW, str(term_id)))
-    return tuple(buttons[:5])
+    """Buttons for related terms that exist (one query for all of them)."""
+    found = glossary.find_ids_by_names(
+        session=ctx.session, workspace_id=ctx.workspace_id, names=list(card.related)
+    )
+    return tuple(
+        Button(name, GLOSSARY_SHOW, str(found[name]))
+        for name in card.related
+        if name in found and found[name] != card.id
+    )[:5]
 
 
 def share_term(ctx: CommandContext, value: str) -> Reply:

@@ -359,6 +359,19 @@ def find_id_by_name(*, session: Session, workspace_id: str, name: str) -> int | 
     ).scalar_one_or_none()
 
 
+def find_ids_by_names(*, session: Session, workspace_id: str, names: list[str]) -> dict[str, int]:
+    """The term id for each of `names` that is a name or alias in the workspace."""
+    keys = {compact_key(name): name for name in names}
+    if not keys:
+        return {}
+    rows = session.execute(
+        select(GlossaryKey.key, GlossaryKey.term_id).where(
+            GlossaryKey.workspace_id == workspace_id, GlossaryKey.key.in_(list(keys))
+        )
+    )
+    return {keys[key]: term_id for key, term_id in rows}
+
+
 def record_view(*, session: Session, workspace_id: str, term_id: int) -> None:
     """Count a card view (an atomic increment, so concurrent views all count)."""
     session.execute(

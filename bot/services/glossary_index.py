@@ -241,6 +241,7 @@ class GlossaryIndexCache:
 
     _entries: dict[str, tuple[int, GlossaryIndex]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _building: dict[str, threading.Lock] = field(default_factory=dict)
 
     def get(self, session: Session, workspace_id: str) -> GlossaryIndex:
         revision = session.execute(
@@ -249,8 +250,14 @@ class GlossaryIndexCache:
         cached = self._entries.get(workspace_id)
         if cached and cached[0] == revision:
             return cached[1]
-        index = build_index(session, workspace_id)
         with self._lock:
+            building = self._building.setdefault(workspace_id, threading.Lock())
+        # One thread builds; the others wait for it instead of building the same index.
+        with building:
+            cached = self._entries.get(workspace_id)
+            if cached and cached[0] >= revision:
+                return cached[1]
+            index = build_index(session, workspace_id)
             self._entries[workspace_id] = (revision, index)
         return index
 

@@ -43,7 +43,7 @@ def create_slack_app(settings: Settings, deps: Deps, session: aiohttp.ClientSess
             return fixed_token
 
     dedupe.register(app, deps)
-    runtime = SlackRuntime(settings)
+    runtime = SlackRuntime(settings, session)
     commands.register(app, deps, runtime)
     interactions.register(app, deps, runtime)
     home.register(app, deps, runtime)

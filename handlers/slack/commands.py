@@ -48,6 +48,6 @@ async def handle_slash_command(
     COMMAND_SECONDS.labels(command=name).observe(time.perf_counter() - started)
     answering = Answering(
         client=client, runtime=runtime, uow=uow, user_ref=body["user_id"],
-        channel_ref=body.get("channel_id"), trigger_id=body.get("trigger_id"), respond=respond, wake=deps.wake,
+        channel_ref=body.get("channel_id"), trigger_id=body.get("trigger_id"), respond=runtime.responder(body, respond), wake=deps.wake,
     )
     await send_reply(reply, answering)

@@ -51,7 +51,7 @@ async def handle_block_action(
     )
     answering = Answering(
         client=client, runtime=runtime, uow=uow, user_ref=user_id, channel_ref=channel,
-        trigger_id=body.get("trigger_id"), respond=respond, wake=deps.wake,
+        trigger_id=body.get("trigger_id"), respond=runtime.responder(body, respond), wake=deps.wake,
     )
     await send_reply(reply, answering)
 
@@ -118,4 +118,5 @@ async def handle_explain_shortcut(
         value=message,
         **unit_of_work(deps, caller, _channel_of(shortcut)),
     )
-    await respond(response_type="ephemeral", replace_original=False, **render_message(reply))
+    responder = runtime.responder(shortcut, respond)
+    await responder(response_type="ephemeral", replace_original=False, **render_message(reply))

@@ -6,11 +6,16 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
+from typing import Any
+
+import aiohttp
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.settings import Settings
+from handlers.slack.client import retry_handlers
 
 logger = logging.getLogger(__name__)
 
@@ -45,11 +50,35 @@ class AdminDirectory:
         return admin
 
 
+class ResponseUrl:
+    """Answers through a request's response_url on the shared connection pool.
+
+    Bolt's own respond() opens a new HTTP session for every answer; under load that
+    costs more than the answer itself.
+    """
+
+    def __init__(self, url: str, session: aiohttp.ClientSession | None) -> None:
+        self._url = url
+        self._session = session
+
+    async def __call__(self, **message: Any) -> None:
+        client = AsyncWebhookClient(url=self._url, session=self._session, retry_handlers=retry_handlers())
+        response = await client.send_dict({k: v for k, v in message.items() if v is not None})
+        if response.status_code >= 400:
+            logger.warning("response_url answered %s", response.status_code)
+
+
 class SlackRuntime:
     """Per-app state shared by the listeners: the admin cache and per-message update locks."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, session: aiohttp.ClientSession | None = None) -> None:
+        self.http_session = session
         self.admins = AdminDirectory(settings)
         # One lock per board message, so updates from concurrent clicks go out in order
         # and each re-reads the latest state.
         self.refresh_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    def responder(self, body: dict[str, Any], fallback: Any) -> Any:
+        """A respond() for this request: pooled when it has a response_url."""
+        url = body.get("response_url") or ((body.get("response_urls") or [{}])[0]).get("response_url")
+        return ResponseUrl(url, self.http_session) if url else fallback

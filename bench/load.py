@@ -1,0 +1,281 @@
+"""Load benchmark: signed `/jargon` requests over HTTP against one real bridgebot process.
+
+Starts `bridgebot run` (HTTP mode, one uvicorn process) on PostgreSQL with a 5,000-term
+glossary and a fake Slack Web API, then sends signed slash commands at rising rates
+(open loop: requests leave on schedule whether or not earlier ones were answered).
+It prints, per rate, the acknowledgement latency p50/p99, errors and the server's
+memory, and the highest rate whose p99 stays under 300 ms.
+
+    python -m bench.load [--database-url URL] [--rates 50,100,200,300,400] [--seconds 5]
+
+Only 127.0.0.1 is used; every phase is bounded in time. The load generator shares the
+machine's two cores with the server, so the figures are a lower bound.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import hmac
+import multiprocessing
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+from aiohttp import web
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+SIGNING_SECRET = "bench-signing-secret"
+TEAM = "T0LOAD"
+TARGET_P99_MS = 300.0
+WORDS = (
+    "customer pipeline data revenue cloud launch funnel churn cost lead api audience brand "
+    "release cache budget market quota growth traffic signal vendor channel journey stack"
+).split()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def run_fake_slack(port: int) -> None:
+    """A minimal Slack Web API and response_url sink (runs in its own process)."""
+
+    async def answer(request: web.Request) -> web.Response:
+        await request.read()
+        method = request.path.rsplit("/", 1)[-1]
+        if method == "auth.test":
+            return web.json_response(
+                {"ok": True, "team_id": TEAM, "user_id": "U0BOT", "bot_id": "B0BOT", "team": "Load"}
+            )
+        if method == "users.info":
+            return web.json_response({"ok": True, "user": {"id": "U", "is_admin": False}})
+        return web.json_response({"ok": True})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", answer)
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+def sign(body: str) -> dict[str, str]:
+    stamp = str(int(time.time()))
+    digest = hmac.new(SIGNING_SECRET.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256)
+    return {
+        "X-Slack-Request-Timestamp": stamp,
+        "X-Slack-Signature": "v0=" + digest.hexdigest(),
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+
+
+def create_database(server_url: str) -> str:
+    name = f"bridgebot_load_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(make_url(server_url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(server_url: str, url: str) -> None:
+    admin = create_engine(make_url(server_url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def load_glossary(url: str, terms: int) -> list[str]:
+    """Migrate, create the workspace and bulk-insert `terms` generated terms; returns names."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert
+
+    from bot import migrate
+    from bot.db import make_engine, make_session_factory
+    from bot.models import GlossaryKey, GlossaryTerm
+    from bot.services.glossary_index import compact_key
+    from bot.services.workspaces import ensure_workspace
+
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    rng = random.Random(5)
+    names: list[str] = []
+    seen: set[str] = set()
+    while len(names) < terms:
+        name = " ".join(rng.sample(WORDS, rng.randint(1, 3))).capitalize() + f" {len(names)}"
+        if compact_key(name) not in seen:
+            seen.add(compact_key(name))
+            names.append(name)
+    now = datetime.now(UTC)
+    with make_session_factory(engine).begin() as session:
+        ensure_workspace(session=session, workspace_id=TEAM, platform="slack", timezone="UTC")
+        ids = session.scalars(
+            insert(GlossaryTerm).returning(GlossaryTerm.id, sort_by_parameter_order=True),
+            [
+                {
+                    "workspace_id": TEAM, "name": name, "definition": f"What {name} means. " * 4,
+                    "marketing_view": "For marketers. " * 8, "it_view": "For engineers. " * 8,
+                    "example": "An example.", "origin": "general", "related": [],
+                    "author_ref": None, "view_count": 0, "created_at": now, "updated_at": now,
+                }
+                for name in names
+            ],
+        ).all()
+        session.execute(
+            insert(GlossaryKey),
+            [
+                {"workspace_id": TEAM, "term_id": term_id, "key": compact_key(name), "text": name, "is_name": True}
+                for term_id, name in zip(ids, names, strict=True)
+            ],
+        )
+    engine.dispose()
+    return names
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def wait_healthy(base: str, deadline: float) -> None:
+    async with httpx.AsyncClient() as client:
+        while time.monotonic() < deadline:
+            try:
+                if (await client.get(f"{base}/healthz")).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.2)
+    raise SystemExit("bridgebot did not become healthy in time")
+
+
+async def run_rate(
+    base: str, slack: str, names: list[str], rate: int, seconds: float, pid: int
+) -> tuple[list[float], int, float]:
+    """Send `rate` requests per second for `seconds`; returns latencies (ms), errors, peak RSS."""
+    rng = random.Random(rate)
+    latencies: list[float] = []
+    errors = 0
+    peak = 0.0
+    limits = httpx.Limits(max_connections=400, max_keepalive_connections=400)
+    async with httpx.AsyncClient(timeout=10, limits=limits) as client:
+
+        async def one(n: int) -> None:
+            nonlocal errors
+            query = rng.choice(names) if n % 4 else rng.choice(names)[:-2] + "x"  # some misses
+            body = urlencode(
+                {
+                    "team_id": TEAM, "user_id": f"U{n % 50:04d}", "user_name": "load",
+                    "command": "/jargon", "text": query, "channel_id": "C0LOAD",
+                    "response_url": f"{slack}/response/{n}", "trigger_id": f"t{n}",
+                }
+            )
+            started = time.perf_counter()
+            try:
+                response = await client.post(f"{base}/slack/events", content=body, headers=sign(body))
+                if response.status_code != 200:
+                    errors += 1
+            except httpx.HTTPError:
+                errors += 1
+            latencies.append((time.perf_counter() - started) * 1000)
+
+        tasks = []
+        start = time.perf_counter()
+        total = int(rate * seconds)
+        for n in range(total):
+            delay = start + n / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(n)))
+            if n % max(1, rate // 4) == 0:
+                peak = max(peak, rss_mb(pid))
+        await asyncio.gather(*tasks)
+        peak = max(peak, rss_mb(pid))
+    return latencies, errors, peak
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    db_url = create_database(args.database_url)
+    slack_port, bot_port = free_port(), free_port()
+    fake = multiprocessing.Process(target=run_fake_slack, args=(slack_port,), daemon=True)
+    fake.start()
+    slack = f"http://127.0.0.1:{slack_port}"
+    base = f"http://127.0.0.1:{bot_port}"
+    server: subprocess.Popen[bytes] | None = None
+    workdir = tempfile.mkdtemp(prefix="bridgebot-load-")
+    try:
+        print(f"loading {args.terms:,} terms into a fresh PostgreSQL database…", flush=True)
+        names = load_glossary(db_url, args.terms)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "BRIDGEBOT_", "TEAMS_"))}
+        env.update(
+            DATABASE_URL=db_url, SLACK_BOT_TOKEN="xoxb-load", SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_API_URL=f"{slack}/api/", BRIDGEBOT_HOST="127.0.0.1", BRIDGEBOT_PORT=str(bot_port),
+            LOG_LEVEL="WARNING",
+        )
+        server = subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, cwd=workdir)
+        await wait_healthy(base, time.monotonic() + 60)
+        # Warm up: the first lookup builds the workspace's glossary index.
+        await run_rate(base, slack, names, 20, 1.0, server.pid)
+        await asyncio.sleep(1)
+        idle = rss_mb(server.pid)
+        print(f"server RSS idle (index built): {idle:.0f} MB")
+        print(f"{'rate/s':>7} {'sent':>6} {'errors':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'RSS MB':>7}")
+        best = 0
+        at_50: tuple[float, float] | None = None
+        for rate in args.rates:
+            latencies, errors, peak = await run_rate(base, slack, names, rate, args.seconds, server.pid)
+            p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
+            print(f"{rate:>7} {len(latencies):>6} {errors:>6} {p50:>8.1f} {p99:>8.1f} {max(latencies):>8.1f} {peak:>7.0f}", flush=True)
+            if rate == 50:
+                at_50 = (p50, p99)
+            if p99 < TARGET_P99_MS and errors == 0:
+                best = rate
+            elif rate > 50:
+                break
+            await asyncio.sleep(1)
+        print(f"highest rate with ack p99 < {TARGET_P99_MS:.0f} ms and no errors: {best}/s (target 300/s)")
+        if at_50:
+            print(f"at 50 requests/s: p50 {at_50[0]:.1f} ms, p99 {at_50[1]:.1f} ms")
+    finally:
+        if server is not None:
+            server.terminate()
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        fake.terminate()
+        drop_database(args.database_url, db_url)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--terms", type=int, default=5000)
+    parser.add_argument("--rates", default="25,50,100,200,300,400,600")
+    parser.add_argument("--seconds", type=float, default=5.0)
+    args = parser.parse_args()
+    args.rates = [int(rate) for rate in args.rates.split(",")]
+    asyncio.run(main_async(args))
+
+
+if __name__ == "__main__":
+    main()
