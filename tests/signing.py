@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import time
+import uuid
+from typing import Any
 from urllib.parse import urlencode
 
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
@@ -48,3 +51,152 @@ def slash_command_body(
             "trigger_id": "1337.42.abcd",
         }
     )
+
+
+def block_actions_body(
+    action_id: str,
+    value: str,
+    *,
+    response_url: str,
+    user_id: str = "U0ALICE",
+    team_id: str = "T0BRIDGE",
+    channel_id: str = "D0ALICE",
+    message_ts: str = "1700000000.000100",
+    trigger_id: str | None = None,
+) -> str:
+    """A click on a button, as Slack posts it (form field `payload`, JSON).
+
+    Each call gets its own trigger_id unless one is given: Slack's retry of the same
+    click carries the same one, and the bot handles a trigger_id only once.
+    """
+    payload = {
+        "type": "block_actions",
+        "team": {"id": team_id, "domain": "bridge"},
+        "user": {
+            "id": user_id,
+            "username": user_id.lower(),
+            "name": user_id.lower(),
+            "team_id": team_id,
+        },
+        "api_app_id": "A0BRIDGE",
+        "token": "deprecated-verification-token",
+        "container": {
+            "type": "message",
+            "message_ts": message_ts,
+            "channel_id": channel_id,
+            "is_ephemeral": False,
+        },
+        "trigger_id": trigger_id or f"{uuid.uuid4().int % 10**12}.42.{uuid.uuid4().hex[:8]}",
+        "channel": {"id": channel_id, "name": "bridge"},
+        "message": {"type": "message", "ts": message_ts, "text": "", "blocks": []},
+        "response_url": response_url,
+        "actions": [
+            {
+                "type": "button",
+                "action_id": action_id,
+                "block_id": "b0",
+                "text": {"type": "plain_text", "text": "button"},
+                "value": value,
+                "action_ts": f"{time.time():.6f}",
+            }
+        ],
+    }
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def view_submission_body(
+    callback_id: str,
+    values: dict[str, str],
+    *,
+    private_metadata: str = "",
+    user_id: str = "U0ALICE",
+    team_id: str = "T0BRIDGE",
+) -> str:
+    """A submitted modal whose plain-text inputs (block_id = field name) hold `values`."""
+    state = {
+        name: {"value": {"type": "plain_text_input", "value": value}}
+        for name, value in values.items()
+    }
+    payload = {
+        "type": "view_submission",
+        "team": {"id": team_id, "domain": "bridge"},
+        "user": {"id": user_id, "username": user_id.lower(), "team_id": team_id},
+        "api_app_id": "A0BRIDGE",
+        "token": "deprecated-verification-token",
+        "trigger_id": f"{uuid.uuid4().int % 10**12}.42.{uuid.uuid4().hex[:8]}",
+        "view": {
+            "id": "V0MODAL",
+            "type": "modal",
+            "callback_id": callback_id,
+            "private_metadata": private_metadata,
+            "state": {"values": state},
+        },
+    }
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def modal_submission_body(
+    view: dict[str, Any],
+    answers: dict[str, str | list[str]],
+    *,
+    user_id: str = "U0ALICE",
+    team_id: str = "T0BRIDGE",
+) -> str:
+    """Submit a modal the bot opened (the `view` it sent to views.open), field by block_id.
+
+    Each element's state has the shape Slack sends for its type (selected_option(s),
+    selected_conversation, selected_users, selected_time or value); a block missing
+    from `answers` keeps the modal's initial value. List answers are for multi-selects.
+    """
+    state: dict[str, Any] = {}
+    for block in view.get("blocks", []):
+        if block.get("type") != "input":
+            continue
+        element = block["element"]
+        kind = element["type"]
+        given = answers.get(block["block_id"], _initial_value(element))
+        chosen = [given] if isinstance(given, str) else list(given)
+        entry: dict[str, Any] = {"type": kind}
+        if kind == "static_select":
+            options = [o for o in element.get("options", []) if o["value"] in chosen]
+            entry["selected_option"] = options[0] if options else None
+        elif kind == "multi_static_select":
+            options = [o for o in element.get("options", []) if o["value"] in chosen]
+            entry["selected_options"] = options
+        elif kind == "conversations_select":
+            entry["selected_conversation"] = chosen[0] if chosen and chosen[0] else None
+        elif kind == "multi_users_select":
+            entry["selected_users"] = [user for user in chosen if user]
+        elif kind == "timepicker":
+            entry["selected_time"] = chosen[0] if chosen and chosen[0] else None
+        else:
+            entry["value"] = chosen[0] if chosen and chosen[0] else None
+        state[block["block_id"]] = {element.get("action_id", "value"): entry}
+    payload = {
+        "type": "view_submission",
+        "team": {"id": team_id, "domain": "bridge"},
+        "user": {"id": user_id, "username": user_id.lower(), "team_id": team_id},
+        "api_app_id": "A0BRIDGE",
+        "token": "deprecated-verification-token",
+        "trigger_id": f"{uuid.uuid4().int % 10**12}.42.{uuid.uuid4().hex[:8]}",
+        "view": {
+            "id": "V0MODAL",
+            "type": "modal",
+            "callback_id": view["callback_id"],
+            "private_metadata": view.get("private_metadata", ""),
+            "state": {"values": state},
+            "hash": "1700000000.abcdef",
+        },
+    }
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def _initial_value(element: dict[str, Any]) -> str | list[str]:
+    if "initial_option" in element:
+        return str(element["initial_option"]["value"])
+    if "initial_options" in element:
+        return [str(option["value"]) for option in element["initial_options"]]
+    for key in ("initial_conversation", "initial_time", "initial_value"):
+        if key in element:
+            return str(element[key])
+    return list(element.get("initial_users", [])) or ""

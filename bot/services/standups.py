@@ -370,18 +370,20 @@ def plan_due(*, session: Session, now: datetime, grace: timedelta, limit: int = 
         .limit(limit)
     ).scalars().all()
     until = now + PLANNING_HORIZON
+    skipped = _skips(session, [row.id for row in rows])
+    planned: list[occurrences.PlannedDelivery] = []
     for row in rows:
-        view = _view(session, row)
+        view = _view(session, row, skipped.get(row.id, ()))
         # A fresh plan starts now; a continued one where the last stopped, and after a
         # long outage it still catches up on what is within the grace period.
         window = max(row.planned_until or now, now - grace)
         not_before = now - grace if row.planned_until else now
         for local_date, instant in view.weekly.between(window, until, view.skipped):
-            _plan_occurrence(
-                session, view, local_date, start=instant, not_before=not_before,
-                lead=view.reminder_lead,
+            planned += _planned(
+                view, local_date, start=instant, not_before=not_before, lead=view.reminder_lead
             )
         row.planned_until = until
+    occurrences.schedule_many(session=session, deliveries=planned)
     session.flush()
     return len(rows)
 
@@ -390,11 +392,10 @@ def _subject(standup_id: int) -> str:
     return f"standup:{standup_id}"
 
 
-def _plan_occurrence(
-    session: Session, view: StandupView, local_date: date, *, start: datetime, not_before: datetime,
-    lead: timedelta,
-) -> None:
-    """Schedule one occurrence's deliveries that are not already behind `not_before`.
+def _planned(
+    view: StandupView, local_date: date, *, start: datetime, not_before: datetime, lead: timedelta
+) -> list[occurrences.PlannedDelivery]:
+    """One occurrence's deliveries that are not already behind `not_before`.
 
     The channel reminder and the reminder DMs go `lead` before the start; an async
     stand-up also sends its questions at the start and its digest at the deadline.
@@ -403,13 +404,25 @@ def _plan_occurrence(
     planned = [(REMINDER_POST, start - lead), (REMINDER_FANOUT, start - lead)]
     if view.mode == "async":
         planned += [(QUESTIONS_FANOUT, start), (DIGEST, start + view.deadline)]
-    for kind, due in planned:
-        if due < not_before:
-            continue
-        occurrences.schedule(
-            session=session, workspace_id=view.workspace_id, kind=kind, subject_ref=_subject(view.id),
-            due_at=due, payload=payload,
+    return [
+        occurrences.PlannedDelivery(
+            workspace_id=view.workspace_id, kind=kind, subject_ref=_subject(view.id), due_at=due,
+            payload=payload,
         )
+        for kind, due in planned
+        if due >= not_before
+    ]
+
+
+def _plan_occurrence(
+    session: Session, view: StandupView, local_date: date, *, start: datetime, not_before: datetime,
+    lead: timedelta,
+) -> None:
+    """Schedule one occurrence's deliveries that are not already behind `not_before`."""
+    occurrences.schedule_many(
+        session=session,
+        deliveries=_planned(view, local_date, start=start, not_before=not_before, lead=lead),
+    )
 
 
 def fan_out(*, session: Session, workspace_id: str, kind: str, due_at: datetime, payload: dict[str, Any]) -> int:
@@ -417,11 +430,16 @@ def fan_out(*, session: Session, workspace_id: str, kind: str, due_at: datetime,
     view = get_by_id(session=session, workspace_id=workspace_id, standup_id=int(payload["standup_id"]))
     target = REMINDER_DM if kind == REMINDER_FANOUT else QUESTIONS_DM
     people = participants(session=session, view=view)
-    for user_ref in people:
-        occurrences.schedule(
-            session=session, workspace_id=workspace_id, kind=target, subject_ref=_subject(view.id),
-            due_at=due_at, recipient_ref=user_ref, payload=payload,
-        )
+    occurrences.schedule_many(
+        session=session,
+        deliveries=[
+            occurrences.PlannedDelivery(
+                workspace_id=workspace_id, kind=target, subject_ref=_subject(view.id),
+                due_at=due_at, recipient_ref=user_ref, payload=payload,
+            )
+            for user_ref in people
+        ],
+    )
     return len(people)
 
 
@@ -449,8 +467,12 @@ def save_answers(
     """
     view = get_by_id(session=session, workspace_id=workspace_id, standup_id=standup_id)
     deadline = _deadline(session, view, local_date)
-    if deadline is not None and now >= deadline:
+    if deadline is None:
+        raise AnswerRefused(f"{view.name} has no async round on {local_date:%A %d %B}.")
+    if now >= deadline:
         raise AnswerRefused(f"The deadline for {view.name} on {local_date:%A %d %B} has passed.")
+    if user_ref not in participants(session=session, view=view):
+        raise AnswerRefused(f"You were not asked to take part in {view.name} on {local_date:%A %d %B}.")
     shareable = {
         str(i): role
         for i, question in enumerate(view.questions)
@@ -560,12 +582,29 @@ def answer_sheet(*, session: Session, workspace_id: str, standup_id: int, local_
     )
 
 
-def _view(session: Session, row: Standup) -> StandupView:
-    skipped = tuple(
-        session.execute(
-            select(StandupSkip.local_date).where(StandupSkip.standup_id == row.id).order_by(StandupSkip.local_date)
-        ).scalars()
-    )
+def _skips(session: Session, standup_ids: list[int]) -> dict[int, tuple[date, ...]]:
+    """The skipped dates of many stand-ups in one query, in date order."""
+    skipped: dict[int, list[date]] = {}
+    if standup_ids:
+        rows = session.execute(
+            select(StandupSkip.standup_id, StandupSkip.local_date)
+            .where(StandupSkip.standup_id.in_(standup_ids))
+            .order_by(StandupSkip.local_date)
+        )
+        for standup_id, local_date in rows:
+            skipped.setdefault(standup_id, []).append(local_date)
+    return {standup_id: tuple(dates) for standup_id, dates in skipped.items()}
+
+
+def _view(session: Session, row: Standup, skipped: tuple[date, ...] | None = None) -> StandupView:
+    if skipped is None:
+        skipped = tuple(
+            session.execute(
+                select(StandupSkip.local_date)
+                .where(StandupSkip.standup_id == row.id)
+                .order_by(StandupSkip.local_date)
+            ).scalars()
+        )
     return StandupView(
         id=row.id,
         number=row.number,

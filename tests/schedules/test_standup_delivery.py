@@ -1,0 +1,529 @@
+"""Stand-ups through the scheduler tick: reminders, async questions, answers, digests,
+the grace period, and exactly-once delivery with several instances and a crash."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import delete, select
+
+from bot import replies
+from bot.commands.standup import (
+    STANDUP_ANSWER,
+    STANDUP_ANSWER_FORM,
+    STANDUP_SHARE,
+)
+from bot.deps import Deps, build_deps
+from bot.models import Base, Occurrence, OccurrenceStatus, Side, StandupAnswer
+from bot.replies import Buttons, Reply
+from bot.router import Caller, FormInvalid, run_action, run_command, run_form
+from bot.services import occurrences, people, standups, workspaces
+from bot.services.occurrences import DEFAULT_LEASE
+from bot.services.standups import StandupDraft, StandupView
+from bot.settings import Settings
+from schedules.jobs import TickReport, register_builtin_deliveries, run_tick
+from schedules.standups import register
+
+WS = "T0DELIVER"
+CREATOR = "U0CREATOR"
+CHANNEL = "C0STAND"
+# Monday 1 June 2026, 06:00 UTC. Stand-ups at 09:30 London (BST) start at 08:30 UTC.
+NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
+MON, TUE, WED = date(2026, 6, 1), date(2026, 6, 2), date(2026, 6, 3)
+
+
+def at(day: date, hour: int, minute: int = 0, second: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute, second), tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Sent:
+    workspace_id: str
+    conversation_ref: str
+    reply: Reply
+
+    @property
+    def text(self) -> str:
+        return self.reply.fallback
+
+    def buttons(self) -> list[replies.Button]:
+        return [
+            b for block in self.reply.blocks if isinstance(block, Buttons) for b in block.buttons
+        ]
+
+
+class RecordingNotifier:
+    """Records every message the scheduler sends."""
+
+    def __init__(self) -> None:
+        self.sent: list[Sent] = []
+
+    async def post(self, workspace_id: str, conversation_ref: str, reply: Reply) -> str | None:
+        await asyncio.sleep(0)  # let a concurrent tick run, as a network call would
+        self.sent.append(Sent(workspace_id, conversation_ref, reply))
+        return f"msg-{len(self.sent)}"
+
+    def to(self, conversation_ref: str) -> list[Sent]:
+        return [s for s in self.sent if s.conversation_ref == conversation_ref]
+
+    def take(self) -> list[Sent]:
+        """What was sent since the last take."""
+        taken, self.sent = self.sent, []
+        return taken
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def prepare(deps: Deps) -> RecordingNotifier:
+    """Wire the stand-up deliveries, a recording notifier and a hand-moved clock."""
+    register_builtin_deliveries(deps)
+    register(deps)
+    notifier = RecordingNotifier()
+    deps.notifier = notifier
+    deps.clock = Clock(NOW)
+    return notifier
+
+
+def settings_for(url: str) -> Settings:
+    with pytest.MonkeyPatch.context() as env:
+        for name in Settings.model_fields:
+            env.delenv(name.upper(), raising=False)
+        return Settings(_env_file=None, database_url=url)  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="module", params=("sqlite", "postgresql"))
+def module_deps(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Deps]:
+    """One migrated database per backend for this module (migrating per test is slow)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('delivery')}/bridgebot.db"
+    else:
+        url = request.getfixturevalue("pg_migrated_url")
+    built = build_deps(settings_for(url))
+    try:
+        yield built
+    finally:
+        built.engine.dispose()
+
+
+@pytest.fixture
+def deps(module_deps: Deps) -> Deps:
+    with module_deps.session_factory.begin() as session:
+        for table in reversed(Base.metadata.sorted_tables):
+            if table.name != "app_secrets":
+                session.execute(delete(table))
+        workspaces.ensure_workspace(
+            session=session, workspace_id=WS, platform="slack", timezone="UTC"
+        )
+    return module_deps
+
+
+@pytest.fixture
+def notifier(deps: Deps) -> RecordingNotifier:
+    return prepare(deps)
+
+
+def tick(deps: Deps, moment: datetime) -> TickReport:
+    deps.clock = Clock(moment)
+    return asyncio.run(run_tick(deps, now=moment))
+
+
+def create(deps: Deps, **changes: Any) -> StandupView:
+    draft = StandupDraft(
+        name="Marketing + IT",
+        channel_ref=CHANNEL,
+        weekdays="mon-fri",
+        local_time="09:30",
+        timezone="Europe/London",
+        participants="U0ANN,U0BEN",
+        call_link="https://meet.example/standup",
+    )
+    with deps.session_factory.begin() as session:
+        return standups.create(
+            session=session,
+            workspace_id=WS,
+            draft=replace(draft, **changes),
+            creator_ref=CREATOR,
+            now=NOW,
+            secret_key=deps.secret_key,
+        )
+
+
+def statuses(deps: Deps, kind: str) -> list[str]:
+    with deps.session_factory() as session:
+        return list(
+            session.execute(
+                select(Occurrence.status).where(Occurrence.kind == kind).order_by(Occurrence.due_at)
+            ).scalars()
+        )
+
+
+def as_user(deps: Deps, user: str, now: datetime, *, admin: bool = False) -> dict[str, Any]:
+    return {
+        "session_factory": deps.session_factory,
+        "router": deps.router,
+        "caller": Caller(workspace_id=WS, user_ref=user, platform="slack", is_admin=admin),
+        "now": now,
+        "default_timezone": "UTC",
+        "channel_ref": CHANNEL,
+    }
+
+
+# -- meeting reminders ---------------------------------------------------------------
+
+
+def test_meeting_reminder_goes_once_to_the_channel_and_each_participant(
+    deps: Deps, notifier: RecordingNotifier
+) -> None:
+    create(deps)
+    tick(deps, NOW)
+    tick(deps, at(MON, 8, 14))
+    assert notifier.take() == []
+
+    report = tick(deps, at(MON, 8, 15))  # 15 minutes before 09:30 London
+    sent = notifier.take()
+    assert sorted(s.conversation_ref for s in sent) == [CHANNEL, "U0ANN", "U0BEN"]
+    assert report.failed == 0 and report.missed == 0
+    post = next(s for s in sent if s.conversation_ref == CHANNEL)
+    assert "Marketing + IT starts at 09:30 (Europe/London)" in post.text
+    assert "A win to share" in post.text  # the agenda
+    assert "https://meet.example/standup" in post.text
+    dm = next(s for s in sent if s.conversation_ref == "U0ANN")
+    assert "starts at 09:30" in dm.text and "You are taking part" in dm.text
+    assert all(s.workspace_id == WS for s in sent)
+
+    for moment in (at(MON, 8, 15), at(MON, 8, 16), at(MON, 8, 30), at(MON, 9, 0)):
+        tick(deps, moment)
+    assert notifier.take() == []
+    assert statuses(deps, standups.REMINDER_POST) == [OccurrenceStatus.SENT, "pending"]
+
+    tick(deps, at(TUE, 8, 15))
+    assert sorted(s.conversation_ref for s in notifier.take()) == [CHANNEL, "U0ANN", "U0BEN"]
+
+
+def test_london_reminder_keeps_local_time_when_the_clocks_go_back(deps: Deps) -> None:
+    notifier = prepare(deps)
+    friday, monday = date(2026, 10, 23), date(2026, 10, 26)
+    with deps.session_factory.begin() as session:
+        standups.create(
+            session=session,
+            workspace_id=WS,
+            draft=StandupDraft(
+                name="Autumn",
+                channel_ref=CHANNEL,
+                weekdays="mon-fri",
+                local_time="09:30",
+                timezone="Europe/London",
+                participants="U0ANN",
+            ),
+            creator_ref=CREATOR,
+            now=at(friday, 6),
+            secret_key=deps.secret_key,
+        )
+    tick(deps, at(friday, 6))
+    tick(deps, at(friday, 8, 15))  # 09:15 BST
+    assert [s.conversation_ref for s in notifier.to(CHANNEL)] == [CHANNEL]
+    assert "starts at 09:30" in notifier.take()[0].text
+
+    tick(deps, at(monday, 8, 15))  # 08:15 GMT: too early now that summer time is over
+    assert notifier.take() == []
+    tick(deps, at(monday, 9, 15))  # 09:15 GMT
+    channel_posts = [s for s in notifier.take() if s.conversation_ref == CHANNEL]
+    assert len(channel_posts) == 1 and "starts at 09:30" in channel_posts[0].text
+
+
+def test_skipped_dates_and_paused_stand_ups_send_nothing(
+    deps: Deps, notifier: RecordingNotifier
+) -> None:
+    create(deps, name="Skips Monday")
+    create(deps, name="Paused", channel_ref="C0PAUSED", participants="U0CAT")
+    tick(deps, NOW)
+    skipped = run_command(name="standup", args="skip 1 2026-06-01", **as_user(deps, CREATOR, NOW))
+    assert "No Skips Monday on Monday 01 June 2026" in skipped.fallback
+    run_command(name="standup", args="pause 2", **as_user(deps, CREATOR, NOW))
+
+    for moment in (at(MON, 8, 15), at(MON, 8, 30), at(MON, 12)):
+        tick(deps, moment)
+    assert notifier.take() == []
+
+    tick(deps, at(TUE, 8, 15))
+    assert sorted(s.conversation_ref for s in notifier.take()) == [CHANNEL, "U0ANN", "U0BEN"]
+
+    run_command(name="standup", args="resume 2", **as_user(deps, CREATOR, at(TUE, 9)))
+    tick(deps, at(TUE, 9))
+    tick(deps, at(WED, 8, 15))
+    assert sorted(s.conversation_ref for s in notifier.take()) == sorted(
+        [CHANNEL, "U0ANN", "U0BEN", "C0PAUSED", "U0CAT"]
+    )
+
+
+def test_standup_now_sends_at_once_instead_of_the_next_usual_time(
+    deps: Deps, notifier: RecordingNotifier
+) -> None:
+    create(deps)
+    tick(deps, NOW)
+    moment = NOW + timedelta(minutes=5)
+    reply = run_command(name="standup", args="now 1", **as_user(deps, CREATOR, moment))
+    assert reply.wake_scheduler
+    tick(deps, moment)
+    assert sorted(s.conversation_ref for s in notifier.take()) == [CHANNEL, "U0ANN", "U0BEN"]
+    tick(deps, at(MON, 8, 15))
+    assert notifier.take() == []  # Monday's usual reminder was replaced by the run now
+    tick(deps, at(TUE, 8, 15))
+    assert len(notifier.take()) == 3
+
+
+# -- async: questions, answers, digest --------------------------------------------------
+
+
+def answer_button(sent: Sent) -> replies.Button:
+    (button,) = [b for b in sent.buttons() if b.action_id == STANDUP_ANSWER]
+    return button
+
+
+def submit(deps: Deps, user: str, value: str, answers: list[str], now: datetime) -> Reply:
+    form = run_action(action_id=STANDUP_ANSWER, value=value, **as_user(deps, user, now)).form
+    assert form is not None and form.callback_id == STANDUP_ANSWER_FORM
+    assert form.metadata == value  # "standup id:local date"
+    return run_form(
+        callback_id=STANDUP_ANSWER_FORM,
+        values={f"q{n}": text for n, text in enumerate(answers)},
+        metadata=form.metadata,
+        **as_user(deps, user, now),
+    )
+
+
+def test_async_stand_up_end_to_end(deps: Deps, notifier: RecordingNotifier) -> None:
+    view = create(deps, mode="async", participants="U0ANN,U0BEN,U0CAT", deadline_minutes="120")
+    with deps.session_factory.begin() as session:
+        people.set_side(session=session, workspace_id=WS, user_ref="U0ANN", side=Side.MARKETING)
+        people.set_side(session=session, workspace_id=WS, user_ref="U0BEN", side=Side.IT)
+        people.set_side(session=session, workspace_id=WS, user_ref="U0CAT", side=Side.IT)
+        workspaces.set_shared_channel(session=session, workspace_id=WS, channel_ref="C0BOARD")
+    tick(deps, NOW)
+    tick(deps, at(MON, 8, 15))
+    reminders = notifier.take()
+    assert sorted(s.conversation_ref for s in reminders) == [CHANNEL, "U0ANN", "U0BEN", "U0CAT"]
+    assert all("Questions arrive by DM" in s.text for s in reminders)
+    assert all(not s.buttons() for s in reminders)
+
+    # At the start each participant gets the questions with an Answer button.
+    tick(deps, at(MON, 8, 29))
+    assert notifier.take() == []
+    tick(deps, at(MON, 8, 30))
+    questions = {s.conversation_ref: s for s in notifier.take()}
+    assert sorted(questions) == ["U0ANN", "U0BEN", "U0CAT"]
+    for sent in questions.values():
+        assert "1. A win to share" in sent.text
+        assert "3. What you need from the other side" in sent.text
+        assert answer_button(sent).value == f"{view.id}:{MON.isoformat()}"
+
+    value = answer_button(questions["U0ANN"]).value
+    thanks = submit(deps, "U0ANN", value, ["Launched the campaign", "", "API docs"], at(MON, 8, 40))
+    share = [b for block in thanks.blocks if isinstance(block, Buttons) for b in block.buttons]
+    assert [b.label for b in share] == ["Share as win"]  # the challenge was left empty
+    submit(deps, "U0BEN", answer_button(questions["U0BEN"]).value, ["", "Flaky CI", ""], at(MON, 9))
+
+    # Answers can be changed until the deadline; the form opens with the earlier ones.
+    form = run_action(
+        action_id=STANDUP_ANSWER, value=value, **as_user(deps, "U0ANN", at(MON, 10))
+    ).form
+    assert form is not None and form.fields[0].initial == "Launched the campaign"
+    submit(deps, "U0ANN", value, ["Launched the spring campaign", "", "API docs"], at(MON, 10))
+
+    tick(deps, at(MON, 10, 29))
+    assert notifier.take() == []
+    tick(deps, at(MON, 10, 30))  # the deadline: start + 120 minutes
+    (digest,) = notifier.take()
+    assert digest.conversation_ref == CHANNEL
+    lines = [replies.block_plain_text(block) for block in digest.reply.blocks]
+    assert lines[0].startswith("Marketing + IT — Monday 01 June")
+
+    def line_with(fragment: str) -> int:
+        return next(n for n, line in enumerate(lines) if fragment in line)
+
+    assert lines.index("Marketing") < line_with("@U0ANN") < lines.index("IT") < line_with("@U0BEN")
+    assert "A win to share: Launched the spring campaign" in lines[line_with("@U0ANN")]
+    assert "Launched the campaign\n" not in digest.text  # the edit replaced it
+    assert "A challenge you face: Flaky CI" in lines[line_with("@U0BEN")]
+    assert lines[-1] == "Not answered yet: @U0CAT"
+    assert "@U0CAT" not in "".join(lines[:-1])
+
+    # After the deadline answers are refused, and the digest is not posted again.
+    with pytest.raises(FormInvalid, match="deadline"):
+        submit(deps, "U0CAT", value, ["Late", "", ""], at(MON, 10, 31))
+    tick(deps, at(MON, 10, 31))
+    tick(deps, at(MON, 12))
+    assert notifier.take() == []
+
+    # The author shares their win to the board; the flag is stored.
+    shared = run_action(
+        action_id=STANDUP_SHARE, value=share[0].value, **as_user(deps, "U0ANN", at(MON, 13))
+    )
+    assert not shared.is_error
+    assert [o.conversation_ref for o in shared.outbox] == ["C0BOARD"]
+    with deps.session_factory() as session:
+        row = session.execute(
+            select(StandupAnswer).where(StandupAnswer.user_ref == "U0ANN")
+        ).scalar_one()
+    assert row.shared == [0]
+    refused = run_action(
+        action_id=STANDUP_SHARE, value=share[0].value, **as_user(deps, "U0BEN", at(MON, 13))
+    )
+    assert refused.is_error
+
+
+# -- grace period -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("late", "delivered"), [(20, True), (29, True), (40, False)])
+def test_a_late_tick_sends_within_grace_and_records_missed_after(
+    deps: Deps, notifier: RecordingNotifier, late: int, delivered: bool
+) -> None:
+    create(deps)
+    tick(deps, NOW)
+    report = tick(deps, at(MON, 8, 15) + timedelta(minutes=late))  # the bot was down till now
+    sent = notifier.take()
+    if delivered:
+        assert sorted(s.conversation_ref for s in sent) == [CHANNEL, "U0ANN", "U0BEN"]
+        assert statuses(deps, standups.REMINDER_POST)[0] == OccurrenceStatus.SENT
+    else:
+        assert sent == []
+        assert report.missed == 2  # the channel post and the fan-out to each person
+        assert statuses(deps, standups.REMINDER_POST)[0] == OccurrenceStatus.MISSED
+        assert statuses(deps, standups.REMINDER_FANOUT)[0] == OccurrenceStatus.MISSED
+        assert statuses(deps, standups.REMINDER_DM) == []
+    tick(deps, at(MON, 9, 30))
+    tick(deps, at(MON, 12))
+    assert notifier.take() == []  # never sent late in a burst, never twice
+
+
+# -- several instances, crashes --------------------------------------------------------------
+
+
+@pytest.fixture
+def second_deps(deps: Deps) -> Iterator[Deps]:
+    """Another bot instance on the same database."""
+    other = build_deps(settings_for(deps.settings.database_url), upgrade_schema=False)
+    assert other.instance_id != deps.instance_id
+    try:
+        yield other
+    finally:
+        other.engine.dispose()
+
+
+def test_a_crashed_instances_claim_is_taken_over_once_its_lease_runs_out(
+    deps: Deps, second_deps: Deps, caplog: pytest.LogCaptureFixture
+) -> None:
+    sent_by_a, sent_by_b = prepare(deps), prepare(second_deps)
+    create(deps)
+    tick(deps, NOW)
+
+    due = at(MON, 8, 15)
+    with deps.session_factory.begin() as session:  # instance A claims, then dies
+        claim = occurrences.claim_due(
+            session=session, now=due, instance_id=deps.instance_id, grace=timedelta(minutes=30)
+        )
+    assert sorted(c.kind for c in claim.claimed) == [
+        standups.REMINDER_POST,
+        standups.REMINDER_FANOUT,
+    ]
+
+    tick(second_deps, due + timedelta(seconds=30))  # A's lease still holds
+    assert sent_by_b.sent == []
+
+    with caplog.at_level(logging.WARNING, logger="schedules.jobs"):
+        tick(second_deps, due + DEFAULT_LEASE + timedelta(seconds=1))
+    assert sorted(s.conversation_ref for s in sent_by_b.take()) == [CHANNEL, "U0ANN", "U0BEN"]
+    assert len([r for r in caplog.records if "second attempt" in r.getMessage()]) == 2
+    with deps.session_factory() as session:
+        taken_over = session.execute(
+            select(Occurrence.attempts, Occurrence.claimed_by, Occurrence.status).where(
+                Occurrence.kind.in_([standups.REMINDER_POST, standups.REMINDER_FANOUT]),
+                Occurrence.due_at == due,
+            )
+        ).all()
+    assert sorted(taken_over) == [(2, second_deps.instance_id, OccurrenceStatus.SENT)] * 2
+
+    # A comes back: its stale claim cannot be recorded, and it sends nothing.
+    with deps.session_factory.begin() as session:
+        for claimed in claim.claimed:
+            assert not occurrences.mark_sent(
+                session=session, occurrence_id=claimed.id, instance_id=deps.instance_id, now=due
+            )
+    tick(deps, due + timedelta(minutes=5))
+    tick(second_deps, due + timedelta(minutes=5))
+    assert sent_by_a.sent == [] and sent_by_b.sent == []
+
+
+STANDUPS = 50
+
+
+def test_two_instances_ticking_together_deliver_everything_exactly_once(
+    deps: Deps, second_deps: Deps
+) -> None:
+    sent_by_a, sent_by_b = prepare(deps), prepare(second_deps)
+    expected: Counter[tuple[str, str]] = Counter()
+    with deps.session_factory.begin() as session:
+        for n in range(STANDUPS):
+            mode = "async" if n % 2 else "meeting"
+            users = [f"U{n:02d}A", f"U{n:02d}B"]
+            standups.create(
+                session=session,
+                workspace_id=WS,
+                draft=StandupDraft(
+                    name=f"Stand-up {n}",
+                    channel_ref=f"C{n:02d}",
+                    weekdays="mon-fri",
+                    local_time="09:30",
+                    timezone="Europe/London",
+                    mode=mode,
+                    participants=",".join(users),
+                ),
+                creator_ref=CREATOR,
+                now=NOW,
+                secret_key=deps.secret_key,
+            )
+            expected[(f"C{n:02d}", "reminder")] = 1
+            for user in users:
+                expected[(user, "reminder")] = 1
+                if mode == "async":
+                    expected[(user, "questions")] = 1
+
+    async def both(moment: datetime) -> None:
+        deps.clock = second_deps.clock = Clock(moment)
+        await asyncio.gather(run_tick(deps, now=moment), run_tick(second_deps, now=moment))
+
+    for moment in (NOW, at(MON, 8, 15), at(MON, 8, 15, 30), at(MON, 8, 30), at(MON, 8, 31)):
+        asyncio.run(both(moment))
+
+    delivered = Counter(
+        (s.conversation_ref, "questions" if "your answers, please" in s.text else "reminder")
+        for s in sent_by_a.sent + sent_by_b.sent
+    )
+    assert sum(expected.values()) == STANDUPS * 3 + STANDUPS  # 150 reminders, 50 questions
+    assert delivered == expected
+    with deps.session_factory() as session:
+        unfinished = session.execute(
+            select(Occurrence.kind, Occurrence.status).where(
+                Occurrence.due_at <= at(MON, 8, 30),
+                Occurrence.status != OccurrenceStatus.SENT,
+            )
+        ).all()
+        attempts = session.execute(select(Occurrence.attempts).where(Occurrence.attempts > 1)).all()
+    assert unfinished == []
+    assert attempts == []  # nobody had to retry anybody else's work

@@ -1,0 +1,634 @@
+"""Joint stand-ups as a service: validation, numbering, planning, skips, answers, digests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+from sqlalchemy import delete, func, select
+
+from bot.deps import Deps, build_deps
+from bot.models import Base, Occurrence, OccurrenceStatus, Side, Standup, StandupAnswer
+from bot.services import people, standups, workspaces
+from bot.services.standups import (
+    DIGEST,
+    QUESTIONS_FANOUT,
+    REMINDER_DM,
+    REMINDER_FANOUT,
+    REMINDER_POST,
+    AnswerRefused,
+    InvalidStandup,
+    StandupDraft,
+    StandupNotAllowed,
+    StandupNotFound,
+    StandupView,
+)
+from bot.settings import Settings
+
+WS = "T0STAND"
+OTHER_WS = "T0OTHER"
+CREATOR = "U0CREATOR"
+SECRET = "test-secret"
+GRACE = timedelta(minutes=30)
+# Monday 1 June 2026, 06:00 UTC (07:00 in London). Stand-ups at 09:30 London = 08:30 UTC.
+NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
+MON, TUE, WED = date(2026, 6, 1), date(2026, 6, 2), date(2026, 6, 3)
+
+
+@pytest.fixture(scope="module", params=("sqlite", "postgresql"))
+def module_deps(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Deps]:
+    """One migrated database per backend for this module (migrating per test is slow)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('standups')}/bridgebot.db"
+    else:
+        url = request.getfixturevalue("pg_migrated_url")
+    with pytest.MonkeyPatch.context() as env:
+        for name in Settings.model_fields:
+            env.delenv(name.upper(), raising=False)
+        built = build_deps(Settings(_env_file=None, database_url=url))  # type: ignore[call-arg]
+    try:
+        yield built
+    finally:
+        built.engine.dispose()
+
+
+@pytest.fixture
+def deps(module_deps: Deps) -> Deps:
+    """The module's database, emptied of everything but the secret key."""
+    with module_deps.session_factory.begin() as session:
+        for table in reversed(Base.metadata.sorted_tables):
+            if table.name != "app_secrets":
+                session.execute(delete(table))
+    return module_deps
+
+
+def at(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=UTC)
+
+
+def make_draft(**changes: object) -> StandupDraft:
+    base = StandupDraft(
+        name="Marketing + IT",
+        channel_ref="C0STAND",
+        weekdays="mon,tue,wed,thu,fri",
+        local_time="09:30",
+        timezone="Europe/London",
+        participants="U0ANN,U0BEN",
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def ensure(deps: Deps, workspace_id: str = WS) -> None:
+    with deps.session_factory.begin() as session:
+        workspaces.ensure_workspace(
+            session=session, workspace_id=workspace_id, platform="slack", timezone="UTC"
+        )
+
+
+def create(
+    deps: Deps,
+    draft: StandupDraft | None = None,
+    *,
+    workspace_id: str = WS,
+    creator: str = CREATOR,
+    now: datetime = NOW,
+) -> StandupView:
+    ensure(deps, workspace_id)
+    with deps.session_factory.begin() as session:
+        return standups.create(
+            session=session,
+            workspace_id=workspace_id,
+            draft=draft or make_draft(),
+            creator_ref=creator,
+            now=now,
+            secret_key=SECRET,
+        )
+
+
+def plan(deps: Deps, now: datetime = NOW) -> int:
+    with deps.session_factory.begin() as session:
+        return standups.plan_due(session=session, now=now, grace=GRACE)
+
+
+Row = tuple[str, datetime, str, str]  # kind, due, recipient, status
+
+
+def rows(deps: Deps, view: StandupView, status: str | None = None) -> list[Row]:
+    with deps.session_factory() as session:
+        query = select(
+            Occurrence.kind, Occurrence.due_at, Occurrence.recipient_ref, Occurrence.status
+        ).where(Occurrence.subject_ref == f"standup:{view.id}")
+        if status is not None:
+            query = query.where(Occurrence.status == status)
+        found = session.execute(query.order_by(Occurrence.due_at, Occurrence.kind)).all()
+    return [(kind, due, recipient, state) for kind, due, recipient, state in found]
+
+
+def planned(deps: Deps, view: StandupView) -> list[tuple[str, datetime]]:
+    """(kind, due) of the stand-up's pending deliveries, sorted."""
+    return sorted((kind, due) for kind, due, _, _ in rows(deps, view, OccurrenceStatus.PENDING))
+
+
+def meeting_rows(day: date, start_hour: int = 8, start_minute: int = 30, lead: int = 15) -> list:
+    due = at(day, start_hour, start_minute) - timedelta(minutes=lead)
+    return [(REMINDER_POST, due), (REMINDER_FANOUT, due)]
+
+
+# -- creating ------------------------------------------------------------------------
+
+
+def test_create_stores_the_schedule_with_sensible_defaults(deps: Deps) -> None:
+    view = create(deps, make_draft(participants="U0ANN, U0BEN,U0ANN", questions=""))
+
+    assert (view.number, view.name, view.channel_ref, view.mode) == (
+        1,
+        "Marketing + IT",
+        "C0STAND",
+        "meeting",
+    )
+    assert view.weekly.weekdays == (0, 1, 2, 3, 4)
+    assert view.weekly.local_time == time(9, 30)
+    assert view.weekly.timezone == "Europe/London"
+    assert view.participants == ("U0ANN", "U0BEN")  # duplicates dropped
+    assert view.questions == standups.DEFAULT_QUESTIONS
+    assert view.reminder_lead == timedelta(minutes=15)
+    assert view.deadline == timedelta(minutes=120)
+    assert view.creator_ref == CREATOR
+    assert not view.paused
+    assert len(view.calendar_token) >= 20
+    with deps.session_factory() as session:
+        assert standups.get(session=session, workspace_id=WS, number=1) == view
+        found = standups.get_by_calendar_token(session=session, token=view.calendar_token)
+        assert found == view
+        assert standups.get_by_calendar_token(session=session, token="nope") is None
+
+
+BAD_FIELDS = [
+    ("name", {"name": "  "}),
+    ("name", {"name": "x" * 81}),
+    ("channel", {"channel_ref": ""}),
+    ("weekdays", {"weekdays": ""}),
+    ("weekdays", {"weekdays": "mon,funday"}),
+    ("time", {"local_time": "25:99"}),
+    ("time", {"local_time": "24:00"}),
+    ("timezone", {"timezone": "Mars/Olympus_Mons"}),
+    ("mode", {"mode": "carrier-pigeon"}),
+    ("call_link", {"call_link": "javascript:alert(1)"}),
+    ("call_link", {"call_link": "https://meet.example/" + "x" * 500}),
+    ("questions", {"questions": "\n".join(f"Q{n}" for n in range(9))}),
+    ("questions", {"questions": "x" * 201}),
+    ("participants", {"participants": "", "both_sides": False}),
+    ("participants", {"participants": ",".join(f"U{n}" for n in range(201))}),
+    ("reminder_lead", {"reminder_lead_minutes": "soon"}),
+    ("reminder_lead", {"reminder_lead_minutes": "-5"}),
+    ("reminder_lead", {"reminder_lead_minutes": "1441"}),
+    ("deadline", {"deadline_minutes": "two hours"}),
+    ("deadline", {"deadline_minutes": "1441"}),
+    ("deadline", {"mode": "async", "deadline_minutes": "0"}),
+]
+
+
+@pytest.mark.parametrize(("field", "changes"), BAD_FIELDS)
+def test_each_bad_field_is_named_and_nothing_is_stored(
+    deps: Deps, field: str, changes: dict[str, object]
+) -> None:
+    with pytest.raises(InvalidStandup) as caught:
+        create(deps, make_draft(**changes))
+    assert set(caught.value.errors) == {field}
+    assert caught.value.errors[field]  # a message to show next to the field
+    with deps.session_factory() as session:
+        assert session.execute(select(func.count()).select_from(Standup)).scalar_one() == 0
+
+
+def test_every_bad_field_is_reported_at_once(deps: Deps) -> None:
+    with pytest.raises(InvalidStandup) as caught:
+        create(
+            deps,
+            StandupDraft(
+                name="",
+                channel_ref="",
+                weekdays="",
+                local_time="9:60",
+                timezone="Nowhere/Land",
+                mode="x",
+                participants="",
+                reminder_lead_minutes="x",
+            ),
+        )
+    assert set(caught.value.errors) == {
+        "name",
+        "channel",
+        "weekdays",
+        "time",
+        "timezone",
+        "mode",
+        "participants",
+        "reminder_lead",
+    }
+
+
+def test_both_sides_needs_no_named_participants_and_a_meeting_needs_no_deadline(
+    deps: Deps,
+) -> None:
+    view = create(deps, make_draft(participants="", both_sides=True, deadline_minutes="0"))
+    assert view.both_sides and view.participants == ()
+
+
+def test_numbers_count_up_per_workspace(deps: Deps) -> None:
+    first = create(deps)
+    second = create(deps, make_draft(name="Second"))
+    elsewhere = create(deps, workspace_id=OTHER_WS)
+    assert (first.number, second.number, elsewhere.number) == (1, 2, 1)
+    with deps.session_factory() as session:
+        assert [v.name for v in standups.list_standups(session=session, workspace_id=WS)] == [
+            "Marketing + IT",
+            "Second",
+        ]
+        assert standups.get(session=session, workspace_id=OTHER_WS, number=1).id == elsewhere.id
+        with pytest.raises(StandupNotFound):
+            standups.get(session=session, workspace_id=OTHER_WS, number=2)
+
+
+# -- planning ------------------------------------------------------------------------
+
+
+def test_plan_due_plans_a_meeting_reminder_lead_minutes_before_start_within_the_horizon(
+    deps: Deps,
+) -> None:
+    view = create(deps)
+    assert plan(deps) == 1
+    # Two days ahead: Monday and Tuesday 09:30 London (08:30 UTC); Wednesday is beyond.
+    assert planned(deps, view) == sorted(meeting_rows(MON) + meeting_rows(TUE))
+    assert all(recipient == "" for _, _, recipient, _ in rows(deps, view))
+
+
+def test_plan_due_plans_async_questions_at_start_and_digest_at_the_deadline(deps: Deps) -> None:
+    view = create(deps, make_draft(mode="async", reminder_lead_minutes="30", deadline_minutes="90"))
+    plan(deps)
+    expected = []
+    for day in (MON, TUE):
+        expected += meeting_rows(day, lead=30)
+        expected += [(QUESTIONS_FANOUT, at(day, 8, 30)), (DIGEST, at(day, 10, 0))]
+    assert planned(deps, view) == sorted(expected)
+
+
+def test_plan_due_is_cheap_and_idempotent(deps: Deps) -> None:
+    view = create(deps)
+    plan(deps)
+    first = rows(deps, view)
+
+    # Again in the same minute and an hour later: nothing read, nothing added.
+    assert plan(deps) == 0
+    assert plan(deps, NOW + timedelta(hours=1)) == 0
+    assert rows(deps, view) == first
+
+    # Once less than half the horizon is left it plans further, without duplicates.
+    later = NOW + timedelta(days=1, hours=1)
+    assert plan(deps, later) == 1
+    assert plan(deps, later) == 0
+    assert planned(deps, view) == sorted(meeting_rows(MON) + meeting_rows(TUE) + meeting_rows(WED))
+    assert len(rows(deps, view)) == 6
+
+
+def test_planning_on_many_ticks_over_a_week_plans_each_reminder_once(deps: Deps) -> None:
+    view = create(deps, make_draft(weekdays="daily"))
+    moment = NOW
+    while moment < NOW + timedelta(days=7):
+        plan(deps, moment)
+        moment += timedelta(minutes=97)
+    due = [d for _, d in planned(deps, view)]
+    days = sorted({d.date() for d in due})
+    assert len(days) >= 8
+    assert all(due.count(at(day, 8, 15)) == 2 for day in days)  # post + fan-out, once each
+    assert len(due) == 2 * len(days)
+
+
+def test_a_fresh_plan_does_not_send_reminders_already_behind(deps: Deps) -> None:
+    """Created at 08:20 UTC for an 08:30 start with a 15-minute lead: no late reminder."""
+    view = create(deps, now=at(MON, 8, 20))
+    plan(deps, at(MON, 8, 20))
+    assert planned(deps, view) == meeting_rows(TUE)
+
+
+def test_after_an_outage_only_what_is_within_grace_is_planned(deps: Deps) -> None:
+    view = create(deps)
+    plan(deps)
+    # Down from Monday 06:00 until Friday 08:35 UTC (20 minutes after Friday's reminder);
+    # the plan then reaches Sunday 08:35, so Monday 8 June is not planned yet.
+    back = at(date(2026, 6, 5), 8, 35)
+    plan(deps, back)
+    friday = date(2026, 6, 5)
+    new = [row for row in planned(deps, view) if row[1] > at(TUE, 23)]
+    # Wednesday and Thursday are long gone and not planned; Friday's is, due 20 min ago.
+    assert new == meeting_rows(friday)
+
+
+def test_both_sides_planning_and_fan_out_reach_everyone_on_either_side(deps: Deps) -> None:
+    view = create(deps, make_draft(participants="U0GUEST", both_sides=True))
+    ensure(deps, OTHER_WS)  # someone on a side elsewhere is never included
+    with deps.session_factory.begin() as session:
+        people.set_side(session=session, workspace_id=WS, user_ref="U0MKT", side=Side.MARKETING)
+        people.set_side(session=session, workspace_id=WS, user_ref="U0IT", side=Side.IT)
+        people.set_side(session=session, workspace_id=WS, user_ref="U0LEAD", side=Side.OTHER)
+        people.set_side(session=session, workspace_id=OTHER_WS, user_ref="U0X", side=Side.IT)
+        assert standups.participants(session=session, view=view) == ["U0GUEST", "U0IT", "U0MKT"]
+        payload = {"standup_id": view.id, "local_date": MON.isoformat(), "start": "x"}
+        count = standups.fan_out(
+            session=session,
+            workspace_id=WS,
+            kind=REMINDER_FANOUT,
+            due_at=at(MON, 8, 15),
+            payload=payload,
+        )
+        again = standups.fan_out(
+            session=session,
+            workspace_id=WS,
+            kind=REMINDER_FANOUT,
+            due_at=at(MON, 8, 15),
+            payload=payload,
+        )
+    assert count == again == 3
+    dms = [(kind, recipient) for kind, _, recipient, _ in rows(deps, view)]
+    assert sorted(dms) == [(REMINDER_DM, "U0GUEST"), (REMINDER_DM, "U0IT"), (REMINDER_DM, "U0MKT")]
+
+
+# -- pause, skip, delete, permissions ----------------------------------------------------
+
+
+def set_paused(deps: Deps, paused: bool, user: str = CREATOR, admin: bool = False) -> None:
+    with deps.session_factory.begin() as session:
+        standups.set_paused(
+            session=session, workspace_id=WS, number=1, paused=paused, user_ref=user, is_admin=admin
+        )
+
+
+def test_paused_stand_up_plans_nothing_and_resume_revives_its_plan(deps: Deps) -> None:
+    view = create(deps)
+    plan(deps)
+    before = rows(deps, view)
+
+    set_paused(deps, True)
+    assert planned(deps, view) == []
+    assert plan(deps) == 0
+    assert plan(deps, NOW + timedelta(days=3)) == 0
+    assert planned(deps, view) == []
+    with deps.session_factory() as session:
+        assert standups.get(session=session, workspace_id=WS, number=1).next_start(NOW) is None
+
+    set_paused(deps, False)
+    plan(deps)
+    assert planned(deps, view) == sorted(meeting_rows(MON) + meeting_rows(TUE))
+    # The cancelled rows came back; no second copy of any delivery was made.
+    assert len(rows(deps, view)) == len(before)
+
+
+def test_skipped_date_plans_nothing_that_day_even_after_replanning(deps: Deps) -> None:
+    view = create(deps)
+    plan(deps)
+    with deps.session_factory.begin() as session:
+        skipped = standups.skip(
+            session=session,
+            workspace_id=WS,
+            number=1,
+            local_date=TUE,
+            user_ref=CREATOR,
+            is_admin=False,
+            now=NOW,
+        )
+    assert skipped.skipped == (TUE,)
+    plan(deps)
+    assert planned(deps, view) == meeting_rows(MON)
+    plan(deps, NOW + timedelta(days=1, hours=1))
+    assert planned(deps, view) == sorted(meeting_rows(MON) + meeting_rows(WED))
+    tuesday = [s for _, d, _, s in rows(deps, view) if d.date() == TUE]
+    assert tuesday == [OccurrenceStatus.CANCELLED] * 2
+    with deps.session_factory() as session:
+        view_now = standups.get(session=session, workspace_id=WS, number=1)
+    assert view_now.next_start(at(MON, 9)) == (WED, at(WED, 8, 30))
+
+
+@pytest.mark.parametrize(
+    ("day", "message"),
+    [(date(2026, 6, 6), "does not meet"), (date(2026, 5, 29), "passed")],
+)
+def test_skip_refuses_a_day_it_does_not_meet_or_one_already_past(
+    deps: Deps, day: date, message: str
+) -> None:
+    create(deps)
+    with deps.session_factory.begin() as session, pytest.raises(InvalidStandup, match=message):
+        standups.skip(
+            session=session,
+            workspace_id=WS,
+            number=1,
+            local_date=day,
+            user_ref=CREATOR,
+            is_admin=False,
+            now=NOW,
+        )
+
+
+def test_delete_cancels_everything_still_planned(deps: Deps) -> None:
+    view = create(deps)
+    plan(deps)
+    with deps.session_factory.begin() as session:
+        name = standups.delete_standup(
+            session=session, workspace_id=WS, number=1, user_ref=CREATOR, is_admin=False
+        )
+    assert name == "Marketing + IT"
+    assert planned(deps, view) == []
+    assert plan(deps, NOW + timedelta(days=2)) == 0
+    with deps.session_factory() as session, pytest.raises(StandupNotFound):
+        standups.get(session=session, workspace_id=WS, number=1)
+
+
+def test_only_the_creator_or_an_admin_may_change_a_stand_up(deps: Deps) -> None:
+    view = create(deps)
+    plan(deps)
+    changes = {
+        "pause": lambda s, who, admin: standups.set_paused(
+            session=s, workspace_id=WS, number=1, paused=True, user_ref=who, is_admin=admin
+        ),
+        "skip": lambda s, who, admin: standups.skip(
+            session=s,
+            workspace_id=WS,
+            number=1,
+            local_date=TUE,
+            user_ref=who,
+            is_admin=admin,
+            now=NOW,
+        ),
+        "now": lambda s, who, admin: standups.run_now(
+            session=s, workspace_id=WS, number=1, user_ref=who, is_admin=admin, now=NOW
+        ),
+        "delete": lambda s, who, admin: standups.delete_standup(
+            session=s, workspace_id=WS, number=1, user_ref=who, is_admin=admin
+        ),
+    }
+    for name, change in changes.items():
+        with deps.session_factory.begin() as session, pytest.raises(StandupNotAllowed):
+            change(session, "U0MALLORY", False)
+        assert planned(deps, view) == sorted(meeting_rows(MON) + meeting_rows(TUE)), name
+    with deps.session_factory.begin() as session:
+        paused = standups.set_paused(
+            session=session,
+            workspace_id=WS,
+            number=1,
+            paused=True,
+            user_ref="U0ADMIN",
+            is_admin=True,
+        )
+    assert paused.paused
+    with deps.session_factory.begin() as session:
+        standups.delete_standup(
+            session=session, workspace_id=WS, number=1, user_ref="U0ADMIN", is_admin=True
+        )
+
+
+def test_run_now_sends_at_once_and_drops_the_next_usual_occurrence(deps: Deps) -> None:
+    view = create(deps, make_draft(mode="async", deadline_minutes="60"))
+    plan(deps)
+    moment = NOW + timedelta(minutes=3)
+    with deps.session_factory.begin() as session:
+        after, local_date = standups.run_now(
+            session=session,
+            workspace_id=WS,
+            number=1,
+            user_ref=CREATOR,
+            is_admin=False,
+            now=moment,
+        )
+    assert local_date == MON
+    assert after.skipped == (MON,)
+    assert planned(deps, view) == sorted(
+        [
+            (REMINDER_POST, moment),
+            (REMINDER_FANOUT, moment),
+            (QUESTIONS_FANOUT, moment),
+            (DIGEST, moment + timedelta(minutes=60)),
+        ]
+    )
+    # The next tick's planning adds Tuesday and later, never Monday 09:30 again.
+    plan(deps, moment)
+    mondays = [d for _, d in planned(deps, view) if d.date() == MON]
+    assert all(d in {moment, moment + timedelta(minutes=60)} for d in mondays)
+    assert (QUESTIONS_FANOUT, at(TUE, 8, 30)) in planned(deps, view)
+
+
+# -- answers and the digest ----------------------------------------------------------------
+
+
+def answer(
+    deps: Deps, view: StandupView, user: str, answers: list[str], now: datetime, day: date = MON
+) -> StandupAnswer:
+    with deps.session_factory.begin() as session:
+        return standups.save_answers(
+            session=session,
+            workspace_id=WS,
+            standup_id=view.id,
+            local_date=day,
+            user_ref=user,
+            answers=answers,
+            now=now,
+        )
+
+
+def test_answers_can_be_edited_until_the_deadline_and_not_after(deps: Deps) -> None:
+    view = create(deps, make_draft(mode="async", deadline_minutes="120"))
+    plan(deps)
+    start = at(MON, 8, 30)
+
+    answer(deps, view, "U0ANN", ["Launched the site", "", ""], start + timedelta(minutes=5))
+    answer(
+        deps,
+        view,
+        "U0ANN",
+        ["Launched the site", "Flaky builds", "A staging slot"],
+        start + timedelta(minutes=119),
+    )
+    with pytest.raises(AnswerRefused, match="deadline"):
+        answer(deps, view, "U0ANN", ["too late", "", ""], start + timedelta(minutes=120))
+
+    with deps.session_factory() as session:
+        stored = standups.get_answers(
+            session=session, workspace_id=WS, standup_id=view.id, local_date=MON, user_ref="U0ANN"
+        )
+        count = session.execute(select(func.count()).select_from(StandupAnswer)).scalar_one()
+    assert stored == ["Launched the site", "Flaky builds", "A staging slot"]
+    assert count == 1
+    # Tuesday's occurrence has its own deadline.
+    answer(deps, view, "U0ANN", ["early", "", ""], start + timedelta(minutes=121), day=TUE)
+
+
+def test_win_and_challenge_answers_are_shareable_by_their_author_only(deps: Deps) -> None:
+    view = create(deps, make_draft(mode="async"))
+    plan(deps)
+    row = answer(deps, view, "U0ANN", ["Shipped", "", "Help"], at(MON, 8, 40))
+    assert row.shareable == {"0": "win"}  # the challenge was left empty
+    row = answer(deps, view, "U0ANN", ["Shipped", "Hiring", "Help"], at(MON, 8, 41))
+    assert row.shareable == {"0": "win", "1": "challenge"}
+
+    with deps.session_factory.begin() as session, pytest.raises(StandupNotAllowed):
+        standups.mark_shared(
+            session=session, workspace_id=WS, answer_id=row.id, index=0, user_ref="U0BEN"
+        )
+    with deps.session_factory.begin() as session, pytest.raises(AnswerRefused):
+        standups.mark_shared(
+            session=session, workspace_id=WS, answer_id=row.id, index=2, user_ref="U0ANN"
+        )
+    with deps.session_factory.begin() as session:
+        shared = standups.mark_shared(
+            session=session, workspace_id=WS, answer_id=row.id, index=1, user_ref="U0ANN"
+        )
+    assert shared == ("challenge", "Hiring")
+    with deps.session_factory() as session:
+        assert session.get(StandupAnswer, row.id).shared == [1]  # type: ignore[union-attr]
+
+
+def test_answer_sheet_groups_answers_by_side_and_lists_who_did_not_answer(deps: Deps) -> None:
+    view = create(deps, make_draft(mode="async", participants="U0ANN,U0BEN,U0CAT,U0DAN"))
+    plan(deps)
+    with deps.session_factory.begin() as session:
+        people.set_side(session=session, workspace_id=WS, user_ref="U0ANN", side=Side.MARKETING)
+        people.set_side(session=session, workspace_id=WS, user_ref="U0BEN", side=Side.IT)
+        people.set_side(session=session, workspace_id=WS, user_ref="U0CAT", side=Side.IT)
+        standups.fan_out(
+            session=session,
+            workspace_id=WS,
+            kind=QUESTIONS_FANOUT,
+            due_at=at(MON, 8, 30),
+            payload={"standup_id": view.id, "local_date": MON.isoformat(), "start": "x"},
+        )
+    answer(deps, view, "U0BEN", ["b", "", ""], at(MON, 8, 40))
+    answer(deps, view, "U0ANN", ["a", "", ""], at(MON, 8, 45))
+    answer(deps, view, "U0ANN", ["a2", "", ""], at(MON, 8, 50))  # an edit stays one answer
+    answer(deps, view, "U0BEN", ["tuesday", "", ""], at(MON, 8, 50), day=TUE)
+
+    with deps.session_factory() as session:
+        sheet = standups.answer_sheet(
+            session=session, workspace_id=WS, standup_id=view.id, local_date=MON
+        )
+    assert sorted(sheet.answers) == [
+        ("U0ANN", Side.MARKETING, ("a2", "", "")),
+        ("U0BEN", Side.IT, ("b", "", "")),
+    ]
+    assert sheet.missing == ["U0CAT", "U0DAN"]
+    assert sheet.local_date == MON and sheet.standup.id == view.id
+
+
+@pytest.mark.parametrize(
+    ("question", "role"),
+    [
+        ("A win to share", "win"),
+        ("Your biggest win this week?", "win"),
+        ("A challenge you face", "challenge"),
+        ("Challenges?", "challenge"),
+        ("What you need from the other side", None),
+        ("Any window upgrades?", None),
+    ],
+)
+def test_question_role(question: str, role: str | None) -> None:
+    assert standups.question_role(question) == role
