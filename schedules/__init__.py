@@ -86,7 +86,7 @@ def create_scheduler(deps: Deps) -> Scheduler:
         coalesce=True,
         max_instances=1,
         misfire_grace_time=50,
-        next_run_time=deps.clock(),  # catch up straight after a restart
+        next_run_time=datetime.now(UTC),  # catch up straight after a restart (real time)
     )
 
     def wake() -> None:

@@ -22,7 +22,8 @@ DIGEST = "board.digest"
 def register(deps: Deps) -> None:
     if DIGEST in deps.deliveries:
         return
-    deps.planners.append(plan_digests)
+    grace = timedelta(minutes=deps.settings.bridgebot_grace_minutes)
+    deps.planners.append(lambda session, now: plan_digests(session, now, grace=grace))
     deps.deliveries[DIGEST] = deliver_digest
 
 
@@ -32,13 +33,17 @@ def next_digest(settings: WorkspaceSettings, now: datetime) -> datetime | None:
     return found[1] if found else None
 
 
-def plan_digests(session: Session, now: datetime) -> None:
-    """Plan each workspace's next digest (only where a shared channel is set)."""
+def plan_digests(session: Session, now: datetime, grace: timedelta = timedelta(0)) -> None:
+    """Plan each workspace's next digest (only where a shared channel is set).
+
+    Looking back `grace` plans a digest whose time passed while the bot was down, so it
+    is still sent within the grace period (planning is idempotent: a sent one stays sent).
+    """
     rows = session.execute(
         select(WorkspaceSettings).where(WorkspaceSettings.shared_channel_ref.is_not(None))
     ).scalars()
     for settings in rows:
-        due = next_digest(settings, now)
+        due = next_digest(settings, now - grace)
         if due is not None and due - now <= timedelta(days=1):
             occurrences.schedule(
                 session=session, workspace_id=settings.workspace_id, kind=DIGEST,

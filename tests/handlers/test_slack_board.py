@@ -1,0 +1,263 @@
+"""/win and /challenge over signed HTTP: the shared channel, escaping, buttons updating in place."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from bot.deps import Deps
+from bot.models import BoardPost
+from handlers.server import create_web_app
+from tests.fake_slack import Call, FakeSlack
+from tests.signing import block_actions_body, slack_headers, slash_command_body
+
+# A Wednesday ahead of the real clock: the app's scheduler waits for it, so no digest or
+# pulse interleaves with the messages under test (and it has no past minutes to replay).
+NOW = datetime(2030, 3, 6, 12, 0, tzinfo=UTC)
+SHARED = "C0SHARED"
+ADMIN, ALICE, BOB, EVE = "U0ADA", "U0ALICE", "U0BOB", "U0EVE"
+TYPED = "Thanks <!channel> and <@U123>, see <https://x|y> & <!here>"
+RAW = ("<!channel>", "<@U123>", "<https://x|y>", "<!here>")
+ESCAPED = ("&lt;!channel&gt;", "&lt;@U123&gt;", "&lt;https://x|y&gt;", "&lt;!here&gt;")
+
+
+def permalink_for(channel: str, ts: str) -> str:
+    return f"https://bridge.example/archives/{channel}/p{ts.replace('.', '')}"
+
+
+@pytest.fixture
+def fake(fake_slack: FakeSlack) -> FakeSlack:
+    """The fake Slack, answering chat.getPermalink as Slack does, with people on both sides."""
+    answer = fake_slack._answer
+
+    def with_permalinks(call: Call) -> dict[str, Any]:
+        if call.method == "chat.getPermalink":
+            channel, ts = str(call.params["channel"]), str(call.params["message_ts"])
+            return {"ok": True, "channel": channel, "permalink": permalink_for(channel, ts)}
+        return answer(call)
+
+    fake_slack._answer = with_permalinks  # type: ignore[method-assign]
+    fake_slack.add_user(ADMIN, admin=True)
+    for user in (ALICE, BOB, EVE):
+        fake_slack.add_user(user)
+    return fake_slack
+
+
+@pytest.fixture
+def http(slack_deps: Deps, fake: FakeSlack) -> Iterator[TestClient]:
+    slack_deps.clock = lambda: NOW
+    with TestClient(create_web_app(slack_deps)) as client:
+        yield client
+
+
+def command(
+    client: TestClient, fake: FakeSlack, name: str, text: str, user: str = ALICE
+) -> dict[str, Any]:
+    """Run a slash command and return its reply (on the acknowledgement or via response_url)."""
+    before = len(fake.calls_to("response_url"))
+    body = slash_command_body(name, text, response_url=fake.response_url(), user_id=user)
+    response = client.post("/slack/events", content=body, headers=slack_headers(body))
+    assert response.status_code == 200
+    if response.content and response.json().get("text"):
+        reply: dict[str, Any] = response.json()
+        return reply
+    return fake.wait_for("response_url", count=before + 1)[before].params
+
+
+def click(
+    client: TestClient, fake: FakeSlack, action_id: str, value: str, user: str, ts: str
+) -> int:
+    """Click a button on the message `ts`; returns how many response_url posts came before."""
+    before = len(fake.calls_to("response_url"))
+    body = block_actions_body(
+        action_id, value, response_url=fake.response_url("click"), user_id=user,
+        channel_id=SHARED, message_ts=ts,
+    )  # fmt: skip
+    assert (
+        client.post("/slack/events", content=body, headers=slack_headers(body)).status_code == 200
+    )
+    return before
+
+
+def answer_to(fake: FakeSlack, before: int) -> dict[str, Any]:
+    """The private answer to a click (the first response_url post after `before`)."""
+    return fake.wait_for("response_url", count=before + 1)[before].params
+
+
+def blocks_of(params: dict[str, Any]) -> list[dict[str, Any]]:
+    blocks = params.get("blocks") or []
+    return json.loads(blocks) if isinstance(blocks, str) else list(blocks)
+
+
+def shown(params: dict[str, Any]) -> str:
+    """Everything a person can see in a message: notification text and blocks."""
+    return str(params.get("text", "")) + "\n" + json.dumps(blocks_of(params), ensure_ascii=False)
+
+
+def button_labels(params: dict[str, Any]) -> list[str]:
+    return [
+        element["text"]["text"]
+        for block in blocks_of(params)
+        if block["type"] == "actions"
+        for element in block["elements"]
+    ]
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def posts(deps: Deps) -> list[BoardPost]:
+    with deps.session_factory() as session:
+        return list(session.execute(select(BoardPost).order_by(BoardPost.id)).scalars())
+
+
+def recorded(deps: Deps, post_id: int) -> BoardPost:
+    """The post once the bot has recorded its message (it does so after acknowledging)."""
+    found: list[BoardPost] = []
+
+    def done() -> bool:
+        found[:] = [p for p in posts(deps) if p.id == post_id and p.permalink]
+        return bool(found)
+
+    wait_until(done)
+    return found[0]
+
+
+def set_up_workspace(http: TestClient, fake: FakeSlack) -> None:
+    reply = command(http, fake, "/bridge", f"channel <#{SHARED}|marketing-it>", user=ADMIN)
+    assert f"<#{SHARED}>" in shown(reply)
+    command(http, fake, "/bridge", "side marketing", user=ALICE)
+    command(http, fake, "/bridge", "side it", user=BOB)
+
+
+def test_win_without_a_shared_channel_says_how_to_set_one_and_stores_nothing(
+    http: TestClient, fake: FakeSlack, slack_deps: Deps
+) -> None:
+    reply = command(http, fake, "/win", "Launched the new pricing page")
+    assert reply["response_type"] == "ephemeral"
+    assert "no shared channel" in reply["text"]
+    assert "/bridge channel #channel" in reply["text"]
+
+    reply = command(http, fake, "/challenge", "Campaign data arrives late")
+    assert "/bridge channel" in reply["text"]
+    time.sleep(0.3)
+    assert posts(slack_deps) == []
+    assert fake.calls_to("chat.postMessage") == []
+
+
+def test_win_is_posted_escaped_and_celebrate_toggles_in_place(
+    http: TestClient, fake: FakeSlack, slack_deps: Deps
+) -> None:
+    set_up_workspace(http, fake)
+
+    too_long = command(http, fake, "/win", "w" * 2001)
+    assert too_long["response_type"] == "ephemeral"
+    assert "2,001 characters" in too_long["text"] and "2,000" in too_long["text"]
+    empty = command(http, fake, "/win", "   ")
+    assert "Write your win after the command" in empty["text"]
+    assert posts(slack_deps) == []
+
+    confirmation = command(http, fake, "/win", TYPED)
+    assert confirmation["response_type"] == "ephemeral"
+    assert f"<#{SHARED}>" in shown(confirmation)
+    (posted,) = fake.wait_for("chat.postMessage")
+    assert posted.params["channel"] == SHARED
+    message = shown(posted.params)
+    for escaped in ESCAPED:
+        assert escaped in message
+    for raw in RAW:
+        assert raw not in message
+    assert f"<@{ALICE}>" in message  # the author, as a real mention
+    assert "Marketing" in message
+    assert button_labels(posted.params) == ["Celebrate"]
+    for call in fake.calls_to("response_url"):
+        assert "<!channel>" not in shown(call.params)
+
+    (post,) = posts(slack_deps)
+    assert post.text == TYPED  # stored as typed, escaped only when shown
+    ts = str(recorded(slack_deps, post.id).message_ref)
+    assert fake.calls_to("chat.getPermalink")[0].params["message_ts"] == ts
+
+    click(http, fake, "board_celebrate:0", str(post.id), BOB, ts)
+    (first,) = fake.wait_for("chat.update")
+    assert (first.params["channel"], first.params["ts"]) == (SHARED, ts)
+    assert button_labels(first.params) == ["Celebrate (1)"]
+    assert f"<@{BOB}>" in shown(first.params)
+    for raw in RAW:
+        assert raw not in shown(first.params)
+
+    click(http, fake, "board_celebrate:0", str(post.id), EVE, ts)
+    assert button_labels(fake.wait_for("chat.update", count=2)[1].params) == ["Celebrate (2)"]
+
+    click(http, fake, "board_celebrate:0", str(post.id), BOB, ts)  # Bob takes it back
+    third = fake.wait_for("chat.update", count=3)[2]
+    assert button_labels(third.params) == ["Celebrate (1)"]
+    assert f"<@{BOB}>" not in shown(third.params)
+
+    click(http, fake, "board_celebrate:0", str(post.id), EVE, ts)
+    assert button_labels(fake.wait_for("chat.update", count=4)[3].params) == ["Celebrate"]
+    assert len(fake.calls_to("chat.postMessage")) == 1  # updated in place, never reposted
+
+    listed = command(http, fake, "/win", "list")
+    assert permalink_for(SHARED, ts) in shown(listed)
+    assert "&lt;!channel&gt;" in shown(listed) and "<!channel>" not in shown(listed)
+
+
+def test_challenge_help_and_resolve_update_in_place_and_tell_the_author(
+    http: TestClient, fake: FakeSlack, slack_deps: Deps
+) -> None:
+    set_up_workspace(http, fake)
+    command(http, fake, "/challenge", "Campaign data arrives a day late")
+    (posted,) = fake.wait_for("chat.postMessage")
+    assert posted.params["channel"] == SHARED
+    assert "Open" in shown(posted.params)
+    assert button_labels(posted.params) == ["I can help", "Resolved"]
+    (post,) = posts(slack_deps)
+    ts = str(recorded(slack_deps, post.id).message_ref)
+
+    helped = click(http, fake, "board_help:0", str(post.id), BOB, ts)
+    (update,) = fake.wait_for("chat.update")
+    assert (update.params["channel"], update.params["ts"]) == (SHARED, ts)
+    assert "In progress" in shown(update.params)
+    assert f"<@{BOB}>" in shown(update.params) and "IT" in shown(update.params)
+    dm = fake.wait_for("chat.postMessage", count=2)[1]
+    assert dm.params["channel"] == ALICE
+    assert f"<@{BOB}>" in shown(dm.params)
+    assert "from IT can help" in dm.params["text"]
+    thanks = answer_to(fake, helped)
+    assert thanks["response_type"] == "ephemeral" and "has been told" in thanks["text"]
+
+    listed = command(http, fake, "/challenge", "list open")
+    assert permalink_for(SHARED, ts) in shown(listed)
+    assert "In progress" in listed["text"]
+
+    # Eve neither wrote the challenge nor offered help.
+    refused = click(http, fake, "board_resolve:1", str(post.id), EVE, ts)
+    refusal = answer_to(fake, refused)
+    assert refusal["response_type"] == "ephemeral"
+    assert "Only the author or someone helping" in refusal["text"]
+    time.sleep(0.3)
+    assert len(fake.calls_to("chat.update")) == 1
+    assert posts(slack_deps)[0].status == "in_progress"
+
+    click(http, fake, "board_resolve:1", str(post.id), ALICE, ts)
+    resolved = fake.wait_for("chat.update", count=2)[1]
+    assert "Resolved" in shown(resolved.params)
+    assert button_labels(resolved.params) == []  # nothing left to click
+    assert posts(slack_deps)[0].status == "resolved"
+
+    empty = command(http, fake, "/challenge", "list open")
+    assert "No open challenges" in empty["text"]
+    with slack_deps.session_factory() as session:
+        assert session.execute(select(func.count()).select_from(BoardPost)).scalar_one() == 1
