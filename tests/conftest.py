@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -90,11 +92,24 @@ def _truncate_all(url: str) -> None:
     engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file per run; each test gets a copy (migrating costs ~0.2 s)."""
+    path = tmp_path_factory.mktemp("template") / "migrated.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()  # closing the last connection checkpoints the WAL into the file
+    assert not path.with_name(path.name + "-wal").exists()
+    return path
+
+
 @pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path: object) -> str:
-    """A migrated, empty database: a new SQLite file, or the shared PostgreSQL one truncated."""
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated, empty database: a copy of the SQLite template, or PostgreSQL truncated."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/bridgebot.db"
+        target = tmp_path / "bridgebot.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), target)
+        return f"sqlite:///{target}"
     url: str = request.getfixturevalue("pg_migrated_url")
     _truncate_all(url)
     return url
@@ -107,22 +122,33 @@ def settings(database_url: str) -> Settings:
 
 @pytest.fixture
 def deps(settings: Settings) -> Iterator[Deps]:
-    built = build_deps(settings)
+    built = build_deps(settings, upgrade_schema=False)  # database_url is already migrated
     try:
         yield built
     finally:
         built.engine.dispose()
 
 
-@pytest.fixture
-def fake_slack() -> Iterator[FakeSlack]:
+@pytest.fixture(scope="session")
+def fake_slack_server() -> Iterator[HTTPServer]:
+    """One server for the run: stopping one takes half a second, so tests share it."""
     server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
     server.start()
     try:
-        yield FakeSlack(server)
+        yield server
     finally:
-        server.clear()
         server.stop()
+
+
+@pytest.fixture
+def fake_slack(fake_slack_server: HTTPServer) -> Iterator[FakeSlack]:
+    """A fresh fake Slack for each test (no calls, users or failures left from others)."""
+    fake_slack_server.clear()
+    fake = FakeSlack(fake_slack_server)
+    try:
+        yield fake
+    finally:
+        fake_slack_server.clear()
 
 
 @pytest.fixture
@@ -138,7 +164,7 @@ def slack_settings(database_url: str, fake_slack: FakeSlack) -> Settings:
 
 @pytest.fixture
 def slack_deps(slack_settings: Settings) -> Iterator[Deps]:
-    built = build_deps(slack_settings)
+    built = build_deps(slack_settings, upgrade_schema=False)
     try:
         yield built
     finally:
