@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -486,6 +487,28 @@ class PulseAnswer(Base):
         return f"PulseAnswer(poll_id={self.poll_id!r}, question={self.question!r})"
 
 
+class PulseRespondent(Base):
+    """Someone who answered a pulse at all, as the same keyed hash (never the person).
+
+    One row per voter and poll, written with their first answer, so respondents per side
+    are counted from a small index instead of as distinct voters over every answer.
+    """
+
+    __tablename__ = "pulse_respondents"
+
+    poll_id: Mapped[int] = mapped_column(
+        ForeignKey("pulse_polls.id", ondelete="CASCADE"), primary_key=True
+    )
+    voter_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    side: Mapped[str | None] = mapped_column(String(16))
+
+    __table_args__ = (Index("ix_pulse_respondents_poll_side", "poll_id", "side"),)
+
+    def __repr__(self) -> str:
+        return f"PulseRespondent(poll_id={self.poll_id!r})"
+
+
 class PulseComment(Base):
     """An anonymous comment on a weekly pulse (shown only when there are enough of them)."""
 
@@ -515,3 +538,55 @@ class ProcessedRequest(Base):
 
     def __repr__(self) -> str:
         return f"ProcessedRequest(key={self.key!r})"
+
+
+class TeamsConversation(Base):
+    """Where bridgebot can reach a person, channel or group chat in Microsoft Teams.
+
+    Stored when the bot is installed or first messaged, so scheduled messages can be sent
+    proactively. `ref` is the user_ref or channel_ref the rest of bridgebot uses.
+    """
+
+    __tablename__ = "teams_conversations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    ref: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(16))  # person | channel | chat
+    # A channel's or chat's id; for a person, their 1:1 chat with the bot once known.
+    conversation_id: Mapped[str | None] = mapped_column(String(500))
+    member_id: Mapped[str | None] = mapped_column(String(200))  # a person's 29:… id
+    service_url: Mapped[str] = mapped_column(String(500))
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    team_id: Mapped[str | None] = mapped_column(String(200))
+    name: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "ref"),
+        CheckConstraint("kind IN ('person', 'channel', 'chat')", name="kind_known"),
+    )
+
+    def __repr__(self) -> str:
+        return f"TeamsConversation(workspace_id={self.workspace_id!r}, ref={self.ref!r})"
+
+
+class TeamsFile(Base):
+    """A file shown in a Teams card (a chart, a calendar, an export), served by its token."""
+
+    __tablename__ = "teams_files"
+
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+    def __repr__(self) -> str:
+        return f"TeamsFile(filename={self.filename!r})"

@@ -60,6 +60,8 @@ class FakeSlack:
         self._changed = threading.Condition(self._lock)
         self._ts = 0
         self.uploads: list[Upload] = []
+        # Members of each Slack user group (usergroups.users.list), set by the test.
+        self.usergroups: dict[str, list[str]] = {}
         server.expect_request(re.compile(r"^/.*"), method=METHOD_ALL).respond_with_handler(
             self._handle
         )
@@ -201,6 +203,11 @@ class FakeSlack:
                 }
             case "files.completeUploadExternal":
                 return {"ok": True, "files": self._complete_uploads(call.params)}
+            case "usergroups.users.list":
+                members = self.usergroups.get(str(call.params.get("usergroup", "")))
+                if members is None:
+                    return {"ok": False, "error": "no_such_subteam"}
+                return {"ok": True, "users": list(members)}
         return {"ok": True}
 
     def _store_upload(self, file_id: str, content: bytes) -> None:

@@ -200,3 +200,113 @@ def _initial_value(element: dict[str, Any]) -> str | list[str]:
         if key in element:
             return str(element[key])
     return list(element.get("initial_users", [])) or ""
+
+
+def message_action_body(
+    callback_id: str,
+    message_text: str,
+    *,
+    response_url: str,
+    user_id: str = "U0ALICE",
+    team_id: str = "T0BRIDGE",
+    channel_id: str = "C0GENERAL",
+    author_id: str = "U0BOB",
+) -> str:
+    """A message shortcut (a message's "More actions" menu), as Slack posts it."""
+    payload = {
+        "type": "message_action",
+        "callback_id": callback_id,
+        "team": {"id": team_id, "domain": "bridge"},
+        "user": {"id": user_id, "username": user_id.lower(), "team_id": team_id},
+        "channel": {"id": channel_id, "name": "general"},
+        "api_app_id": "A0BRIDGE",
+        "token": "deprecated-verification-token",
+        "trigger_id": f"{uuid.uuid4().int % 10**12}.42.{uuid.uuid4().hex[:8]}",
+        "action_ts": f"{time.time():.6f}",
+        "message_ts": "1700000000.000200",
+        "message": {
+            "type": "message",
+            "user": author_id,
+            "ts": "1700000000.000200",
+            "text": message_text,
+        },
+        "response_url": response_url,
+    }
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def json_headers(body: str, **kwargs: Any) -> dict[str, str]:
+    """Signed headers for a JSON body (Events API deliveries)."""
+    return slack_headers(body, **kwargs) | {"Content-Type": "application/json"}
+
+
+def event_callback_body(event: dict[str, Any], *, event_id: str, team_id: str = "T0BRIDGE") -> str:
+    """An Events API delivery (`event_callback`) of `event`, as Slack posts it (JSON)."""
+    return json.dumps(
+        {
+            "token": "deprecated-verification-token",
+            "team_id": team_id,
+            "api_app_id": "A0BRIDGE",
+            "event": event,
+            "type": "event_callback",
+            "event_id": event_id,
+            "event_time": int(time.time()),
+            "authorizations": [
+                {
+                    "team_id": team_id,
+                    "user_id": "U0BOT",
+                    "is_bot": True,
+                    "is_enterprise_install": False,
+                }
+            ],
+        }
+    )
+
+
+def app_home_opened_body(user_id: str, *, event_id: str, team_id: str = "T0BRIDGE") -> str:
+    """The `app_home_opened` event Slack sends when a person opens the bot's Home tab."""
+    event = {
+        "type": "app_home_opened",
+        "user": user_id,
+        "channel": f"D{user_id}",
+        "tab": "home",
+        "event_ts": f"{time.time():.6f}",
+    }
+    return event_callback_body(event, event_id=event_id, team_id=team_id)
+
+
+def home_action_body(
+    action_id: str,
+    value: str,
+    *,
+    user_id: str = "U0ALICE",
+    team_id: str = "T0BRIDGE",
+    trigger_id: str | None = None,
+) -> str:
+    """A click on a button of the App Home view: no channel and no response_url."""
+    payload = {
+        "type": "block_actions",
+        "team": {"id": team_id, "domain": "bridge"},
+        "user": {
+            "id": user_id,
+            "username": user_id.lower(),
+            "name": user_id.lower(),
+            "team_id": team_id,
+        },
+        "api_app_id": "A0BRIDGE",
+        "token": "deprecated-verification-token",
+        "container": {"type": "view", "view_id": f"V{user_id}"},
+        "trigger_id": trigger_id or f"{uuid.uuid4().int % 10**12}.42.{uuid.uuid4().hex[:8]}",
+        "view": {"id": f"V{user_id}", "type": "home", "blocks": [], "hash": "1700000000.home"},
+        "actions": [
+            {
+                "type": "button",
+                "action_id": action_id,
+                "block_id": "b0",
+                "text": {"type": "plain_text", "text": "button"},
+                "value": value,
+                "action_ts": f"{time.time():.6f}",
+            }
+        ],
+    }
+    return urlencode({"payload": json.dumps(payload)})

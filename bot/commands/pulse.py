@@ -357,8 +357,11 @@ def vote(ctx: CommandContext, value: str, secret_key: str) -> Reply:
         poll = pulse.get_poll(session=ctx.session, workspace_id=ctx.workspace_id, poll_id=poll_id)
     except PollClosed as exc:
         raise PermissionDenied(str(exc)) from None
-    except (PulseRefused, PollNotFound) as exc:
-        raise UsageError(str(exc) or "That poll no longer exists.") from None
+    except PulseRefused as exc:
+        raise UsageError(str(exc)) from None
+    except PollNotFound:
+        # str() of PollNotFound is the bare poll id, which is no message for a person.
+        raise NotFound("That poll no longer exists.") from None
     chosen = pulse.my_answers(
         session=ctx.session, workspace_id=ctx.workspace_id, poll_id=poll_id,
         user_ref=ctx.caller.user_ref, secret_key=secret_key,
@@ -393,6 +396,9 @@ def submit_comment(ctx: CommandContext, values: dict[str, str], metadata: str, s
         )
     except (PollClosed, PulseRefused) as exc:
         raise FormInvalid({"comment": str(exc)}) from None
+    except PollNotFound:
+        # Deleted meanwhile, or not this workspace's poll; str() of it is a bare id.
+        raise FormInvalid({"comment": "That poll no longer exists."}) from None
     return replies.message("Thanks — your comment is saved without your name.")
 
 

@@ -1,0 +1,365 @@
+"""The weekly pulse on the clock: planned, DMed once, closed once with the results posted."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import matplotlib.image
+import pytest
+from sqlalchemy import select, update
+
+from bot.commands.pulse import PULSE_COMMENT, PULSE_SCHEDULE_FORM, PULSE_VOTE
+from bot.deps import Deps, build_deps
+from bot.models import Occurrence, OccurrenceStatus, Person, PulsePoll, Side, WorkspaceSettings
+from bot.replies import Buttons, Reply, block_plain_text
+from bot.router import Caller, FormInvalid, run_command, run_form
+from bot.services import people, pulse, workspaces
+from bot.settings import Settings
+from schedules import pulse as pulse_schedule
+from schedules.jobs import register_builtin_deliveries, run_tick
+
+WS = "T0PULSE"
+SHARED = "C0SHARED"
+BERLIN = "Europe/Berlin"
+MARKETING = ["U0MK0", "U0MK1", "U0MK2"]
+IT = ["U0IT0", "U0IT1", "U0IT2"]
+OTHER = ["U0OT0"]
+WITH_A_SIDE = sorted(MARKETING + IT + OTHER)
+# Monday 2 March 2026, 10:00 in Berlin (winter time, UTC+1).
+OPENS = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+CLOSES = OPENS + timedelta(hours=48)
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@dataclass
+class Posted:
+    workspace_id: str
+    conversation_ref: str
+    reply: Reply
+
+
+class RecordingNotifier:
+    """Stands in for Slack: remembers every scheduled message."""
+
+    def __init__(self) -> None:
+        self.posts: list[Posted] = []
+
+    async def post(self, workspace_id: str, conversation_ref: str, reply: Reply) -> str:
+        self.posts.append(Posted(workspace_id, conversation_ref, reply))
+        return f"1700000000.{len(self.posts):06d}"
+
+    def to(self, conversation_ref: str) -> list[Posted]:
+        return [post for post in self.posts if post.conversation_ref == conversation_ref]
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def wire(deps: Deps, now: datetime) -> RecordingNotifier:
+    """The pulse deliveries and planner, a recording notifier and a clock set to `now`."""
+    register_builtin_deliveries(deps)
+    pulse_schedule.register(deps)
+    notifier = RecordingNotifier()
+    deps.notifier = notifier
+    deps.clock = Clock(now)
+    return notifier
+
+
+@pytest.fixture
+def notifier(deps: Deps) -> RecordingNotifier:
+    return wire(deps, OPENS)
+
+
+@pytest.fixture
+def second_instance(settings: Settings) -> Iterator[Deps]:
+    """Another bot instance on the same database."""
+    built = build_deps(settings)
+    try:
+        yield built
+    finally:
+        built.engine.dispose()
+
+
+def seed(deps: Deps, *, timezone: str = BERLIN, shared_channel: bool = True) -> None:
+    with deps.session_factory.begin() as session:
+        workspaces.ensure_workspace(
+            session=session, workspace_id=WS, platform="slack", timezone=timezone
+        )
+        if shared_channel:
+            workspaces.set_shared_channel(session=session, workspace_id=WS, channel_ref=SHARED)
+        for side, users in ((Side.MARKETING, MARKETING), (Side.IT, IT), (Side.OTHER, OTHER)):
+            for user in users:
+                people.set_side(session=session, workspace_id=WS, user_ref=user, side=side)
+        session.add(Person(workspace_id=WS, user_ref="U0NOSIDE", side=None))
+
+
+def tick(deps: Deps, now: datetime) -> None:
+    deps.clock = Clock(now)
+    asyncio.run(run_tick(deps, now))
+
+
+def planned(deps: Deps, kind: str) -> list[Occurrence]:
+    with deps.session_factory() as session:
+        return list(
+            session.execute(
+                select(Occurrence).where(Occurrence.kind == kind).order_by(Occurrence.due_at)
+            ).scalars()
+        )
+
+
+def the_poll(deps: Deps) -> PulsePoll:
+    with deps.session_factory() as session:
+        return session.execute(select(PulsePoll)).scalar_one()
+
+
+def vote(deps: Deps, poll_id: int, user: str, value: int, now: datetime) -> None:
+    with deps.session_factory.begin() as session:
+        pulse.vote(
+            session=session,
+            workspace_id=WS,
+            poll_id=poll_id,
+            question=0,
+            value=value,
+            user_ref=user,
+            secret_key=deps.secret_key,
+            now=now,
+        )
+
+
+def plain(reply: Reply) -> str:
+    return "\n".join(block_plain_text(block) for block in reply.blocks)
+
+
+def command(deps: Deps, args: str, *, user: str = "U0ADA", admin: bool = True) -> Reply:
+    return run_command(
+        router=deps.router,
+        name="pulse",
+        args=args,
+        session_factory=deps.session_factory,
+        caller=Caller(WS, user, "slack", is_admin=admin),
+        now=deps.clock(),
+        default_timezone="UTC",
+    )
+
+
+# -- the schedule -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("day_before", "expected"),
+    [
+        (datetime(2026, 3, 1, 12, 0, tzinfo=UTC), datetime(2026, 3, 2, 9, 0, tzinfo=UTC)),
+        # Summer time: still 10:00 on the wall clock, so 08:00 UTC.
+        (datetime(2026, 7, 5, 12, 0, tzinfo=UTC), datetime(2026, 7, 6, 8, 0, tzinfo=UTC)),
+    ],
+)
+def test_default_schedule_is_monday_ten_in_the_workspace_time_zone(
+    deps: Deps, notifier: RecordingNotifier, day_before: datetime, expected: datetime
+) -> None:
+    seed(deps)
+    tick(deps, day_before)
+
+    (opening,) = planned(deps, pulse_schedule.PULSE_OPEN)
+    assert opening.due_at == expected
+    assert opening.workspace_id == WS
+    assert opening.payload == {"hours": 48}
+    assert notifier.posts == []  # planned, not sent: it is not Monday yet
+    with deps.session_factory() as session:
+        assert session.execute(select(PulsePoll)).first() is None
+
+
+def test_no_pulse_is_planned_without_people_with_a_side_or_when_turned_off(deps: Deps) -> None:
+    notifier = wire(deps, OPENS)
+    with deps.session_factory.begin() as session:
+        workspaces.ensure_workspace(
+            session=session, workspace_id=WS, platform="slack", timezone=BERLIN
+        )
+    tick(deps, OPENS)
+    assert planned(deps, pulse_schedule.PULSE_OPEN) == []
+
+    seed(deps)
+    with deps.session_factory.begin() as session:
+        session.execute(update(WorkspaceSettings).values(pulse_enabled=False))
+    tick(deps, OPENS)
+    assert planned(deps, pulse_schedule.PULSE_OPEN) == []
+    assert notifier.posts == []
+
+
+# -- opening: one DM per person --------------------------------------------------------
+
+
+def test_opening_dms_everyone_with_a_side_exactly_once(
+    deps: Deps, notifier: RecordingNotifier
+) -> None:
+    seed(deps)
+    tick(deps, OPENS)
+    tick(deps, OPENS + timedelta(minutes=1))
+    tick(deps, OPENS + timedelta(minutes=2))
+
+    assert sorted(post.conversation_ref for post in notifier.posts) == WITH_A_SIDE
+    poll = the_poll(deps)
+    assert (poll.status, poll.closes_at) == ("open", CLOSES)
+    assert poll.invited == {"marketing": 3, "it": 3, "other": 1}
+
+    dm = notifier.posts[0].reply
+    text = plain(dm)
+    for question in pulse.DEFAULT_QUESTIONS:
+        assert question in text
+    scales = [block for block in dm.blocks if isinstance(block, Buttons)]
+    assert len(scales) == 4  # a 1-5 scale per question, then "Add a comment"
+    for index, scale in enumerate(scales[:3]):
+        assert [b.label for b in scale.buttons] == [label for _, label in pulse.SCALE]
+        assert {b.action_id for b in scale.buttons} == {PULSE_VOTE}
+        assert [b.value for b in scale.buttons] == [f"{poll.id}:{index}:{v}" for v in range(1, 6)]
+    (add_comment,) = scales[3].buttons
+    assert (add_comment.label, add_comment.action_id) == ("Add a comment", PULSE_COMMENT)
+
+    dms = planned(deps, pulse_schedule.PULSE_DM)
+    assert len(dms) == 7
+    assert {o.status for o in dms} == {OccurrenceStatus.SENT}
+    (closing,) = planned(deps, pulse_schedule.PULSE_CLOSE)
+    assert (closing.status, closing.due_at) == (OccurrenceStatus.PENDING, CLOSES)
+
+
+def test_two_instances_on_one_database_send_each_dm_and_the_results_once(
+    deps: Deps, notifier: RecordingNotifier, second_instance: Deps
+) -> None:
+    other = wire(second_instance, OPENS)
+    seed(deps)
+
+    async def both(now: datetime) -> None:
+        deps.clock = second_instance.clock = Clock(now)
+        await asyncio.gather(run_tick(deps, now), run_tick(second_instance, now))
+
+    asyncio.run(both(OPENS))
+    asyncio.run(both(OPENS + timedelta(minutes=1)))
+    dms = notifier.posts + other.posts
+    assert sorted(post.conversation_ref for post in dms) == WITH_A_SIDE
+
+    asyncio.run(both(CLOSES))
+    asyncio.run(both(CLOSES + timedelta(minutes=1)))
+    assert len(notifier.to(SHARED) + other.to(SHARED)) == 1
+    assert len(notifier.posts + other.posts) == len(WITH_A_SIDE) + 1
+
+
+# -- closing: the results -------------------------------------------------------------
+
+
+def test_closing_after_48_hours_posts_the_results_and_chart_once(
+    deps: Deps, notifier: RecordingNotifier
+) -> None:
+    seed(deps)
+    tick(deps, OPENS)
+    poll = the_poll(deps)
+    during = OPENS + timedelta(hours=3)
+    for user, value in zip(MARKETING + IT, (5, 4, 4, 2, 3, 4), strict=True):
+        vote(deps, poll.id, user, value, during)
+
+    tick(deps, CLOSES - timedelta(minutes=1))
+    assert notifier.to(SHARED) == []  # still open
+    tick(deps, CLOSES)
+    tick(deps, CLOSES + timedelta(minutes=1))
+
+    (posted,) = notifier.to(SHARED)
+    assert posted.workspace_id == WS
+    text = plain(posted.reply)
+    assert pulse.DEFAULT_QUESTIONS[0] in text
+    assert "100% agree · mean 4.3 · n=3" in text  # marketing: 5, 4, 4
+    assert "33% agree · mean 3.0 · n=3" in text  # IT: 2, 3, 4
+    assert "+67 points (Marketing minus IT)" in text
+    assert "Response rate: Marketing 3/3 (100%) · IT 3/3 (100%) · Other 0/1 (0%)" in text
+    (chart,) = posted.reply.attachments
+    assert chart.filename == "pulse-trend.png"
+    assert chart.content.startswith(PNG_SIGNATURE)
+    height, width, _ = matplotlib.image.imread(io.BytesIO(chart.content), format="png").shape
+    assert width > 300 and height > 150
+
+    closed = the_poll(deps)
+    assert (closed.status, closed.closed_at) == ("closed", CLOSES)
+    with pytest.raises(pulse.PollClosed):
+        vote(deps, poll.id, "U0OT0", 5, CLOSES + timedelta(minutes=2))
+
+
+# -- /pulse now and /pulse schedule ---------------------------------------------------------
+
+
+def test_pulse_now_is_for_admins_and_only_when_none_is_open(
+    deps: Deps, notifier: RecordingNotifier
+) -> None:
+    seed(deps)
+    now = datetime(2026, 3, 4, 15, 0, tzinfo=UTC)  # a Wednesday afternoon
+    deps.clock = Clock(now)
+
+    refused = command(deps, "now", user="U0BOB", admin=False)
+    assert refused.is_error
+    assert "Only workspace admins can start a pulse" in plain(refused)
+    with deps.session_factory() as session:
+        assert session.execute(select(PulsePoll)).first() is None
+
+    started = command(deps, "now")
+    assert not started.is_error
+    assert started.wake_scheduler
+    assert "Pulse sent to 7 people" in plain(started)
+    tick(deps, now)
+    assert sorted(post.conversation_ref for post in notifier.posts) == WITH_A_SIDE
+
+    again = command(deps, "now")
+    assert again.is_error
+    assert "A pulse is already open until Fri 06 Mar 15:00 UTC" in plain(again)
+    with deps.session_factory() as session:
+        assert len(session.execute(select(PulsePoll)).all()) == 1
+
+    tick(deps, now + timedelta(hours=48))
+    assert len(notifier.to(SHARED)) == 1
+    deps.clock = Clock(now + timedelta(hours=49))
+    assert not command(deps, "now").is_error  # the previous one has closed
+
+
+def test_admins_set_the_weekly_schedule_in_a_modal(deps: Deps, notifier: RecordingNotifier) -> None:
+    seed(deps)
+    assert command(deps, "schedule", user="U0BOB", admin=False).is_error
+
+    form = command(deps, "schedule").form
+    assert form is not None and form.callback_id == PULSE_SCHEDULE_FORM
+    initial = {field.name: field.initial for field in form.fields}
+    assert initial == {"enabled": "on", "weekday": "mon", "time": "10:00", "hours": "48"}
+
+    def submit(values: dict[str, str], *, admin: bool = True) -> Reply:
+        return run_form(
+            router=deps.router,
+            callback_id=PULSE_SCHEDULE_FORM,
+            values=values,
+            metadata="",
+            session_factory=deps.session_factory,
+            caller=Caller(WS, "U0ADA", "slack", is_admin=admin),
+            now=deps.clock(),
+            default_timezone="UTC",
+        )
+
+    with pytest.raises(FormInvalid) as invalid:
+        submit({"enabled": "on", "weekday": "wed", "time": "25:99", "hours": "0"})
+    assert set(invalid.value.errors) == {"time", "hours"}
+    assert submit({"weekday": "wed", "time": "15:30", "hours": "24"}, admin=False).is_error
+
+    saved = submit({"enabled": "on", "weekday": "wed", "time": "15:30", "hours": "24"})
+    assert "Weekly pulse on: Wednesdays at 15:30 (Europe/Berlin), open 24 hours." in plain(saved)
+
+    opens = datetime(2026, 3, 4, 14, 30, tzinfo=UTC)  # Wednesday 15:30 in Berlin
+    tick(deps, opens - timedelta(hours=20))
+    assert [o.due_at for o in planned(deps, pulse_schedule.PULSE_OPEN)] == [opens]
+    tick(deps, opens)
+    assert len(notifier.posts) == 7
+    assert the_poll(deps).closes_at == opens + timedelta(hours=24)
+
+    submit({"enabled": "off", "weekday": "wed", "time": "15:30", "hours": "24"})
+    tick(deps, opens + timedelta(days=6, hours=20))
+    assert len(planned(deps, pulse_schedule.PULSE_OPEN)) == 1  # nothing new planned
