@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -23,6 +24,8 @@ from bot.services import occurrences, pulse, workspaces
 from bot.services.occurrences import ClaimedOccurrence
 from bot.services.recurrence import Weekly
 from bot.services.workspaces import WorkspaceView
+
+logger = logging.getLogger(__name__)
 
 TREND_WEEKS = 12
 
@@ -62,6 +65,16 @@ async def deliver_open(occurrence: ClaimedOccurrence, deps: Deps) -> None:
 
     def open_poll() -> None:
         with deps.session_factory.begin() as session:
+            running = pulse.open_weekly_poll(session=session, workspace_id=occurrence.workspace_id)
+            if (
+                running is not None
+                and running.closes_at is not None
+                and running.closes_at > occurrence.due_at
+                and running.opened_at < occurrence.due_at
+            ):
+                # An admin started one with /pulse now; people are not asked twice.
+                logger.info("weekly pulse skipped: poll %s is still open", running.id)
+                return
             # The slot's own time, not the clock: a late opening (within the grace
             # period) still closes on schedule and its DMs count as due.
             open_and_plan(

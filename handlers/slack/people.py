@@ -77,6 +77,9 @@ class SlackRuntime:
         # One lock per board message, so updates from concurrent clicks go out in order
         # and each re-reads the latest state.
         self.refresh_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        # Messages with an update queued behind the one in flight: more clicks meanwhile
+        # need no update of their own, so a burst of clicks costs two updates, not one each.
+        self.refresh_waiting: set[str] = set()
 
     def responder(self, body: dict[str, Any], fallback: Any) -> Any:
         """A respond() for this request: pooled when it has a response_url."""

@@ -97,8 +97,15 @@ async def send_outgoing(outgoing: Outgoing, answering: Answering) -> None:
     """Post a new message (and record where it went), or refresh one in place."""
     client = answering.client
     if outgoing.refresh_key is not None:
+        key = outgoing.refresh_key
+        waiting = answering.runtime.refresh_waiting
+        if key in waiting:
+            # An update of this message is already queued; it will read this change too.
+            return
+        waiting.add(key)
         # Re-render inside the lock so the last update to go out shows the latest state.
-        async with answering.runtime.refresh_locks[outgoing.refresh_key]:
+        async with answering.runtime.refresh_locks[key]:
+            waiting.discard(key)
             fresh = await asyncio.to_thread(
                 run_refresh, key=outgoing.refresh_key, **answering.uow
             )
