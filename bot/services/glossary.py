@@ -144,6 +144,9 @@ def validate(draft: TermDraft) -> dict[str, str]:
         errors["name"] = "A name needs at least one letter or digit."
     elif "\n" in draft.name:
         errors["name"] = "A name is one line."
+    elif len(compact_key(draft.name)) > LIMITS["name"]:
+        # Some characters expand when normalised ("㎒" is "MHz"); the key must fit too.
+        errors["name"] = f"Keep it under {LIMITS['name']} characters once spelled out."
     if not draft.definition:
         errors["definition"] = "Write a plain definition, one or two sentences."
     for name, limit in LIMITS.items():
@@ -160,6 +163,8 @@ def validate(draft: TermDraft) -> dict[str, str]:
                 errors["aliases"] = f"“{alias[:30]}…” is over {LIMITS['alias']} characters."
             elif not compact_key(alias):
                 errors["aliases"] = f"“{alias}” has no letter or digit."
+            elif len(compact_key(alias)) > LIMITS["alias"]:
+                errors["aliases"] = f"“{alias[:30]}” is over {LIMITS['alias']} characters."
             elif compact_key(alias) == compact_key(draft.name):
                 errors["aliases"] = f"“{alias}” is the term's own name."
     if len(draft.related) > MAX_RELATED:

@@ -7,11 +7,15 @@ made the change), so lookups never scan the database.
 
 from __future__ import annotations
 
+import heapq
+import math
 import re
 import threading
 import unicodedata
+from array import array
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
@@ -26,8 +30,16 @@ SUGGESTION_SCORE = 60
 # Acronyms this short match case-sensitively in Explain ("SQL" yes, "sql" in prose no).
 ACRONYM_MAX_LENGTH = 5
 SEARCH_LIMIT = 10
+# Search weights of a word in a term's name or alias, definition, and views or example;
+# a word counts once per term, at its highest weight. Small whole numbers: they are
+# stored one byte each.
+NAME_WEIGHT = 10
+DEFINITION_WEIGHT = 3
+BODY_WEIGHT = 1
 
 _WORD = re.compile(r"[^\W_]+")
+# What _WORD finds in ASCII text (letters and digits), found faster.
+_ASCII_WORD = re.compile(r"[A-Za-z0-9]+")
 
 
 def compact_key(value: str) -> str:
@@ -40,7 +52,18 @@ def compact_key(value: str) -> str:
 
 
 def words(value: str) -> list[str]:
+    if value.isascii():
+        return _ASCII_WORD.findall(value)  # ASCII is its own NFKC form
     return _WORD.findall(unicodedata.normalize("NFKC", value))
+
+
+def folded_words(value: str) -> list[str]:
+    """`words(value)`, each case-folded."""
+    if value.isascii():
+        # The same list, faster: casefold() is lower() in ASCII, and lowering the text
+        # changes no character's class, so the words split where they did.
+        return _ASCII_WORD.findall(value.lower())
+    return [token.casefold() for token in words(value)]
 
 
 def is_acronym(value: str) -> bool:
@@ -85,11 +108,79 @@ class ExplainHit:
     found_as: str
 
 
-@dataclass
+@dataclass(slots=True)
 class _Phrase:
     tokens: tuple[str, ...]
     term_id: int
     text: str
+
+
+@dataclass(slots=True)
+class _Starting:
+    """Explain: the phrases that start with one token. Of phrases with the same tokens,
+    the first added counts."""
+
+    single: _Phrase | None  # the phrase of this token alone
+    # Longer phrases as (length, {tokens: phrase}), longest first, and their second tokens.
+    longer: list[tuple[int, dict[tuple[str, ...], _Phrase]]]
+    seconds: frozenset[str]
+
+
+_Starts = dict[str, _Starting]
+
+
+def _compact_ids(ids: Iterable[int]) -> Sequence[int]:
+    """The ids in the same order, 4 or 8 bytes each where they fit."""
+    ids = list(ids)
+    for typecode in ("i", "q"):
+        try:
+            return array(typecode, ids)
+        except OverflowError:
+            continue
+    return tuple(ids)  # beyond 64 bits: not from a database, but still valid
+
+
+@dataclass
+class _Build:
+    """What the index collects term by term, before it is compacted."""
+
+    by_key: dict[str, tuple[int, str]] = field(default_factory=dict)
+    # Search postings by case-folded word: term ids and, at the same positions, weights.
+    posting_ids: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    posting_weights: dict[str, bytearray] = field(default_factory=lambda: defaultdict(bytearray))
+    name_tokens: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    # Explain: phrases by first token in two case regimes (acronyms keep their case).
+    exact_phrases: dict[str, list[_Phrase]] = field(default_factory=lambda: defaultdict(list))
+    folded_phrases: dict[str, list[_Phrase]] = field(default_factory=lambda: defaultdict(list))
+
+    def add(self, term: IndexedTerm) -> None:
+        # A word counts once per term, at its highest weight: name over definition over body.
+        weights = dict.fromkeys(folded_words(term.body), BODY_WEIGHT)
+        weights.update(dict.fromkeys(folded_words(term.definition), DEFINITION_WEIGHT))
+        for text in (term.name, *term.aliases):
+            key = compact_key(text)
+            if key:
+                self.by_key[key] = (term.id, text)
+            tokens = words(text)
+            if not tokens:
+                continue
+            if is_acronym(text):
+                self.exact_phrases[tokens[0]].append(_Phrase(tuple(tokens), term.id, text))
+            else:
+                folded = tuple(t.casefold() for t in tokens)
+                self.folded_phrases[folded[0]].append(_Phrase(folded, term.id, text))
+                if len(folded) > 1:
+                    # Written closed up ("pentest" for "Pen test"): such an alias is not
+                    # stored (its key is the name's), so Explain must know the form.
+                    joined = "".join(folded)
+                    self.folded_phrases[joined].append(_Phrase((joined,), term.id, text))
+            for token in tokens:
+                token = token.casefold()
+                weights[token] = NAME_WEIGHT
+                self.name_tokens[token].add(term.id)
+        for token, weight in weights.items():
+            self.posting_ids[token].append(term.id)
+            self.posting_weights[token].append(weight)
 
 
 class GlossaryIndex:
@@ -97,46 +188,51 @@ class GlossaryIndex:
 
     def __init__(self, terms: Iterable[IndexedTerm]) -> None:
         self.terms: dict[int, IndexedTerm] = {term.id: term for term in terms}
-        self._by_key: dict[str, tuple[int, str]] = {}
-        self._inverted: dict[str, dict[int, float]] = defaultdict(dict)
-        self._name_tokens: dict[str, set[int]] = defaultdict(set)
-        # Explain: phrases by first token, longest first, in two case regimes.
-        self._folded_phrases: dict[str, list[_Phrase]] = defaultdict(list)
-        self._exact_phrases: dict[str, list[_Phrase]] = defaultdict(list)
+        build = _Build()
         for term in self.terms.values():
-            self._add(term)
-        self._keys = list(self._by_key)
-        for table in (self._folded_phrases, self._exact_phrases):
-            for phrases in table.values():
-                phrases.sort(key=lambda p: len(p.tokens), reverse=True)
+            build.add(term)
+        self._by_key = build.by_key
+        # By case-folded word: term ids and, at the same positions, weights (one byte each).
+        self._postings: dict[str, tuple[Sequence[int], bytes]] = {
+            token: (_compact_ids(ids), bytes(build.posting_weights[token]))
+            for token, ids in build.posting_ids.items()
+        }
+        # Fuzzy matching: the keys by length (then in key order), so that only those whose
+        # length allows the cutoff are scored. They are fresh copies, allocated one after
+        # the other: read two to three times faster than keys scattered over the heap.
+        keys = list(self._by_key)
+        targets = list(self._by_key.values())
+        order = sorted(range(len(keys)), key=lambda position: len(keys[position]))
+        self._keys: list[str] = "\n".join(keys[i] for i in order).split("\n") if keys else []
+        self._key_targets: list[tuple[int, str]] = [targets[i] for i in order]
+        self._key_rank: Sequence[int] = _compact_ids(order)  # position in key order
+        self._key_lengths = array("i", map(len, self._keys))  # ascending, for bisect
+        # The sets' iteration order is kept (search adds to scores in that order).
+        self._name_tokens: dict[str, Sequence[int]] = {
+            token: _compact_ids(ids) for token, ids in build.name_tokens.items()
+        }
+        self._name_token_list = sorted(self._name_tokens)
+        self._name_token_rank = {token: rank for rank, token in enumerate(self._name_tokens)}
+        self._exact_starts = self._starts(build.exact_phrases)
+        self._folded_starts = self._starts(build.folded_phrases)
 
     def __len__(self) -> int:
         return len(self.terms)
 
-    def _add(self, term: IndexedTerm) -> None:
-        for text in (term.name, *term.aliases):
-            key = compact_key(text)
-            if key:
-                self._by_key[key] = (term.id, text)
-            tokens = words(text)
-            if not tokens:
-                continue
-            if is_acronym(text):
-                self._exact_phrases[tokens[0]].append(_Phrase(tuple(tokens), term.id, text))
-            else:
-                folded = tuple(t.casefold() for t in tokens)
-                self._folded_phrases[folded[0]].append(_Phrase(folded, term.id, text))
-            for token in tokens:
-                self._weight(token, term.id, 10.0)
-                self._name_tokens[token.casefold()].add(term.id)
-        for token in words(term.definition):
-            self._weight(token, term.id, 3.0)
-        for token in words(term.body):
-            self._weight(token, term.id, 1.0)
-
-    def _weight(self, token: str, term_id: int, weight: float) -> None:
-        postings = self._inverted[token.casefold()]
-        postings[term_id] = max(postings.get(term_id, 0.0), weight)
+    @staticmethod
+    def _starts(table: dict[str, list[_Phrase]]) -> _Starts:
+        starts: _Starts = {}
+        for first, phrases in table.items():
+            by_size: dict[int, dict[tuple[str, ...], _Phrase]] = defaultdict(dict)
+            for phrase in phrases:
+                by_size[len(phrase.tokens)].setdefault(phrase.tokens, phrase)
+            single = by_size.pop(1, {}).get((first,))
+            starts[first] = _Starting(
+                single=single,
+                longer=sorted(by_size.items(), key=lambda item: item[0], reverse=True),
+                seconds=frozenset(tokens[1] for size in by_size.values() for tokens in size),
+            )
+        return starts
 
     # -- lookups ---------------------------------------------------------------
 
@@ -145,18 +241,17 @@ class GlossaryIndex:
         found = self._by_key.get(compact_key(query))
         return self.terms[found[0]] if found else None
 
-    def close_matches(self, query: str, limit: int = 3, cutoff: float = SUGGESTION_SCORE) -> list[Match]:
+    def close_matches(
+        self, query: str, limit: int = 3, cutoff: float = SUGGESTION_SCORE
+    ) -> list[Match]:
         """Names and aliases that look like `query`, best first, one per term."""
         key = compact_key(query)
         if not key:
             return []
-        candidates = process.extract(
-            key, self._keys, scorer=fuzz.ratio, limit=limit * 4, score_cutoff=cutoff
-        )
         seen: set[int] = set()
         matches: list[Match] = []
-        for matched_key, score, _ in candidates:
-            term_id, text = self._by_key[matched_key]
+        for position, score in self._similar_keys(key, limit * 4, cutoff):
+            term_id, text = self._key_targets[position]
             if term_id in seen:
                 continue
             seen.add(term_id)
@@ -164,6 +259,33 @@ class GlossaryIndex:
             if len(matches) == limit:
                 break
         return matches
+
+    def _similar_keys(self, key: str, limit: int, cutoff: float) -> list[tuple[int, float]]:
+        """Up to `limit` keys with a fuzz.ratio of at least `cutoff` to `key`, as positions
+        in _keys and scores: best first, ties in key order, as process.extract over the
+        keys in key order would give them.
+
+        fuzz.ratio is 200 * common / (len(a) + len(b)), so only keys whose length is close
+        enough to the query's can reach the cutoff; the others are not scored at all.
+        """
+        if limit < 1:
+            # Nothing for 0, and rapidfuzz's own error for a negative limit, as before.
+            process.extract(key, self._keys, scorer=fuzz.ratio, limit=limit, score_cutoff=cutoff)
+            return []
+        start, end = 0, len(self._keys)
+        if 0 < cutoff < 100:
+            size = len(key)
+            # With a little slack: a borderline key is left for rapidfuzz to score.
+            shortest = math.ceil(size * cutoff / (200 - cutoff) - 1e-6)
+            longest = math.floor(size * (200 - cutoff) / cutoff + 1e-6)
+            start = bisect_left(self._key_lengths, shortest)
+            end = bisect_right(self._key_lengths, longest)
+        choices = self._keys if (start, end) == (0, len(self._keys)) else self._keys[start:end]
+        found = process.extract(key, choices, scorer=fuzz.ratio, limit=None, score_cutoff=cutoff)
+        rank = self._key_rank
+        scored = [(start + offset, score) for _, score, offset in found]
+        scored.sort(key=lambda item: (-item[1], rank[item[0]]))
+        return scored[:limit]
 
     def lookup(self, query: str) -> LookupResult:
         """Exact or alias match; else a confident fuzzy match; else up to 3 suggestions."""
@@ -184,24 +306,41 @@ class GlossaryIndex:
             return []
         scores: dict[int, float] = defaultdict(float)
         for token in tokens:
-            for term_id, weight in self._inverted.get(token, {}).items():
+            ids, weights = self._postings.get(token, ((), b""))
+            for term_id, weight in zip(ids, weights, strict=True):
                 scores[term_id] += weight
             if len(token) >= 3:
                 # Word starts in names: "attrib" finds "attribution".
-                for name_token, ids in self._prefix_candidates(token):
+                for name_token, ids_with_token in self._prefix_candidates(token):
                     if name_token != token:
-                        for term_id in ids:
+                        for term_id in ids_with_token:
                             scores[term_id] += 4.0
         for match in self.close_matches(query, limit=limit, cutoff=75):
             scores[match.term.id] += match.score / 10
         exact = self.find_exact(query)
         if exact is not None:
             scores[exact.id] += 100.0
-        ranked = sorted(scores.items(), key=lambda item: (-item[1], self.terms[item[0]].name.casefold()))
+        contenders = list(scores.items())
+        if 0 < limit < len(contenders):
+            # Only terms scoring at least the limit-th best score can make the cut; sorting
+            # just those (stably, in the same order) gives the same first `limit` as all.
+            floor = heapq.nlargest(limit, scores.values())[-1]
+            contenders = [item for item in contenders if item[1] >= floor]
+        ranked = sorted(
+            contenders, key=lambda item: (-item[1], self.terms[item[0]].name.casefold())
+        )
         return [self.terms[term_id] for term_id, _ in ranked[:limit]]
 
-    def _prefix_candidates(self, prefix: str) -> Iterable[tuple[str, set[int]]]:
-        return ((token, ids) for token, ids in self._name_tokens.items() if token.startswith(prefix))
+    def _prefix_candidates(self, prefix: str) -> list[tuple[str, Sequence[int]]]:
+        """Name tokens starting with `prefix`, in the order they were indexed."""
+        tokens = self._name_token_list
+        found: list[str] = []
+        for position in range(bisect_left(tokens, prefix), len(tokens)):
+            if not tokens[position].startswith(prefix):
+                break
+            found.append(tokens[position])
+        found.sort(key=self._name_token_rank.__getitem__)
+        return [(token, self._name_tokens[token]) for token in found]
 
     def explain(self, message: str) -> list[ExplainHit]:
         """Every term whose name or alias appears in `message`, in order of appearance.
@@ -209,29 +348,66 @@ class GlossaryIndex:
         Matching is on whole words; short acronyms must match their case exactly.
         """
         raw = words(message)
-        folded = [token.casefold() for token in raw]
+        folded = list(map(str.casefold, raw))
+        exact_starts = self._exact_starts
+        folded_starts = self._folded_starts
+        # Only where a phrase starts with the word can one match; scanning left to right,
+        # a matched phrase covers its words (no overlapping matches).
+        first_words = {
+            token
+            for token in set(raw)
+            if token in exact_starts or token.casefold() in folded_starts
+        }
+        starts = [position for position, token in enumerate(raw) if token in first_words]
+        # A one-word name written as two ("road map" for "Roadmap"); its alias is not
+        # stored either, for its key is the name's.
+        split = {
+            position
+            for position in range(len(folded) - 1)
+            if (starting := folded_starts.get(folded[position] + folded[position + 1]))
+            is not None
+            and starting.single is not None
+        }
+        if split:
+            starts = sorted(split.union(starts))
         hits: dict[int, ExplainHit] = {}
-        position = 0
-        while position < len(raw):
+        covered = 0
+        for position in starts:
+            if position < covered:
+                continue
             phrase = self._phrase_at(raw, folded, position)
+            size = len(phrase.tokens) if phrase is not None else 0
+            if size < 2 and position in split:
+                phrase = folded_starts[folded[position] + folded[position + 1]].single
+                size = 2
             if phrase is None:
-                position += 1
                 continue
             if phrase.term_id not in hits:
                 hits[phrase.term_id] = ExplainHit(self.terms[phrase.term_id], phrase.text)
-            position += len(phrase.tokens)
+            covered = position + size
         return list(hits.values())
 
     def _phrase_at(self, raw: list[str], folded: list[str], position: int) -> _Phrase | None:
+        """The longest phrase at `position`; an acronym wins a tie with a folded phrase."""
         best: _Phrase | None = None
-        for table, tokens in ((self._exact_phrases, raw), (self._folded_phrases, folded)):
-            for phrase in table.get(tokens[position], ()):
-                size = len(phrase.tokens)
-                if best is not None and size <= len(best.tokens):
-                    break
-                if tuple(tokens[position : position + size]) == phrase.tokens:
-                    best = phrase
-                    break
+        for table, tokens in ((self._exact_starts, raw), (self._folded_starts, folded)):
+            starting = table.get(tokens[position])
+            if starting is None:
+                continue
+            found: _Phrase | None = None
+            after = position + 1
+            if after < len(tokens) and tokens[after] in starting.seconds:
+                for size, phrases in starting.longer:
+                    if best is not None and size <= len(best.tokens):
+                        break
+                    if position + size <= len(tokens):
+                        found = phrases.get(tuple(tokens[position : position + size]))
+                        if found is not None:
+                            break
+            if found is None and best is None:
+                found = starting.single
+            if found is not None:
+                best = found
         return best
 
 
