@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from slack_bolt.async_app import AsyncApp
 from sqlalchemy.exc import OperationalError
@@ -15,8 +17,30 @@ SORRY = "Sorry, something went wrong on bridgebot's side. It has been logged; pl
 DATABASE_DOWN = "bridgebot is having trouble reaching its database, try again in a minute."
 
 
+Listener = TypeVar("Listener", bound=Callable[..., Awaitable[None]])
+
+
 def register(app: AsyncApp) -> None:
     app.error(handle_error)
+
+
+def reported_here(listener: Listener) -> Listener:
+    """For listeners that ack() first: report their failure here instead of raising to Bolt.
+
+    Bolt's async runner forgets an ack() it has not noticed yet when the listener then
+    raises, and answers Slack 404 after 3 s (the person sees the command fail). A database
+    that refuses connections fails that fast.
+    """
+
+    @functools.wraps(listener)
+    async def guarded(**kwargs: Any) -> None:
+        try:
+            await listener(**kwargs)
+        except Exception as exc:  # noqa: BLE001 - the one error path, as app.error would
+            body = kwargs.get("body") or kwargs.get("shortcut") or {}
+            await handle_error(exc, body, kwargs.get("respond"))
+
+    return guarded  # type: ignore[return-value]
 
 
 async def handle_error(error: Exception, body: dict[str, Any], respond: Any) -> None:

@@ -11,6 +11,7 @@ from fastapi import Request, Response
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 
 from bot.metrics import HANDLER_SECONDS, REQUESTS
+from handlers.slack.render import action_name
 
 logger = logging.getLogger(__name__)
 
@@ -71,5 +72,8 @@ def request_labels(body: bytes) -> tuple[str, str]:
         return "-", "-"
     team = str((payload.get("team") or {}).get("id", "-"))
     actions = payload.get("actions") or []
-    what = actions[0].get("action_id") if actions else (payload.get("view") or {}).get("callback_id") or payload.get("callback_id")
+    # Without the button's position: on a pulse scale the position is the answer.
+    if actions:
+        return team, action_name(str(actions[0].get("action_id", ""))) or "-"
+    what = (payload.get("view") or {}).get("callback_id") or payload.get("callback_id")
     return team, str(what or "-")
