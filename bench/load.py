@@ -22,7 +22,6 @@ import multiprocessing
 import os
 import random
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -82,7 +81,9 @@ def sign(body: str) -> dict[str, str]:
 
 def create_database(server_url: str) -> str:
     name = f"bridgebot_load_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(make_url(server_url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
+    admin = create_engine(
+        make_url(server_url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT"
+    )
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
@@ -90,7 +91,9 @@ def create_database(server_url: str) -> str:
 
 
 def drop_database(server_url: str, url: str) -> None:
-    admin = create_engine(make_url(server_url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
+    admin = create_engine(
+        make_url(server_url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT"
+    )
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
     admin.dispose()
@@ -125,10 +128,18 @@ def load_glossary(url: str, terms: int) -> list[str]:
             insert(GlossaryTerm).returning(GlossaryTerm.id, sort_by_parameter_order=True),
             [
                 {
-                    "workspace_id": TEAM, "name": name, "definition": f"What {name} means. " * 4,
-                    "marketing_view": "For marketers. " * 8, "it_view": "For engineers. " * 8,
-                    "example": "An example.", "origin": "general", "related": [],
-                    "author_ref": None, "view_count": 0, "created_at": now, "updated_at": now,
+                    "workspace_id": TEAM,
+                    "name": name,
+                    "definition": f"What {name} means. " * 4,
+                    "marketing_view": "For marketers. " * 8,
+                    "it_view": "For engineers. " * 8,
+                    "example": "An example.",
+                    "origin": "general",
+                    "related": [],
+                    "author_ref": None,
+                    "view_count": 0,
+                    "created_at": now,
+                    "updated_at": now,
                 }
                 for name in names
             ],
@@ -136,7 +147,13 @@ def load_glossary(url: str, terms: int) -> list[str]:
         session.execute(
             insert(GlossaryKey),
             [
-                {"workspace_id": TEAM, "term_id": term_id, "key": compact_key(name), "text": name, "is_name": True}
+                {
+                    "workspace_id": TEAM,
+                    "term_id": term_id,
+                    "key": compact_key(name),
+                    "text": name,
+                    "is_name": True,
+                }
                 for term_id, name in zip(ids, names, strict=True)
             ],
         )
@@ -179,14 +196,21 @@ async def run_rate(
             query = rng.choice(names) if n % 4 else rng.choice(names)[:-2] + "x"  # some misses
             body = urlencode(
                 {
-                    "team_id": TEAM, "user_id": f"U{n % 50:04d}", "user_name": "load",
-                    "command": "/jargon", "text": query, "channel_id": "C0LOAD",
-                    "response_url": f"{slack}/response/{n}", "trigger_id": f"t{n}",
+                    "team_id": TEAM,
+                    "user_id": f"U{n % 50:04d}",
+                    "user_name": "load",
+                    "command": "/jargon",
+                    "text": query,
+                    "channel_id": "C0LOAD",
+                    "response_url": f"{slack}/response/{n}",
+                    "trigger_id": f"t{n}",
                 }
             )
             started = time.perf_counter()
             try:
-                response = await client.post(f"{base}/slack/events", content=body, headers=sign(body))
+                response = await client.post(
+                    f"{base}/slack/events", content=body, headers=sign(body)
+                )
                 if response.status_code != 200:
                     errors += 1
             except httpx.HTTPError:
@@ -225,10 +249,18 @@ async def main_async(args: argparse.Namespace) -> None:
     try:
         print(f"loading {args.terms:,} terms into a fresh PostgreSQL database…", flush=True)
         names = load_glossary(db_url, args.terms)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "BRIDGEBOT_", "TEAMS_"))}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("SLACK_", "BRIDGEBOT_", "TEAMS_"))
+        }
         env.update(
-            DATABASE_URL=db_url, SLACK_BOT_TOKEN="xoxb-load", SLACK_SIGNING_SECRET=SIGNING_SECRET,
-            SLACK_API_URL=f"{slack}/api/", BRIDGEBOT_HOST="127.0.0.1", BRIDGEBOT_PORT=str(bot_port),
+            DATABASE_URL=db_url,
+            SLACK_BOT_TOKEN="xoxb-load",
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_API_URL=f"{slack}/api/",
+            BRIDGEBOT_HOST="127.0.0.1",
+            BRIDGEBOT_PORT=str(bot_port),
             LOG_LEVEL="WARNING",
         )
         server = subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, cwd=workdir)
@@ -238,13 +270,20 @@ async def main_async(args: argparse.Namespace) -> None:
         await asyncio.sleep(1)
         idle = rss_mb(server.pid)
         print(f"server RSS idle (index built): {idle:.0f} MB")
-        print(f"{'rate/s':>7} {'sent':>6} {'errors':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'RSS MB':>7}")
+        print(
+            f"{'rate/s':>7} {'sent':>6} {'errors':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'RSS MB':>7}"
+        )
         best = 0
         at_50: tuple[float, float] | None = None
         for rate in args.rates:
-            latencies, errors, peak = await run_rate(base, slack, names, rate, args.seconds, server.pid)
+            latencies, errors, peak = await run_rate(
+                base, slack, names, rate, args.seconds, server.pid
+            )
             p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
-            print(f"{rate:>7} {len(latencies):>6} {errors:>6} {p50:>8.1f} {p99:>8.1f} {max(latencies):>8.1f} {peak:>7.0f}", flush=True)
+            print(
+                f"{rate:>7} {len(latencies):>6} {errors:>6} {p50:>8.1f} {p99:>8.1f} {max(latencies):>8.1f} {peak:>7.0f}",
+                flush=True,
+            )
             if rate == 50:
                 at_50 = (p50, p99)
             if p99 < TARGET_P99_MS and errors == 0:
@@ -252,7 +291,9 @@ async def main_async(args: argparse.Namespace) -> None:
             elif rate > 50:
                 break
             await asyncio.sleep(1)
-        print(f"highest rate with ack p99 < {TARGET_P99_MS:.0f} ms and no errors: {best}/s (target 300/s)")
+        print(
+            f"highest rate with ack p99 < {TARGET_P99_MS:.0f} ms and no errors: {best}/s (target 300/s)"
+        )
         if at_50:
             print(f"at 50 requests/s: p50 {at_50[0]:.1f} ms, p99 {at_50[1]:.1f} ms")
     finally:

@@ -67,12 +67,15 @@ def connect(settings: Settings):  # type: ignore[no-untyped-def]
 
 @cli.command()
 def run() -> None:
-    """Run bridgebot: Slack (Socket Mode or HTTP) if credentials are set, else the console."""
+    """Run bridgebot: Slack and/or Teams if credentials are set, else the console."""
     from bot.settings import RunMode
+    from handlers.teams.config import settings_problem, teams_configured
 
     settings = load_settings()
+    if problem := settings_problem(settings):
+        fail(f"bad setting: {problem}")
     configure_logging(settings)
-    if settings.run_mode is RunMode.CONSOLE:
+    if settings.run_mode is RunMode.CONSOLE and not teams_configured(settings):
         logger.info("no Slack or Teams credentials set: starting the local console")
         _console(settings)
         return
@@ -153,7 +156,9 @@ def _pick_workspace(deps: Any, wanted: str | None) -> str:
             return known[0]
         caller = Caller(workspace_id="console", user_ref="cli", platform="console", is_admin=True)
         ctx = CommandContext(
-            session=session, caller=caller, now=deps.clock(),
+            session=session,
+            caller=caller,
+            now=deps.clock(),
             default_timezone=deps.settings.bridgebot_timezone,
         )
         prepare_workspace(ctx, deps.router)
@@ -185,8 +190,12 @@ def glossary_import(
     with session.begin(), Progress(transient=True, disable=not sys.stderr.isatty()) as progress:
         task = progress.add_task(f"Importing {file.name}", total=len(rows))
         report = glossary_io.import_rows(
-            session=session, workspace_id=workspace_id, rows=rows, editor_ref=None,
-            now=deps.clock(), progress=lambda n: progress.advance(task, n),
+            session=session,
+            workspace_id=workspace_id,
+            rows=rows,
+            editor_ref=None,
+            now=deps.clock(),
+            progress=lambda n: progress.advance(task, n),
         )
         if dry_run:
             session.rollback()
@@ -235,6 +244,37 @@ def manifest(
     from handlers.slack.manifest import manifest_yaml
 
     typer.echo(manifest_yaml(socket_mode=socket_mode, base_url=url), nl=False)
+
+
+@cli.command("teams-manifest")
+def teams_manifest(
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Where to write the app package (.zip).")
+    ] = Path("bridgebot-teams.zip"),
+    app_id: Annotated[
+        str | None, typer.Option(help="The bot's Microsoft App ID (default: TEAMS_APP_ID).")
+    ] = None,
+    url: Annotated[
+        str | None,
+        typer.Option(help="Public https base URL of this bot (default: BRIDGEBOT_PUBLIC_URL)."),
+    ] = None,
+    version: Annotated[str, typer.Option(help="The app package version.")] = "1.0.0",
+) -> None:
+    """Write the Teams app package (manifest.json and two icons, zipped) to upload in Teams."""
+    from handlers.teams.config import GUID
+    from handlers.teams.manifest import manifest as teams_app_manifest
+    from handlers.teams.manifest import package
+
+    settings = load_settings()
+    bot_id = app_id or settings.teams_app_id
+    if not bot_id or not GUID.match(bot_id):
+        fail("teams-manifest needs the bot's Microsoft App ID: set TEAMS_APP_ID or pass --app-id")
+    base_url = (url or settings.bridgebot_public_url or "").rstrip("/")
+    if not base_url.startswith("https://"):
+        fail("teams-manifest needs this bot's public https URL: set BRIDGEBOT_PUBLIC_URL or --url")
+    data = teams_app_manifest(app_id=bot_id, base_url=base_url, version=version)
+    output.write_bytes(package(data))
+    typer.echo(f"wrote {output}: upload it in Teams under Apps › Manage your apps › Upload an app")
 
 
 def main() -> None:

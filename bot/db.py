@@ -103,8 +103,10 @@ def insert_ignoring_conflicts(
     """
     dialect = session.get_bind().dialect.name
     builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = builder(model).values(**values).on_conflict_do_nothing(
-        index_elements=list(conflict_columns)
+    stmt = (
+        builder(model)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=list(conflict_columns))
     )
     # rowcount of an INSERT is only kept when asked for: without this, psycopg reports -1
     # (truthy), and every duplicate would count as inserted on PostgreSQL.

@@ -41,7 +41,9 @@ class Deps:
     router: CommandRouter
     secret_key: str
     clock: Callable[[], datetime] = utc_clock
-    instance_id: str = field(default_factory=lambda: f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}")
+    instance_id: str = field(
+        default_factory=lambda: f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
+    )
     # Filled in by the adapter that runs (Slack, console): where scheduled messages go.
     notifier: Notifier | None = None
     # Features add a delivery per occurrence kind and planners that schedule ahead.

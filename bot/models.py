@@ -403,7 +403,9 @@ class Celebration(Base):
     workspace_id: Mapped[str] = mapped_column(
         ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
     )
-    post_id: Mapped[int] = mapped_column(ForeignKey("board_posts.id", ondelete="CASCADE"), index=True)
+    post_id: Mapped[int] = mapped_column(
+        ForeignKey("board_posts.id", ondelete="CASCADE"), index=True
+    )
     user_ref: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -422,7 +424,9 @@ class ChallengeHelper(Base):
     workspace_id: Mapped[str] = mapped_column(
         ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
     )
-    post_id: Mapped[int] = mapped_column(ForeignKey("board_posts.id", ondelete="CASCADE"), index=True)
+    post_id: Mapped[int] = mapped_column(
+        ForeignKey("board_posts.id", ondelete="CASCADE"), index=True
+    )
     helper_ref: Mapped[str] = mapped_column(String(128))
     helper_side: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -516,7 +520,9 @@ class PulseComment(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
-    poll_id: Mapped[int] = mapped_column(ForeignKey("pulse_polls.id", ondelete="CASCADE"), index=True)
+    poll_id: Mapped[int] = mapped_column(
+        ForeignKey("pulse_polls.id", ondelete="CASCADE"), index=True
+    )
     voter_hash: Mapped[str] = mapped_column(String(64))
     side: Mapped[str | None] = mapped_column(String(16))
     text: Mapped[str] = mapped_column(Text)

@@ -243,9 +243,7 @@ def block_plain_text(block: Block) -> str:
 def message(*paragraphs: Text | str, visibility: Visibility = Visibility.PRIVATE) -> Reply:
     """A reply made of plain paragraphs."""
     return Reply(
-        blocks=tuple(
-            Paragraph(text(p) if isinstance(p, str) else p) for p in paragraphs
-        ),
+        blocks=tuple(Paragraph(text(p) if isinstance(p, str) else p) for p in paragraphs),
         visibility=visibility,
     )
 

@@ -233,7 +233,6 @@ def prepare_workspace(ctx: CommandContext, router: CommandRouter) -> None:
             hook(ctx)
 
 
-
 def run_in_context(
     *,
     session_factory: sessionmaker[Session],
@@ -309,7 +308,10 @@ def run_form(
 def run_record(*, router: CommandRouter, key: str, posted: PostedMessage, **kwargs: Any) -> None:
     """Remember where an outbox message was posted (in its own transaction)."""
     run_in_context(
-        router=router, work=lambda ctx: router.record(ctx, key, posted), label=f"record {key}", **kwargs
+        router=router,
+        work=lambda ctx: router.record(ctx, key, posted),
+        label=f"record {key}",
+        **kwargs,
     )
 
 

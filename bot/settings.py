@@ -196,7 +196,15 @@ def describe_validation_error(error: ValidationError) -> str:
     if not location:
         return message
     value = first.get("input")
-    shown = "" if isinstance(value, dict) or value is None or "secret" in location or "token" in location or "password" in location else f" (got {value!r})"
+    shown = (
+        ""
+        if isinstance(value, dict)
+        or value is None
+        or "secret" in location
+        or "token" in location
+        or "password" in location
+        else f" (got {value!r})"
+    )
     return f"{location.upper()}: {message}{shown}"
 
 

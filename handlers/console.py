@@ -17,11 +17,11 @@ from bot.replies import (
     Divider,
     FieldKind,
     Fields,
+    Form,
     Heading,
     Note,
-    Paragraph,
-    Form,
     Outgoing,
+    Paragraph,
     PostedMessage,
     Reply,
     SpanKind,
@@ -109,7 +109,9 @@ class ConsoleNotifier:
 
     async def post(self, workspace_id: str, conversation_ref: str, reply: Reply) -> str | None:
         numbering: list[Button] = []
-        self._output.write(f"\n[scheduled → {conversation_ref}]\n{render_reply(reply, numbering)}\n")
+        self._output.write(
+            f"\n[scheduled → {conversation_ref}]\n{render_reply(reply, numbering)}\n"
+        )
         if self._buttons is not None and numbering:
             self._buttons[:] = numbering
         for attachment in reply.attachments:
@@ -198,11 +200,17 @@ class ConsoleSession:
     async def send_outgoing(self, outgoing: Outgoing) -> None:
         """Print what would be posted or updated elsewhere; its buttons become clickable."""
         if outgoing.refresh_key is not None:
-            fresh = await asyncio.to_thread(run_refresh, key=outgoing.refresh_key, **self._context())
+            fresh = await asyncio.to_thread(
+                run_refresh, key=outgoing.refresh_key, **self._context()
+            )
             if fresh is not None:
                 where, message = fresh
                 self.buttons.clear()
-                place = "home" if where.conversation_ref == HOME_CONVERSATION else where.conversation_ref
+                place = (
+                    "home"
+                    if where.conversation_ref == HOME_CONVERSATION
+                    else where.conversation_ref
+                )
                 self.write(f"[updated: {place}]\n" + render_reply(message, self.buttons))
             return
         if outgoing.reply is None:
@@ -210,7 +218,10 @@ class ConsoleSession:
         self.posted += 1
         message_ref = f"console-{self.posted}"
         self.buttons.clear()
-        self.write(f"[posted to {outgoing.conversation_ref}]\n" + render_reply(outgoing.reply, self.buttons))
+        self.write(
+            f"[posted to {outgoing.conversation_ref}]\n"
+            + render_reply(outgoing.reply, self.buttons)
+        )
         if outgoing.record_key is not None:
             await asyncio.to_thread(
                 run_record,
@@ -229,7 +240,9 @@ class ConsoleSession:
                 several = " (comma-separated)" if field.kind is FieldKind.MULTI_SELECT else ""
                 prompt = f"{field.label}{several} ({choices}) [{field.initial}]: "
             else:
-                prompt = f"{field.label} [{field.initial}]: " if field.initial else f"{field.label}: "
+                prompt = (
+                    f"{field.label} [{field.initial}]: " if field.initial else f"{field.label}: "
+                )
             answer = await self.read_line(prompt)
             if answer is None:
                 self.write("! Input ended before the form was complete; nothing was saved.")
@@ -240,7 +253,10 @@ class ConsoleSession:
             values[field.name] = answer or field.initial
         try:
             reply = await asyncio.to_thread(
-                run_form, callback_id=form.callback_id, values=values, metadata=form.metadata,
+                run_form,
+                callback_id=form.callback_id,
+                values=values,
+                metadata=form.metadata,
                 **self._context(),
             )
         except FormInvalid as exc:

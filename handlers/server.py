@@ -1,11 +1,11 @@
-"""The FastAPI server: Slack endpoints, health and metrics, with the scheduler in its lifespan."""
+"""The FastAPI server: Slack and Teams endpoints, health, metrics; the scheduler in its lifespan."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -18,12 +18,15 @@ from sqlalchemy import text
 
 from bot.deps import Deps
 from bot.metrics import REGISTRY
+from bot.notify import Notifier
 from bot.services import standups
 from bot.services.calendar import standup_calendar
 from bot.settings import RunMode
 from handlers.slack.app import INSTALL_PATH, REDIRECT_PATH, create_slack_app
 from handlers.slack.client import make_http_session
 from handlers.slack.request_metrics import handle_measured
+from handlers.teams.app import TeamsOptions, create_teams_bot, teams_configured
+from handlers.teams.composite import PlatformNotifier
 from schedules import TICK_JOB_ID, create_scheduler
 
 logger = logging.getLogger(__name__)
@@ -31,8 +34,12 @@ logger = logging.getLogger(__name__)
 WORKER_THREADS = 16
 
 
-def create_web_app(deps: Deps) -> FastAPI:
-    """The ASGI app for `bridgebot run` in a Slack mode; nothing starts until its lifespan."""
+def create_web_app(deps: Deps, *, teams_options: TeamsOptions | None = None) -> FastAPI:
+    """The ASGI app for `bridgebot run` (Slack, Teams or both); nothing starts until its lifespan.
+
+    `teams_options` are test seams (see TeamsOptions); the command line passes none.
+    """
+    slack_on = deps.settings.run_mode is not RunMode.CONSOLE
 
     @asynccontextmanager
     async def lifespan(api: FastAPI) -> AsyncIterator[None]:
@@ -43,20 +50,35 @@ def create_web_app(deps: Deps) -> FastAPI:
             ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="bridgebot")
         )
         http_session = make_http_session()
-        slack_app = create_slack_app(settings, deps, http_session)
-        api.state.slack_handler = AsyncSlackRequestHandler(slack_app)
+        slack_app = None
+        if slack_on:
+            slack_app = create_slack_app(settings, deps, http_session)
+            api.state.slack_handler = AsyncSlackRequestHandler(slack_app)
+        if teams_bot is not None:
+            await teams_bot.start()
+            # With both platforms, scheduled messages go by each workspace's platform.
+            notifiers: dict[str, Notifier] = {"teams": teams_bot.notifier}
+            if slack_app is not None and deps.notifier is not None:
+                notifiers["slack"] = deps.notifier
+            deps.notifier = (
+                teams_bot.notifier
+                if len(notifiers) == 1
+                else PlatformNotifier(deps.session_factory, notifiers)
+            )
         scheduler = create_scheduler(deps)
         scheduler.start()
         api.state.scheduler = scheduler
         socket_handler = None
-        if settings.run_mode is RunMode.SLACK_SOCKET:
+        if settings.run_mode is RunMode.SLACK_SOCKET and slack_app is not None:
             assert settings.slack_app_token is not None
             socket_handler = AsyncSocketModeHandler(
                 slack_app, settings.slack_app_token.get_secret_value()
             )
             await socket_handler.connect_async()
             logger.info("connected to Slack in Socket Mode")
-        logger.info("bridgebot is up (%s, instance %s)", settings.run_mode.value, deps.instance_id)
+        modes = [settings.run_mode.value] if slack_on else []
+        modes += ["teams"] if teams_bot is not None else []
+        logger.info("bridgebot is up (%s, instance %s)", " + ".join(modes), deps.instance_id)
         try:
             yield
         finally:
@@ -67,18 +89,24 @@ def create_web_app(deps: Deps) -> FastAPI:
             deps.engine.dispose()
 
     api = FastAPI(title="bridgebot", lifespan=lifespan, docs_url=None, redoc_url=None)
+    # The Teams SDK registers POST /api/messages on this app when it starts.
+    teams_bot = None
+    if teams_configured(deps.settings):
+        teams_bot = create_teams_bot(deps, api, teams_options)
 
-    @api.post("/slack/events")
-    async def slack_events(request: Request) -> Response:
-        return await handle_measured(request.app.state.slack_handler, request)
+    if slack_on:
 
-    @api.get(INSTALL_PATH)
-    async def slack_install(request: Request) -> Response:
-        return await handle_measured(request.app.state.slack_handler, request)
+        @api.post("/slack/events")
+        async def slack_events(request: Request) -> Response:
+            return await handle_measured(request.app.state.slack_handler, request)
 
-    @api.get(REDIRECT_PATH)
-    async def slack_oauth_redirect(request: Request) -> Response:
-        return await handle_measured(request.app.state.slack_handler, request)
+        @api.get(INSTALL_PATH)
+        async def slack_install(request: Request) -> Response:
+            return await handle_measured(request.app.state.slack_handler, request)
+
+        @api.get(REDIRECT_PATH)
+        async def slack_oauth_redirect(request: Request) -> Response:
+            return await handle_measured(request.app.state.slack_handler, request)
 
     @api.get("/calendar/{token}.ics")
     async def calendar_feed(token: str) -> Response:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import Engine, MetaData, pool
-from sqlalchemy import engine_from_config, text
+from sqlalchemy import Engine, MetaData, engine_from_config, pool, text
 
 from bot.models import Base
 from migrations.slack_tables import slack_oauth_metadata
@@ -42,7 +41,9 @@ def run_migrations_online() -> None:
             connection.commit()
         finally:
             if is_postgres:
-                connection.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": MIGRATION_LOCK_ID})
+                connection.execute(
+                    text("SELECT pg_advisory_unlock(:id)"), {"id": MIGRATION_LOCK_ID}
+                )
                 connection.commit()
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import MetaData
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+from sqlalchemy import MetaData
 
 
 def slack_oauth_metadata() -> MetaData:

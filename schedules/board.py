@@ -28,7 +28,9 @@ def register(deps: Deps) -> None:
 
 
 def next_digest(settings: WorkspaceSettings, now: datetime) -> datetime | None:
-    weekly = Weekly((settings.digest_weekday,), settings.digest_time or time(16, 0), settings.timezone)
+    weekly = Weekly(
+        (settings.digest_weekday,), settings.digest_time or time(16, 0), settings.timezone
+    )
     found = weekly.next_after(now)
     return found[1] if found else None
 
@@ -46,15 +48,20 @@ def plan_digests(session: Session, now: datetime, grace: timedelta = timedelta(0
         due = next_digest(settings, now - grace)
         if due is not None and due - now <= timedelta(days=1):
             occurrences.schedule(
-                session=session, workspace_id=settings.workspace_id, kind=DIGEST,
-                subject_ref="week", due_at=due,
+                session=session,
+                workspace_id=settings.workspace_id,
+                kind=DIGEST,
+                subject_ref="week",
+                due_at=due,
             )
 
 
 async def deliver_digest(occurrence: ClaimedOccurrence, deps: Deps) -> None:
     def build() -> tuple[str, Reply] | None:
         with deps.session_factory() as session:
-            workspace = workspaces.get_workspace(session=session, workspace_id=occurrence.workspace_id)
+            workspace = workspaces.get_workspace(
+                session=session, workspace_id=occurrence.workspace_id
+            )
             if not workspace.shared_channel_ref:
                 return None
             numbers = board.week_numbers(

@@ -54,8 +54,11 @@ def plan_pulses(session: Session, now: datetime) -> None:
         found = weekly.next_after(now)
         if found and found[1] - now <= timedelta(days=1):
             occurrences.schedule(
-                session=session, workspace_id=settings.workspace_id, kind=PULSE_OPEN,
-                subject_ref="weekly", due_at=found[1],
+                session=session,
+                workspace_id=settings.workspace_id,
+                kind=PULSE_OPEN,
+                subject_ref="weekly",
+                due_at=found[1],
                 payload={"hours": settings.pulse_open_hours},
             )
 
@@ -78,7 +81,10 @@ async def deliver_open(occurrence: ClaimedOccurrence, deps: Deps) -> None:
             # The slot's own time, not the clock: a late opening (within the grace
             # period) still closes on schedule and its DMs count as due.
             open_and_plan(
-                session, occurrence.workspace_id, slot=occurrence.due_at, now=occurrence.due_at,
+                session,
+                occurrence.workspace_id,
+                slot=occurrence.due_at,
+                now=occurrence.due_at,
                 hours=int(occurrence.payload.get("hours", 48)),
             )
 
@@ -90,7 +96,8 @@ async def deliver_dm(occurrence: ClaimedOccurrence, deps: Deps) -> None:
         with deps.session_factory() as session:
             try:
                 poll = pulse.get_poll(
-                    session=session, workspace_id=occurrence.workspace_id,
+                    session=session,
+                    workspace_id=occurrence.workspace_id,
                     poll_id=int(occurrence.payload["poll_id"]),
                 )
             except pulse.PollNotFound:
@@ -108,12 +115,23 @@ async def deliver_close(occurrence: ClaimedOccurrence, deps: Deps) -> None:
     def close() -> tuple[WorkspaceView, Reply] | None:
         with deps.session_factory.begin() as session:
             poll_id = int(occurrence.payload["poll_id"])
-            pulse.close(session=session, workspace_id=occurrence.workspace_id, poll_id=poll_id, now=deps.clock())
-            workspace = workspaces.get_workspace(session=session, workspace_id=occurrence.workspace_id)
+            pulse.close(
+                session=session,
+                workspace_id=occurrence.workspace_id,
+                poll_id=poll_id,
+                now=deps.clock(),
+            )
+            workspace = workspaces.get_workspace(
+                session=session, workspace_id=occurrence.workspace_id
+            )
             if not workspace.shared_channel_ref:
                 return None
-            results = pulse.results(session=session, workspace_id=occurrence.workspace_id, poll_id=poll_id)
-            history = pulse.trend(session=session, workspace_id=occurrence.workspace_id, weeks=TREND_WEEKS)
+            results = pulse.results(
+                session=session, workspace_id=occurrence.workspace_id, poll_id=poll_id
+            )
+            history = pulse.trend(
+                session=session, workspace_id=occurrence.workspace_id, weeks=TREND_WEEKS
+            )
             return workspace, results_message(results, history, workspace)
 
     built = await asyncio.to_thread(close)

@@ -21,7 +21,9 @@ def register(deps: Deps) -> None:
     if standups.REMINDER_POST in deps.deliveries:
         return
     grace = timedelta(minutes=deps.settings.bridgebot_grace_minutes)
-    deps.planners.append(lambda session, now: standups.plan_due(session=session, now=now, grace=grace))
+    deps.planners.append(
+        lambda session, now: standups.plan_due(session=session, now=now, grace=grace)
+    )
     deps.deliveries.update(
         {
             standups.REMINDER_POST: deliver_reminder_post,
@@ -46,7 +48,9 @@ def _load(deps: Deps, occurrence: ClaimedOccurrence) -> StandupView | None:
             return None
 
 
-async def _post(deps: Deps, occurrence: ClaimedOccurrence, conversation_ref: str, reply: Reply) -> None:
+async def _post(
+    deps: Deps, occurrence: ClaimedOccurrence, conversation_ref: str, reply: Reply
+) -> None:
     if deps.notifier is None:
         raise RuntimeError("no notifier configured")
     await deps.notifier.post(occurrence.workspace_id, conversation_ref, reply)
@@ -69,7 +73,12 @@ def _local_date(occurrence: ClaimedOccurrence) -> date:
 
 async def deliver_reminder_post(occurrence: ClaimedOccurrence, deps: Deps) -> None:
     if view := await _standup(deps, occurrence):
-        await _post(deps, occurrence, view.channel_ref, reminder_message(view, _start(occurrence), direct=False))
+        await _post(
+            deps,
+            occurrence,
+            view.channel_ref,
+            reminder_message(view, _start(occurrence), direct=False),
+        )
 
 
 async def deliver_reminder_dm(occurrence: ClaimedOccurrence, deps: Deps) -> None:
@@ -116,7 +125,9 @@ async def deliver_digest(occurrence: ClaimedOccurrence, deps: Deps) -> None:
                 )
             except StandupNotFound:
                 return None
-            labels = workspaces.get_workspace(session=session, workspace_id=occurrence.workspace_id).labels
+            labels = workspaces.get_workspace(
+                session=session, workspace_id=occurrence.workspace_id
+            ).labels
             return sheet.standup, digest_message(sheet, labels)
 
     built = await asyncio.to_thread(build)

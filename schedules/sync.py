@@ -34,7 +34,10 @@ def plan_daily_sync(session: Session, now: datetime) -> None:
     due = datetime.combine(now.astimezone(UTC).date() + timedelta(days=1), DAILY_AT, tzinfo=UTC)
     rows = session.execute(
         select(WorkspaceSettings.workspace_id).where(
-            or_(WorkspaceSettings.usergroup_marketing.is_not(None), WorkspaceSettings.usergroup_it.is_not(None))
+            or_(
+                WorkspaceSettings.usergroup_marketing.is_not(None),
+                WorkspaceSettings.usergroup_it.is_not(None),
+            )
         )
     ).scalars()
     for workspace_id in rows:
@@ -71,7 +74,9 @@ async def deliver_sync(occurrence: ClaimedOccurrence, deps: Deps) -> None:
     logger.info("side sync for %s: %s", occurrence.workspace_id, summary)
     if requested_by and deps.notifier is not None:
         await deps.notifier.post(
-            occurrence.workspace_id, requested_by, replies.message(summary, visibility=replies.Visibility.CHANNEL)
+            occurrence.workspace_id,
+            requested_by,
+            replies.message(summary, visibility=replies.Visibility.CHANNEL),
         )
 
 
@@ -82,7 +87,9 @@ def _apply(deps: Deps, workspace_id: str, members: dict[Side, set[str]]) -> str:
     with deps.session_factory.begin() as session:
         for side, users in members.items():
             for user in sorted(users - both):
-                people.set_side(session=session, workspace_id=workspace_id, user_ref=user, side=side)
+                people.set_side(
+                    session=session, workspace_id=workspace_id, user_ref=user, side=side
+                )
                 counts[side] += 1
     parts = [f"{count} {side.value}" for side, count in counts.items()]
     note = f"; {len(both)} in both groups left unchanged" if both else ""

@@ -51,27 +51,47 @@ def prepare(deps: Deps, now: datetime) -> int:
     Returns how many messages must arrive.
     """
     with deps.session_factory.begin() as session:
-        workspaces.ensure_workspace(session=session, workspace_id=TEAM, platform="slack", timezone="UTC")
+        workspaces.ensure_workspace(
+            session=session, workspace_id=TEAM, platform="slack", timezone="UTC"
+        )
         for n in range(PEOPLE):
             side = Side.MARKETING if n % 2 else Side.IT
             people.set_side(session=session, workspace_id=TEAM, user_ref=f"U{n:04d}", side=side)
         for n in range(STANDUPS):
             view = standups.create(
-                session=session, workspace_id=TEAM, secret_key="k", creator_ref="U0000", now=now,
+                session=session,
+                workspace_id=TEAM,
+                secret_key="k",
+                creator_ref="U0000",
+                now=now,
                 draft=standups.StandupDraft(
-                    name=f"Stand-up {n}", channel_ref=f"C{n:04d}", weekdays="daily",
-                    local_time="09:00", timezone="UTC", both_sides=True,
+                    name=f"Stand-up {n}",
+                    channel_ref=f"C{n:04d}",
+                    weekdays="daily",
+                    local_time="09:00",
+                    timezone="UTC",
+                    both_sides=True,
                 ),
             )
-            payload = {"standup_id": view.id, "local_date": now.date().isoformat(), "start": now.isoformat()}
+            payload = {
+                "standup_id": view.id,
+                "local_date": now.date().isoformat(),
+                "start": now.isoformat(),
+            }
             for kind in (standups.REMINDER_POST, standups.REMINDER_FANOUT):
                 occurrences.schedule(
-                    session=session, workspace_id=TEAM, kind=kind, subject_ref=f"standup:{view.id}",
-                    due_at=now, payload=payload,
+                    session=session,
+                    workspace_id=TEAM,
+                    kind=kind,
+                    subject_ref=f"standup:{view.id}",
+                    due_at=now,
+                    payload=payload,
                 )
             # Keep the planner from planning other days during the test.
             session.execute(
-                update(Standup).where(Standup.id == view.id).values(planned_until=now + timedelta(days=2))
+                update(Standup)
+                .where(Standup.id == view.id)
+                .values(planned_until=now + timedelta(days=2))
             )
         open_and_plan(session, TEAM, slot=now, now=now, hours=48)
     return STANDUPS * (1 + PEOPLE) + PEOPLE
@@ -89,16 +109,23 @@ def start_instance(url: str, fake: FakeSlack, workdir: Path) -> subprocess.Popen
         LOG_LEVEL="WARNING",
     )
     return subprocess.Popen(
-        [*bridgebot_command(), "run"], cwd=workdir, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [*bridgebot_command(), "run"],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
 
 
 def unfinished(deps: Deps) -> int:
     with deps.session_factory() as session:
         return session.execute(
-            select(func.count()).select_from(Occurrence).where(
-                Occurrence.status.in_([OccurrenceStatus.PENDING.value, OccurrenceStatus.CLAIMED.value]),
+            select(func.count())
+            .select_from(Occurrence)
+            .where(
+                Occurrence.status.in_(
+                    [OccurrenceStatus.PENDING.value, OccurrenceStatus.CLAIMED.value]
+                ),
                 Occurrence.due_at <= datetime.now(UTC),
             )
         ).scalar_one()
@@ -114,7 +141,10 @@ def test_killing_an_instance_mid_fan_out_loses_nothing(
     try:
         expected = prepare(deps, datetime.now(UTC))
         fake_slack.latency = 0.02
-        first, second = start_instance(chaos_db, fake_slack, tmp_path), start_instance(chaos_db, fake_slack, tmp_path)
+        first, second = (
+            start_instance(chaos_db, fake_slack, tmp_path),
+            start_instance(chaos_db, fake_slack, tmp_path),
+        )
         processes += [first, second]
         # Kill one instance at a random moment while messages are going out.
         fake_slack.wait_for("chat.postMessage", count=rng.randint(20, 120), timeout=30)
@@ -140,8 +170,10 @@ def test_killing_an_instance_mid_fan_out_loses_nothing(
         statuses = Counter(session.execute(select(Occurrence.status)).scalars())
     deps.engine.dispose()
     duplicates = sum(count - 1 for count in delivered.values())
-    print(f"\nchaos: {len(delivered)} distinct messages of {expected} expected, "
-          f"{duplicates} duplicates, {retried} deliveries needed a second attempt, statuses {dict(statuses)}")
+    print(
+        f"\nchaos: {len(delivered)} distinct messages of {expected} expected, "
+        f"{duplicates} duplicates, {retried} deliveries needed a second attempt, statuses {dict(statuses)}"
+    )
     assert len(delivered) == expected, "a message was lost"
     assert statuses.get(OccurrenceStatus.FAILED.value, 0) == 0
     # A duplicate can only come from a delivery that was attempted again after the kill.

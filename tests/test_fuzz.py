@@ -24,13 +24,44 @@ from tests.signing import slack_headers, slash_command_body
 
 COMMANDS = ("bridge", "jargon", "standup", "win", "challenge", "pulse")
 SUBCOMMANDS = (
-    "", "side ", "channel ", "search ", "add ", "edit ", "delete ", "list ", "skip 1 ",
-    "pause ", "now ", "calendar ", "ask ", "results ", "export", "settings", "random", "help ",
+    "",
+    "side ",
+    "channel ",
+    "search ",
+    "add ",
+    "edit ",
+    "delete ",
+    "list ",
+    "skip 1 ",
+    "pause ",
+    "now ",
+    "calendar ",
+    "ask ",
+    "results ",
+    "export",
+    "settings",
+    "random",
+    "help ",
 )
 NASTY = (
-    "<!channel>", "<!here>", "<!everyone>", "<@U0VICTIM>", "<#C0SECRET|secret>",
-    "<https://evil.example|click>", "<!subteam^S0123>", "&lt;", "'; DROP TABLE people; --",
-    "<script>alert(1)</script>", "\x00", "\x1b[31m", "\u202e", "\ufeff", "|", " | ", "%s", "{0}",
+    "<!channel>",
+    "<!here>",
+    "<!everyone>",
+    "<@U0VICTIM>",
+    "<#C0SECRET|secret>",
+    "<https://evil.example|click>",
+    "<!subteam^S0123>",
+    "&lt;",
+    "'; DROP TABLE people; --",
+    "<script>alert(1)</script>",
+    "\x00",
+    "\x1b[31m",
+    "\u202e",
+    "\ufeff",
+    "|",
+    " | ",
+    "%s",
+    "{0}",
 )
 CALLER = "U0FUZZ"
 OUR_CHANNEL = "C0SHARED"
@@ -41,7 +72,11 @@ text_parts = st.one_of(
     st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x2FFF), max_size=20),
 )
 command_text = st.one_of(
-    st.builds(lambda sub, parts: sub + "".join(parts), st.sampled_from(SUBCOMMANDS), st.lists(text_parts, max_size=6)),
+    st.builds(
+        lambda sub, parts: sub + "".join(parts),
+        st.sampled_from(SUBCOMMANDS),
+        st.lists(text_parts, max_size=6),
+    ),
     st.just("x" * 10_000),
     st.builds(lambda s: "win " + s * 2500, st.sampled_from(["<!channel>", "ab"])),
 )
@@ -107,15 +142,21 @@ def outgoing_texts(reply: Reply) -> list[str]:
     return texts
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(name=st.sampled_from(COMMANDS), args=command_text, admin=st.booleans())
-def test_any_command_text_is_answered_safely(fuzz_deps: Deps, name: str, args: str, admin: bool) -> None:
+def test_any_command_text_is_answered_safely(
+    fuzz_deps: Deps, name: str, args: str, admin: bool
+) -> None:
     before = row_counts(fuzz_deps)
     reply = run(fuzz_deps, name, args, admin=admin)
     for message in outgoing_texts(reply):
         assert not UNSAFE.search(message), message[:300]
     if reply.is_error:
-        assert row_counts(fuzz_deps) == before, f"/{name} {args[:60]!r} was refused but stored something"
+        assert row_counts(fuzz_deps) == before, (
+            f"/{name} {args[:60]!r} was refused but stored something"
+        )
 
 
 @pytest.fixture
@@ -124,7 +165,9 @@ def fuzz_http(slack_http: TestClient, fake_slack: FakeSlack) -> TestClient:
     return slack_http
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(name=st.sampled_from(COMMANDS), args=command_text)
 def test_signed_requests_never_get_a_server_error(
     fuzz_http: TestClient, fake_slack: FakeSlack, name: str, args: str

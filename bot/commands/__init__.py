@@ -6,7 +6,9 @@ from bot.commands import board, bridge, glossary, home, pulse, standup
 from bot.router import CommandRouter
 
 
-def build_router(*, secret_key: str = "", public_url: str = "http://127.0.0.1:3000") -> CommandRouter:
+def build_router(
+    *, secret_key: str = "", public_url: str = "http://127.0.0.1:3000"
+) -> CommandRouter:
     """A router with every feature's commands registered, in the order help lists them."""
     router = CommandRouter()
     bridge.register(router)

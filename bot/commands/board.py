@@ -114,9 +114,14 @@ def post(ctx: CommandContext, kind: str, body: str, *, source: str) -> Reply:
         )
     try:
         view = board.create_post(
-            session=ctx.session, workspace_id=ctx.workspace_id, kind=kind,
-            author_ref=ctx.caller.user_ref, text=body, channel_ref=workspace.shared_channel_ref,
-            now=ctx.now, source=source,
+            session=ctx.session,
+            workspace_id=ctx.workspace_id,
+            kind=kind,
+            author_ref=ctx.caller.user_ref,
+            text=body,
+            channel_ref=workspace.shared_channel_ref,
+            now=ctx.now,
+            source=source,
         )
     except BoardRefused as exc:
         raise UsageError(str(exc), usage) from None
@@ -149,7 +154,14 @@ def post_message(view: PostView, workspace: WorkspaceView) -> Reply:
     blocks: list[Block] = []
     if view.kind == "win":
         blocks.append(
-            Paragraph(text(bold("Win"), " from ", _person(view.author_ref), f" ({_side_label(workspace, view.author_side)})"))
+            Paragraph(
+                text(
+                    bold("Win"),
+                    " from ",
+                    _person(view.author_ref),
+                    f" ({_side_label(workspace, view.author_side)})",
+                )
+            )
         )
         blocks.append(Paragraph(text(view.text)))
         count = len(view.celebrators)
@@ -160,15 +172,27 @@ def post_message(view: PostView, workspace: WorkspaceView) -> Reply:
             more = f" and {count - 10} more" if count > 10 else ""
             blocks.append(Note(text(f"{count} celebrating: ", *names, more)))
         blocks.append(
-            Buttons((Button(f"Celebrate ({count})" if count else "Celebrate", BOARD_CELEBRATE, str(view.id), ButtonStyle.PRIMARY),))
+            Buttons(
+                (
+                    Button(
+                        f"Celebrate ({count})" if count else "Celebrate",
+                        BOARD_CELEBRATE,
+                        str(view.id),
+                        ButtonStyle.PRIMARY,
+                    ),
+                )
+            )
         )
     else:
         status = STATUS_LABELS[view.status]
         blocks.append(
             Paragraph(
                 text(
-                    bold("Challenge"), " from ", _person(view.author_ref),
-                    f" ({_side_label(workspace, view.author_side)}) · ", bold(status),
+                    bold("Challenge"),
+                    " from ",
+                    _person(view.author_ref),
+                    f" ({_side_label(workspace, view.author_side)}) · ",
+                    bold(status),
                 )
             )
         )
@@ -176,7 +200,10 @@ def post_message(view: PostView, workspace: WorkspaceView) -> Reply:
         if view.helpers:
             parts: list[str | Span] = []
             for index, (helper, side) in enumerate(view.helpers):
-                parts += ([", "] if index else []) + [replies.user(helper), f" ({_side_label(workspace, side)})"]
+                parts += ([", "] if index else []) + [
+                    replies.user(helper),
+                    f" ({_side_label(workspace, side)})",
+                ]
             blocks.append(Note(text("Helping: ", *parts)))
         if view.status != board.RESOLVED:
             blocks.append(
@@ -194,20 +221,28 @@ def post_message(view: PostView, workspace: WorkspaceView) -> Reply:
 
 def record_post(ctx: CommandContext, key: str, posted: PostedMessage) -> None:
     board.record_message(
-        session=ctx.session, workspace_id=ctx.workspace_id, post_id=_post_id(key),
-        channel_ref=posted.conversation_ref, message_ref=posted.message_ref, permalink=posted.permalink,
+        session=ctx.session,
+        workspace_id=ctx.workspace_id,
+        post_id=_post_id(key),
+        channel_ref=posted.conversation_ref,
+        message_ref=posted.message_ref,
+        permalink=posted.permalink,
     )
 
 
 def refresh_post(ctx: CommandContext, key: str) -> tuple[PostedMessage, Reply] | None:
     try:
-        view = board.get_post(session=ctx.session, workspace_id=ctx.workspace_id, post_id=_post_id(key))
+        view = board.get_post(
+            session=ctx.session, workspace_id=ctx.workspace_id, post_id=_post_id(key)
+        )
     except PostNotFound:
         return None
     if view.message_ref is None:
         return None
     workspace = workspaces.get_workspace(session=ctx.session, workspace_id=ctx.workspace_id)
-    return PostedMessage(view.channel_ref, view.message_ref, view.permalink), post_message(view, workspace)
+    return PostedMessage(view.channel_ref, view.message_ref, view.permalink), post_message(
+        view, workspace
+    )
 
 
 def _refresh(view_id: int) -> Outgoing:
@@ -228,8 +263,11 @@ def celebrate(ctx: CommandContext, value: str) -> Reply:
 
     def run(post_id: int) -> Reply:
         board.toggle_celebration(
-            session=ctx.session, workspace_id=ctx.workspace_id, post_id=post_id,
-            user_ref=ctx.caller.user_ref, now=ctx.now,
+            session=ctx.session,
+            workspace_id=ctx.workspace_id,
+            post_id=post_id,
+            user_ref=ctx.caller.user_ref,
+            now=ctx.now,
         )
         return Reply(outbox=(_refresh(post_id),))
 
@@ -241,8 +279,11 @@ def offer_help(ctx: CommandContext, value: str) -> Reply:
 
     def run(post_id: int) -> Reply:
         view = board.offer_help(
-            session=ctx.session, workspace_id=ctx.workspace_id, post_id=post_id,
-            helper_ref=ctx.caller.user_ref, now=ctx.now,
+            session=ctx.session,
+            workspace_id=ctx.workspace_id,
+            post_id=post_id,
+            helper_ref=ctx.caller.user_ref,
+            now=ctx.now,
         )
         workspace = workspaces.get_workspace(session=ctx.session, workspace_id=ctx.workspace_id)
         side = dict(view.helpers).get(ctx.caller.user_ref)
@@ -252,7 +293,8 @@ def offer_help(ctx: CommandContext, value: str) -> Reply:
                 blocks=(
                     Paragraph(
                         text(
-                            replies.user(ctx.caller.user_ref), f" from {_side_label(workspace, side)} can help with your challenge:"
+                            replies.user(ctx.caller.user_ref),
+                            f" from {_side_label(workspace, side)} can help with your challenge:",
                         )
                     ),
                     Paragraph(text(italic(view.text[:300]))),
@@ -261,7 +303,11 @@ def offer_help(ctx: CommandContext, value: str) -> Reply:
             )
             outbox.append(Outgoing(conversation_ref=view.author_ref, reply=note))
         return Reply(
-            blocks=(Paragraph(text("Thanks! ", _person(view.author_ref), " has been told you can help.")),),
+            blocks=(
+                Paragraph(
+                    text("Thanks! ", _person(view.author_ref), " has been told you can help.")
+                ),
+            ),
             outbox=tuple(outbox),
         )
 
@@ -273,8 +319,11 @@ def resolve(ctx: CommandContext, value: str) -> Reply:
 
     def run(post_id: int) -> Reply:
         board.resolve(
-            session=ctx.session, workspace_id=ctx.workspace_id, post_id=post_id,
-            user_ref=ctx.caller.user_ref, now=ctx.now,
+            session=ctx.session,
+            workspace_id=ctx.workspace_id,
+            post_id=post_id,
+            user_ref=ctx.caller.user_ref,
+            now=ctx.now,
         )
         return Reply(outbox=(_refresh(post_id),))
 
@@ -282,7 +331,9 @@ def resolve(ctx: CommandContext, value: str) -> Reply:
 
 
 def list_reply(ctx: CommandContext, kind: str, *, only_open: bool) -> Reply:
-    posts = board.recent(session=ctx.session, workspace_id=ctx.workspace_id, kind=kind, only_open=only_open)
+    posts = board.recent(
+        session=ctx.session, workspace_id=ctx.workspace_id, kind=kind, only_open=only_open
+    )
     what = ("open challenges" if only_open else "challenges") if kind == "challenge" else "wins"
     if not posts:
         return replies.message(f"No {what} yet. Post one with /{kind} TEXT.")
@@ -290,10 +341,16 @@ def list_reply(ctx: CommandContext, kind: str, *, only_open: bool) -> Reply:
     lines = []
     for view in posts:
         summary = view.text if len(view.text) <= 120 else view.text[:119] + "…"
-        status = f" · {STATUS_LABELS[view.status]}" if kind == "challenge" else f" · {len(view.celebrators)} celebrating"
+        status = (
+            f" · {STATUS_LABELS[view.status]}"
+            if kind == "challenge"
+            else f" · {len(view.celebrators)} celebrating"
+        )
         parts: list[str | Span] = [
-            f"{view.created_at:%d %b} · ", _person(view.author_ref),
-            f" ({_side_label(workspace, view.author_side)}){status}: ", summary,
+            f"{view.created_at:%d %b} · ",
+            _person(view.author_ref),
+            f" ({_side_label(workspace, view.author_side)}){status}: ",
+            summary,
         ]
         if view.permalink:
             parts += [" · ", link("open", view.permalink)]
@@ -303,17 +360,29 @@ def list_reply(ctx: CommandContext, kind: str, *, only_open: bool) -> Reply:
 
 def digest_message(numbers: WeekNumbers, workspace: WorkspaceView) -> Reply:
     """The weekly digest of the board, posted in the shared channel."""
+
     def by_side(counts: dict[str, int]) -> str:
-        parts = [f"{workspace.label(side)} {counts.get(side.value, 0)}" for side in (Side.MARKETING, Side.IT, Side.OTHER)]
+        parts = [
+            f"{workspace.label(side)} {counts.get(side.value, 0)}"
+            for side in (Side.MARKETING, Side.IT, Side.OTHER)
+        ]
         if counts.get("none"):
             parts.append(f"no side {counts['none']}")
         return " · ".join(parts)
 
     blocks: list[Block] = [
         Heading(f"The week of {numbers.start:%d %b} on the board"),
-        Paragraph(text(bold("Wins: "), f"{sum(numbers.wins_by_side.values())} ({by_side(numbers.wins_by_side)})")),
         Paragraph(
-            text(bold("Challenges: "), f"{sum(numbers.challenges_by_side.values())} ({by_side(numbers.challenges_by_side)})")
+            text(
+                bold("Wins: "),
+                f"{sum(numbers.wins_by_side.values())} ({by_side(numbers.wins_by_side)})",
+            )
+        ),
+        Paragraph(
+            text(
+                bold("Challenges: "),
+                f"{sum(numbers.challenges_by_side.values())} ({by_side(numbers.challenges_by_side)})",
+            )
         ),
         Paragraph(
             text(
@@ -333,10 +402,21 @@ def digest_message(numbers: WeekNumbers, workspace: WorkspaceView) -> Reply:
         lines = []
         for challenge in numbers.stale_open:
             parts: list[str | Span] = [
-                f"{challenge.created_at:%d %b} ", _person(challenge.author_ref), ": ", challenge.text[:140]
+                f"{challenge.created_at:%d %b} ",
+                _person(challenge.author_ref),
+                ": ",
+                challenge.text[:140],
             ]
             if challenge.permalink:
                 parts += [" · ", link("open", challenge.permalink)]
             lines.append(text(*parts))
-        blocks.append(Paragraph(text(bold("Still open after a week — can you help?"), "\n", *replies.join_lines(lines))))
+        blocks.append(
+            Paragraph(
+                text(
+                    bold("Still open after a week — can you help?"),
+                    "\n",
+                    *replies.join_lines(lines),
+                )
+            )
+        )
     return Reply(blocks=tuple(blocks), visibility=Visibility.CHANNEL)

@@ -79,7 +79,9 @@ def register(router: CommandRouter) -> None:
     router.register_action(BRIDGE_FORGET_CONFIRM, forget_confirmed)
     router.register_action(
         BRIDGE_CANCEL,
-        lambda ctx, _: Reply(blocks=(Paragraph(text("Cancelled; nothing changed.")),), replace_original=True),
+        lambda ctx, _: Reply(
+            blocks=(Paragraph(text("Cancelled; nothing changed.")),), replace_original=True
+        ),
     )
     router.register_form(BRIDGE_SETTINGS_FORM, submit_settings)
 
@@ -108,7 +110,9 @@ def help_reply(router: CommandRouter) -> Reply:
     for command in sorted(router.commands(), key=lambda c: c.name):
         lines = replies.join_lines(text(code(line)) for line in command.help_lines)
         blocks.append(Paragraph(text(bold(command.summary), "\n", *lines)))
-    blocks.append(Note(text("Replies to commands are visible only to you unless they say otherwise.")))
+    blocks.append(
+        Note(text("Replies to commands are visible only to you unless they say otherwise."))
+    )
     return Reply(blocks=tuple(blocks))
 
 
@@ -131,7 +135,9 @@ def set_side(ctx: CommandContext, args: str) -> Reply:
         )
         if person is None or person.side is None:
             return replies.error("You have not chosen a side yet.", usage)
-        return replies.message(text("You are on the ", bold(workspace.label(person.side)), " side."))
+        return replies.message(
+            text("You are on the ", bold(workspace.label(person.side)), " side.")
+        )
     side = parse_side(args, workspace.labels)
     if side is None:
         raise UsageError(
@@ -192,20 +198,32 @@ def confirm_forget(ctx: CommandContext) -> Reply:
 
 
 def forget_confirmed(ctx: CommandContext, _value: str) -> Reply:
-    counts = privacy.forget(session=ctx.session, workspace_id=ctx.workspace_id, user_ref=ctx.caller.user_ref)
+    counts = privacy.forget(
+        session=ctx.session, workspace_id=ctx.workspace_id, user_ref=ctx.caller.user_ref
+    )
     done = ", ".join(f"{label}: {count}" for label, count in counts.items() if count)
     return Reply(
-        blocks=(Paragraph(text("Done. bridgebot has forgotten you here.", f" ({done})" if done else "")),),
+        blocks=(
+            Paragraph(
+                text("Done. bridgebot has forgotten you here.", f" ({done})" if done else "")
+            ),
+        ),
         replace_original=True,
     )
 
 
 def export_me(ctx: CommandContext) -> Reply:
     """`/bridge export-me`: a JSON file of everything stored about the caller, by DM."""
-    data = privacy.export(session=ctx.session, workspace_id=ctx.workspace_id, user_ref=ctx.caller.user_ref)
+    data = privacy.export(
+        session=ctx.session, workspace_id=ctx.workspace_id, user_ref=ctx.caller.user_ref
+    )
     content = json.dumps(data, indent=2, ensure_ascii=False).encode()
     return Reply(
-        blocks=(Paragraph(text("Here is everything bridgebot stores about you (sent as a file in your DM).")),),
+        blocks=(
+            Paragraph(
+                text("Here is everything bridgebot stores about you (sent as a file in your DM).")
+            ),
+        ),
         attachments=(Attachment("bridgebot-my-data.json", content, "My bridgebot data"),),
     )
 
@@ -220,26 +238,50 @@ def settings_form(ctx: CommandContext) -> Reply:
             title="Workspace settings",
             submit_label="Save",
             fields=(
-                FormField("timezone", "Time zone", row.timezone, max_length=64, hint="e.g. Europe/London"),
-                FormField("label_marketing", "Name for the Marketing side", row.label_marketing, max_length=40),
+                FormField(
+                    "timezone", "Time zone", row.timezone, max_length=64, hint="e.g. Europe/London"
+                ),
+                FormField(
+                    "label_marketing",
+                    "Name for the Marketing side",
+                    row.label_marketing,
+                    max_length=40,
+                ),
                 FormField("label_it", "Name for the IT side", row.label_it, max_length=40),
                 FormField("label_other", "Name for everyone else", row.label_other, max_length=40),
                 FormField(
-                    "anonymity_threshold", "Fewest answers before a side's pulse numbers show",
-                    str(row.anonymity_threshold), max_length=3, hint="3 or more",
+                    "anonymity_threshold",
+                    "Fewest answers before a side's pulse numbers show",
+                    str(row.anonymity_threshold),
+                    max_length=3,
+                    hint="3 or more",
                 ),
                 FormField(
-                    "digest_weekday", "Weekly digest day", WEEKDAYS[row.digest_weekday],
-                    kind=FieldKind.SELECT, options=tuple(zip(WEEKDAYS, WEEKDAY_NAMES, strict=True)),
-                ),
-                FormField("digest_time", "Weekly digest time", f"{row.digest_time:%H:%M}", kind=FieldKind.TIME),
-                FormField(
-                    "usergroup_marketing", "Marketing user group id (side sync)",
-                    row.usergroup_marketing or "", optional=True, max_length=64,
+                    "digest_weekday",
+                    "Weekly digest day",
+                    WEEKDAYS[row.digest_weekday],
+                    kind=FieldKind.SELECT,
+                    options=tuple(zip(WEEKDAYS, WEEKDAY_NAMES, strict=True)),
                 ),
                 FormField(
-                    "usergroup_it", "IT user group id (side sync)", row.usergroup_it or "",
-                    optional=True, max_length=64,
+                    "digest_time",
+                    "Weekly digest time",
+                    f"{row.digest_time:%H:%M}",
+                    kind=FieldKind.TIME,
+                ),
+                FormField(
+                    "usergroup_marketing",
+                    "Marketing user group id (side sync)",
+                    row.usergroup_marketing or "",
+                    optional=True,
+                    max_length=64,
+                ),
+                FormField(
+                    "usergroup_it",
+                    "IT user group id (side sync)",
+                    row.usergroup_it or "",
+                    optional=True,
+                    max_length=64,
                 ),
             ),
         )
@@ -302,12 +344,19 @@ def request_sync(ctx: CommandContext) -> Reply:
     if not (row.usergroup_marketing or row.usergroup_it):
         raise UsageError("No user groups are set. Add their ids in /bridge settings first.", USAGE)
     occurrences.schedule(
-        session=ctx.session, workspace_id=ctx.workspace_id, kind=SIDE_SYNC,
-        subject_ref=f"manual:{ctx.caller.user_ref}", due_at=ctx.now,
+        session=ctx.session,
+        workspace_id=ctx.workspace_id,
+        kind=SIDE_SYNC,
+        subject_ref=f"manual:{ctx.caller.user_ref}",
+        due_at=ctx.now,
         payload={"requested_by": ctx.caller.user_ref},
     )
     return Reply(
-        blocks=(Paragraph(text("Syncing sides from the user groups; you will get a DM when it is done.")),),
+        blocks=(
+            Paragraph(
+                text("Syncing sides from the user groups; you will get a DM when it is done.")
+            ),
+        ),
         wake_scheduler=True,
     )
 

@@ -91,7 +91,9 @@ def register(router: CommandRouter, cache: GlossaryIndexCache | None = None) -> 
     router.register_form(GLOSSARY_ADD_FORM, submit_add)
     router.register_form(GLOSSARY_EDIT_FORM, submit_edit)
     router.new_workspace_hooks.append(
-        lambda ctx: glossary.seed_starter(session=ctx.session, workspace_id=ctx.workspace_id, now=ctx.now)
+        lambda ctx: glossary.seed_starter(
+            session=ctx.session, workspace_id=ctx.workspace_id, now=ctx.now
+        )
     )
 
 
@@ -165,7 +167,9 @@ def show(
 ) -> Reply:
     glossary.record_view(session=ctx.session, workspace_id=ctx.workspace_id, term_id=term_id)
     try:
-        card = glossary.get_card(session=ctx.session, workspace_id=ctx.workspace_id, term_id=term_id)
+        card = glossary.get_card(
+            session=ctx.session, workspace_id=ctx.workspace_id, term_id=term_id
+        )
     except TermNotFound:
         raise NotFound("That term has been deleted.") from None
     blocks = list(card_blocks(ctx, card, with_actions=True))
@@ -214,7 +218,12 @@ def _card_footer(card: TermCard) -> tuple[Span, ...]:
     else:
         parts += ["From the starter glossary"]
     if card.updated_at != card.created_at and card.updated_by:
-        parts += [" · Edited ", card.updated_at.date().isoformat(), " by ", replies.user(card.updated_by)]
+        parts += [
+            " · Edited ",
+            card.updated_at.date().isoformat(),
+            " by ",
+            replies.user(card.updated_by),
+        ]
     views = card.view_count
     parts += [" · ", f"{views} view" + ("" if views == 1 else "s")]
     return text(*parts)
@@ -241,7 +250,9 @@ def share_term(ctx: CommandContext, value: str) -> Reply:
     except TermNotFound:
         raise NotFound("That term has been deleted.") from None
     blocks = card_blocks(ctx, card, with_actions=False)
-    blocks.append(Note(text("Shared by ", replies.user(ctx.caller.user_ref), " · /jargon ", card.name)))
+    blocks.append(
+        Note(text("Shared by ", replies.user(ctx.caller.user_ref), " · /jargon ", card.name))
+    )
     return Reply(blocks=tuple(blocks), visibility=Visibility.CHANNEL)
 
 
@@ -257,7 +268,13 @@ def search(ctx: CommandContext, index: GlossaryIndex, words: str) -> Reply:
     lines = [text(bold(term.name), " — ", _first_sentence(term.definition)) for term in found]
     return Reply(
         blocks=(
-            Paragraph(text(f"{len(found)} term" + ("s" if len(found) > 1 else "") + " for “", words[:80], "”:")),
+            Paragraph(
+                text(
+                    f"{len(found)} term" + ("s" if len(found) > 1 else "") + " for “",
+                    words[:80],
+                    "”:",
+                )
+            ),
             Paragraph(replies.join_lines(lines)),
             Buttons(tuple(Button(term.name, GLOSSARY_SHOW, str(term.id)) for term in found[:5])),
         )
@@ -283,8 +300,12 @@ def explain(index: GlossaryIndex, message: str) -> Reply:
     if not hits:
         return replies.message("No glossary terms in that message.")
     lines = [
-        text(bold(hit.term.name), *( [f" ({hit.found_as})"] if hit.found_as != hit.term.name else [] ),
-             " — ", _first_sentence(hit.term.definition))
+        text(
+            bold(hit.term.name),
+            *([f" ({hit.found_as})"] if hit.found_as != hit.term.name else []),
+            " — ",
+            _first_sentence(hit.term.definition),
+        )
         for hit in hits[:EXPLAIN_LIMIT]
     ]
     more = len(hits) - EXPLAIN_LIMIT
@@ -311,33 +332,60 @@ def term_form(ctx: CommandContext, card: TermCard | None, name: str = "") -> For
         fields=(
             FormField("name", "Term", draft.name, max_length=glossary.LIMITS["name"]),
             FormField(
-                "aliases", "Also known as", ", ".join(draft.aliases), optional=True,
-                max_length=400, hint="Acronyms and other spellings, separated by commas",
+                "aliases",
+                "Also known as",
+                ", ".join(draft.aliases),
+                optional=True,
+                max_length=400,
+                hint="Acronyms and other spellings, separated by commas",
             ),
             FormField(
-                "definition", "Plain definition", draft.definition, multiline=True,
-                max_length=glossary.LIMITS["definition"], hint="One or two sentences anyone understands",
+                "definition",
+                "Plain definition",
+                draft.definition,
+                multiline=True,
+                max_length=glossary.LIMITS["definition"],
+                hint="One or two sentences anyone understands",
             ),
             FormField(
-                "marketing_view", "For Marketing", draft.marketing_view, multiline=True,
-                optional=True, max_length=glossary.LIMITS["marketing_view"],
+                "marketing_view",
+                "For Marketing",
+                draft.marketing_view,
+                multiline=True,
+                optional=True,
+                max_length=glossary.LIMITS["marketing_view"],
                 hint="What it means to a marketer",
             ),
             FormField(
-                "it_view", "For IT", draft.it_view, multiline=True, optional=True,
-                max_length=glossary.LIMITS["it_view"], hint="What it means to an engineer",
+                "it_view",
+                "For IT",
+                draft.it_view,
+                multiline=True,
+                optional=True,
+                max_length=glossary.LIMITS["it_view"],
+                hint="What it means to an engineer",
             ),
             FormField(
-                "example", "Example", draft.example, optional=True,
+                "example",
+                "Example",
+                draft.example,
+                optional=True,
                 max_length=glossary.LIMITS["example"],
             ),
             FormField(
-                "origin", "Whose term is it?", draft.origin,
-                options=tuple(ORIGIN_LABELS.items()), kind=FieldKind.SELECT,
+                "origin",
+                "Whose term is it?",
+                draft.origin,
+                options=tuple(ORIGIN_LABELS.items()),
+                kind=FieldKind.SELECT,
             ),
             FormField(
-                "related", "Related terms", ", ".join(draft.related), optional=True,
-                max_length=400, hint="Names of other terms, separated by commas",
+                "related",
+                "Related terms",
+                ", ".join(draft.related),
+                optional=True,
+                max_length=400,
+                hint="Names of other terms, separated by commas",
             ),
         ),
     )
@@ -345,7 +393,9 @@ def term_form(ctx: CommandContext, card: TermCard | None, name: str = "") -> For
 
 def edit_form(ctx: CommandContext, term_id: int) -> Reply:
     try:
-        card = glossary.get_card(session=ctx.session, workspace_id=ctx.workspace_id, term_id=term_id)
+        card = glossary.get_card(
+            session=ctx.session, workspace_id=ctx.workspace_id, term_id=term_id
+        )
     except TermNotFound:
         raise NotFound("That term has been deleted.") from None
     _require_author_or_admin(ctx, card.author_ref, card.name)
@@ -363,8 +413,11 @@ def submit_add(ctx: CommandContext, values: dict[str, str], _metadata: str) -> R
     draft = TermDraft.from_mapping(values)
     try:
         card = glossary.add_term(
-            session=ctx.session, workspace_id=ctx.workspace_id, draft=draft,
-            author_ref=ctx.caller.user_ref, now=ctx.now,
+            session=ctx.session,
+            workspace_id=ctx.workspace_id,
+            draft=draft,
+            author_ref=ctx.caller.user_ref,
+            now=ctx.now,
         )
     except InvalidTerm as exc:
         raise FormInvalid(exc.errors) from None
@@ -375,13 +428,20 @@ def submit_edit(ctx: CommandContext, values: dict[str, str], metadata: str) -> R
     draft = TermDraft.from_mapping(values)
     try:
         card = glossary.edit_term(
-            session=ctx.session, workspace_id=ctx.workspace_id, term_id=_term_id(metadata),
-            draft=draft, editor_ref=ctx.caller.user_ref, is_admin=ctx.caller.is_admin, now=ctx.now,
+            session=ctx.session,
+            workspace_id=ctx.workspace_id,
+            term_id=_term_id(metadata),
+            draft=draft,
+            editor_ref=ctx.caller.user_ref,
+            is_admin=ctx.caller.is_admin,
+            now=ctx.now,
         )
     except InvalidTerm as exc:
         raise FormInvalid(exc.errors) from None
     except NotAllowed:
-        raise PermissionDenied("Only the person who added this term or an admin can change it.") from None
+        raise PermissionDenied(
+            "Only the person who added this term or an admin can change it."
+        ) from None
     except TermNotFound:
         raise NotFound("That term has been deleted meanwhile.") from None
     return _saved(ctx, card, "Saved")
@@ -401,10 +461,17 @@ def confirm_delete(ctx: CommandContext, term_id: int) -> Reply:
     _require_author_or_admin(ctx, card.author_ref, card.name)
     return Reply(
         blocks=(
-            Paragraph(text("Delete “", bold(card.name), "” from the glossary? Its history is kept.")),
+            Paragraph(
+                text("Delete “", bold(card.name), "” from the glossary? Its history is kept.")
+            ),
             Buttons(
                 (
-                    Button(f"Delete {card.name}"[:75], GLOSSARY_DELETE_CONFIRM, str(term_id), ButtonStyle.DANGER),
+                    Button(
+                        f"Delete {card.name}"[:75],
+                        GLOSSARY_DELETE_CONFIRM,
+                        str(term_id),
+                        ButtonStyle.DANGER,
+                    ),
                     Button("Cancel", GLOSSARY_CANCEL),
                 )
             ),
@@ -415,13 +482,19 @@ def confirm_delete(ctx: CommandContext, term_id: int) -> Reply:
 def delete_confirmed(ctx: CommandContext, value: str) -> Reply:
     try:
         name = glossary.delete_term(
-            session=ctx.session, workspace_id=ctx.workspace_id, term_id=_term_id(value),
-            user_ref=ctx.caller.user_ref, is_admin=ctx.caller.is_admin, now=ctx.now,
+            session=ctx.session,
+            workspace_id=ctx.workspace_id,
+            term_id=_term_id(value),
+            user_ref=ctx.caller.user_ref,
+            is_admin=ctx.caller.is_admin,
+            now=ctx.now,
         )
     except TermNotFound:
         raise NotFound("That term was already deleted.") from None
     except NotAllowed:
-        raise PermissionDenied("Only the person who added this term or an admin can delete it.") from None
+        raise PermissionDenied(
+            "Only the person who added this term or an admin can delete it."
+        ) from None
     return Reply(blocks=(Paragraph(text("Deleted “", name, "”.")),), replace_original=True)
 
 

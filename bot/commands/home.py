@@ -53,7 +53,9 @@ def term_of_the_day(names: list[tuple[int, str]], day: datetime) -> int | None:
 
 def build_home(ctx: CommandContext) -> Reply:
     workspace = workspaces.get_workspace(session=ctx.session, workspace_id=ctx.workspace_id)
-    me = people.get_person(session=ctx.session, workspace_id=ctx.workspace_id, user_ref=ctx.caller.user_ref)
+    me = people.get_person(
+        session=ctx.session, workspace_id=ctx.workspace_id, user_ref=ctx.caller.user_ref
+    )
     side = me.side if me else None
     blocks: list[Block] = [Heading("bridgebot: Marketing and IT, one team")]
     current = f"You are on the {workspace.label(side)} side." if side else "Choose your side:"
@@ -62,14 +64,23 @@ def build_home(ctx: CommandContext) -> Reply:
         Buttons(
             tuple(
                 Button(
-                    workspace.label(option), HOME_SIDE, option.value,
+                    workspace.label(option),
+                    HOME_SIDE,
+                    option.value,
                     ButtonStyle.PRIMARY if option == side else ButtonStyle.DEFAULT,
                 )
                 for option in Side
             )
         )
     )
-    blocks += [Divider(), *_standups(ctx, side), Divider(), *_challenges(ctx), Divider(), *_gap(ctx, workspace)]
+    blocks += [
+        Divider(),
+        *_standups(ctx, side),
+        Divider(),
+        *_challenges(ctx),
+        Divider(),
+        *_gap(ctx, workspace),
+    ]
     blocks += [Divider(), *_term(ctx)]
     return Reply(blocks=tuple(blocks))
 
@@ -86,14 +97,25 @@ def _standups(ctx: CommandContext, side: Side | None) -> list[Block]:
     if not mine:
         return [Paragraph(text(bold("Your next stand-ups"), "\nNone yet. /standup creates one."))]
     lines = [
-        text(f"{when.astimezone(view.weekly.zone):%a %d %b %H:%M} · ", bold(view.name), " in ", replies.channel(view.channel_ref))
+        text(
+            f"{when.astimezone(view.weekly.zone):%a %d %b %H:%M} · ",
+            bold(view.name),
+            " in ",
+            replies.channel(view.channel_ref),
+        )
         for when, view in sorted(mine, key=lambda item: item[0])[:5]
     ]
     return [Paragraph(text(bold("Your next stand-ups"), "\n", *replies.join_lines(lines)))]
 
 
 def _challenges(ctx: CommandContext) -> list[Block]:
-    open_ones = board.recent(session=ctx.session, workspace_id=ctx.workspace_id, kind="challenge", only_open=True, limit=5)
+    open_ones = board.recent(
+        session=ctx.session,
+        workspace_id=ctx.workspace_id,
+        kind="challenge",
+        only_open=True,
+        limit=5,
+    )
     if not open_ones:
         return [Paragraph(text(bold("Open challenges"), "\nNone open. Post one with /challenge."))]
     lines = []
@@ -109,7 +131,9 @@ def _gap(ctx: CommandContext, workspace: workspaces.WorkspaceView) -> list[Block
     poll = pulse.latest_weekly(session=ctx.session, workspace_id=ctx.workspace_id)
     if poll is None:
         return [Paragraph(text(bold("Perception gap"), "\nNo pulse results yet."))]
-    results = pulse.results(session=ctx.session, workspace_id=ctx.workspace_id, poll_id=poll.id, with_previous=False)
+    results = pulse.results(
+        session=ctx.session, workspace_id=ctx.workspace_id, poll_id=poll.id, with_previous=False
+    )
     first = results.questions[0]
     if first.gap is None:
         detail = "Not enough answers on both sides to show it."
@@ -126,7 +150,9 @@ def _term(ctx: CommandContext) -> list[Block]:
     names = [
         (term_id, name)
         for term_id, name in ctx.session.execute(
-            select(GlossaryTerm.id, GlossaryTerm.name).where(GlossaryTerm.workspace_id == ctx.workspace_id)
+            select(GlossaryTerm.id, GlossaryTerm.name).where(
+                GlossaryTerm.workspace_id == ctx.workspace_id
+            )
         )
     ]
     chosen = term_of_the_day(names, ctx.now)
@@ -145,8 +171,11 @@ def set_side_from_home(ctx: CommandContext, value: str) -> Reply:
     except ValueError:
         raise UsageError("That is not a side.") from None
     people.set_side(
-        session=ctx.session, workspace_id=ctx.workspace_id, user_ref=ctx.caller.user_ref,
-        side=side, display_name=ctx.caller.display_name,
+        session=ctx.session,
+        workspace_id=ctx.workspace_id,
+        user_ref=ctx.caller.user_ref,
+        side=side,
+        display_name=ctx.caller.display_name,
     )
     return Reply(outbox=(Outgoing(refresh_key=home_key(ctx.caller.user_ref)),))
 

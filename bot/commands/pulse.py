@@ -131,17 +131,34 @@ def results_blocks(results: PollResults, workspace: WorkspaceView) -> list[Block
     blocks: list[Block] = []
     for index, question in enumerate(results.questions):
         items = [
-            (labels[side], text(_stat_line(question.by_side[side], results.change(index, side), results.threshold)))
+            (
+                labels[side],
+                text(
+                    _stat_line(
+                        question.by_side[side], results.change(index, side), results.threshold
+                    )
+                ),
+            )
             for side in (Side.MARKETING.value, Side.IT.value)
         ]
-        items.append(("Everyone", text(_stat_line(question.overall, results.change(index, "overall"), results.threshold))))
+        items.append(
+            (
+                "Everyone",
+                text(
+                    _stat_line(
+                        question.overall, results.change(index, "overall"), results.threshold
+                    )
+                ),
+            )
+        )
         gap = question.gap
         items.append(
             (
                 "Perception gap",
                 text(
                     f"{'+' if gap >= 0 else ''}{gap:.0f} points ({labels['marketing']} minus {labels['it']})"
-                    if gap is not None else "not shown (a side has too few answers)"
+                    if gap is not None
+                    else "not shown (a side has too few answers)"
                 ),
             )
         )
@@ -157,7 +174,9 @@ def results_blocks(results: PollResults, workspace: WorkspaceView) -> list[Block
         blocks.append(Note(text("Response rate: ", " · ".join(rates))))
     if results.comments:
         lines = [text("“", comment[:300], "”") for comment in results.comments[:10]]
-        blocks.append(Paragraph(text(bold("Comments (anonymous):"), "\n", *replies.join_lines(lines))))
+        blocks.append(
+            Paragraph(text(bold("Comments (anonymous):"), "\n", *replies.join_lines(lines)))
+        )
     blocks.append(
         Note(
             text(
@@ -182,14 +201,18 @@ def results_reply(ctx: CommandContext, weeks_text: str) -> Reply:
     return trend_reply(history, workspace, visibility=Visibility.PRIVATE)
 
 
-def trend_reply(history: list[PollResults], workspace: WorkspaceView, *, visibility: Visibility) -> Reply:
+def trend_reply(
+    history: list[PollResults], workspace: WorkspaceView, *, visibility: Visibility
+) -> Reply:
     labels = _labels(workspace)
     lines = []
     for result in history:
         cells = []
         for side in (Side.MARKETING.value, Side.IT.value, "overall"):
             value = average_agree(result, side)
-            cells.append(f"{labels[side]} {value:.0f}%" if value is not None else f"{labels[side]} –")
+            cells.append(
+                f"{labels[side]} {value:.0f}%" if value is not None else f"{labels[side]} –"
+            )
         lines.append(text(f"{result.poll.opened_at:%d %b}: ", " · ".join(cells)))
     chart = trend_chart(history, labels)
     return Reply(
@@ -208,25 +231,44 @@ def latest(ctx: CommandContext) -> Reply:
     blocks: list[Block] = []
     open_poll = pulse.open_weekly_poll(session=ctx.session, workspace_id=ctx.workspace_id)
     if open_poll is not None and open_poll.closes_at:
-        count = pulse.respondent_count(session=ctx.session, workspace_id=ctx.workspace_id, poll_id=open_poll.id)
-        blocks.append(Note(text(f"A pulse is open until {open_poll.closes_at:%a %d %b %H:%M} UTC; {count} answered so far.")))
+        count = pulse.respondent_count(
+            session=ctx.session, workspace_id=ctx.workspace_id, poll_id=open_poll.id
+        )
+        blocks.append(
+            Note(
+                text(
+                    f"A pulse is open until {open_poll.closes_at:%a %d %b %H:%M} UTC; {count} answered so far."
+                )
+            )
+        )
     poll = pulse.latest_weekly(session=ctx.session, workspace_id=ctx.workspace_id)
     if poll is None:
         blocks.insert(0, Paragraph(text("No pulse results yet.")))
         return Reply(blocks=tuple(blocks))
     results = pulse.results(session=ctx.session, workspace_id=ctx.workspace_id, poll_id=poll.id)
     return Reply(
-        blocks=(Heading(f"Pulse of {poll.opened_at:%d %b %Y}"), *results_blocks(results, workspace), *blocks)
+        blocks=(
+            Heading(f"Pulse of {poll.opened_at:%d %b %Y}"),
+            *results_blocks(results, workspace),
+            *blocks,
+        )
     )
 
 
-def results_message(results: PollResults, history: list[PollResults], workspace: WorkspaceView) -> Reply:
+def results_message(
+    results: PollResults, history: list[PollResults], workspace: WorkspaceView
+) -> Reply:
     """What is posted to the shared channel when a pulse closes: the table and the chart."""
     chart = trend_chart(history, _labels(workspace)) if history else None
     return Reply(
-        blocks=(Heading(f"Pulse results — {results.poll.opened_at:%d %b %Y}"), *results_blocks(results, workspace)),
+        blocks=(
+            Heading(f"Pulse results — {results.poll.opened_at:%d %b %Y}"),
+            *results_blocks(results, workspace),
+        ),
         visibility=Visibility.CHANNEL,
-        attachments=(Attachment("pulse-trend.png", chart, "Pulse trend: % agree by side"),) if chart else (),
+        attachments=(Attachment("pulse-trend.png", chart, "Pulse trend: % agree by side"),)
+        if chart
+        else (),
     )
 
 
@@ -235,13 +277,17 @@ def export(ctx: CommandContext) -> Reply:
     history = pulse.trend(session=ctx.session, workspace_id=ctx.workspace_id, weeks=520)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["pulse_opened", "question", "side", "respondents", "mean", "agree_pct", "gap_points"])
+    writer.writerow(
+        ["pulse_opened", "question", "side", "respondents", "mean", "agree_pct", "gap_points"]
+    )
     for result in history:
         for question in result.questions:
             for side, stats in [*question.by_side.items(), ("overall", question.overall)]:
                 writer.writerow(
                     [
-                        result.poll.opened_at.date().isoformat(), question.question, side,
+                        result.poll.opened_at.date().isoformat(),
+                        question.question,
+                        side,
                         stats.respondents if stats.shown else f"<{result.threshold}",
                         "" if stats.mean is None else stats.mean,
                         "" if stats.agree_pct is None else stats.agree_pct,
@@ -249,8 +295,14 @@ def export(ctx: CommandContext) -> Reply:
                     ]
                 )
     return Reply(
-        blocks=(Paragraph(text(f"Pulse results of {len(history)} pulses as CSV (aggregates only).")),),
-        attachments=(Attachment("pulse-results.csv", buffer.getvalue().encode(), "Pulse results (aggregates)"),),
+        blocks=(
+            Paragraph(text(f"Pulse results of {len(history)} pulses as CSV (aggregates only).")),
+        ),
+        attachments=(
+            Attachment(
+                "pulse-results.csv", buffer.getvalue().encode(), "Pulse results (aggregates)"
+            ),
+        ),
     )
 
 
@@ -268,11 +320,15 @@ def start_now(ctx: CommandContext) -> Reply:
         ctx.session, ctx.workspace_id, slot=ctx.now, now=ctx.now, hours=settings.pulse_open_hours
     )
     if not people:
-        return replies.message("Nobody has chosen a side yet, so there is nobody to ask. People set theirs with /bridge side.")
+        return replies.message(
+            "Nobody has chosen a side yet, so there is nobody to ask. People set theirs with /bridge side."
+        )
     return Reply(
         blocks=(
             Paragraph(
-                text(f"Pulse sent to {len(people)} people; it closes {poll.closes_at:%a %d %b %H:%M} UTC.")
+                text(
+                    f"Pulse sent to {len(people)} people; it closes {poll.closes_at:%a %d %b %H:%M} UTC."
+                )
             ),
         ),
         wake_scheduler=True,
@@ -284,18 +340,31 @@ def open_and_plan(
 ) -> tuple[PollView, list[str]]:
     """Open the pulse for `slot` and plan one DM per person and the closing (idempotent)."""
     poll, people = pulse.open_weekly(
-        session=session, workspace_id=workspace_id, slot=slot, now=now, open_for=timedelta(hours=hours)
+        session=session,
+        workspace_id=workspace_id,
+        slot=slot,
+        now=now,
+        open_for=timedelta(hours=hours),
     )
     payload = {"poll_id": poll.id}
     for user_ref in people:
         occurrences.schedule(
-            session=session, workspace_id=workspace_id, kind=PULSE_DM, subject_ref=f"pulse:{poll.id}",
-            due_at=now, recipient_ref=user_ref, payload=payload,
+            session=session,
+            workspace_id=workspace_id,
+            kind=PULSE_DM,
+            subject_ref=f"pulse:{poll.id}",
+            due_at=now,
+            recipient_ref=user_ref,
+            payload=payload,
         )
     assert poll.closes_at is not None
     occurrences.schedule(
-        session=session, workspace_id=workspace_id, kind=PULSE_CLOSE, subject_ref=f"pulse:{poll.id}",
-        due_at=poll.closes_at, payload=payload,
+        session=session,
+        workspace_id=workspace_id,
+        kind=PULSE_CLOSE,
+        subject_ref=f"pulse:{poll.id}",
+        due_at=poll.closes_at,
+        payload=payload,
     )
     return poll, people
 
@@ -309,7 +378,9 @@ def _settings_row(ctx: CommandContext) -> WorkspaceSettings:
 def question_message(poll: PollView, chosen: dict[int, int], *, has_comment: bool = False) -> Reply:
     """The DM: each statement with a 1-5 scale; the person's choices are marked."""
     blocks: list[Block] = [
-        Paragraph(text(bold("Weekly pulse"), ": how did Marketing and IT work together this week?")),
+        Paragraph(
+            text(bold("Weekly pulse"), ": how did Marketing and IT work together this week?")
+        ),
     ]
     for index, question in enumerate(poll.questions):
         blocks.append(Paragraph(text(bold(f"{index + 1}. "), question)))
@@ -326,12 +397,26 @@ def question_message(poll: PollView, chosen: dict[int, int], *, has_comment: boo
                 )
             )
         )
-    blocks.append(Buttons((Button("Edit comment" if has_comment else "Add a comment", PULSE_COMMENT, str(poll.id)),)))
+    blocks.append(
+        Buttons(
+            (
+                Button(
+                    "Edit comment" if has_comment else "Add a comment", PULSE_COMMENT, str(poll.id)
+                ),
+            )
+        )
+    )
     closes = f" Closes {poll.closes_at:%a %d %b %H:%M} UTC." if poll.closes_at else ""
     answered = len(chosen)
     progress = f" You answered {answered} of {len(poll.questions)}." if answered else ""
     blocks.append(
-        Note(text("Anonymous: your name is never stored with your answers; you can change them until it closes.", closes, progress))
+        Note(
+            text(
+                "Anonymous: your name is never stored with your answers; you can change them until it closes.",
+                closes,
+                progress,
+            )
+        )
     )
     return Reply(blocks=tuple(blocks), visibility=Visibility.CHANNEL)
 
@@ -351,8 +436,14 @@ def vote(ctx: CommandContext, value: str, secret_key: str) -> Reply:
     poll_id, question, answer = _split_value(value, 3)
     try:
         pulse.vote(
-            session=ctx.session, workspace_id=ctx.workspace_id, poll_id=poll_id, question=question,
-            value=answer, user_ref=ctx.caller.user_ref, secret_key=secret_key, now=ctx.now,
+            session=ctx.session,
+            workspace_id=ctx.workspace_id,
+            poll_id=poll_id,
+            question=question,
+            value=answer,
+            user_ref=ctx.caller.user_ref,
+            secret_key=secret_key,
+            now=ctx.now,
         )
         poll = pulse.get_poll(session=ctx.session, workspace_id=ctx.workspace_id, poll_id=poll_id)
     except PollClosed as exc:
@@ -363,8 +454,11 @@ def vote(ctx: CommandContext, value: str, secret_key: str) -> Reply:
         # str() of PollNotFound is the bare poll id, which is no message for a person.
         raise NotFound("That poll no longer exists.") from None
     chosen = pulse.my_answers(
-        session=ctx.session, workspace_id=ctx.workspace_id, poll_id=poll_id,
-        user_ref=ctx.caller.user_ref, secret_key=secret_key,
+        session=ctx.session,
+        workspace_id=ctx.workspace_id,
+        poll_id=poll_id,
+        user_ref=ctx.caller.user_ref,
+        secret_key=secret_key,
     )
     message = question_message(poll, chosen)
     return Reply(blocks=message.blocks, replace_original=True)
@@ -374,12 +468,17 @@ def comment_form(ctx: CommandContext, value: str) -> Reply:
     (poll_id,) = _split_value(value, 1)
     return Reply(
         form=Form(
-            callback_id=PULSE_COMMENT_FORM, title="Anonymous comment", submit_label="Save",
+            callback_id=PULSE_COMMENT_FORM,
+            title="Anonymous comment",
+            submit_label="Save",
             metadata=str(poll_id),
             fields=(
                 FormField(
-                    "comment", "Anything to add? (no names are kept)", multiline=True,
-                    max_length=pulse.MAX_COMMENT, optional=True,
+                    "comment",
+                    "Anything to add? (no names are kept)",
+                    multiline=True,
+                    max_length=pulse.MAX_COMMENT,
+                    optional=True,
                     hint="Comments are shown without names, and only when at least 3 people comment.",
                 ),
             ),
@@ -387,12 +486,19 @@ def comment_form(ctx: CommandContext, value: str) -> Reply:
     )
 
 
-def submit_comment(ctx: CommandContext, values: dict[str, str], metadata: str, secret_key: str) -> Reply:
+def submit_comment(
+    ctx: CommandContext, values: dict[str, str], metadata: str, secret_key: str
+) -> Reply:
     (poll_id,) = _split_value(metadata, 1)
     try:
         pulse.save_comment(
-            session=ctx.session, workspace_id=ctx.workspace_id, poll_id=poll_id,
-            user_ref=ctx.caller.user_ref, text=values.get("comment", ""), secret_key=secret_key, now=ctx.now,
+            session=ctx.session,
+            workspace_id=ctx.workspace_id,
+            poll_id=poll_id,
+            user_ref=ctx.caller.user_ref,
+            text=values.get("comment", ""),
+            secret_key=secret_key,
+            now=ctx.now,
         )
     except (PollClosed, PulseRefused) as exc:
         raise FormInvalid({"comment": str(exc)}) from None
@@ -407,18 +513,33 @@ def schedule_form(ctx: CommandContext) -> Reply:
     settings = _settings_row(ctx)
     return Reply(
         form=Form(
-            callback_id=PULSE_SCHEDULE_FORM, title="Weekly pulse", submit_label="Save",
+            callback_id=PULSE_SCHEDULE_FORM,
+            title="Weekly pulse",
+            submit_label="Save",
             fields=(
                 FormField(
-                    "enabled", "Weekly pulse", "on" if settings.pulse_enabled else "off", kind=FieldKind.SELECT,
+                    "enabled",
+                    "Weekly pulse",
+                    "on" if settings.pulse_enabled else "off",
+                    kind=FieldKind.SELECT,
                     options=(("on", "On"), ("off", "Off")),
                 ),
                 FormField(
-                    "weekday", "Day", WEEKDAYS[settings.pulse_weekday], kind=FieldKind.SELECT,
+                    "weekday",
+                    "Day",
+                    WEEKDAYS[settings.pulse_weekday],
+                    kind=FieldKind.SELECT,
                     options=tuple(zip(WEEKDAYS, WEEKDAY_NAMES, strict=True)),
                 ),
-                FormField("time", f"Time ({settings.timezone})", f"{settings.pulse_time:%H:%M}", kind=FieldKind.TIME),
-                FormField("hours", "Open for (hours)", str(settings.pulse_open_hours), max_length=3),
+                FormField(
+                    "time",
+                    f"Time ({settings.timezone})",
+                    f"{settings.pulse_time:%H:%M}",
+                    kind=FieldKind.TIME,
+                ),
+                FormField(
+                    "hours", "Open for (hours)", str(settings.pulse_open_hours), max_length=3
+                ),
             ),
         )
     )
@@ -465,8 +586,13 @@ def ask(ctx: CommandContext, rest: str) -> Reply:
         raise UsageError("Quick polls are posted in a channel; run this in one.", ASK_USAGE)
     try:
         poll = pulse.create_adhoc(
-            session=ctx.session, workspace_id=ctx.workspace_id, question=question, options=options,
-            author_ref=ctx.caller.user_ref, channel_ref=ctx.channel_ref, now=ctx.now,
+            session=ctx.session,
+            workspace_id=ctx.workspace_id,
+            question=question,
+            options=options,
+            author_ref=ctx.caller.user_ref,
+            channel_ref=ctx.channel_ref,
+            now=ctx.now,
         )
     except PulseRefused as exc:
         raise UsageError(str(exc), ASK_USAGE) from None
@@ -474,7 +600,8 @@ def ask(ctx: CommandContext, rest: str) -> Reply:
     return Reply(
         outbox=(
             Outgoing(
-                conversation_ref=ctx.channel_ref, reply=ask_message(poll, counts),
+                conversation_ref=ctx.channel_ref,
+                reply=ask_message(poll, counts),
                 record_key=f"{OUTBOX_PREFIX}:{poll.id}",
             ),
         )
@@ -493,16 +620,22 @@ def ask_message(poll: PollView, counts: list[int]) -> Reply:
         Paragraph(replies.join_lines(lines)),
         Note(
             text(
-                "Asked by ", replies.user(poll.author_ref or ""),
+                "Asked by ",
+                replies.user(poll.author_ref or ""),
                 f" · {total} vote" + ("" if total == 1 else "s"),
                 " · closed" if not poll.is_open else " · one vote each, you can change it",
             )
         ),
     ]
     if poll.is_open:
-        buttons = [Button(option[:75], PULSE_ASK_VOTE, f"{poll.id}:{n}") for n, option in enumerate(poll.options)]
+        buttons = [
+            Button(option[:75], PULSE_ASK_VOTE, f"{poll.id}:{n}")
+            for n, option in enumerate(poll.options)
+        ]
         blocks.append(Buttons(tuple(buttons)))
-        blocks.append(Buttons((Button("Close poll", PULSE_ASK_CLOSE, str(poll.id), ButtonStyle.DANGER),)))
+        blocks.append(
+            Buttons((Button("Close poll", PULSE_ASK_CLOSE, str(poll.id), ButtonStyle.DANGER),))
+        )
     return Reply(blocks=tuple(blocks), visibility=Visibility.CHANNEL)
 
 
@@ -510,8 +643,14 @@ def ask_vote(ctx: CommandContext, value: str, secret_key: str) -> Reply:
     poll_id, option = _split_value(value, 2)
     try:
         pulse.vote(
-            session=ctx.session, workspace_id=ctx.workspace_id, poll_id=poll_id, question=0, value=option,
-            user_ref=ctx.caller.user_ref, secret_key=secret_key, now=ctx.now,
+            session=ctx.session,
+            workspace_id=ctx.workspace_id,
+            poll_id=poll_id,
+            question=0,
+            value=option,
+            user_ref=ctx.caller.user_ref,
+            secret_key=secret_key,
+            now=ctx.now,
         )
     except PollClosed as exc:
         raise PermissionDenied(str(exc)) from None
@@ -535,8 +674,11 @@ def ask_close(ctx: CommandContext, value: str) -> Reply:
 def record_poll(ctx: CommandContext, key: str, posted: PostedMessage) -> None:
     (poll_id,) = _split_value(key.split(":", 1)[1], 1)
     pulse.record_message(
-        session=ctx.session, workspace_id=ctx.workspace_id, poll_id=poll_id,
-        channel_ref=posted.conversation_ref, message_ref=posted.message_ref,
+        session=ctx.session,
+        workspace_id=ctx.workspace_id,
+        poll_id=poll_id,
+        channel_ref=posted.conversation_ref,
+        message_ref=posted.message_ref,
     )
 
 
@@ -548,5 +690,7 @@ def refresh_poll(ctx: CommandContext, key: str) -> tuple[PostedMessage, Reply] |
         return None
     if poll.channel_ref is None or poll.message_ref is None:
         return None
-    counts = pulse.option_counts(session=ctx.session, workspace_id=ctx.workspace_id, poll_id=poll_id)
+    counts = pulse.option_counts(
+        session=ctx.session, workspace_id=ctx.workspace_id, poll_id=poll_id
+    )
     return PostedMessage(poll.channel_ref, poll.message_ref), ask_message(poll, counts)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 
 from bot import replies
+from bot.commands import board as board_commands
 from bot.models import Side
 from bot.replies import (
     Attachment,
@@ -36,7 +37,6 @@ from bot.router import (
     UsageError,
     split_first,
 )
-from bot.commands import board as board_commands
 from bot.services import standups, workspaces
 from bot.services.calendar import standup_calendar
 from bot.services.recurrence import WEEKDAY_NAMES, WEEKDAYS, RecurrenceError, parse_date
@@ -112,13 +112,17 @@ def handle_standup(ctx: CommandContext, args: str, *, public_url: str) -> Reply:
         raise UsageError(f"/standup has no “{sub[:20]}” option.", USAGE)
     number_text, more = split_first(rest)
     if not number_text.isdigit():
-        raise UsageError(f"Give the stand-up's number, as shown by /standup list (e.g. /standup {sub} 1).", USAGE)
+        raise UsageError(
+            f"Give the stand-up's number, as shown by /standup list (e.g. /standup {sub} 1).", USAGE
+        )
     try:
         return with_id[sub](int(number_text), more)
     except StandupNotFound:
         raise NotFound(f"There is no stand-up {number_text}. /standup list shows them.") from None
     except StandupNotAllowed:
-        raise PermissionDenied("Only the person who created this stand-up or an admin can change it.") from None
+        raise PermissionDenied(
+            "Only the person who created this stand-up or an admin can change it."
+        ) from None
 
 
 def cancelled() -> Reply:
@@ -138,31 +142,55 @@ def create_form(ctx: CommandContext) -> Form:
             FormField("name", "Name", "Marketing + IT stand-up", max_length=80),
             FormField("channel", "Channel", ctx.channel_ref or "", kind=FieldKind.CHANNEL),
             FormField(
-                "weekdays", "Days", "mon,wed,fri", kind=FieldKind.MULTI_SELECT,
+                "weekdays",
+                "Days",
+                "mon,wed,fri",
+                kind=FieldKind.MULTI_SELECT,
                 options=tuple(zip(WEEKDAYS, WEEKDAY_NAMES, strict=True)),
             ),
             FormField("time", "Time", "09:30", kind=FieldKind.TIME),
             FormField(
-                "timezone", "Time zone", workspace.timezone, max_length=64,
+                "timezone",
+                "Time zone",
+                workspace.timezone,
+                max_length=64,
                 hint="An IANA name such as Europe/London or America/New_York",
             ),
             FormField(
-                "mode", "How", "meeting", kind=FieldKind.SELECT,
-                options=(("meeting", "A live call"), ("async", "Async: answers by DM, then a digest")),
+                "mode",
+                "How",
+                "meeting",
+                kind=FieldKind.SELECT,
+                options=(
+                    ("meeting", "A live call"),
+                    ("async", "Async: answers by DM, then a digest"),
+                ),
             ),
             FormField("call_link", "Call link (live call)", optional=True, max_length=500),
             FormField(
-                "questions", "Questions (one per line)", "\n".join(standups.DEFAULT_QUESTIONS),
-                multiline=True, max_length=1600,
+                "questions",
+                "Questions (one per line)",
+                "\n".join(standups.DEFAULT_QUESTIONS),
+                multiline=True,
+                max_length=1600,
             ),
             FormField(
-                "audience", "Who takes part", BOTH_SIDES, kind=FieldKind.SELECT,
-                options=((BOTH_SIDES, "Everyone on both sides"), (CHOSEN, "The people chosen below")),
+                "audience",
+                "Who takes part",
+                BOTH_SIDES,
+                kind=FieldKind.SELECT,
+                options=(
+                    (BOTH_SIDES, "Everyone on both sides"),
+                    (CHOSEN, "The people chosen below"),
+                ),
             ),
             FormField("participants", "People", optional=True, kind=FieldKind.USERS),
             FormField("lead", "Reminder, minutes before", "15", max_length=4),
             FormField(
-                "deadline", "Async: minutes to answer", "120", max_length=4,
+                "deadline",
+                "Async: minutes to answer",
+                "120",
+                max_length=4,
                 hint="The digest is posted this long after the start",
             ),
         ),
@@ -187,8 +215,12 @@ def submit_create(ctx: CommandContext, values: dict[str, str], *, secret_key: st
     )
     try:
         view = standups.create(
-            session=ctx.session, workspace_id=ctx.workspace_id, draft=draft,
-            creator_ref=ctx.caller.user_ref, now=ctx.now, secret_key=secret_key,
+            session=ctx.session,
+            workspace_id=ctx.workspace_id,
+            draft=draft,
+            creator_ref=ctx.caller.user_ref,
+            now=ctx.now,
+            secret_key=secret_key,
         )
     except InvalidStandup as exc:
         renamed = {"reminder_lead": "lead", "participants": "participants"}
@@ -216,14 +248,27 @@ def _when(moment: datetime, view: StandupView) -> str:
 
 def summary_blocks(ctx: CommandContext, view: StandupView) -> list[Block]:
     upcoming = view.next_start(ctx.now)
-    status = "paused" if view.paused else (f"next {_when(upcoming[1], view)}" if upcoming else "no date ahead")
+    status = (
+        "paused"
+        if view.paused
+        else (f"next {_when(upcoming[1], view)}" if upcoming else "no date ahead")
+    )
     who = "everyone on both sides" if view.both_sides else f"{len(view.participants)} people"
     if view.both_sides and view.participants:
         who += f" and {len(view.participants)} more"
     parts: list[str | Span] = [
-        bold(f"{view.number}. "), bold(view.name), " in ", replies.channel(view.channel_ref), "\n",
-        describe_schedule(view), " · ", "live call" if view.mode == "meeting" else "async", " · ", who,
-        " · ", status,
+        bold(f"{view.number}. "),
+        bold(view.name),
+        " in ",
+        replies.channel(view.channel_ref),
+        "\n",
+        describe_schedule(view),
+        " · ",
+        "live call" if view.mode == "meeting" else "async",
+        " · ",
+        who,
+        " · ",
+        status,
     ]
     return [Paragraph(text(*parts))]
 
@@ -241,11 +286,17 @@ def list_reply(ctx: CommandContext) -> Reply:
 
 def set_paused(ctx: CommandContext, number: int, paused: bool) -> Reply:
     view = standups.set_paused(
-        session=ctx.session, workspace_id=ctx.workspace_id, number=number, paused=paused,
-        user_ref=ctx.caller.user_ref, is_admin=ctx.caller.is_admin,
+        session=ctx.session,
+        workspace_id=ctx.workspace_id,
+        number=number,
+        paused=paused,
+        user_ref=ctx.caller.user_ref,
+        is_admin=ctx.caller.is_admin,
     )
     verb = "Paused" if paused else "Resumed"
-    return Reply(blocks=(Paragraph(text(f"{verb} ", bold(view.name), ".")), *summary_blocks(ctx, view)))
+    return Reply(
+        blocks=(Paragraph(text(f"{verb} ", bold(view.name), ".")), *summary_blocks(ctx, view))
+    )
 
 
 def skip(ctx: CommandContext, number: int, date_text: str) -> Reply:
@@ -254,8 +305,13 @@ def skip(ctx: CommandContext, number: int, date_text: str) -> Reply:
     try:
         local_date = parse_date(date_text)
         view = standups.skip(
-            session=ctx.session, workspace_id=ctx.workspace_id, number=number, local_date=local_date,
-            user_ref=ctx.caller.user_ref, is_admin=ctx.caller.is_admin, now=ctx.now,
+            session=ctx.session,
+            workspace_id=ctx.workspace_id,
+            number=number,
+            local_date=local_date,
+            user_ref=ctx.caller.user_ref,
+            is_admin=ctx.caller.is_admin,
+            now=ctx.now,
         )
     except RecurrenceError as exc:
         raise UsageError(str(exc), USAGE) from None
@@ -263,7 +319,13 @@ def skip(ctx: CommandContext, number: int, date_text: str) -> Reply:
         raise UsageError(" ".join(exc.errors.values()), USAGE) from None
     return Reply(
         blocks=(
-            Paragraph(text("No ", bold(view.name), f" on {local_date:%A %d %B %Y}; nothing will be sent that day.")),
+            Paragraph(
+                text(
+                    "No ",
+                    bold(view.name),
+                    f" on {local_date:%A %d %B %Y}; nothing will be sent that day.",
+                )
+            ),
             *summary_blocks(ctx, view),
         )
     )
@@ -271,12 +333,24 @@ def skip(ctx: CommandContext, number: int, date_text: str) -> Reply:
 
 def run_now(ctx: CommandContext, number: int) -> Reply:
     view, local_date = standups.run_now(
-        session=ctx.session, workspace_id=ctx.workspace_id, number=number,
-        user_ref=ctx.caller.user_ref, is_admin=ctx.caller.is_admin, now=ctx.now,
+        session=ctx.session,
+        workspace_id=ctx.workspace_id,
+        number=number,
+        user_ref=ctx.caller.user_ref,
+        is_admin=ctx.caller.is_admin,
+        now=ctx.now,
     )
-    what = "the agenda is being posted" if view.mode == "meeting" else "questions are going out by DM"
+    what = (
+        "the agenda is being posted" if view.mode == "meeting" else "questions are going out by DM"
+    )
     return Reply(
-        blocks=(Paragraph(text("Running ", bold(view.name), f" now (instead of {local_date:%A %d %B}): {what}.")),),
+        blocks=(
+            Paragraph(
+                text(
+                    "Running ", bold(view.name), f" now (instead of {local_date:%A %d %B}): {what}."
+                )
+            ),
+        ),
         wake_scheduler=True,
     )
 
@@ -301,14 +375,21 @@ def confirm_delete(ctx: CommandContext, number: int) -> Reply:
 def delete_confirmed(ctx: CommandContext, value: str) -> Reply:
     try:
         name = standups.delete_standup(
-            session=ctx.session, workspace_id=ctx.workspace_id, number=int(value),
-            user_ref=ctx.caller.user_ref, is_admin=ctx.caller.is_admin,
+            session=ctx.session,
+            workspace_id=ctx.workspace_id,
+            number=int(value),
+            user_ref=ctx.caller.user_ref,
+            is_admin=ctx.caller.is_admin,
         )
     except (StandupNotFound, ValueError):
         raise NotFound("That stand-up was already deleted.") from None
     except StandupNotAllowed:
-        raise PermissionDenied("Only the person who created this stand-up or an admin can delete it.") from None
-    return Reply(blocks=(Paragraph(text("Deleted the stand-up “", name, "”.")),), replace_original=True)
+        raise PermissionDenied(
+            "Only the person who created this stand-up or an admin can delete it."
+        ) from None
+    return Reply(
+        blocks=(Paragraph(text("Deleted the stand-up “", name, "”.")),), replace_original=True
+    )
 
 
 def calendar(ctx: CommandContext, number: int, public_url: str) -> Reply:
@@ -317,7 +398,13 @@ def calendar(ctx: CommandContext, number: int, public_url: str) -> Reply:
     ics = standup_calendar(view, subscribe_url=url)
     return Reply(
         blocks=(
-            Paragraph(text("Calendar for ", bold(view.name), ": open the file, or subscribe to stay in sync:")),
+            Paragraph(
+                text(
+                    "Calendar for ",
+                    bold(view.name),
+                    ": open the file, or subscribe to stay in sync:",
+                )
+            ),
             Paragraph(text(link(url, url))),
         ),
         attachments=(Attachment(f"standup-{view.number}.ics", ics, f"{view.name} (calendar)"),),
@@ -339,9 +426,19 @@ def reminder_message(view: StandupView, start: datetime, *, direct: bool) -> rep
         if view.call_link:
             blocks.append(Paragraph(text("Join the call: ", link(view.call_link, view.call_link))))
     else:
-        blocks.append(Paragraph(text("Questions arrive by DM at the start; answer when it suits you.")))
+        blocks.append(
+            Paragraph(text("Questions arrive by DM at the start; answer when it suits you."))
+        )
     if direct:
-        blocks.append(Note(text("You are taking part in ", replies.channel(view.channel_ref), "'s joint stand-up.")))
+        blocks.append(
+            Note(
+                text(
+                    "You are taking part in ",
+                    replies.channel(view.channel_ref),
+                    "'s joint stand-up.",
+                )
+            )
+        )
     return Reply(blocks=tuple(blocks), visibility=Visibility.CHANNEL)
 
 
@@ -351,8 +448,23 @@ def questions_message(view: StandupView, local_date: date) -> Reply:
         blocks=(
             Paragraph(text(bold(view.name), f" — {local_date:%A %d %B}: your answers, please.")),
             Paragraph(replies.join_lines(lines)),
-            Buttons((Button("Answer", STANDUP_ANSWER, f"{view.id}:{local_date.isoformat()}", ButtonStyle.PRIMARY),)),
-            Note(text("Answers go into a digest in ", replies.channel(view.channel_ref), " at the deadline.")),
+            Buttons(
+                (
+                    Button(
+                        "Answer",
+                        STANDUP_ANSWER,
+                        f"{view.id}:{local_date.isoformat()}",
+                        ButtonStyle.PRIMARY,
+                    ),
+                )
+            ),
+            Note(
+                text(
+                    "Answers go into a digest in ",
+                    replies.channel(view.channel_ref),
+                    " at the deadline.",
+                )
+            ),
         ),
         visibility=Visibility.CHANNEL,
     )
@@ -402,24 +514,36 @@ def _parse_occurrence_value(value: str) -> tuple[int, date]:
 def open_answer_form(ctx: CommandContext, value: str) -> Reply:
     standup_id, local_date = _parse_occurrence_value(value)
     try:
-        view = standups.get_by_id(session=ctx.session, workspace_id=ctx.workspace_id, standup_id=standup_id)
+        view = standups.get_by_id(
+            session=ctx.session, workspace_id=ctx.workspace_id, standup_id=standup_id
+        )
     except StandupNotFound:
         raise NotFound("That stand-up has been deleted.") from None
     previous = standups.get_answers(
-        session=ctx.session, workspace_id=ctx.workspace_id, standup_id=standup_id,
-        local_date=local_date, user_ref=ctx.caller.user_ref,
+        session=ctx.session,
+        workspace_id=ctx.workspace_id,
+        standup_id=standup_id,
+        local_date=local_date,
+        user_ref=ctx.caller.user_ref,
     )
     fields = tuple(
         FormField(
-            f"q{n}", question[:150], previous[n] if n < len(previous) else "", multiline=True,
-            optional=True, max_length=1500,
+            f"q{n}",
+            question[:150],
+            previous[n] if n < len(previous) else "",
+            multiline=True,
+            optional=True,
+            max_length=1500,
         )
         for n, question in enumerate(view.questions)
     )
     return Reply(
         form=Form(
-            callback_id=STANDUP_ANSWER_FORM, title=view.name[:24], submit_label="Send",
-            fields=fields, metadata=value,
+            callback_id=STANDUP_ANSWER_FORM,
+            title=view.name[:24],
+            submit_label="Send",
+            fields=fields,
+            metadata=value,
         )
     )
 
@@ -427,7 +551,9 @@ def open_answer_form(ctx: CommandContext, value: str) -> Reply:
 def submit_answers(ctx: CommandContext, values: dict[str, str], metadata: str) -> Reply:
     standup_id, local_date = _parse_occurrence_value(metadata)
     try:
-        view = standups.get_by_id(session=ctx.session, workspace_id=ctx.workspace_id, standup_id=standup_id)
+        view = standups.get_by_id(
+            session=ctx.session, workspace_id=ctx.workspace_id, standup_id=standup_id
+        )
     except StandupNotFound:
         raise NotFound("That stand-up has been deleted.") from None
     answers = [values.get(f"q{n}", "").strip() for n in range(len(view.questions))]
@@ -438,8 +564,13 @@ def submit_answers(ctx: CommandContext, values: dict[str, str], metadata: str) -
         raise FormInvalid({name: "Keep it under 1,500 characters." for name in too_long})
     try:
         row = standups.save_answers(
-            session=ctx.session, workspace_id=ctx.workspace_id, standup_id=standup_id,
-            local_date=local_date, user_ref=ctx.caller.user_ref, answers=answers, now=ctx.now,
+            session=ctx.session,
+            workspace_id=ctx.workspace_id,
+            standup_id=standup_id,
+            local_date=local_date,
+            user_ref=ctx.caller.user_ref,
+            answers=answers,
+            now=ctx.now,
         )
     except AnswerRefused as exc:
         raise FormInvalid({"q0": str(exc)}) from None
@@ -448,7 +579,13 @@ def submit_answers(ctx: CommandContext, values: dict[str, str], metadata: str) -
         for index, role in sorted((int(i), r) for i, r in (row.shareable or {}).items())
     )
     blocks: list[Block] = [
-        Paragraph(text("Thanks! Your answers for ", bold(view.name), " are in; you can change them until the digest.")),
+        Paragraph(
+            text(
+                "Thanks! Your answers for ",
+                bold(view.name),
+                " are in; you can change them until the digest.",
+            )
+        ),
     ]
     if buttons:
         blocks.append(Buttons(buttons))
@@ -460,7 +597,10 @@ def share_answer(ctx: CommandContext, value: str) -> Reply:
     try:
         answer_id, index = (int(part) for part in value.split(":", 1))
         role, answer = standups.mark_shared(
-            session=ctx.session, workspace_id=ctx.workspace_id, answer_id=answer_id, index=index,
+            session=ctx.session,
+            workspace_id=ctx.workspace_id,
+            answer_id=answer_id,
+            index=index,
             user_ref=ctx.caller.user_ref,
         )
     except AnswerRefused as exc:

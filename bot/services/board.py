@@ -62,7 +62,11 @@ def validate_text(kind: str, text: str) -> str:
     """The text to post, or BoardRefused with a clear message."""
     cleaned = text.strip()
     if not cleaned:
-        example = "shipped the new pricing page with IT" if kind == "win" else "our campaign data arrives a day late"
+        example = (
+            "shipped the new pricing page with IT"
+            if kind == "win"
+            else "our campaign data arrives a day late"
+        )
         raise BoardRefused(f"Write your {kind} after the command, e.g. /{kind} {example}.")
     if len(cleaned) > MAX_TEXT:
         raise BoardRefused(
@@ -78,8 +82,15 @@ def _side_of(session: Session, workspace_id: str, user_ref: str) -> str | None:
 
 
 def create_post(
-    *, session: Session, workspace_id: str, kind: str, author_ref: str, text: str, channel_ref: str,
-    now: datetime, source: str = "command",
+    *,
+    session: Session,
+    workspace_id: str,
+    kind: str,
+    author_ref: str,
+    text: str,
+    channel_ref: str,
+    now: datetime,
+    source: str = "command",
 ) -> PostView:
     """Store a win or challenge; the adapter posts it and records the message.
 
@@ -105,7 +116,12 @@ def create_post(
 
 
 def record_message(
-    *, session: Session, workspace_id: str, post_id: int, channel_ref: str, message_ref: str,
+    *,
+    session: Session,
+    workspace_id: str,
+    post_id: int,
+    channel_ref: str,
+    message_ref: str,
     permalink: str | None,
 ) -> None:
     session.execute(
@@ -129,7 +145,9 @@ def get_post(*, session: Session, workspace_id: str, post_id: int) -> PostView:
     return _views(session, [row])[0]
 
 
-def toggle_celebration(*, session: Session, workspace_id: str, post_id: int, user_ref: str, now: datetime) -> bool:
+def toggle_celebration(
+    *, session: Session, workspace_id: str, post_id: int, user_ref: str, now: datetime
+) -> bool:
     """Celebrate a win, or take the celebration back; True if now celebrating.
 
     Insert-or-delete on a unique (post, person) row keeps the count right under
@@ -152,7 +170,9 @@ def toggle_celebration(*, session: Session, workspace_id: str, post_id: int, use
     return False
 
 
-def offer_help(*, session: Session, workspace_id: str, post_id: int, helper_ref: str, now: datetime) -> PostView:
+def offer_help(
+    *, session: Session, workspace_id: str, post_id: int, helper_ref: str, now: datetime
+) -> PostView:
     """Record a helper; the challenge moves to in progress.
 
     Raises:
@@ -169,8 +189,11 @@ def offer_help(*, session: Session, workspace_id: str, post_id: int, helper_ref:
         session,
         ChallengeHelper,
         {
-            "workspace_id": workspace_id, "post_id": post_id, "helper_ref": helper_ref,
-            "helper_side": _side_of(session, workspace_id, helper_ref), "created_at": now,
+            "workspace_id": workspace_id,
+            "post_id": post_id,
+            "helper_ref": helper_ref,
+            "helper_side": _side_of(session, workspace_id, helper_ref),
+            "created_at": now,
         },
         ["post_id", "helper_ref"],
     )
@@ -182,7 +205,9 @@ def offer_help(*, session: Session, workspace_id: str, post_id: int, helper_ref:
     return get_post(session=session, workspace_id=workspace_id, post_id=post_id)
 
 
-def resolve(*, session: Session, workspace_id: str, post_id: int, user_ref: str, now: datetime) -> PostView:
+def resolve(
+    *, session: Session, workspace_id: str, post_id: int, user_ref: str, now: datetime
+) -> PostView:
     """Close a challenge (its author or a helper only).
 
     Raises:
@@ -203,22 +228,41 @@ def resolve(*, session: Session, workspace_id: str, post_id: int, user_ref: str,
     return get_post(session=session, workspace_id=workspace_id, post_id=post_id)
 
 
-def recent(*, session: Session, workspace_id: str, kind: str, only_open: bool = False, limit: int = LIST_LIMIT) -> list[PostView]:
+def recent(
+    *,
+    session: Session,
+    workspace_id: str,
+    kind: str,
+    only_open: bool = False,
+    limit: int = LIST_LIMIT,
+) -> list[PostView]:
     query = select(BoardPost).where(BoardPost.workspace_id == workspace_id, BoardPost.kind == kind)
     if only_open:
         query = query.where(BoardPost.status != RESOLVED)
-    rows = session.execute(query.order_by(BoardPost.created_at.desc(), BoardPost.id.desc()).limit(limit)).scalars().all()
+    rows = (
+        session.execute(
+            query.order_by(BoardPost.created_at.desc(), BoardPost.id.desc()).limit(limit)
+        )
+        .scalars()
+        .all()
+    )
     return _views(session, list(rows))
 
 
 def week_numbers(*, session: Session, workspace_id: str, end: datetime) -> WeekNumbers:
     """The week before `end`: counts by side, help across sides, stale challenges, top wins."""
     start = end - timedelta(days=7)
-    rows = session.execute(
-        select(BoardPost).where(
-            BoardPost.workspace_id == workspace_id, BoardPost.created_at >= start, BoardPost.created_at < end
+    rows = (
+        session.execute(
+            select(BoardPost).where(
+                BoardPost.workspace_id == workspace_id,
+                BoardPost.created_at >= start,
+                BoardPost.created_at < end,
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     week = _views(session, list(rows))
     wins = Counter(str(p.author_side or "none") for p in week if p.kind == "win")
     challenges = Counter(str(p.author_side or "none") for p in week if p.kind == "challenge")
@@ -233,24 +277,39 @@ def week_numbers(*, session: Session, workspace_id: str, end: datetime) -> WeekN
     ).all()
     sides = {Side.MARKETING.value, Side.IT.value}
     across_ids = sorted(
-        {pid for pid, author, helper in helpers if author in sides and helper in sides and author != helper}
+        {
+            pid
+            for pid, author, helper in helpers
+            if author in sides and helper in sides and author != helper
+        }
     )
-    across = _views(
-        session,
-        list(session.execute(select(BoardPost).where(BoardPost.id.in_(across_ids))).scalars()),
-    ) if across_ids else []
-    stale_rows = session.execute(
-        select(BoardPost)
-        .where(
-            BoardPost.workspace_id == workspace_id,
-            BoardPost.kind == "challenge",
-            BoardPost.status != RESOLVED,
-            BoardPost.created_at < start,
+    across = (
+        _views(
+            session,
+            list(session.execute(select(BoardPost).where(BoardPost.id.in_(across_ids))).scalars()),
         )
-        .order_by(BoardPost.created_at)
-        .limit(10)
-    ).scalars().all()
-    top = sorted((p for p in week if p.kind == "win" and p.celebrators), key=lambda p: (-len(p.celebrators), p.created_at))
+        if across_ids
+        else []
+    )
+    stale_rows = (
+        session.execute(
+            select(BoardPost)
+            .where(
+                BoardPost.workspace_id == workspace_id,
+                BoardPost.kind == "challenge",
+                BoardPost.status != RESOLVED,
+                BoardPost.created_at < start,
+            )
+            .order_by(BoardPost.created_at)
+            .limit(10)
+        )
+        .scalars()
+        .all()
+    )
+    top = sorted(
+        (p for p in week if p.kind == "win" and p.celebrators),
+        key=lambda p: (-len(p.celebrators), p.created_at),
+    )
     return WeekNumbers(
         start=start,
         end=end,

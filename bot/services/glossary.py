@@ -172,7 +172,9 @@ def validate(draft: TermDraft) -> dict[str, str]:
     return errors
 
 
-def _clashes(session: Session, workspace_id: str, draft: TermDraft, own_id: int | None) -> dict[str, str]:
+def _clashes(
+    session: Session, workspace_id: str, draft: TermDraft, own_id: int | None
+) -> dict[str, str]:
     """Names or aliases already used by another term of the workspace."""
     wanted = {compact_key(draft.name): "name"} | {compact_key(a): "aliases" for a in draft.aliases}
     rows = session.execute(
@@ -210,15 +212,21 @@ def _write_keys(session: Session, workspace_id: str, term_id: int, draft: TermDr
     session.execute(delete(GlossaryKey).where(GlossaryKey.term_id == term_id))
     session.add(
         GlossaryKey(
-            workspace_id=workspace_id, term_id=term_id, key=compact_key(draft.name),
-            text=draft.name, is_name=True,
+            workspace_id=workspace_id,
+            term_id=term_id,
+            key=compact_key(draft.name),
+            text=draft.name,
+            is_name=True,
         )
     )
     for alias in draft.aliases:
         session.add(
             GlossaryKey(
-                workspace_id=workspace_id, term_id=term_id, key=compact_key(alias),
-                text=alias, is_name=False,
+                workspace_id=workspace_id,
+                term_id=term_id,
+                key=compact_key(alias),
+                text=alias,
+                is_name=False,
             )
         )
 
@@ -231,7 +239,12 @@ def _snapshot(draft: TermDraft) -> dict[str, Any]:
 
 
 def add_term(
-    *, session: Session, workspace_id: str, draft: TermDraft, author_ref: str | None, now: datetime,
+    *,
+    session: Session,
+    workspace_id: str,
+    draft: TermDraft,
+    author_ref: str | None,
+    now: datetime,
     record_history: bool = True,
 ) -> TermCard:
     """Add a term.
@@ -260,8 +273,14 @@ def add_term(
     if record_history:
         session.add(
             GlossaryEdit(
-                workspace_id=workspace_id, term_id=term.id, term_name=draft.name,
-                action="created", editor_ref=author_ref, before=None, after=_snapshot(draft), at=now,
+                workspace_id=workspace_id,
+                term_id=term.id,
+                term_name=draft.name,
+                action="created",
+                editor_ref=author_ref,
+                before=None,
+                after=_snapshot(draft),
+                at=now,
             )
         )
     _bump_revision(session, workspace_id)
@@ -271,7 +290,9 @@ def add_term(
 
 def _get_row(session: Session, workspace_id: str, term_id: int) -> GlossaryTerm:
     term = session.execute(
-        select(GlossaryTerm).where(GlossaryTerm.workspace_id == workspace_id, GlossaryTerm.id == term_id)
+        select(GlossaryTerm).where(
+            GlossaryTerm.workspace_id == workspace_id, GlossaryTerm.id == term_id
+        )
     ).scalar_one_or_none()
     if term is None:
         raise TermNotFound(str(term_id))
@@ -284,8 +305,14 @@ def _check_may_change(term: GlossaryTerm, user_ref: str, is_admin: bool) -> None
 
 
 def edit_term(
-    *, session: Session, workspace_id: str, term_id: int, draft: TermDraft, editor_ref: str,
-    is_admin: bool, now: datetime,
+    *,
+    session: Session,
+    workspace_id: str,
+    term_id: int,
+    draft: TermDraft,
+    editor_ref: str,
+    is_admin: bool,
+    now: datetime,
 ) -> TermCard:
     """Change a term (its author or an admin); the previous version goes to the history.
 
@@ -295,13 +322,21 @@ def edit_term(
     term = _get_row(session, workspace_id, term_id)
     _check_may_change(term, editor_ref, is_admin)
     _check(session, workspace_id, draft, term.id)
-    before = _snapshot(get_card(session=session, workspace_id=workspace_id, term_id=term_id).draft())
+    before = _snapshot(
+        get_card(session=session, workspace_id=workspace_id, term_id=term_id).draft()
+    )
     _apply(term, draft, editor_ref, now)
     _write_keys(session, workspace_id, term.id, draft)
     session.add(
         GlossaryEdit(
-            workspace_id=workspace_id, term_id=term.id, term_name=draft.name, action="updated",
-            editor_ref=editor_ref, before=before, after=_snapshot(draft), at=now,
+            workspace_id=workspace_id,
+            term_id=term.id,
+            term_name=draft.name,
+            action="updated",
+            editor_ref=editor_ref,
+            before=before,
+            after=_snapshot(draft),
+            at=now,
         )
     )
     _bump_revision(session, workspace_id)
@@ -322,7 +357,13 @@ def _apply(term: GlossaryTerm, draft: TermDraft, editor_ref: str | None, now: da
 
 
 def delete_term(
-    *, session: Session, workspace_id: str, term_id: int, user_ref: str, is_admin: bool, now: datetime
+    *,
+    session: Session,
+    workspace_id: str,
+    term_id: int,
+    user_ref: str,
+    is_admin: bool,
+    now: datetime,
 ) -> str:
     """Delete a term (its author or an admin); the history keeps its last version.
 
@@ -334,8 +375,14 @@ def delete_term(
     card = get_card(session=session, workspace_id=workspace_id, term_id=term_id)
     session.add(
         GlossaryEdit(
-            workspace_id=workspace_id, term_id=term.id, term_name=term.name, action="deleted",
-            editor_ref=user_ref, before=_snapshot(card.draft()), after=None, at=now,
+            workspace_id=workspace_id,
+            term_id=term.id,
+            term_name=term.name,
+            action="deleted",
+            editor_ref=user_ref,
+            before=_snapshot(card.draft()),
+            after=None,
+            at=now,
         )
     )
     session.execute(delete(GlossaryKey).where(GlossaryKey.term_id == term.id))
@@ -386,10 +433,14 @@ def record_view(*, session: Session, workspace_id: str, term_id: int) -> None:
     )
 
 
-def random_term_id(*, session: Session, workspace_id: str, rng: random.Random | None = None) -> int | None:
-    ids = session.execute(
-        select(GlossaryTerm.id).where(GlossaryTerm.workspace_id == workspace_id)
-    ).scalars().all()
+def random_term_id(
+    *, session: Session, workspace_id: str, rng: random.Random | None = None
+) -> int | None:
+    ids = (
+        session.execute(select(GlossaryTerm.id).where(GlossaryTerm.workspace_id == workspace_id))
+        .scalars()
+        .all()
+    )
     return (rng or random).choice(ids) if ids else None
 
 
@@ -405,7 +456,9 @@ def history(*, session: Session, workspace_id: str, term_id: int) -> list[Glossa
 
 def count_terms(*, session: Session, workspace_id: str) -> int:
     return session.execute(
-        select(func.count()).select_from(GlossaryTerm).where(GlossaryTerm.workspace_id == workspace_id)
+        select(func.count())
+        .select_from(GlossaryTerm)
+        .where(GlossaryTerm.workspace_id == workspace_id)
     ).scalar_one()
 
 
@@ -428,14 +481,21 @@ def upsert_term(
         )
     ).scalar_one_or_none()
     if existing is None:
-        add_term(session=session, workspace_id=workspace_id, draft=draft, author_ref=editor_ref, now=now)
+        add_term(
+            session=session, workspace_id=workspace_id, draft=draft, author_ref=editor_ref, now=now
+        )
         return "added"
     current = get_card(session=session, workspace_id=workspace_id, term_id=existing).draft()
     if current == draft:
         return "unchanged"
     edit_term(
-        session=session, workspace_id=workspace_id, term_id=existing, draft=draft,
-        editor_ref=editor_ref or "import", is_admin=True, now=now,
+        session=session,
+        workspace_id=workspace_id,
+        term_id=existing,
+        draft=draft,
+        editor_ref=editor_ref or "import",
+        is_admin=True,
+        now=now,
     )
     return "updated"
 
@@ -450,7 +510,9 @@ def all_cards(*, session: Session, workspace_id: str) -> list[TermCard]:
     ):
         aliases.setdefault(term_id, []).append(text)
     terms = session.execute(
-        select(GlossaryTerm).where(GlossaryTerm.workspace_id == workspace_id).order_by(GlossaryTerm.name)
+        select(GlossaryTerm)
+        .where(GlossaryTerm.workspace_id == workspace_id)
+        .order_by(GlossaryTerm.name)
     ).scalars()
     return [_card(term, tuple(aliases.get(term.id, ()))) for term in terms]
 
@@ -480,7 +542,9 @@ def seed_starter(*, session: Session, workspace_id: str, now: datetime) -> int:
     rather than one validated add at a time.
     """
     taken = set(
-        session.execute(select(GlossaryKey.key).where(GlossaryKey.workspace_id == workspace_id)).scalars()
+        session.execute(
+            select(GlossaryKey.key).where(GlossaryKey.workspace_id == workspace_id)
+        ).scalars()
     )
     fresh: list[TermDraft] = []
     for draft in starter_drafts():
@@ -494,10 +558,18 @@ def seed_starter(*, session: Session, workspace_id: str, now: datetime) -> int:
         insert(GlossaryTerm).returning(GlossaryTerm.id, sort_by_parameter_order=True),
         [
             {
-                "workspace_id": workspace_id, "name": d.name, "definition": d.definition,
-                "marketing_view": d.marketing_view, "it_view": d.it_view, "example": d.example,
-                "origin": d.origin, "related": list(d.related), "author_ref": None,
-                "view_count": 0, "created_at": now, "updated_at": now,
+                "workspace_id": workspace_id,
+                "name": d.name,
+                "definition": d.definition,
+                "marketing_view": d.marketing_view,
+                "it_view": d.it_view,
+                "example": d.example,
+                "origin": d.origin,
+                "related": list(d.related),
+                "author_ref": None,
+                "view_count": 0,
+                "created_at": now,
+                "updated_at": now,
             }
             for d in fresh
         ],
@@ -506,8 +578,11 @@ def seed_starter(*, session: Session, workspace_id: str, now: datetime) -> int:
         insert(GlossaryKey),
         [
             {
-                "workspace_id": workspace_id, "term_id": term_id, "key": compact_key(text),
-                "text": text, "is_name": text == draft.name,
+                "workspace_id": workspace_id,
+                "term_id": term_id,
+                "key": compact_key(text),
+                "text": text,
+                "is_name": text == draft.name,
             }
             for term_id, draft in zip(ids, fresh, strict=True)
             for text in (draft.name, *draft.aliases)

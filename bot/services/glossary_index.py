@@ -364,8 +364,7 @@ class GlossaryIndex:
         split = {
             position
             for position in range(len(folded) - 1)
-            if (starting := folded_starts.get(folded[position] + folded[position + 1]))
-            is not None
+            if (starting := folded_starts.get(folded[position] + folded[position + 1])) is not None
             and starting.single is not None
         }
         if split:
@@ -420,9 +419,12 @@ class GlossaryIndexCache:
     _building: dict[str, threading.Lock] = field(default_factory=dict)
 
     def get(self, session: Session, workspace_id: str) -> GlossaryIndex:
-        revision = session.execute(
-            select(Workspace.glossary_revision).where(Workspace.id == workspace_id)
-        ).scalar_one_or_none() or 0
+        revision = (
+            session.execute(
+                select(Workspace.glossary_revision).where(Workspace.id == workspace_id)
+            ).scalar_one_or_none()
+            or 0
+        )
         cached = self._entries.get(workspace_id)
         if cached and cached[0] == revision:
             return cached[1]

@@ -16,7 +16,16 @@ from sqlalchemy.orm import Session
 from bot.services import glossary
 from bot.services.glossary import InvalidTerm, TermCard, TermDraft
 
-COLUMNS = ("name", "aliases", "origin", "definition", "marketing_view", "it_view", "example", "related")
+COLUMNS = (
+    "name",
+    "aliases",
+    "origin",
+    "definition",
+    "marketing_view",
+    "it_view",
+    "example",
+    "related",
+)
 REQUIRED_COLUMNS = {"name", "definition"}
 LIST_SEPARATOR = "; "
 
@@ -103,9 +112,11 @@ def parse_yaml(content: str) -> list[SourceRow]:
     terms, items_node = document, node
     if isinstance(document, dict):
         terms = document.get("terms")
-        items_node = next(
-            (value for key, value in node.value if key.value == "terms"), None
-        ) if node is not None else None
+        items_node = (
+            next((value for key, value in node.value if key.value == "terms"), None)
+            if node is not None
+            else None
+        )
     if not isinstance(terms, list) or items_node is None:
         raise GlossaryFileError("expected a list of terms (or a mapping with a 'terms' list)")
     rows = []
@@ -173,7 +184,9 @@ def _merged_draft(session: Session, workspace_id: str, data: dict[str, Any]) -> 
     existing = glossary.find_id_by_name(session=session, workspace_id=workspace_id, name=draft.name)
     if existing is None or set(COLUMNS) <= set(data):
         return draft
-    current = _record(glossary.get_card(session=session, workspace_id=workspace_id, term_id=existing))
+    current = _record(
+        glossary.get_card(session=session, workspace_id=workspace_id, term_id=existing)
+    )
     return TermDraft.from_mapping({**current, **data})
 
 
@@ -186,13 +199,18 @@ def export_cards(cards: Iterable[TermCard], path: Path) -> int:
         writer.writeheader()
         for record in records:
             writer.writerow(
-                {**record, "aliases": LIST_SEPARATOR.join(record["aliases"]),
-                 "related": LIST_SEPARATOR.join(record["related"])}
+                {
+                    **record,
+                    "aliases": LIST_SEPARATOR.join(record["aliases"]),
+                    "related": LIST_SEPARATOR.join(record["related"]),
+                }
             )
         path.write_text(buffer.getvalue(), encoding="utf-8")
     else:
         path.write_text(
-            yaml.safe_dump({"version": 1, "terms": records}, sort_keys=False, allow_unicode=True, width=100),
+            yaml.safe_dump(
+                {"version": 1, "terms": records}, sort_keys=False, allow_unicode=True, width=100
+            ),
             encoding="utf-8",
         )
     return len(records)

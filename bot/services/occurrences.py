@@ -10,11 +10,13 @@ takes the row over once the lease runs out, and that second attempt is counted.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Table, and_, or_, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.db import insert_ignoring_conflicts
@@ -24,6 +26,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_LEASE = timedelta(minutes=2)
 CLAIM_BATCH = 500
+_KEY = ("workspace_id", "kind", "subject_ref", "due_at", "recipient_ref")
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,72 @@ def schedule(
     return bool(revived)
 
 
+@dataclass(frozen=True)
+class PlannedDelivery:
+    """One delivery for `schedule_many`: the arguments of `schedule` but the session."""
+
+    workspace_id: str
+    kind: str
+    subject_ref: str
+    due_at: datetime
+    recipient_ref: str = ""
+    payload: dict[str, Any] | None = None
+
+
+def schedule_many(*, session: Session, deliveries: Sequence[PlannedDelivery]) -> list[bool]:
+    """`schedule` for many deliveries, in a few statements; one result per delivery, in order.
+
+    The same as calling `schedule` for each in turn: a delivery already planned is left
+    alone (False), one planned and then cancelled is planned again (True).
+    """
+    if not deliveries:
+        return []
+    dialect = session.get_bind().dialect.name
+    builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # One statement, compiled once and sent as multi-row INSERTs (insertmanyvalues).
+    table = cast(Table, Occurrence.__table__)
+    stmt = (
+        builder(table)
+        .on_conflict_do_nothing(index_elements=list(_KEY))
+        .returning(*(table.c[column] for column in _KEY))
+    )
+    rows = [
+        {
+            "workspace_id": d.workspace_id,
+            "kind": d.kind,
+            "subject_ref": d.subject_ref,
+            "due_at": d.due_at,
+            "recipient_ref": d.recipient_ref,
+            "payload": d.payload or {},
+            "status": OccurrenceStatus.PENDING.value,
+            "attempts": 0,
+        }
+        for d in deliveries
+    ]
+    inserted = {tuple(row) for row in session.execute(stmt, rows)}
+    results: list[bool] = []
+    seen: set[tuple[str, str, str, datetime, str]] = set()
+    for d in deliveries:
+        key = (d.workspace_id, d.kind, d.subject_ref, d.due_at.astimezone(UTC), d.recipient_ref)
+        if key in inserted and key not in seen:
+            results.append(True)
+        else:
+            # Already there (or twice in this call): revive it if it was cancelled.
+            results.append(
+                schedule(
+                    session=session,
+                    workspace_id=d.workspace_id,
+                    kind=d.kind,
+                    subject_ref=d.subject_ref,
+                    due_at=d.due_at,
+                    recipient_ref=d.recipient_ref,
+                    payload=d.payload,
+                )
+            )
+        seen.add(key)
+    return results
+
+
 def claim_due(
     *,
     session: Session,
@@ -127,27 +196,40 @@ def claim_due(
         .with_for_update(skip_locked=True)
     ).all()
 
-    claimed: list[ClaimedOccurrence] = []
-    for occurrence_id, attempts in candidates:
-        # Compare-and-set: on SQLite (no row locks) a concurrent claimer may have won.
-        won = session.execute(
-            update(Occurrence)
-            .where(
-                Occurrence.id == occurrence_id,
-                Occurrence.attempts == attempts,
-                _claimable(now),
-            )
-            .values(
-                status=OccurrenceStatus.CLAIMED.value,
-                claimed_by=instance_id,
-                lease_until=now + lease,
-                attempts=attempts + 1,
-            )
-        ).rowcount  # type: ignore[attr-defined]
-        if won:
-            row = session.get(Occurrence, occurrence_id, populate_existing=True)
-            assert row is not None
-            claimed.append(_claimed(row))
+    if not candidates:
+        return ClaimResult(claimed=[], missed=missed)
+    # Compare-and-set on every candidate in one statement: a row is won only if it is
+    # still claimable and its attempts are those read (on SQLite, with no row locks, a
+    # concurrent claimer may have won it).
+    won = session.execute(
+        update(Occurrence)
+        .where(
+            tuple_(Occurrence.id, Occurrence.attempts).in_(
+                [(occurrence_id, attempts) for occurrence_id, attempts in candidates]
+            ),
+            _claimable(now),
+        )
+        .values(
+            status=OccurrenceStatus.CLAIMED.value,
+            claimed_by=instance_id,
+            lease_until=now + lease,
+            attempts=Occurrence.attempts + 1,
+        )
+        .returning(
+            Occurrence.id,
+            Occurrence.workspace_id,
+            Occurrence.kind,
+            Occurrence.subject_ref,
+            Occurrence.due_at,
+            Occurrence.recipient_ref,
+            Occurrence.payload,
+            Occurrence.attempts,
+        )
+        .execution_options(synchronize_session="fetch")
+    ).all()
+    by_id = {row.id: row for row in won}
+    # In the order read: the oldest due first.
+    claimed = [_claimed(by_id[i]) for i, _ in candidates if i in by_id]
     session.flush()
     return ClaimResult(claimed=claimed, missed=missed)
 
@@ -161,9 +243,36 @@ def mark_sent(*, session: Session, occurrence_id: int, instance_id: str, now: da
             Occurrence.status == OccurrenceStatus.CLAIMED.value,
             Occurrence.claimed_by == instance_id,
         )
-        .values(status=OccurrenceStatus.SENT.value, finished_at=now, lease_until=None, last_error=None)
+        .values(
+            status=OccurrenceStatus.SENT.value, finished_at=now, lease_until=None, last_error=None
+        )
     ).rowcount  # type: ignore[attr-defined]
     return bool(done)
+
+
+def mark_all_sent(
+    *, session: Session, occurrence_ids: Collection[int], instance_id: str, now: datetime
+) -> set[int]:
+    """`mark_sent` for many deliveries in one statement; returns the ids it recorded.
+
+    An id missing from the result had been taken over by another instance meanwhile.
+    """
+    if not occurrence_ids:
+        return set()
+    done = session.execute(
+        update(Occurrence)
+        .where(
+            Occurrence.id.in_(list(occurrence_ids)),
+            Occurrence.status == OccurrenceStatus.CLAIMED.value,
+            Occurrence.claimed_by == instance_id,
+        )
+        .values(
+            status=OccurrenceStatus.SENT.value, finished_at=now, lease_until=None, last_error=None
+        )
+        .returning(Occurrence.id)
+        .execution_options(synchronize_session="fetch")
+    ).scalars()
+    return set(done)
 
 
 def release(
@@ -185,7 +294,12 @@ def release(
 
 
 def cancel(
-    *, session: Session, workspace_id: str, kind: str, subject_ref: str, due_at: datetime | None = None
+    *,
+    session: Session,
+    workspace_id: str,
+    kind: str,
+    subject_ref: str,
+    due_at: datetime | None = None,
 ) -> int:
     """Cancel pending deliveries of one subject (a skipped date, a deleted stand-up)."""
     conditions = [
@@ -218,7 +332,8 @@ def _claimable(now: datetime) -> Any:
     )
 
 
-def _claimed(row: Occurrence) -> ClaimedOccurrence:
+def _claimed(row: Any) -> ClaimedOccurrence:
+    """From an Occurrence, or a row of its columns."""
     return ClaimedOccurrence(
         id=row.id,
         workspace_id=row.workspace_id,

@@ -26,7 +26,12 @@ def get_person(*, session: Session, workspace_id: str, user_ref: str) -> PersonV
 
 
 def set_side(
-    *, session: Session, workspace_id: str, user_ref: str, side: Side, display_name: str | None = None
+    *,
+    session: Session,
+    workspace_id: str,
+    user_ref: str,
+    side: Side,
+    display_name: str | None = None,
 ) -> PersonView:
     """Record which side a person is on, creating their record on first use."""
     insert_ignoring_conflicts(

@@ -123,16 +123,63 @@ def forget(*, session: Session, workspace_id: str, user_ref: str) -> dict[str, i
 
     in_ws = workspace_id
     run("person", delete(Person).where(Person.workspace_id == in_ws, Person.user_ref == user_ref))
-    run("standup answers", delete(StandupAnswer).where(StandupAnswer.workspace_id == in_ws, StandupAnswer.user_ref == user_ref))
-    run("celebrations", delete(Celebration).where(Celebration.workspace_id == in_ws, Celebration.user_ref == user_ref))
-    run("helper records", delete(ChallengeHelper).where(ChallengeHelper.workspace_id == in_ws, ChallengeHelper.helper_ref == user_ref))
-    run("scheduled messages", delete(Occurrence).where(Occurrence.workspace_id == in_ws, Occurrence.recipient_ref == user_ref))
-    run("posts anonymised", update(BoardPost).where(BoardPost.workspace_id == in_ws, BoardPost.author_ref == user_ref).values(author_ref=None))
-    session.execute(update(BoardPost).where(BoardPost.workspace_id == in_ws, BoardPost.resolved_by == user_ref).values(resolved_by=None))
-    run("glossary terms anonymised", update(GlossaryTerm).where(GlossaryTerm.workspace_id == in_ws, GlossaryTerm.author_ref == user_ref).values(author_ref=None))
-    session.execute(update(GlossaryTerm).where(GlossaryTerm.workspace_id == in_ws, GlossaryTerm.updated_by == user_ref).values(updated_by=None))
-    run("glossary edits anonymised", update(GlossaryEdit).where(GlossaryEdit.workspace_id == in_ws, GlossaryEdit.editor_ref == user_ref).values(editor_ref=None))
-    session.execute(update(PulsePoll).where(PulsePoll.workspace_id == in_ws, PulsePoll.author_ref == user_ref).values(author_ref=None))
+    run(
+        "standup answers",
+        delete(StandupAnswer).where(
+            StandupAnswer.workspace_id == in_ws, StandupAnswer.user_ref == user_ref
+        ),
+    )
+    run(
+        "celebrations",
+        delete(Celebration).where(
+            Celebration.workspace_id == in_ws, Celebration.user_ref == user_ref
+        ),
+    )
+    run(
+        "helper records",
+        delete(ChallengeHelper).where(
+            ChallengeHelper.workspace_id == in_ws, ChallengeHelper.helper_ref == user_ref
+        ),
+    )
+    run(
+        "scheduled messages",
+        delete(Occurrence).where(
+            Occurrence.workspace_id == in_ws, Occurrence.recipient_ref == user_ref
+        ),
+    )
+    run(
+        "posts anonymised",
+        update(BoardPost)
+        .where(BoardPost.workspace_id == in_ws, BoardPost.author_ref == user_ref)
+        .values(author_ref=None),
+    )
+    session.execute(
+        update(BoardPost)
+        .where(BoardPost.workspace_id == in_ws, BoardPost.resolved_by == user_ref)
+        .values(resolved_by=None)
+    )
+    run(
+        "glossary terms anonymised",
+        update(GlossaryTerm)
+        .where(GlossaryTerm.workspace_id == in_ws, GlossaryTerm.author_ref == user_ref)
+        .values(author_ref=None),
+    )
+    session.execute(
+        update(GlossaryTerm)
+        .where(GlossaryTerm.workspace_id == in_ws, GlossaryTerm.updated_by == user_ref)
+        .values(updated_by=None)
+    )
+    run(
+        "glossary edits anonymised",
+        update(GlossaryEdit)
+        .where(GlossaryEdit.workspace_id == in_ws, GlossaryEdit.editor_ref == user_ref)
+        .values(editor_ref=None),
+    )
+    session.execute(
+        update(PulsePoll)
+        .where(PulsePoll.workspace_id == in_ws, PulsePoll.author_ref == user_ref)
+        .values(author_ref=None)
+    )
     standups_touched = 0
     for standup in session.execute(select(Standup).where(Standup.workspace_id == in_ws)).scalars():
         changed = False

@@ -131,7 +131,9 @@ def _stats(result: QuestionResult, side: str) -> SideStats:
 
 def threshold_for(session: Session, workspace_id: str) -> int:
     configured = session.execute(
-        select(WorkspaceSettings.anonymity_threshold).where(WorkspaceSettings.workspace_id == workspace_id)
+        select(WorkspaceSettings.anonymity_threshold).where(
+            WorkspaceSettings.workspace_id == workspace_id
+        )
     ).scalar_one_or_none()
     return max(MIN_THRESHOLD, configured or MIN_THRESHOLD)
 
@@ -158,9 +160,15 @@ def open_weekly(
         session,
         PulsePoll,
         {
-            "workspace_id": workspace_id, "kind": WEEKLY, "slot": slot,
-            "questions": list(DEFAULT_QUESTIONS), "options": [], "status": "open",
-            "opened_at": now, "closes_at": now + open_for, "invited": invited,
+            "workspace_id": workspace_id,
+            "kind": WEEKLY,
+            "slot": slot,
+            "questions": list(DEFAULT_QUESTIONS),
+            "options": [],
+            "status": "open",
+            "opened_at": now,
+            "closes_at": now + open_for,
+            "invited": invited,
         },
         ["workspace_id", "kind", "slot"],
     )
@@ -173,8 +181,14 @@ def open_weekly(
 
 
 def create_adhoc(
-    *, session: Session, workspace_id: str, question: str, options: list[str], author_ref: str,
-    channel_ref: str, now: datetime,
+    *,
+    session: Session,
+    workspace_id: str,
+    question: str,
+    options: list[str],
+    author_ref: str,
+    channel_ref: str,
+    now: datetime,
 ) -> PollView:
     """A quick poll in a channel: 2 to 10 options, one changeable vote per person."""
     question = question.strip()
@@ -190,8 +204,16 @@ def create_adhoc(
     if len({o.casefold() for o in cleaned}) != len(cleaned):
         raise PulseRefused("Two options are the same.")
     poll = PulsePoll(
-        workspace_id=workspace_id, kind=ADHOC, slot=now, questions=[question], options=cleaned,
-        status="open", opened_at=now, author_ref=author_ref, channel_ref=channel_ref, invited={},
+        workspace_id=workspace_id,
+        kind=ADHOC,
+        slot=now,
+        questions=[question],
+        options=cleaned,
+        status="open",
+        opened_at=now,
+        author_ref=author_ref,
+        channel_ref=channel_ref,
+        invited={},
     )
     session.add(poll)
     session.flush()
@@ -207,7 +229,9 @@ def get_poll(*, session: Session, workspace_id: str, poll_id: int) -> PollView:
     return _view(row)
 
 
-def record_message(*, session: Session, workspace_id: str, poll_id: int, channel_ref: str, message_ref: str) -> None:
+def record_message(
+    *, session: Session, workspace_id: str, poll_id: int, channel_ref: str, message_ref: str
+) -> None:
     session.execute(
         update(PulsePoll)
         .where(PulsePoll.workspace_id == workspace_id, PulsePoll.id == poll_id)
@@ -216,8 +240,15 @@ def record_message(*, session: Session, workspace_id: str, poll_id: int, channel
 
 
 def vote(
-    *, session: Session, workspace_id: str, poll_id: int, question: int, value: int, user_ref: str,
-    secret_key: str, now: datetime,
+    *,
+    session: Session,
+    workspace_id: str,
+    poll_id: int,
+    question: int,
+    value: int,
+    user_ref: str,
+    secret_key: str,
+    now: datetime,
 ) -> None:
     """Record or change one answer.
 
@@ -247,22 +278,35 @@ def vote(
         session,
         PulseAnswer,
         {
-            "workspace_id": workspace_id, "poll_id": poll_id, "voter_hash": voter, "side": side,
-            "question": question, "value": value, "updated_at": now,
+            "workspace_id": workspace_id,
+            "poll_id": poll_id,
+            "voter_hash": voter,
+            "side": side,
+            "question": question,
+            "value": value,
+            "updated_at": now,
         },
         ["poll_id", "voter_hash", "question"],
     )
     if not inserted:
         session.execute(
             update(PulseAnswer)
-            .where(PulseAnswer.poll_id == poll_id, PulseAnswer.voter_hash == voter, PulseAnswer.question == question)
+            .where(
+                PulseAnswer.poll_id == poll_id,
+                PulseAnswer.voter_hash == voter,
+                PulseAnswer.question == question,
+            )
             .values(value=value, updated_at=now)
         )
 
 
 def _check_open(poll: PollView, now: datetime) -> None:
     if not poll.is_open or (poll.closes_at is not None and now >= poll.closes_at):
-        when = f" on {poll.closed_at or poll.closes_at:%A %d %B at %H:%M} UTC" if (poll.closed_at or poll.closes_at) else ""
+        when = (
+            f" on {poll.closed_at or poll.closes_at:%A %d %B at %H:%M} UTC"
+            if (poll.closed_at or poll.closes_at)
+            else ""
+        )
         raise PollClosed(f"This poll closed{when}; thank you all the same.")
 
 
@@ -273,14 +317,22 @@ def my_answers(
     voter = voter_hash(secret_key, workspace_id, poll_id, user_ref)
     rows = session.execute(
         select(PulseAnswer.question, PulseAnswer.value).where(
-            PulseAnswer.workspace_id == workspace_id, PulseAnswer.poll_id == poll_id, PulseAnswer.voter_hash == voter
+            PulseAnswer.workspace_id == workspace_id,
+            PulseAnswer.poll_id == poll_id,
+            PulseAnswer.voter_hash == voter,
         )
     ).all()
     return {question: value for question, value in rows}
 
 
 def save_comment(
-    *, session: Session, workspace_id: str, poll_id: int, user_ref: str, text: str, secret_key: str,
+    *,
+    session: Session,
+    workspace_id: str,
+    poll_id: int,
+    user_ref: str,
+    text: str,
+    secret_key: str,
     now: datetime,
 ) -> None:
     poll = get_poll(session=session, workspace_id=workspace_id, poll_id=poll_id)
@@ -289,13 +341,26 @@ def save_comment(
     if len(text) > MAX_COMMENT:
         raise PulseRefused(f"Keep the comment under {MAX_COMMENT:,} characters.")
     voter = voter_hash(secret_key, workspace_id, poll_id, user_ref)
-    session.execute(delete(PulseComment).where(PulseComment.poll_id == poll_id, PulseComment.voter_hash == voter))
+    session.execute(
+        delete(PulseComment).where(
+            PulseComment.poll_id == poll_id, PulseComment.voter_hash == voter
+        )
+    )
     if text:
         side = session.execute(
-            select(Person.side).where(Person.workspace_id == workspace_id, Person.user_ref == user_ref)
+            select(Person.side).where(
+                Person.workspace_id == workspace_id, Person.user_ref == user_ref
+            )
         ).scalar_one_or_none()
         session.add(
-            PulseComment(workspace_id=workspace_id, poll_id=poll_id, voter_hash=voter, side=side, text=text, updated_at=now)
+            PulseComment(
+                workspace_id=workspace_id,
+                poll_id=poll_id,
+                voter_hash=voter,
+                side=side,
+                text=text,
+                updated_at=now,
+            )
         )
 
 
@@ -303,7 +368,11 @@ def close(*, session: Session, workspace_id: str, poll_id: int, now: datetime) -
     """Close a poll (idempotent)."""
     session.execute(
         update(PulsePoll)
-        .where(PulsePoll.workspace_id == workspace_id, PulsePoll.id == poll_id, PulsePoll.status == "open")
+        .where(
+            PulsePoll.workspace_id == workspace_id,
+            PulsePoll.id == poll_id,
+            PulsePoll.status == "open",
+        )
         .values(status="closed", closed_at=now)
     )
     return get_poll(session=session, workspace_id=workspace_id, poll_id=poll_id)
@@ -323,7 +392,9 @@ def option_counts(*, session: Session, workspace_id: str, poll_id: int) -> list[
     return counts
 
 
-def results(*, session: Session, workspace_id: str, poll_id: int, with_previous: bool = True) -> PollResults:
+def results(
+    *, session: Session, workspace_id: str, poll_id: int, with_previous: bool = True
+) -> PollResults:
     """Per question and side: respondents, mean, % agree (4-5), gap; response rates; comments."""
     # get_poll checked that the poll is this workspace's, so the queries below select by
     # poll alone: each is then read from one index (an index-only scan on PostgreSQL),
@@ -359,7 +430,8 @@ def results(*, session: Session, workspace_id: str, poll_id: int, with_previous:
         rates[side] = round(100 * respondents.get(side, 0) / invited, 1) if invited else None
     comments = list(
         session.execute(
-            select(PulseComment.text).where(PulseComment.workspace_id == workspace_id, PulseComment.poll_id == poll_id)
+            select(PulseComment.text)
+            .where(PulseComment.workspace_id == workspace_id, PulseComment.poll_id == poll_id)
             .order_by(PulseComment.text)  # by text, not time: order must not reveal who wrote what
         ).scalars()
     )
@@ -368,14 +440,18 @@ def results(*, session: Session, workspace_id: str, poll_id: int, with_previous:
         before = session.execute(
             select(PulsePoll.id)
             .where(
-                PulsePoll.workspace_id == workspace_id, PulsePoll.kind == WEEKLY,
-                PulsePoll.opened_at < poll.opened_at, PulsePoll.status == "closed",
+                PulsePoll.workspace_id == workspace_id,
+                PulsePoll.kind == WEEKLY,
+                PulsePoll.opened_at < poll.opened_at,
+                PulsePoll.status == "closed",
             )
             .order_by(PulsePoll.opened_at.desc())
             .limit(1)
         ).scalar_one_or_none()
         if before is not None:
-            previous = results(session=session, workspace_id=workspace_id, poll_id=before, with_previous=False)
+            previous = results(
+                session=session, workspace_id=workspace_id, poll_id=before, with_previous=False
+            )
     return PollResults(
         poll=poll,
         threshold=threshold,
@@ -393,7 +469,11 @@ def _question_result(
     by_side = {side: _side_stats(cells.get((index, side)), threshold) for side in SIDES}
     total = [cell for (q, _), cell in cells.items() if q == index]
     count = sum(c for c, _, _ in total)
-    combined = (count, sum(c * m for c, m, _ in total) / count, sum(a for _, _, a in total)) if count else None
+    combined = (
+        (count, sum(c * m for c, m, _ in total) / count, sum(a for _, _, a in total))
+        if count
+        else None
+    )
     return QuestionResult(text, by_side, _side_stats(combined, threshold))
 
 
@@ -406,8 +486,12 @@ def _side_stats(cell: tuple[int, float, int] | None, threshold: int) -> SideStat
     return SideStats(count, round(mean, 2), round(100 * agreeing / count, 1), True)
 
 
-def latest_weekly(*, session: Session, workspace_id: str, closed_only: bool = True) -> PollView | None:
-    query = select(PulsePoll).where(PulsePoll.workspace_id == workspace_id, PulsePoll.kind == WEEKLY)
+def latest_weekly(
+    *, session: Session, workspace_id: str, closed_only: bool = True
+) -> PollView | None:
+    query = select(PulsePoll).where(
+        PulsePoll.workspace_id == workspace_id, PulsePoll.kind == WEEKLY
+    )
     if closed_only:
         query = query.where(PulsePoll.status == "closed")
     row = session.execute(query.order_by(PulsePoll.opened_at.desc()).limit(1)).scalar_one_or_none()
@@ -417,7 +501,11 @@ def latest_weekly(*, session: Session, workspace_id: str, closed_only: bool = Tr
 def open_weekly_poll(*, session: Session, workspace_id: str) -> PollView | None:
     row = session.execute(
         select(PulsePoll)
-        .where(PulsePoll.workspace_id == workspace_id, PulsePoll.kind == WEEKLY, PulsePoll.status == "open")
+        .where(
+            PulsePoll.workspace_id == workspace_id,
+            PulsePoll.kind == WEEKLY,
+            PulsePoll.status == "open",
+        )
         .order_by(PulsePoll.opened_at.desc())
         .limit(1)
     ).scalar_one_or_none()
@@ -426,12 +514,20 @@ def open_weekly_poll(*, session: Session, workspace_id: str) -> PollView | None:
 
 def trend(*, session: Session, workspace_id: str, weeks: int) -> list[PollResults]:
     """Results of the last `weeks` closed weekly pulses, oldest first."""
-    ids = session.execute(
-        select(PulsePoll.id)
-        .where(PulsePoll.workspace_id == workspace_id, PulsePoll.kind == WEEKLY, PulsePoll.status == "closed")
-        .order_by(PulsePoll.opened_at.desc())
-        .limit(weeks)
-    ).scalars().all()
+    ids = (
+        session.execute(
+            select(PulsePoll.id)
+            .where(
+                PulsePoll.workspace_id == workspace_id,
+                PulsePoll.kind == WEEKLY,
+                PulsePoll.status == "closed",
+            )
+            .order_by(PulsePoll.opened_at.desc())
+            .limit(weeks)
+        )
+        .scalars()
+        .all()
+    )
     return [
         results(session=session, workspace_id=workspace_id, poll_id=poll_id, with_previous=False)
         for poll_id in reversed(ids)

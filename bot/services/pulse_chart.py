@@ -32,7 +32,11 @@ def trend_chart(history: list[PollResults], labels: dict[str, str]) -> bytes:
         values = [average_agree(result, side) for result in history]
         series = [math.nan if v is None else v for v in values]
         axes.plot(
-            positions, series, marker="o", color=COLOURS[side], label=labels[side],
+            positions,
+            series,
+            marker="o",
+            color=COLOURS[side],
+            label=labels[side],
             linestyle="--" if side == "overall" else "-",
         )
     axes.set_xticks(positions, dates, rotation=0 if len(dates) <= 8 else 45)

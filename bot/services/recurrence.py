@@ -63,7 +63,9 @@ class Weekly:
                 found.append((day, instant))
         return found
 
-    def next_after(self, moment: datetime, skipped: Collection[date] = ()) -> tuple[date, datetime] | None:
+    def next_after(
+        self, moment: datetime, skipped: Collection[date] = ()
+    ) -> tuple[date, datetime] | None:
         """The first occurrence at or after `moment` (within a year)."""
         for weeks in (1, 5, 53):
             found = self.between(moment, moment + timedelta(weeks=weeks), skipped)
@@ -73,7 +75,7 @@ class Weekly:
 
 
 def parse_weekdays(value: str) -> tuple[int, ...]:
-    """"mon,wed,fri", "Mon Wed", "weekdays" or "daily" as sorted weekday numbers."""
+    """ "mon,wed,fri", "Mon Wed", "weekdays" or "daily" as sorted weekday numbers."""
     text = value.strip().lower()
     if text in {"weekdays", "mon-fri", "workdays"}:
         return (0, 1, 2, 3, 4)
@@ -85,7 +87,9 @@ def parse_weekdays(value: str) -> tuple[int, ...]:
             continue
         key = part[:3]
         if key not in WEEKDAYS:
-            raise RecurrenceError(f"“{part[:20]}” is not a weekday; use mon, tue, wed, thu, fri, sat, sun.")
+            raise RecurrenceError(
+                f"“{part[:20]}” is not a weekday; use mon, tue, wed, thu, fri, sat, sun."
+            )
         days.add(WEEKDAYS.index(key))
     if not days:
         raise RecurrenceError("Choose at least one weekday.")
@@ -97,7 +101,7 @@ def format_weekdays(weekdays: Collection[int]) -> str:
 
 
 def parse_time(value: str) -> time:
-    """"09:30", "9:30", "17:00", "9am" or "5:30pm" as a time; "25:99" is refused."""
+    """ "09:30", "9:30", "17:00", "9am" or "5:30pm" as a time; "25:99" is refused."""
     match = _TIME.match(value.strip())
     if not match:
         raise RecurrenceError(f"“{value[:20]}” is not a time; write it as 09:30.")

@@ -140,7 +140,9 @@ def _parse(draft: StandupDraft) -> tuple[dict[str, Any], dict[str, str]]:
         ("time", parse_time),
         ("timezone", check_timezone),
     ):
-        raw = {"weekdays": draft.weekdays, "time": draft.local_time, "timezone": draft.timezone}[field]
+        raw = {"weekdays": draft.weekdays, "time": draft.local_time, "timezone": draft.timezone}[
+            field
+        ]
         try:
             values[field] = parse(raw)
         except RecurrenceError as exc:
@@ -195,7 +197,12 @@ def calendar_token(secret_key: str, workspace_id: str, number: int, created_at: 
 
 
 def create(
-    *, session: Session, workspace_id: str, draft: StandupDraft, creator_ref: str, now: datetime,
+    *,
+    session: Session,
+    workspace_id: str,
+    draft: StandupDraft,
+    creator_ref: str,
+    now: datetime,
     secret_key: str,
 ) -> StandupView:
     """Create a stand-up; its deliveries are planned on the next tick.
@@ -260,7 +267,9 @@ def get_by_id(*, session: Session, workspace_id: str, standup_id: int) -> Standu
 
 
 def get_by_calendar_token(*, session: Session, token: str) -> StandupView | None:
-    row = session.execute(select(Standup).where(Standup.calendar_token == token)).scalar_one_or_none()
+    row = session.execute(
+        select(Standup).where(Standup.calendar_token == token)
+    ).scalar_one_or_none()
     return _view(session, row) if row else None
 
 
@@ -315,8 +324,14 @@ def delete_standup(
 
 
 def skip(
-    *, session: Session, workspace_id: str, number: int, local_date: date, user_ref: str,
-    is_admin: bool, now: datetime,
+    *,
+    session: Session,
+    workspace_id: str,
+    number: int,
+    local_date: date,
+    user_ref: str,
+    is_admin: bool,
+    now: datetime,
 ) -> StandupView:
     """Cancel one occurrence (a holiday).
 
@@ -331,14 +346,22 @@ def skip(
     if view.weekly.start_on(local_date) < now:
         raise InvalidStandup({"date": f"{local_date.isoformat()} has already started or passed."})
     if local_date not in view.skipped:
-        session.add(StandupSkip(workspace_id=workspace_id, standup_id=row.id, local_date=local_date))
+        session.add(
+            StandupSkip(workspace_id=workspace_id, standup_id=row.id, local_date=local_date)
+        )
     _replan(session, row)
     session.flush()
     return _view(session, row)
 
 
 def run_now(
-    *, session: Session, workspace_id: str, number: int, user_ref: str, is_admin: bool, now: datetime
+    *,
+    session: Session,
+    workspace_id: str,
+    number: int,
+    user_ref: str,
+    is_admin: bool,
+    now: datetime,
 ) -> tuple[StandupView, date]:
     """Hold the next occurrence now: it is skipped at its usual time and run at once."""
     row = _row(session, workspace_id, number)
@@ -347,7 +370,9 @@ def run_now(
     upcoming = view.weekly.next_after(now, view.skipped)
     local_date = upcoming[0] if upcoming else now.astimezone(view.weekly.zone).date()
     if upcoming and local_date not in view.skipped:
-        session.add(StandupSkip(workspace_id=workspace_id, standup_id=row.id, local_date=local_date))
+        session.add(
+            StandupSkip(workspace_id=workspace_id, standup_id=row.id, local_date=local_date)
+        )
     _replan(session, row)
     session.flush()
     view = _view(session, row)
@@ -355,20 +380,24 @@ def run_now(
     return view, local_date
 
 
-def plan_due(*, session: Session, now: datetime, grace: timedelta, limit: int = 1000) -> int:
+def plan_due(*, session: Session, now: datetime, grace: timedelta, limit: int = 5000) -> int:
     """Plan the deliveries of stand-ups whose plan runs out soon; returns how many planned.
 
     Only stand-ups behind their horizon are read, so a tick stays cheap with thousands.
     """
     threshold = now + PLANNING_HORIZON / 2
-    rows = session.execute(
-        select(Standup)
-        .where(
-            Standup.paused.is_(False),
-            or_(Standup.planned_until.is_(None), Standup.planned_until < threshold),
+    rows = (
+        session.execute(
+            select(Standup)
+            .where(
+                Standup.paused.is_(False),
+                or_(Standup.planned_until.is_(None), Standup.planned_until < threshold),
+            )
+            .limit(limit)
         )
-        .limit(limit)
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     until = now + PLANNING_HORIZON
     skipped = _skips(session, [row.id for row in rows])
     planned: list[occurrences.PlannedDelivery] = []
@@ -400,13 +429,20 @@ def _planned(
     The channel reminder and the reminder DMs go `lead` before the start; an async
     stand-up also sends its questions at the start and its digest at the deadline.
     """
-    payload = {"standup_id": view.id, "local_date": local_date.isoformat(), "start": start.isoformat()}
+    payload = {
+        "standup_id": view.id,
+        "local_date": local_date.isoformat(),
+        "start": start.isoformat(),
+    }
     planned = [(REMINDER_POST, start - lead), (REMINDER_FANOUT, start - lead)]
     if view.mode == "async":
         planned += [(QUESTIONS_FANOUT, start), (DIGEST, start + view.deadline)]
     return [
         occurrences.PlannedDelivery(
-            workspace_id=view.workspace_id, kind=kind, subject_ref=_subject(view.id), due_at=due,
+            workspace_id=view.workspace_id,
+            kind=kind,
+            subject_ref=_subject(view.id),
+            due_at=due,
             payload=payload,
         )
         for kind, due in planned
@@ -415,7 +451,12 @@ def _planned(
 
 
 def _plan_occurrence(
-    session: Session, view: StandupView, local_date: date, *, start: datetime, not_before: datetime,
+    session: Session,
+    view: StandupView,
+    local_date: date,
+    *,
+    start: datetime,
+    not_before: datetime,
     lead: timedelta,
 ) -> None:
     """Schedule one occurrence's deliveries that are not already behind `not_before`."""
@@ -425,17 +466,25 @@ def _plan_occurrence(
     )
 
 
-def fan_out(*, session: Session, workspace_id: str, kind: str, due_at: datetime, payload: dict[str, Any]) -> int:
+def fan_out(
+    *, session: Session, workspace_id: str, kind: str, due_at: datetime, payload: dict[str, Any]
+) -> int:
     """Expand a fan-out delivery into one per participant, due at the same time."""
-    view = get_by_id(session=session, workspace_id=workspace_id, standup_id=int(payload["standup_id"]))
+    view = get_by_id(
+        session=session, workspace_id=workspace_id, standup_id=int(payload["standup_id"])
+    )
     target = REMINDER_DM if kind == REMINDER_FANOUT else QUESTIONS_DM
     people = participants(session=session, view=view)
     occurrences.schedule_many(
         session=session,
         deliveries=[
             occurrences.PlannedDelivery(
-                workspace_id=workspace_id, kind=target, subject_ref=_subject(view.id),
-                due_at=due_at, recipient_ref=user_ref, payload=payload,
+                workspace_id=workspace_id,
+                kind=target,
+                subject_ref=_subject(view.id),
+                due_at=due_at,
+                recipient_ref=user_ref,
+                payload=payload,
             )
             for user_ref in people
         ],
@@ -449,7 +498,9 @@ def participants(*, session: Session, view: StandupView) -> list[str]:
     if view.both_sides:
         sided = session.execute(
             select(Person.user_ref)
-            .where(Person.workspace_id == view.workspace_id, Person.side.in_([Side.MARKETING, Side.IT]))
+            .where(
+                Person.workspace_id == view.workspace_id, Person.side.in_([Side.MARKETING, Side.IT])
+            )
             .order_by(Person.user_ref)
         ).scalars()
         people += [p for p in sided if p not in people]
@@ -457,8 +508,14 @@ def participants(*, session: Session, view: StandupView) -> list[str]:
 
 
 def save_answers(
-    *, session: Session, workspace_id: str, standup_id: int, local_date: date, user_ref: str,
-    answers: list[str], now: datetime,
+    *,
+    session: Session,
+    workspace_id: str,
+    standup_id: int,
+    local_date: date,
+    user_ref: str,
+    answers: list[str],
+    now: datetime,
 ) -> StandupAnswer:
     """Store (or replace) a person's answers until the digest's deadline.
 
@@ -472,7 +529,9 @@ def save_answers(
     if now >= deadline:
         raise AnswerRefused(f"The deadline for {view.name} on {local_date:%A %d %B} has passed.")
     if user_ref not in participants(session=session, view=view):
-        raise AnswerRefused(f"You were not asked to take part in {view.name} on {local_date:%A %d %B}.")
+        raise AnswerRefused(
+            f"You were not asked to take part in {view.name} on {local_date:%A %d %B}."
+        )
     shareable = {
         str(i): role
         for i, question in enumerate(view.questions)
@@ -487,8 +546,14 @@ def save_answers(
     ).scalar_one_or_none()
     if row is None:
         row = StandupAnswer(
-            workspace_id=workspace_id, standup_id=standup_id, local_date=local_date,
-            user_ref=user_ref, answers=answers, shareable=shareable, shared=[], created_at=now,
+            workspace_id=workspace_id,
+            standup_id=standup_id,
+            local_date=local_date,
+            user_ref=user_ref,
+            answers=answers,
+            shareable=shareable,
+            shared=[],
+            created_at=now,
             updated_at=now,
         )
         session.add(row)
@@ -514,10 +579,14 @@ def get_answers(
     return list(row or [])
 
 
-def mark_shared(*, session: Session, workspace_id: str, answer_id: int, index: int, user_ref: str) -> tuple[str, str]:
+def mark_shared(
+    *, session: Session, workspace_id: str, answer_id: int, index: int, user_ref: str
+) -> tuple[str, str]:
     """Flag an answer to be shared as a win or challenge by its author; returns (role, text)."""
     row = session.execute(
-        select(StandupAnswer).where(StandupAnswer.workspace_id == workspace_id, StandupAnswer.id == answer_id)
+        select(StandupAnswer).where(
+            StandupAnswer.workspace_id == workspace_id, StandupAnswer.id == answer_id
+        )
     ).scalar_one_or_none()
     if row is None or row.user_ref != user_ref:
         raise StandupNotAllowed("only the author can share an answer")
@@ -540,26 +609,33 @@ def question_role(question: str) -> str | None:
 
 
 def _deadline(session: Session, view: StandupView, local_date: date) -> datetime | None:
-    due = session.execute(
-        select(Occurrence.due_at).where(
-            Occurrence.workspace_id == view.workspace_id,
-            Occurrence.subject_ref == _subject(view.id),
-            Occurrence.kind == DIGEST,
-            Occurrence.status != OccurrenceStatus.CANCELLED.value,
-            Occurrence.payload["local_date"].as_string() == local_date.isoformat(),
+    due = (
+        session.execute(
+            select(Occurrence.due_at).where(
+                Occurrence.workspace_id == view.workspace_id,
+                Occurrence.subject_ref == _subject(view.id),
+                Occurrence.kind == DIGEST,
+                Occurrence.status != OccurrenceStatus.CANCELLED.value,
+                Occurrence.payload["local_date"].as_string() == local_date.isoformat(),
+            )
         )
-    ).scalars().first()
+        .scalars()
+        .first()
+    )
     return due
 
 
-def answer_sheet(*, session: Session, workspace_id: str, standup_id: int, local_date: date) -> AnswerSheet:
+def answer_sheet(
+    *, session: Session, workspace_id: str, standup_id: int, local_date: date
+) -> AnswerSheet:
     """Answers grouped with each person's side, and who was asked but did not answer."""
     view = get_by_id(session=session, workspace_id=workspace_id, standup_id=standup_id)
     rows = session.execute(
         select(StandupAnswer.user_ref, StandupAnswer.answers, Person.side)
         .join(
             Person,
-            (Person.workspace_id == StandupAnswer.workspace_id) & (Person.user_ref == StandupAnswer.user_ref),
+            (Person.workspace_id == StandupAnswer.workspace_id)
+            & (Person.user_ref == StandupAnswer.user_ref),
             isouter=True,
         )
         .where(StandupAnswer.standup_id == standup_id, StandupAnswer.local_date == local_date)
@@ -567,17 +643,21 @@ def answer_sheet(*, session: Session, workspace_id: str, standup_id: int, local_
     ).all()
     answered = {user for user, _, _ in rows}
     asked = session.execute(
-        select(Occurrence.recipient_ref).where(
+        select(Occurrence.recipient_ref)
+        .where(
             Occurrence.workspace_id == workspace_id,
             Occurrence.subject_ref == _subject(standup_id),
             Occurrence.kind == QUESTIONS_DM,
             Occurrence.payload["local_date"].as_string() == local_date.isoformat(),
-        ).order_by(Occurrence.recipient_ref)
+        )
+        .order_by(Occurrence.recipient_ref)
     ).scalars()
     return AnswerSheet(
         standup=view,
         local_date=local_date,
-        answers=[(user, Side(side) if side else None, tuple(answers)) for user, answers, side in rows],
+        answers=[
+            (user, Side(side) if side else None, tuple(answers)) for user, answers, side in rows
+        ],
         missing=[user for user in dict.fromkeys(asked) if user not in answered],
     )
 

@@ -28,7 +28,9 @@ class CountedRetry(AsyncRetryHandler):
     """Wraps one of slack_sdk's retry handlers so every retry shows up in /metrics."""
 
     def __init__(self, inner: AsyncRetryHandler, reason: str) -> None:
-        super().__init__(max_retry_count=inner.max_retry_count, interval_calculator=inner.interval_calculator)
+        super().__init__(
+            max_retry_count=inner.max_retry_count, interval_calculator=inner.interval_calculator
+        )
         self.inner = inner
         self.reason = reason
 

@@ -43,14 +43,24 @@ async def handle_slash_command(
     await ack()
     name = body["command"].lstrip("/")
     caller = await make_caller(
-        client, runtime, team_id=body["team_id"], user_id=body["user_id"], name=body.get("user_name")
+        client,
+        runtime,
+        team_id=body["team_id"],
+        user_id=body["user_id"],
+        name=body.get("user_name"),
     )
     uow = unit_of_work(deps, caller, body.get("channel_id"))
     started = time.perf_counter()
     reply = await asyncio.to_thread(run_command, name=name, args=body.get("text", ""), **uow)
     COMMAND_SECONDS.labels(command=name).observe(time.perf_counter() - started)
     answering = Answering(
-        client=client, runtime=runtime, uow=uow, user_ref=body["user_id"],
-        channel_ref=body.get("channel_id"), trigger_id=body.get("trigger_id"), respond=runtime.responder(body, respond), wake=deps.wake,
+        client=client,
+        runtime=runtime,
+        uow=uow,
+        user_ref=body["user_id"],
+        channel_ref=body.get("channel_id"),
+        trigger_id=body.get("trigger_id"),
+        respond=runtime.responder(body, respond),
+        wake=deps.wake,
     )
     await send_reply(reply, answering)

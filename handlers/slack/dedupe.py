@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -45,5 +44,3 @@ def register(app: AsyncApp, deps: Deps) -> None:
 def _first_time(deps: Deps, key: str) -> bool:
     with deps.session_factory.begin() as session:
         return dedupe.first_time(session=session, key=key, now=deps.clock())
-
-

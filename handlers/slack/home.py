@@ -11,7 +11,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.home import build_home
 from bot.deps import Deps
-from bot.replies import Reply
 from bot.router import run_in_context
 from handlers.slack.common import make_caller, unit_of_work
 from handlers.slack.errors import reported_here
@@ -39,5 +38,7 @@ async def handle_app_home_opened(
     team_id = body.get("team_id") or event.get("view", {}).get("team_id", "")
     caller = await make_caller(client, runtime, team_id=team_id, user_id=event["user"], name=None)
     uow = unit_of_work(deps, caller, None)
-    reply = await asyncio.to_thread(lambda: run_in_context(work=build_home, label="app home", **uow))
+    reply = await asyncio.to_thread(
+        lambda: run_in_context(work=build_home, label="app home", **uow)
+    )
     await publish_home(client, event["user"], reply)

@@ -55,8 +55,14 @@ async def handle_block_action(
         run_action, action_id=action_name(action["action_id"]), value=action.get("value", ""), **uow
     )
     answering = Answering(
-        client=client, runtime=runtime, uow=uow, user_ref=user_id, channel_ref=channel,
-        trigger_id=body.get("trigger_id"), respond=runtime.responder(body, respond), wake=deps.wake,
+        client=client,
+        runtime=runtime,
+        uow=uow,
+        user_ref=user_id,
+        channel_ref=channel,
+        trigger_id=body.get("trigger_id"),
+        respond=runtime.responder(body, respond),
+        wake=deps.wake,
     )
     await send_reply(reply, answering)
 
@@ -88,7 +94,12 @@ async def handle_view_submission(
         return
     await ack()
     answering = Answering(
-        client=client, runtime=runtime, uow=uow, user_ref=user_id, channel_ref=channel, wake=deps.wake
+        client=client,
+        runtime=runtime,
+        uow=uow,
+        user_ref=user_id,
+        channel_ref=channel,
+        wake=deps.wake,
     )
     await send_reply(reply, answering)
 

@@ -62,7 +62,9 @@ COMMANDS: tuple[dict[str, Any], ...] = (
 )
 
 
-def build_manifest(*, socket_mode: bool, base_url: str = "https://bridgebot.example.com") -> dict[str, Any]:
+def build_manifest(
+    *, socket_mode: bool, base_url: str = "https://bridgebot.example.com"
+) -> dict[str, Any]:
     """The manifest as a dict; HTTP mode points every request URL at `base_url`."""
     events_url = f"{base_url.rstrip('/')}/slack/events"
     commands = []

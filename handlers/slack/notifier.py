@@ -16,13 +16,21 @@ from handlers.slack.render import render_message
 TokenLookup = Callable[[str], Awaitable[str | None]]
 
 # Errors that no retry will fix; anything else is left to the tick to try again.
-PERMANENT_ERRORS = {"channel_not_found", "not_in_channel", "is_archived", "account_inactive", "user_not_found"}
+PERMANENT_ERRORS = {
+    "channel_not_found",
+    "not_in_channel",
+    "is_archived",
+    "account_inactive",
+    "user_not_found",
+}
 
 
 class SlackNotifier:
     """Posts through chat.postMessage with the workspace's bot token."""
 
-    def __init__(self, settings: Settings, tokens: TokenLookup, session: aiohttp.ClientSession) -> None:
+    def __init__(
+        self, settings: Settings, tokens: TokenLookup, session: aiohttp.ClientSession
+    ) -> None:
         self._settings = settings
         self._tokens = tokens
         self._session = session
@@ -33,7 +41,9 @@ class SlackNotifier:
             raise DeliveryError(f"bridgebot is not installed in workspace {workspace_id}")
         client = make_web_client(self._settings, token=token, session=self._session)
         try:
-            response = await client.chat_postMessage(channel=conversation_ref, **render_message(reply))
+            response = await client.chat_postMessage(
+                channel=conversation_ref, **render_message(reply)
+            )
         except SlackApiError as exc:
             code = exc.response.get("error")
             if code in PERMANENT_ERRORS:
@@ -43,7 +53,9 @@ class SlackNotifier:
         for attachment in reply.attachments:
             # Files (a chart) follow the message in the same conversation.
             await client.files_upload_v2(
-                channel=channel, content=attachment.content, filename=attachment.filename,
+                channel=channel,
+                content=attachment.content,
+                filename=attachment.filename,
                 title=attachment.title,
             )
         return str(response.get("ts"))
@@ -57,5 +69,7 @@ class SlackNotifier:
         try:
             response = await client.usergroups_users_list(usergroup=group_ref)
         except SlackApiError as exc:
-            raise DeliveryError(f"Slack refused usergroups.users.list: {exc.response.get('error')}") from exc
+            raise DeliveryError(
+                f"Slack refused usergroups.users.list: {exc.response.get('error')}"
+            ) from exc
         return list(response.get("users") or [])

@@ -9,7 +9,6 @@ from collections import defaultdict
 from typing import Any
 
 import aiohttp
-
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
@@ -62,7 +61,9 @@ class ResponseUrl:
         self._session = session
 
     async def __call__(self, **message: Any) -> None:
-        client = AsyncWebhookClient(url=self._url, session=self._session, retry_handlers=retry_handlers())
+        client = AsyncWebhookClient(
+            url=self._url, session=self._session, retry_handlers=retry_handlers()
+        )
         response = await client.send_dict({k: v for k, v in message.items() if v is not None})
         if response.status_code >= 400:
             logger.warning("response_url answered %s", response.status_code)
@@ -83,5 +84,7 @@ class SlackRuntime:
 
     def responder(self, body: dict[str, Any], fallback: Any) -> Any:
         """A respond() for this request: pooled when it has a response_url."""
-        url = body.get("response_url") or ((body.get("response_urls") or [{}])[0]).get("response_url")
+        url = body.get("response_url") or ((body.get("response_urls") or [{}])[0]).get(
+            "response_url"
+        )
         return ResponseUrl(url, self.http_session) if url else fallback

@@ -83,7 +83,10 @@ def render_block(block: Block) -> dict[str, Any]:
             ],
         }
     if isinstance(block, Note):
-        return {"type": "context", "elements": [{"type": "mrkdwn", "text": render_text(block.text)}]}
+        return {
+            "type": "context",
+            "elements": [{"type": "mrkdwn", "text": render_text(block.text)}],
+        }
     if isinstance(block, Divider):
         return {"type": "divider"}
     if isinstance(block, Buttons):

@@ -13,10 +13,10 @@ from slack_bolt.async_app import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.commands.home import HOME_CONVERSATION
 from bot.replies import Outgoing, PostedMessage, Reply, Visibility
 from bot.router import run_record, run_refresh
 from handlers.slack.people import SlackRuntime
-from bot.commands.home import HOME_CONVERSATION
 from handlers.slack.render import render_blocks, render_message, render_modal
 
 logger = logging.getLogger(__name__)
@@ -57,7 +57,9 @@ async def send_reply(reply: Reply, answering: Answering) -> None:
             raise ValueError("a form can only be opened in answer to a person's action")
         await client.views_open(
             trigger_id=answering.trigger_id,
-            view=render_modal(reply.form, modal_metadata(reply.form.metadata, answering.channel_ref)),
+            view=render_modal(
+                reply.form, modal_metadata(reply.form.metadata, answering.channel_ref)
+            ),
         )
     elif reply.blocks and answering.respond is not None:
         if reply.visibility is Visibility.CHANNEL:
@@ -106,16 +108,16 @@ async def send_outgoing(outgoing: Outgoing, answering: Answering) -> None:
         # Re-render inside the lock so the last update to go out shows the latest state.
         async with answering.runtime.refresh_locks[key]:
             waiting.discard(key)
-            fresh = await asyncio.to_thread(
-                run_refresh, key=outgoing.refresh_key, **answering.uow
-            )
+            fresh = await asyncio.to_thread(run_refresh, key=outgoing.refresh_key, **answering.uow)
             if fresh is not None:
                 where, message = fresh
                 if where.conversation_ref == HOME_CONVERSATION:
                     await publish_home(client, where.message_ref, message)
                 else:
                     await client.chat_update(
-                        channel=where.conversation_ref, ts=where.message_ref, **render_message(message)
+                        channel=where.conversation_ref,
+                        ts=where.message_ref,
+                        **render_message(message),
                     )
         return
     if outgoing.reply is None:
@@ -127,7 +129,9 @@ async def send_outgoing(outgoing: Outgoing, answering: Answering) -> None:
         channel, ts = response["channel"], response["ts"]
         permalink = None
         try:
-            permalink = (await client.chat_getPermalink(channel=channel, message_ts=ts)).get("permalink")
+            permalink = (await client.chat_getPermalink(channel=channel, message_ts=ts)).get(
+                "permalink"
+            )
         except SlackApiError as exc:
             logger.info("no permalink for a board post: %s", exc.response.get("error"))
         await asyncio.to_thread(
@@ -139,7 +143,9 @@ async def send_outgoing(outgoing: Outgoing, answering: Answering) -> None:
 
 
 async def publish_home(client: AsyncWebClient, user_ref: str, reply: Reply) -> None:
-    await client.views_publish(user_id=user_ref, view={"type": "home", "blocks": render_blocks(reply)})
+    await client.views_publish(
+        user_id=user_ref, view={"type": "home", "blocks": render_blocks(reply)}
+    )
 
 
 async def post_private(reply: Reply, answering: Answering) -> None:

@@ -52,7 +52,11 @@ async def handle_measured(handler: AsyncSlackRequestHandler, request: Request) -
     team, what = request_labels(body)
     logger.info(
         "slack request kind=%s team=%s what=%s status=%d ack_ms=%.1f",
-        kind, team, what, response.status_code, elapsed * 1000,
+        kind,
+        team,
+        what,
+        response.status_code,
+        elapsed * 1000,
     )
     return response
 

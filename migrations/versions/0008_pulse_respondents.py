@@ -5,32 +5,43 @@ Revises: 0007
 Create Date: 2026-11-23 01:20:00.000000
 
 """
-from typing import Sequence, Union
 
-from alembic import op
+from collections.abc import Sequence
+
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
-revision: str = '0008'
-down_revision: Union[str, Sequence[str], None] = '0007'
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+revision: str = "0008"
+down_revision: str | Sequence[str] | None = "0007"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
     """Upgrade schema."""
-    op.create_table('pulse_respondents',
-    sa.Column('poll_id', sa.Integer(), nullable=False),
-    sa.Column('voter_hash', sa.String(length=64), nullable=False),
-    sa.Column('workspace_id', sa.String(length=64), nullable=False),
-    sa.Column('side', sa.String(length=16), nullable=True),
-    sa.ForeignKeyConstraint(['poll_id'], ['pulse_polls.id'], name=op.f('fk_pulse_respondents_poll_id_pulse_polls'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_pulse_respondents_workspace_id_workspaces'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('poll_id', 'voter_hash', name=op.f('pk_pulse_respondents'))
+    op.create_table(
+        "pulse_respondents",
+        sa.Column("poll_id", sa.Integer(), nullable=False),
+        sa.Column("voter_hash", sa.String(length=64), nullable=False),
+        sa.Column("workspace_id", sa.String(length=64), nullable=False),
+        sa.Column("side", sa.String(length=16), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["poll_id"],
+            ["pulse_polls.id"],
+            name=op.f("fk_pulse_respondents_poll_id_pulse_polls"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_pulse_respondents_workspace_id_workspaces"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("poll_id", "voter_hash", name=op.f("pk_pulse_respondents")),
     )
-    with op.batch_alter_table('pulse_respondents', schema=None) as batch_op:
-        batch_op.create_index('ix_pulse_respondents_poll_side', ['poll_id', 'side'], unique=False)
+    with op.batch_alter_table("pulse_respondents", schema=None) as batch_op:
+        batch_op.create_index("ix_pulse_respondents_poll_side", ["poll_id", "side"], unique=False)
 
     # Everyone who already answered (a voter whose side changed mid-poll counts once).
     op.execute(
@@ -42,7 +53,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Downgrade schema."""
-    with op.batch_alter_table('pulse_respondents', schema=None) as batch_op:
-        batch_op.drop_index('ix_pulse_respondents_poll_side')
+    with op.batch_alter_table("pulse_respondents", schema=None) as batch_op:
+        batch_op.drop_index("ix_pulse_respondents_poll_side")
 
-    op.drop_table('pulse_respondents')
+    op.drop_table("pulse_respondents")

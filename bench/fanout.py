@@ -1,0 +1,837 @@
+"""Stand-up reminder fan-out against a rate-limited fake Slack, and the tick's own cost.
+
+Run with `python -m bench.fanout` (`--standups 100` for a quick run). It prints figures
+and asserts no timing.
+
+Part 1, the fan-out. N meeting stand-ups (default 1,000), each in a channel of its own
+(C0001...) with 5 participants of their own (5·N distinct users), all with their
+reminder due in the same minute T. A planning tick runs a minute before T; from T,
+`run_tick` runs back to back (the real scheduler ticks once a minute; here the next
+tick starts as soon as one ends, on a clock that runs from T in real time) until no
+due delivery is left. Every reminder goes out through the real `SlackNotifier`
+(slack_sdk's AsyncWebClient with bridgebot's retry handlers) to a fake Slack Web API
+in a child process on 127.0.0.1 that, like Slack, accepts at most one
+chat.postMessage per second per channel (HTTP 429 with Retry-After: 1 otherwise) and
+also answers about 1% of all calls with a 429 at random (fixed seed).
+
+Measured: the time from T's first tick until the fake had accepted every expected
+message (N channel posts and 5·N DMs), duplicates (a delivery key, channel and text,
+accepted twice), losses (an expected message never accepted), 429s served and
+retried, each tick's time, and the bot process's CPU time. It is compared with:
+
+* the rate-limit bound: the most messages one channel gets, times one second (1 s
+  here, where every message has a channel of its own); target: within 1.2x of it;
+* the throughput bound: messages / (DELIVERY_CONCURRENCY / median request latency);
+* the HTTP-only floor: the same messages posted through the same `SlackNotifier`
+  at the same concurrency to the same fake, with no scheduler and no database.
+
+Part 2, the tick's own cost. 10,000 stand-ups (weekdays, a mix of meeting and async,
+five time zones, start times spread over the day) are inserted in bulk. Ticks at
+minute M plan them (`plan_due` takes at most 1,000 stand-ups a tick, so the first
+ticks are planning ticks, reported separately); then 20 ticks at M+1...M+20 minutes,
+when nothing is due, are timed with a notifier that sends nothing: p50 and p99
+(target under 200 ms).
+
+Each part uses a new SQLite file in a temporary directory; with `--database-url
+postgresql://user@host/db` each part creates a database of its own on that server and
+drops it afterwards. Wall times depend on what else the machine runs: the load
+average is printed with them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import logging
+import multiprocessing
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from multiprocessing.connection import Connection
+from types import SimpleNamespace
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import aiohttp
+from aiohttp import web
+from pydantic import SecretStr
+from sqlalchemy import create_engine, func, insert, select, text
+from sqlalchemy.engine import make_url
+
+from bot.commands.standup import reminder_message
+from bot.db import sync_url
+from bot.deps import Deps, build_deps
+from bot.metrics import REDELIVERIES, SLACK_API_RETRIES
+from bot.models import Occurrence, OccurrenceStatus, Standup
+from bot.replies import Reply
+from bot.services import standups as standup_service
+from bot.services import workspaces
+from bot.services.recurrence import WEEKDAYS
+from bot.settings import Settings
+from handlers.slack.notifier import SlackNotifier
+from schedules import jobs
+from schedules import standups as standup_deliveries
+
+WORKSPACE = "T0BENCH"
+TOKEN = "xoxb-bench"
+PARTICIPANTS_PER_STANDUP = 5
+REMINDER_LEAD_MINUTES = 15
+# The fake Slack: one message per second per channel, and a share of random 429s.
+RATE_WINDOW_SECONDS = 1.0
+INJECTED_429_RATE = 0.01
+SEED = 20240611
+# Hard limits: the fake stops by itself after this long or this many requests.
+FAKE_MAX_SECONDS = 600.0
+FAKE_MAX_REQUESTS = 200_000
+# Part 1 stops ticking after this long (what is left is reported as lost, not hidden).
+DELIVERY_TIMEBOX_SECONDS = 240.0
+STEADY_TICKS = 20
+UNFINISHED = (OccurrenceStatus.PENDING.value, OccurrenceStatus.CLAIMED.value)
+
+Message = tuple[str, str, float, str]  # channel, delivery key, accepted at, text
+
+
+# -- the fake Slack Web API: a child process, so it takes no CPU from the bot's GIL ------
+
+
+@dataclass
+class FakeSlackState:
+    """What the fake has served; only its event loop touches it."""
+
+    rng: random.Random
+    inject_rate: float
+    latency: float
+    requests: int = 0
+    injected_429: int = 0
+    rate_limited_429: int = 0
+    accepted: list[Message] = field(default_factory=list)
+    last_post: dict[str, float] = field(default_factory=dict)
+    stopped: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def reset(self) -> None:
+        self.requests = self.injected_429 = self.rate_limited_429 = 0
+        self.accepted.clear()
+        self.last_post.clear()
+
+
+def _json(body: dict[str, Any], status: int = 200, retry_after: int | None = None) -> web.Response:
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return web.json_response(body, status=status, headers=headers)
+
+
+async def _request_params(request: web.Request) -> dict[str, Any]:
+    params: dict[str, Any] = dict(request.query)
+    if request.can_read_body:
+        if request.content_type == "application/json":
+            params.update(await request.json())
+        else:
+            params.update((await request.post()).items())
+    return params
+
+
+def _post_message(state: FakeSlackState, params: dict[str, Any]) -> web.Response:
+    channel = str(params.get("channel", ""))
+    now = time.monotonic()
+    last = state.last_post.get(channel)
+    if last is not None and now - last < RATE_WINDOW_SECONDS:
+        state.rate_limited_429 += 1
+        return _json({"ok": False, "error": "ratelimited"}, status=429, retry_after=1)
+    state.last_post[channel] = now
+    message = str(params.get("text", ""))
+    key = hashlib.sha1(f"{channel}\n{message}".encode()).hexdigest()[:16]
+    state.accepted.append((channel, key, now, message))
+    conversation = "D" + channel[1:] if channel.startswith("U") else channel
+    return _json(
+        {"ok": True, "channel": conversation, "ts": f"{int(time.time())}.{len(state.accepted):06d}"}
+    )
+
+
+def _fake_slack_app(state: FakeSlackState) -> web.Application:
+    async def api(request: web.Request) -> web.Response:
+        state.requests += 1
+        if state.requests > FAKE_MAX_REQUESTS:
+            return _json({"ok": False, "error": "bench_request_limit"}, status=503)
+        params = await _request_params(request)
+        if state.latency:
+            await asyncio.sleep(state.latency)
+        if request.headers.get("Authorization") != f"Bearer {TOKEN}":
+            return _json({"ok": False, "error": "invalid_auth"})
+        if state.rng.random() < state.inject_rate:
+            state.injected_429 += 1
+            return _json({"ok": False, "error": "ratelimited"}, status=429, retry_after=1)
+        match request.match_info["method"]:
+            case "auth.test":
+                return _json(
+                    {"ok": True, "team_id": WORKSPACE, "user_id": "U0BOT", "bot_id": "B0BOT"}
+                )
+            case "conversations.open":
+                user = str(params.get("users", "")).split(",")[0]
+                return _json({"ok": True, "channel": {"id": "D" + user[1:]}})
+            case "chat.postMessage":
+                return _post_message(state, params)
+        return _json({"ok": True})
+
+    async def stats(_request: web.Request) -> web.Response:
+        return _json(
+            {
+                "requests": state.requests,
+                "injected_429": state.injected_429,
+                "rate_limited_429": state.rate_limited_429,
+                "accepted": state.accepted,
+            }
+        )
+
+    async def reset(_request: web.Request) -> web.Response:
+        state.reset()
+        return _json({"ok": True})
+
+    async def stop(_request: web.Request) -> web.Response:
+        state.stopped.set()
+        return _json({"ok": True})
+
+    app = web.Application(client_max_size=1 << 20)
+    app.router.add_route("*", "/api/{method}", api)
+    app.router.add_get("/_bench/stats", stats)
+    app.router.add_post("/_bench/reset", reset)
+    app.router.add_post("/_bench/stop", stop)
+    return app
+
+
+async def _serve_fake_slack(
+    conn: Connection, seed: int, inject_rate: float, latency: float
+) -> None:
+    state = FakeSlackState(rng=random.Random(seed), inject_rate=inject_rate, latency=latency)
+    runner = web.AppRunner(_fake_slack_app(state), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
+    await site.start()
+    conn.send(runner.addresses[0][1])
+    try:
+        await asyncio.wait_for(state.stopped.wait(), FAKE_MAX_SECONDS)
+    except TimeoutError:
+        pass
+    finally:
+        await runner.cleanup()
+
+
+def _fake_slack_process(conn: Connection, seed: int, inject_rate: float, latency: float) -> None:
+    asyncio.run(_serve_fake_slack(conn, seed, inject_rate, latency))
+
+
+@contextmanager
+def fake_slack(seed: int, inject_rate: float, latency: float) -> Iterator[str]:
+    """The fake Slack in a child process; yields its root URL, http://127.0.0.1:PORT/.
+
+    The Web API is under `api/`; `_bench/` has the fake's own controls.
+    """
+    context = multiprocessing.get_context("spawn")
+    parent, child = context.Pipe()
+    process = context.Process(
+        target=_fake_slack_process, args=(child, seed, inject_rate, latency), daemon=True
+    )
+    process.start()
+    try:
+        if not parent.poll(30):
+            raise RuntimeError("the fake Slack did not start")
+        yield f"http://127.0.0.1:{parent.recv()}/"
+    finally:
+        process.terminate()
+        process.join(10)
+
+
+async def _control(session: aiohttp.ClientSession, root: str, action: str) -> dict[str, Any]:
+    method = session.get if action == "stats" else session.post
+    async with method(f"{root}_bench/{action}") as response:
+        return dict(await response.json())
+
+
+# -- databases and helpers ------------------------------------------------------------------
+
+
+@contextmanager
+def database(server_url: str | None, label: str) -> Iterator[str]:
+    """A new empty database: a SQLite file, or a database of its own on a PostgreSQL server."""
+    if server_url is None:
+        with tempfile.TemporaryDirectory(prefix="bench-fanout-") as directory:
+            yield f"sqlite:///{directory}/{label}.db"
+        return
+    name = f"bridgebot_bench_{label}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(sync_url(server_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def make_deps(database_url: str, api_url: str) -> Deps:
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        database_url=database_url,
+        slack_bot_token=SecretStr(TOKEN),
+        slack_signing_secret=SecretStr("x"),
+        slack_api_url=api_url,
+    )
+    deps = build_deps(settings)
+    jobs.register_builtin_deliveries(deps)
+    standup_deliveries.register(deps)
+    with deps.session_factory.begin() as session:
+        workspaces.ensure_workspace(
+            session=session, workspace_id=WORKSPACE, platform="slack", timezone="UTC"
+        )
+    return deps
+
+
+def count_unfinished(deps: Deps, now: datetime) -> int:
+    """Deliveries still pending or claimed whose time has come."""
+    with deps.session_factory() as session:
+        return int(
+            session.execute(
+                select(func.count())
+                .select_from(Occurrence)
+                .where(Occurrence.status.in_(UNFINISHED), Occurrence.due_at <= now)
+            ).scalar_one()
+        )
+
+
+def status_counts(deps: Deps) -> dict[str, int]:
+    with deps.session_factory() as session:
+        rows = session.execute(select(Occurrence.status, func.count()).group_by(Occurrence.status))
+        return {status: int(count) for status, count in rows}
+
+
+def unplanned(deps: Deps) -> int:
+    with deps.session_factory() as session:
+        return int(
+            session.execute(
+                select(func.count()).select_from(Standup).where(Standup.planned_until.is_(None))
+            ).scalar_one()
+        )
+
+
+def metric_total(counter: Any) -> float:
+    return sum(
+        sample.value
+        for metric in counter.collect()
+        for sample in metric.samples
+        if sample.name.endswith("_total")
+    )
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))]
+
+
+def load_average() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.1f} / {five:.1f} on {os.cpu_count()} CPUs"
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms"
+
+
+# -- part 1: the fan-out ----------------------------------------------------------------------
+
+
+@dataclass
+class HttpTrace:
+    """Latency and status of every HTTP request aiohttp makes (a retry is a request)."""
+
+    latencies: list[float] = field(default_factory=list)
+    statuses: Counter[int] = field(default_factory=Counter)
+    errors: int = 0
+
+    def config(self) -> aiohttp.TraceConfig:
+        trace = aiohttp.TraceConfig()
+
+        async def start(_s: aiohttp.ClientSession, context: SimpleNamespace, _p: Any) -> None:
+            context.started = time.perf_counter()
+
+        async def end(_s: aiohttp.ClientSession, context: SimpleNamespace, params: Any) -> None:
+            self.latencies.append(time.perf_counter() - context.started)
+            self.statuses[params.response.status] += 1
+
+        async def failed(_s: aiohttp.ClientSession, _c: SimpleNamespace, _p: Any) -> None:
+            self.errors += 1
+
+        trace.on_request_start.append(start)
+        trace.on_request_end.append(end)
+        trace.on_request_exception.append(failed)
+        return trace
+
+    def clear(self) -> None:
+        self.latencies.clear()
+        self.statuses.clear()
+        self.errors = 0
+
+
+def channel_ref(index: int) -> str:
+    return f"C{index:04d}"
+
+
+def user_ref(index: int) -> str:
+    return f"U{index:05d}"
+
+
+def standup_name(index: int) -> str:
+    return f"Bench stand-up {index:04d}"
+
+
+def participants_of(index: int) -> list[str]:
+    first = (index - 1) * PARTICIPANTS_PER_STANDUP + 1
+    return [user_ref(first + j) for j in range(PARTICIPANTS_PER_STANDUP)]
+
+
+def expected_messages(count: int) -> dict[str, str]:
+    """Each conversation that must get exactly one message, and the stand-up it names."""
+    expected = {}
+    for i in range(1, count + 1):
+        expected[channel_ref(i)] = standup_name(i)
+        expected.update({user: standup_name(i) for user in participants_of(i)})
+    return expected
+
+
+def create_meeting_standups(deps: Deps, count: int, start: datetime, now: datetime) -> None:
+    """`count` meeting stand-ups through the service, each in a channel of its own."""
+    with deps.session_factory.begin() as session:
+        for i in range(1, count + 1):
+            people = participants_of(i)
+            draft = standup_service.StandupDraft(
+                name=standup_name(i),
+                channel_ref=channel_ref(i),
+                weekdays=WEEKDAYS[start.weekday()],
+                local_time=f"{start:%H:%M}",
+                timezone="UTC",
+                mode="meeting",
+                call_link="https://meet.example/bench",
+                participants=",".join(people),
+                reminder_lead_minutes=str(REMINDER_LEAD_MINUTES),
+            )
+            standup_service.create(
+                session=session,
+                workspace_id=WORKSPACE,
+                draft=draft,
+                creator_ref=people[0],
+                now=now,
+                secret_key=deps.secret_key,
+            )
+
+
+def same_messages(deps: Deps, start: datetime) -> list[tuple[str, Reply]]:
+    """The replies the tick sends: each channel's reminder and each participant's DM."""
+    with deps.session_factory() as session:
+        views = standup_service.list_standups(session=session, workspace_id=WORKSPACE)
+    messages = []
+    for view in views:
+        messages.append((view.channel_ref, reminder_message(view, start, direct=False)))
+        direct = reminder_message(view, start, direct=True)
+        messages += [(person, direct) for person in view.participants]
+    return messages
+
+
+@dataclass
+class TickTiming:
+    at: float  # seconds after the first delivery tick started
+    seconds: float
+    report: jobs.TickReport
+
+
+@dataclass
+class Delivery:
+    """What a delivery run left behind, read from the fake and the database."""
+
+    started: float
+    finished: float
+    cpu: float
+    stats: dict[str, Any]
+    ticks: list[TickTiming] = field(default_factory=list)
+
+
+async def deliver_with_ticks(deps: Deps, due: datetime) -> Delivery:
+    """Tick from T, one tick after another, until nothing due is left (or the time box)."""
+    started = time.monotonic()
+    cpu = time.process_time()
+    deps.clock = lambda: due + timedelta(seconds=time.monotonic() - started)
+    run = Delivery(started=started, finished=0.0, cpu=0.0, stats={})
+    while time.monotonic() - started < DELIVERY_TIMEBOX_SECONDS:
+        began = time.monotonic()
+        report = await jobs.run_tick(deps, now=deps.clock())
+        run.ticks.append(TickTiming(began - started, time.monotonic() - began, report))
+        if not await asyncio.to_thread(count_unfinished, deps, deps.clock()):
+            break
+        if report.claimed == 0:
+            await asyncio.sleep(0.5)  # what is left waits for its retry time
+    run.finished = time.monotonic() - started
+    run.cpu = time.process_time() - cpu
+    return run
+
+
+async def deliver_without_scheduler(
+    notifier: SlackNotifier, messages: list[tuple[str, Reply]], concurrency: int
+) -> tuple[float, float]:
+    """Post `messages` straight through the notifier; (wall seconds, CPU seconds)."""
+    limiter = asyncio.Semaphore(concurrency)
+
+    async def post(conversation_ref: str, reply: Reply) -> None:
+        async with limiter:
+            await notifier.post(WORKSPACE, conversation_ref, reply)
+
+    started, cpu = time.monotonic(), time.process_time()
+    await asyncio.gather(*(post(ref, reply) for ref, reply in messages))
+    return time.monotonic() - started, time.process_time() - cpu
+
+
+@dataclass
+class Outcome:
+    accepted: int
+    duplicates: int
+    extra_in_conversation: int
+    losses: int
+    unexpected: int
+    misrouted: int
+    delivered_at: list[float]  # seconds after the start, per expected conversation
+
+    @property
+    def all_delivered(self) -> float:
+        return max(self.delivered_at) if self.delivered_at and not self.losses else float("nan")
+
+
+def judge(expected: dict[str, str], accepted: list[Message], started: float) -> Outcome:
+    keys = Counter(key for _, key, _, _ in accepted)
+    per_conversation = Counter(channel for channel, _, _, _ in accepted)
+    first: dict[str, float] = {}
+    for channel, _, at, _ in accepted:
+        first.setdefault(channel, at - started)
+    return Outcome(
+        accepted=len(accepted),
+        duplicates=sum(n - 1 for n in keys.values() if n > 1),
+        extra_in_conversation=sum(n - 1 for n in per_conversation.values() if n > 1),
+        losses=sum(1 for channel in expected if channel not in first),
+        unexpected=sum(1 for channel, _, _, _ in accepted if channel not in expected),
+        misrouted=sum(
+            1
+            for channel, _, _, message in accepted
+            if channel in expected and expected[channel] not in message
+        ),
+        delivered_at=[first[channel] for channel in expected if channel in first],
+    )
+
+
+async def run_fanout(count: int, database_url: str, root_url: str) -> None:
+    print(f"== Part 1: fan-out of {count:,} stand-ups x {PARTICIPANTS_PER_STANDUP} participants ==")
+    deps = make_deps(database_url, root_url + "api/")
+    trace = HttpTrace()
+    http = aiohttp.ClientSession(trace_configs=[trace.config()])
+    control = aiohttp.ClientSession()
+
+    async def tokens(_workspace_id: str) -> str | None:
+        return TOKEN
+
+    notifier = SlackNotifier(deps.settings, tokens=tokens, session=http)
+    deps.notifier = notifier
+    try:
+        # T: the minute every reminder is due; the stand-ups start 15 minutes later.
+        due = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=2)
+        start = due + timedelta(minutes=REMINDER_LEAD_MINUTES)
+        began = time.perf_counter()
+        await asyncio.to_thread(
+            create_meeting_standups, deps, count, start, due - timedelta(hours=1)
+        )
+        print(
+            f"created {count:,} stand-ups through the service "
+            f"in {time.perf_counter() - began:.2f} s"
+        )
+
+        planning: list[float] = []
+        while await asyncio.to_thread(unplanned, deps) and len(planning) < 100:
+            began = time.perf_counter()
+            report = await jobs.run_tick(deps, now=due - timedelta(minutes=1))
+            planning.append(time.perf_counter() - began)
+            assert report.claimed == 0, report
+        due_count = await asyncio.to_thread(count_unfinished, deps, due)
+        print(
+            f"planning ticks at T-1 min: {len(planning)} ({', '.join(ms(s) for s in planning)}); "
+            f"{due_count:,} deliveries due at T"
+        )
+
+        await _control(control, root_url, "reset")
+        retries_before = metric_total(SLACK_API_RETRIES)
+        redeliveries_before = metric_total(REDELIVERIES)
+        print(f"delivering...            ({load_average()})")
+        run = await deliver_with_ticks(deps, due)
+        run.stats = await _control(control, root_url, "stats")
+        retries = metric_total(SLACK_API_RETRIES) - retries_before
+        redeliveries = metric_total(REDELIVERIES) - redeliveries_before
+        statuses = await asyncio.to_thread(status_counts, deps)
+        latencies = list(trace.latencies)
+        statuses_seen, connection_errors = sum(trace.statuses.values()), trace.errors
+        after_delivery = load_average()
+
+        # The floor: the same replies, the same notifier and fake, no scheduler or database.
+        messages = await asyncio.to_thread(same_messages, deps, start)
+        await _control(control, root_url, "reset")
+        trace.clear()
+        floor_wall, floor_cpu = await deliver_without_scheduler(
+            notifier, messages, jobs.DELIVERY_CONCURRENCY
+        )
+        floor_stats = await _control(control, root_url, "stats")
+        floor_latency = statistics.median(trace.latencies) if trace.latencies else float("nan")
+    finally:
+        await http.close()
+        await control.close()
+        deps.engine.dispose()
+
+    expected = expected_messages(count)
+    outcome = judge(expected, [tuple(m) for m in run.stats["accepted"]], run.started)  # type: ignore[misc]
+    floor = judge(expected, [tuple(m) for m in floor_stats["accepted"]], 0.0)  # type: ignore[misc]
+    total = len(expected)
+    latency = statistics.median(latencies) if latencies else float("nan")
+    # Every conversation gets one message: the rate limit allows them all within a second.
+    rate_bound = max(Counter(list(expected)).values()) * RATE_WINDOW_SECONDS
+    throughput_bound = total / (jobs.DELIVERY_CONCURRENCY / latency)
+    took = outcome.all_delivered
+    served_429 = run.stats["injected_429"] + run.stats["rate_limited_429"]
+
+    print(
+        f"messages expected        {total:>9,}  ({count:,} channel posts + {total - count:,} DMs)"
+    )
+    print(f"accepted by the fake     {outcome.accepted:>9,}")
+    print(
+        f"duplicates (same key)    {outcome.duplicates:>9,}  "
+        f"(extra messages in one conversation: {outcome.extra_in_conversation})"
+    )
+    print(f"losses                   {outcome.losses:>9,}")
+    print(f"unexpected / misrouted   {outcome.unexpected:>9,} / {outcome.misrouted}")
+    print(
+        f"requests to the fake     {run.stats['requests']:>9,}  (client saw {statuses_seen:,}, "
+        f"connection errors {connection_errors})"
+    )
+    print(
+        f"429s served              {served_429:>9,}  (injected {run.stats['injected_429']}, "
+        f"per-channel limit {run.stats['rate_limited_429']})"
+    )
+    print(
+        f"Slack client retries     {retries:>9,.0f}  (second delivery attempts: {redeliveries:.0f})"
+    )
+    print(f"occurrence rows          {statuses}")
+    print(f"DELIVERY_CONCURRENCY     {jobs.DELIVERY_CONCURRENCY:>9}")
+    print(
+        f"request latency          p50 {latency * 1000:.1f} ms, "
+        f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms"
+    )
+    print(
+        f"50% / 99% delivered at   {percentile(outcome.delivered_at, 0.5):>9.2f} s / "
+        f"{percentile(outcome.delivered_at, 0.99):.2f} s"
+    )
+    print(
+        f"all delivered at         {took:>9.2f} s  (ticks done at {run.finished:.2f} s; "
+        f"bot CPU {run.cpu:.1f} s, {run.cpu / total * 1000:.1f} ms a message; {after_delivery})"
+    )
+    print(
+        f"rate-limit bound         {rate_bound:>9.2f} s  (most messages in one channel x 1 s) "
+        f"-> {took / rate_bound:.1f}x (target <= 1.2x)"
+    )
+    print(
+        f"throughput bound         {throughput_bound:>9.2f} s  ({total:,} / "
+        f"({jobs.DELIVERY_CONCURRENCY} / {latency * 1000:.1f} ms)) "
+        f"-> {took / throughput_bound:.1f}x"
+    )
+    print(
+        f"HTTP-only floor          {floor_wall:>9.2f} s  (the same {len(messages):,} messages "
+        f"through the notifier to the fake, no scheduler or database: CPU {floor_cpu:.1f} s, "
+        f"p50 {floor_latency * 1000:.1f} ms, accepted {floor.accepted:,}, lost {floor.losses}) "
+        f"-> {took / floor_wall:.1f}x"
+    )
+    print(f"ticks                    {len(run.ticks):>9}")
+    for number, tick in enumerate(run.ticks, start=1):
+        r = tick.report
+        print(
+            f"  tick {number:>2} at {tick.at:6.2f} s took {tick.seconds:6.2f} s: "
+            f"claimed {r.claimed:,}, sent {r.sent:,}, failed {r.failed}, missed {r.missed}"
+        )
+    print()
+
+
+# -- part 2: the tick's own cost --------------------------------------------------------------
+
+
+class SilentNotifier:
+    """Accepts every message and sends nothing."""
+
+    async def post(self, workspace_id: str, conversation_ref: str, reply: Reply) -> str | None:
+        return None
+
+
+ZONES = ("UTC", "Europe/London", "Europe/Berlin", "America/New_York", "Asia/Kolkata")
+
+
+def insert_standups(deps: Deps, count: int, now: datetime) -> None:
+    """`count` stand-ups in one statement, starting between 1 h and 23 h after `now`."""
+    rows = []
+    for i in range(1, count + 1):
+        start = now + timedelta(minutes=60 + (i * 7) % (22 * 60))
+        zone = ZONES[i % len(ZONES)]
+        rows.append(
+            {
+                "workspace_id": WORKSPACE,
+                "number": i,
+                "name": standup_name(i),
+                "channel_ref": f"C{i:05d}",
+                "weekdays": "mon,tue,wed,thu,fri",
+                "local_time": start.astimezone(ZoneInfo(zone)).time().replace(second=0),
+                "timezone": zone,
+                "mode": "async" if i % 5 == 0 else "meeting",
+                "call_link": None,
+                "questions": list(standup_service.DEFAULT_QUESTIONS),
+                "participants": participants_of(i),
+                "both_sides": False,
+                "reminder_lead_minutes": REMINDER_LEAD_MINUTES,
+                "deadline_minutes": 120,
+                "paused": False,
+                "creator_ref": participants_of(i)[0],
+                "calendar_token": standup_service.calendar_token(
+                    deps.secret_key, WORKSPACE, i, now
+                ),
+                "planned_until": None,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    with deps.session_factory.begin() as session:
+        session.execute(insert(Standup), rows)
+
+
+async def run_tick_cost(count: int, database_url: str) -> None:
+    print(f"== Part 2: the tick with {count:,} stand-ups in the database ==")
+    deps = make_deps(database_url, "http://127.0.0.1:9/api/")
+    deps.notifier = SilentNotifier()
+    try:
+        # A Wednesday: the whole two-day planning horizon falls on weekdays.
+        now = datetime.now(UTC).replace(second=0, microsecond=0)
+        now += timedelta(days=(2 - now.weekday()) % 7)
+        began = time.perf_counter()
+        await asyncio.to_thread(insert_standups, deps, count, now)
+        print(f"inserted {count:,} stand-ups in bulk in {time.perf_counter() - began:.2f} s")
+
+        planning: list[float] = []
+        while await asyncio.to_thread(unplanned, deps) and len(planning) < 100:
+            began = time.perf_counter()
+            report = await jobs.run_tick(deps, now=now)
+            planning.append(time.perf_counter() - began)
+            assert report.claimed == 0, report
+        statuses = await asyncio.to_thread(status_counts, deps)
+        print(f"first (planning) tick    {ms(planning[0]):>9}")
+        print(
+            f"planning ticks           {len(planning):>9}  (total {sum(planning):.2f} s: "
+            f"{', '.join(ms(s) for s in planning)})"
+        )
+        print(f"occurrence rows planned  {sum(statuses.values()):>9,}  {statuses}")
+
+        steady: list[float] = []
+        claimed = 0
+        for minute in range(1, STEADY_TICKS + 1):
+            began = time.perf_counter()
+            report = await jobs.run_tick(deps, now=now + timedelta(minutes=minute))
+            steady.append(time.perf_counter() - began)
+            claimed += report.claimed + report.missed
+        print(
+            f"steady ticks             {STEADY_TICKS:>9}  "
+            f"(nothing due; deliveries claimed {claimed})"
+        )
+        print(
+            f"steady tick p50 / p99    {percentile(steady, 0.5) * 1000:>6.1f} ms / "
+            f"{percentile(steady, 0.99) * 1000:.1f} ms  (max {max(steady) * 1000:.1f} ms; "
+            f"target < 200 ms; {load_average()})"
+        )
+    finally:
+        deps.engine.dispose()
+    print()
+
+
+# -- entry point ------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.fanout", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--standups", type=int, default=1000, help="stand-ups in the fan-out (1000)"
+    )
+    parser.add_argument(
+        "--tick-standups",
+        type=int,
+        default=10_000,
+        help="stand-ups in the database for the tick's cost (10000)",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="a PostgreSQL server; each part creates (and drops) a database of its own on it",
+    )
+    parser.add_argument("--seed", type=int, default=SEED, help="seed of the injected 429s")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        help="try another DELIVERY_CONCURRENCY (CLAIM_BATCH keeps its ratio to it)",
+    )
+    parser.add_argument(
+        "--slack-latency-ms",
+        type=float,
+        default=0.0,
+        help="make the fake answer each call this much later (real Slack: ~100 ms)",
+    )
+    parser.add_argument("--skip-fanout", action="store_true", help="run only part 2")
+    parser.add_argument("--skip-tick", action="store_true", help="run only part 1")
+    return parser.parse_args(argv)
+
+
+def try_concurrency(concurrency: int) -> None:
+    claim_batch = getattr(jobs, "CLAIM_BATCH", None)
+    if isinstance(claim_batch, int):
+        jobs.CLAIM_BATCH = max(1, claim_batch * concurrency // jobs.DELIVERY_CONCURRENCY)  # type: ignore[attr-defined]
+    jobs.DELIVERY_CONCURRENCY = concurrency
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.concurrency:
+        try_concurrency(args.concurrency)
+    print(
+        f"python {sys.version.split()[0]}, "
+        f"{'PostgreSQL' if args.database_url else 'SQLite (a temporary file)'}, "
+        f"DELIVERY_CONCURRENCY {jobs.DELIVERY_CONCURRENCY}, fake Slack latency "
+        f"{args.slack_latency_ms:.0f} ms, {load_average()}"
+    )
+    if not args.skip_fanout:
+        with (
+            fake_slack(args.seed, INJECTED_429_RATE, args.slack_latency_ms / 1000) as root_url,
+            database(args.database_url, "fanout") as url,
+        ):
+            asyncio.run(run_fanout(args.standups, url, root_url))
+    if not args.skip_tick:
+        with database(args.database_url, "tick") as url:
+            asyncio.run(run_tick_cost(args.tick_standups, url))
+
+
+if __name__ == "__main__":
+    main()

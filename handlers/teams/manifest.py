@@ -1,0 +1,162 @@
+"""The Teams app package: manifest.json with the bot and its commands, two icons, zipped.
+
+The icons are drawn here (a bridge over two banks, in the two sides' colours) and
+encoded as PNG with the standard library, so no image file is kept in the repository.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+import zipfile
+import zlib
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlparse
+
+MANIFEST_SCHEMA = (
+    "https://developer.microsoft.com/en-us/json-schemas/teams/v1.17/MicrosoftTeams.schema.json"
+)
+MANIFEST_VERSION = "1.17"
+ACCENT = "#5B5FC7"
+MARKETING = (217, 95, 2)  # the colours of the pulse chart
+IT = (27, 158, 119)
+WHITE = (255, 255, 255)
+
+# Teams shows these in the compose box (at most 10 per scope; titles up to 32 characters).
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("help", "What bridgebot does and every command"),
+    ("jargon", "jargon TERM: a term explained for Marketing and for IT"),
+    ("win", "win TEXT: share a win with both sides"),
+    ("challenge", "challenge TEXT: ask the other side for help"),
+    ("standup", "standup, or standup list: joint stand-ups"),
+    ("pulse", "pulse: the latest Marketing and IT pulse results"),
+    ("bridge side", "bridge side marketing|it|other: set your side"),
+    ("bridge channel", "bridge channel here: the shared channel (admins)"),
+)
+
+
+def manifest(
+    *,
+    app_id: str,
+    base_url: str,
+    developer: str = "bridgebot",
+    version: str = "1.0.0",
+    privacy_url: str | None = None,
+    terms_url: str | None = None,
+) -> dict[str, Any]:
+    """manifest.json for the bot whose Microsoft App ID is `app_id`."""
+    host = urlparse(base_url).hostname or ""
+    commands = [{"title": title, "description": description} for title, description in COMMANDS]
+    return {
+        "$schema": MANIFEST_SCHEMA,
+        "manifestVersion": MANIFEST_VERSION,
+        "version": version,
+        "id": app_id,
+        "developer": {
+            "name": developer,
+            "websiteUrl": base_url,
+            "privacyUrl": privacy_url or base_url,
+            "termsOfUseUrl": terms_url or base_url,
+        },
+        "name": {"short": "bridgebot", "full": "bridgebot: Marketing and IT as one team"},
+        "description": {
+            "short": "Joint stand-ups, wins, pulse polls and jargon for Marketing and IT.",
+            "full": (
+                "bridgebot helps Marketing and IT work as one team: joint stand-ups with "
+                "reminders, a shared board of wins and challenges where challenges find help, "
+                "a weekly anonymous pulse reported per side, and a glossary that explains every "
+                "term for Marketing and for IT."
+            ),
+        },
+        "icons": {"color": "color.png", "outline": "outline.png"},
+        "accentColor": ACCENT,
+        "bots": [
+            {
+                "botId": app_id,
+                "scopes": ["personal", "team", "groupChat"],
+                "supportsFiles": False,
+                "isNotificationOnly": False,
+                "commandLists": [
+                    {"scopes": ["personal", "team", "groupChat"], "commands": commands}
+                ],
+            }
+        ],
+        "permissions": ["identity", "messageTeamMembers"],
+        "validDomains": [host] if host else [],
+    }
+
+
+# -- icons --------------------------------------------------------------------------------
+
+
+def png(width: int, height: int, pixel: Callable[[int, int], tuple[int, int, int, int]]) -> bytes:
+    """An RGBA PNG whose pixel (x, y) is pixel(x, y)."""
+    rows = bytearray()
+    for y in range(height):
+        rows.append(0)  # no filter
+        for x in range(width):
+            rows.extend(pixel(x, y))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(bytes(rows), 9))
+        + chunk(b"IEND", b"")
+    )
+
+
+def _bridge(u: float, v: float) -> str | None:
+    """Which part of the drawing (u, v in 0..1, v downwards) is at a point, if any."""
+    arch_centre, arch_radius = (0.5, 0.78), 0.34
+    distance = ((u - arch_centre[0]) ** 2 + (v - arch_centre[1]) ** 2) ** 0.5
+    if 0.16 <= u <= 0.84 and 0.38 <= v <= 0.46:
+        return "deck"
+    if arch_radius - 0.06 <= distance <= arch_radius and v <= arch_centre[1]:
+        return "arch"
+    if 0.08 <= u <= 0.2 and 0.38 <= v <= 0.86:
+        return "left"
+    if 0.8 <= u <= 0.92 and 0.38 <= v <= 0.86:
+        return "right"
+    return None
+
+
+def color_icon(size: int = 192) -> bytes:
+    """Full-colour icon: a white bridge between a Marketing bank and an IT bank."""
+    accent = (0x5B, 0x5F, 0xC7)
+
+    def pixel(x: int, y: int) -> tuple[int, int, int, int]:
+        part = _bridge((x + 0.5) / size, (y + 0.5) / size)
+        colour = {"left": MARKETING, "right": IT, "deck": WHITE, "arch": WHITE}.get(
+            part or "", accent
+        )
+        return (*colour, 255)
+
+    return png(size, size, pixel)
+
+
+def outline_icon(size: int = 32) -> bytes:
+    """Outline icon: the same bridge in white on a transparent background."""
+
+    def pixel(x: int, y: int) -> tuple[int, int, int, int]:
+        part = _bridge((x + 0.5) / size, (y + 0.5) / size)
+        return (255, 255, 255, 255) if part else (255, 255, 255, 0)
+
+    return png(size, size, pixel)
+
+
+def package(manifest_data: dict[str, Any]) -> bytes:
+    """The zip to upload in Teams (Apps › Manage your apps › Upload an app)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("manifest.json", json.dumps(manifest_data, indent=2))
+        archive.writestr("color.png", color_icon())
+        archive.writestr("outline.png", outline_icon())
+    return buffer.getvalue()

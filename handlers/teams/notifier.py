@@ -1,0 +1,21 @@
+"""Scheduled messages to Teams (reminders, stand-up questions, digests, pulses), proactively."""
+
+from __future__ import annotations
+
+from bot.replies import Reply
+from handlers.teams.runtime import TeamsRuntime
+
+
+class TeamsNotifier:
+    """Posts through the Bot Connector to a stored conversation reference.
+
+    A channel_ref posts in that channel or group chat; a user_ref posts in the person's
+    1:1 chat with bridgebot, opened the first time it is needed. A person or channel
+    bridgebot has no reference for raises DeliveryError, which the scheduler records.
+    """
+
+    def __init__(self, runtime: TeamsRuntime) -> None:
+        self._runtime = runtime
+
+    async def post(self, workspace_id: str, conversation_ref: str, reply: Reply) -> str | None:
+        return await self._runtime.post(workspace_id, conversation_ref, reply)

@@ -1,0 +1,330 @@
+"""What every Teams handler shares: callers, references, rendering and sending replies."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+from sqlalchemy.orm import Session
+
+from bot.commands.home import HOME_CONVERSATION
+from bot.deps import Deps
+from bot.notify import DeliveryError
+from bot.replies import Form, PostedMessage, Reply
+from bot.router import Caller, CommandContext, run_in_context, run_record, run_refresh
+from handlers.teams import store
+from handlers.teams.connector import Connector
+from handlers.teams.render import (
+    CardContext,
+    FileLink,
+    render_card,
+    render_form,
+    span_refs,
+    summary,
+)
+from handlers.teams.store import PERSON, Reference
+from handlers.teams.turn import Turn, conversation_ref
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+PLATFORM = "teams"
+FILES_PATH = "/teams/files"
+# bridgebot's message_ref columns hold 64 characters (Teams message ids are far shorter).
+MAX_MESSAGE_REF = 64
+REMEMBERED_LIMIT = 50_000
+
+
+class TeamsRuntime:
+    """State shared by the Teams handlers, the notifier and the outbox."""
+
+    def __init__(
+        self, deps: Deps, connector: Connector, *, public_url: str, tenant_id: str | None
+    ) -> None:
+        self.deps = deps
+        self.connector = connector
+        self.public_url = public_url.rstrip("/")
+        self.allowed_tenant = tenant_id
+        self.admins = set(deps.settings.bridgebot_admins)
+        # One lock per updated message, so concurrent clicks update it in order.
+        self.refresh_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        # What was last stored per reference, to skip writing the same thing every message.
+        self._remembered: dict[tuple[str, str], tuple[Any, ...]] = {}
+
+    # -- who and where ---------------------------------------------------------------
+
+    def accepts(self, turn: Turn) -> bool:
+        """Activities from another tenant are ignored when TEAMS_TENANT_ID is set."""
+        if not turn.tenant_id or not turn.service_url:
+            return False
+        return self.allowed_tenant is None or turn.tenant_id == self.allowed_tenant
+
+    def caller(self, turn: Turn) -> Caller:
+        """Admins on Teams are the ids listed in BRIDGEBOT_ADMINS (Entra object or 29: ids)."""
+        return Caller(
+            workspace_id=turn.workspace_id,
+            user_ref=turn.user_ref,
+            platform=PLATFORM,
+            is_admin=bool({turn.user_ref, turn.member_id} & self.admins),
+            display_name=turn.user_name,
+        )
+
+    def unit_of_work(
+        self,
+        caller: Caller,
+        channel_ref: str | None,
+        resolve_channel: Callable[[str], str | None] | None = None,
+    ) -> dict[str, Any]:
+        """Keyword arguments for bot.router.run_command / run_action / run_form."""
+        uow: dict[str, Any] = {
+            "session_factory": self.deps.session_factory,
+            "router": self.deps.router,
+            "caller": caller,
+            "now": self.deps.clock(),
+            "default_timezone": self.deps.settings.bridgebot_timezone,
+            "channel_ref": channel_ref,
+        }
+        if resolve_channel is not None:
+            uow["resolve_channel"] = resolve_channel
+        return uow
+
+    async def read(self, work: Callable[[Session], T]) -> T:
+        def run() -> T:
+            with self.deps.session_factory.begin() as session:
+                return work(session)
+
+        return await asyncio.to_thread(run)
+
+    async def remember(self, turn: Turn) -> None:
+        """Store where the person and the conversation are (creating the workspace)."""
+        person = (
+            turn.service_url,
+            turn.member_id,
+            turn.user_name,
+            turn.personal and turn.conversation_id,
+        )
+        conversation = (
+            turn.service_url,
+            turn.base_conversation_id,
+            turn.team_id,
+            turn.channel_name,
+        )
+        todo: list[tuple[str, tuple[Any, ...]]] = []
+        if self._remembered.get((turn.workspace_id, turn.user_ref)) != person:
+            todo.append((turn.user_ref, person))
+        if (
+            turn.channel_ref
+            and self._remembered.get((turn.workspace_id, turn.channel_ref)) != conversation
+        ):
+            todo.append((turn.channel_ref, conversation))
+        if not todo:
+            return
+
+        def work(ctx: CommandContext) -> None:
+            for ref, _ in todo:
+                if ref == turn.user_ref:
+                    store.remember(
+                        session=ctx.session, workspace_id=turn.workspace_id, ref=ref, kind=PERSON,
+                        service_url=turn.service_url, tenant_id=turn.tenant_id,
+                        member_id=turn.member_id, name=turn.user_name,
+                        conversation_id=turn.conversation_id if turn.personal else None,
+                    )  # fmt: skip
+                else:
+                    store.remember(
+                        session=ctx.session, workspace_id=turn.workspace_id, ref=ref,
+                        kind=turn.reference_kind, service_url=turn.service_url,
+                        tenant_id=turn.tenant_id, conversation_id=turn.base_conversation_id,
+                        team_id=turn.team_id, name=turn.channel_name,
+                    )  # fmt: skip
+
+        uow = self.unit_of_work(self.caller(turn), turn.channel_ref)
+        await asyncio.to_thread(lambda: run_in_context(work=work, label="teams reference", **uow))
+        if len(self._remembered) > REMEMBERED_LIMIT:
+            self._remembered.clear()
+        for ref, values in todo:
+            self._remembered[(turn.workspace_id, ref)] = values
+
+    async def forget(self, turn: Turn) -> None:
+        """Forget where the person can be reached, as `bridge forget-me` promises."""
+        await self.read(
+            lambda s: store.forget_person(
+                session=s, workspace_id=turn.workspace_id, ref=turn.user_ref
+            )
+        )
+        self._remembered.pop((turn.workspace_id, turn.user_ref), None)
+
+    async def remember_channels(
+        self, workspace_id: str, turn: Turn, channels: list[tuple[str, str]]
+    ) -> None:
+        """Store a team's channels with their names, so people can pick them by name."""
+
+        def work(session: Session) -> None:
+            for channel_id, name in channels:
+                store.remember(
+                    session=session, workspace_id=workspace_id, ref=conversation_ref(channel_id),
+                    kind=store.CHANNEL, service_url=turn.service_url, tenant_id=turn.tenant_id,
+                    conversation_id=channel_id, team_id=turn.team_id, name=name,
+                )  # fmt: skip
+
+        await self.read(work)
+
+    async def destination(self, workspace_id: str, ref: str) -> tuple[Reference, str]:
+        """Where to post for a channel_ref or a user_ref: (reference, conversation id).
+
+        A person's 1:1 chat is opened (and remembered) the first time it is needed.
+        """
+        found = await self.read(lambda s: store.find(session=s, workspace_id=workspace_id, ref=ref))
+        if found is not None and found.conversation_id:
+            return found, found.conversation_id
+        if found is not None and found.kind != PERSON:
+            raise DeliveryError("that Teams conversation has no id on record")
+        member_id = found.member_id if found else None
+        anchor = found
+        if member_id is None:
+            member_id, anchor = await self._find_member(workspace_id, ref)
+        if member_id is None or anchor is None:
+            raise DeliveryError(
+                "bridgebot cannot reach that person or conversation in Teams yet "
+                "(they need to message bridgebot once, or add it to a team they are in)"
+            )
+        conversation_id = await self.connector.open_personal(
+            anchor.service_url, anchor.tenant_id, member_id
+        )
+
+        def save(session: Session) -> Reference | None:
+            store.remember(
+                session=session, workspace_id=workspace_id, ref=ref, kind=PERSON,
+                service_url=anchor.service_url, tenant_id=anchor.tenant_id, member_id=member_id,
+                conversation_id=conversation_id,
+            )  # fmt: skip
+            session.flush()
+            return store.find(session=session, workspace_id=workspace_id, ref=ref)
+
+        saved = await self.read(save)
+        assert saved is not None
+        return saved, conversation_id
+
+    async def _find_member(
+        self, workspace_id: str, ref: str
+    ) -> tuple[str | None, Reference | None]:
+        """A person known only by Entra id: ask a team or chat of this tenant for them."""
+        known = await self.read(lambda s: store.conversations(session=s, workspace_id=workspace_id))
+        for conversation in known:
+            where = conversation.team_id or conversation.conversation_id
+            if not where:
+                continue
+            member_id = await self.connector.member_id(conversation.service_url, where, ref)
+            if member_id:
+                return member_id, conversation
+        return None, None
+
+    async def private_place(self, turn: Turn) -> tuple[str, str]:
+        """(service URL, conversation id) only this person sees: the chat, or their DM."""
+        if turn.personal:
+            return turn.service_url, turn.conversation_id
+        found, conversation_id = await self.destination(turn.workspace_id, turn.user_ref)
+        return found.service_url, conversation_id
+
+    # -- rendering -------------------------------------------------------------------
+
+    async def render(
+        self, reply: Reply, workspace_id: str, origin: str
+    ) -> tuple[dict[str, Any], str]:
+        """The reply as a card (names looked up, files stored) and its summary line."""
+        refs = span_refs(reply)
+        now = self.deps.clock()
+
+        def work(session: Session) -> tuple[dict[str, str], list[FileLink]]:
+            names = store.names(session=session, workspace_id=workspace_id, refs=refs)
+            links = []
+            for attachment in reply.attachments:
+                token = store.save_file(
+                    session=session, workspace_id=workspace_id, filename=attachment.filename,
+                    content=attachment.content, now=now,
+                )  # fmt: skip
+                url = f"{self.public_url}{FILES_PATH}/{token}/{quote(attachment.filename)}"
+                links.append(
+                    FileLink(
+                        attachment.filename,
+                        attachment.title,
+                        url,
+                        store.is_image(attachment.filename),
+                    )
+                )
+            return names, links
+
+        names, links = await self.read(work)
+        context = CardContext(origin=origin, names=names, files=tuple(links))
+        return render_card(reply, context), summary(reply, names) or (
+            f"{len(links)} file(s) from bridgebot" if links else "bridgebot"
+        )
+
+    async def render_form(
+        self,
+        form: Form,
+        workspace_id: str,
+        origin: str,
+        errors: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        known = await self.read(lambda s: store.conversations(session=s, workspace_id=workspace_id))
+        channels = [
+            (item.ref, item.name or ("Group chat" if item.kind == store.CHAT else "Channel"))
+            for item in known
+        ]
+        return render_form(form, origin=origin, channels=channels, errors=errors)
+
+    # -- sending ---------------------------------------------------------------------
+
+    async def post(self, workspace_id: str, ref: str, reply: Reply) -> str:
+        """Post a reply to a channel_ref or, as a 1:1 message, to a user_ref."""
+        found, conversation_id = await self.destination(workspace_id, ref)
+        origin = ref if found.kind != PERSON else ""
+        card, line = await self.render(reply, workspace_id, origin)
+        return await self.connector.send(found.service_url, conversation_id, card, line)
+
+    async def send_outbox(
+        self, reply: Reply, uow: dict[str, Any], workspace_id: str
+    ) -> dict[str, dict[str, Any]]:
+        """Post the outbox's messages and refresh its items; returns refreshed cards by id."""
+        refreshed: dict[str, dict[str, Any]] = {}
+        for outgoing in reply.outbox:
+            if outgoing.refresh_key is not None:
+                async with self.refresh_locks[outgoing.refresh_key]:
+                    # Re-rendered inside the lock: the last update out shows the latest state.
+                    fresh = await asyncio.to_thread(run_refresh, key=outgoing.refresh_key, **uow)
+                    if fresh is None:
+                        continue
+                    where, message = fresh
+                    if where.conversation_ref == HOME_CONVERSATION:
+                        continue  # Teams has no home tab
+                    try:
+                        found, conversation_id = await self.destination(
+                            workspace_id, where.conversation_ref
+                        )
+                    except DeliveryError as exc:
+                        logger.warning("cannot update a Teams message: %s", exc)
+                        continue
+                    card, line = await self.render(message, workspace_id, where.conversation_ref)
+                    await self.connector.update(
+                        found.service_url, conversation_id, where.message_ref, card, line
+                    )
+                    refreshed[where.message_ref] = card
+                continue
+            if outgoing.reply is None:
+                continue
+            message_id = await self.post(workspace_id, outgoing.conversation_ref, outgoing.reply)
+            if outgoing.record_key is not None:
+                if len(message_id) > MAX_MESSAGE_REF:
+                    logger.warning("Teams message id too long to record; it will not update")
+                    continue
+                await asyncio.to_thread(
+                    run_record,
+                    key=outgoing.record_key,
+                    posted=PostedMessage(outgoing.conversation_ref, message_id),
+                    **uow,
+                )
+        return refreshed
