@@ -256,6 +256,11 @@ def error(problem: Text | str, usage: str | None = None) -> Reply:
     return Reply(blocks=tuple(blocks), is_error=True)
 
 
+def cancelled() -> Reply:
+    """The answer to a Cancel button: the question is replaced, nothing changed."""
+    return Reply(blocks=(Paragraph(text("Cancelled; nothing changed.")),), replace_original=True)
+
+
 def join_lines(lines: Iterable[Text]) -> Text:
     """Several Text lines as one Text separated by newlines."""
     out: list[Span] = []

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from sqlalchemy import select
-
 from bot import replies
 from bot.models import Side, WorkspaceSettings
 from bot.replies import (
@@ -79,9 +77,7 @@ def register(router: CommandRouter) -> None:
     router.register_action(BRIDGE_FORGET_CONFIRM, forget_confirmed)
     router.register_action(
         BRIDGE_CANCEL,
-        lambda ctx, _: Reply(
-            blocks=(Paragraph(text("Cancelled; nothing changed.")),), replace_original=True
-        ),
+        lambda ctx, _: replies.cancelled(),
     )
     router.register_form(BRIDGE_SETTINGS_FORM, submit_settings)
 
@@ -362,6 +358,4 @@ def request_sync(ctx: CommandContext) -> Reply:
 
 
 def _settings_row(ctx: CommandContext) -> WorkspaceSettings:
-    return ctx.session.execute(
-        select(WorkspaceSettings).where(WorkspaceSettings.workspace_id == ctx.workspace_id)
-    ).scalar_one()
+    return workspaces.settings_row(session=ctx.session, workspace_id=ctx.workspace_id)

@@ -86,7 +86,7 @@ def register(router: CommandRouter, cache: GlossaryIndexCache | None = None) -> 
     router.register_action(GLOSSARY_ADD, lambda ctx, value: Reply(form=term_form(ctx, None, value)))
     router.register_action(GLOSSARY_DELETE_CONFIRM, delete_confirmed)
     router.register_action(GLOSSARY_RESET_CONFIRM, lambda ctx, _: reset_confirmed(ctx))
-    router.register_action(GLOSSARY_CANCEL, lambda ctx, _: cancelled())
+    router.register_action(GLOSSARY_CANCEL, lambda ctx, _: replies.cancelled())
     router.register_action(GLOSSARY_EXPLAIN, lambda ctx, message: explain(index(ctx), message))
     router.register_form(GLOSSARY_ADD_FORM, submit_add)
     router.register_form(GLOSSARY_EDIT_FORM, submit_edit)
@@ -527,7 +527,3 @@ def reset_confirmed(ctx: CommandContext) -> Reply:
         blocks=(Paragraph(text(f"The glossary now holds the {added} starter terms.")),),
         replace_original=True,
     )
-
-
-def cancelled() -> Reply:
-    return Reply(blocks=(Paragraph(text("Cancelled; nothing changed.")),), replace_original=True)

@@ -7,7 +7,6 @@ import io
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import replies
@@ -370,9 +369,7 @@ def open_and_plan(
 
 
 def _settings_row(ctx: CommandContext) -> WorkspaceSettings:
-    return ctx.session.execute(
-        select(WorkspaceSettings).where(WorkspaceSettings.workspace_id == ctx.workspace_id)
-    ).scalar_one()
+    return workspaces.settings_row(session=ctx.session, workspace_id=ctx.workspace_id)
 
 
 def question_message(poll: PollView, chosen: dict[int, int], *, has_comment: bool = False) -> Reply:

@@ -86,7 +86,7 @@ def register(router: CommandRouter, *, secret_key: str, public_url: str) -> None
     router.register_form(STANDUP_ANSWER_FORM, submit_answers)
     router.register_action(STANDUP_SHARE, share_answer)
     router.register_action(STANDUP_DELETE_CONFIRM, delete_confirmed)
-    router.register_action(STANDUP_CANCEL, lambda ctx, _: cancelled())
+    router.register_action(STANDUP_CANCEL, lambda ctx, _: replies.cancelled())
 
 
 def handle_standup(ctx: CommandContext, args: str, *, public_url: str) -> Reply:
@@ -123,10 +123,6 @@ def handle_standup(ctx: CommandContext, args: str, *, public_url: str) -> Reply:
         raise PermissionDenied(
             "Only the person who created this stand-up or an admin can change it."
         ) from None
-
-
-def cancelled() -> Reply:
-    return Reply(blocks=(Paragraph(text("Cancelled; nothing changed.")),), replace_original=True)
 
 
 # -- creating ------------------------------------------------------------------

@@ -65,6 +65,13 @@ def get_workspace(*, session: Session, workspace_id: str) -> WorkspaceView:
     return _view(row)
 
 
+def settings_row(*, session: Session, workspace_id: str) -> WorkspaceSettings:
+    """The workspace's settings row, for commands that change settings."""
+    return session.execute(
+        select(WorkspaceSettings).where(WorkspaceSettings.workspace_id == workspace_id)
+    ).scalar_one()
+
+
 def set_shared_channel(*, session: Session, workspace_id: str, channel_ref: str) -> WorkspaceView:
     """Choose the channel for wins, challenges and digests."""
     row = session.execute(
