@@ -13,6 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.commands.glossary import GLOSSARY_EXPLAIN
 from bot.deps import Deps
 from bot.router import FormInvalid, run_action, run_form
+from handlers.slack import dedupe
 from handlers.slack.common import interaction_caller_ids, make_caller, unit_of_work
 from handlers.slack.errors import reported_here
 from handlers.slack.manifest import EXPLAIN_SHORTCUT_ID
@@ -47,6 +48,8 @@ async def handle_block_action(
 ) -> None:
     """Handle a click on any bridgebot button."""
     await ack()
+    if not await dedupe.first_click(deps, body):
+        return
     team_id, user_id, name = interaction_caller_ids(body)
     caller = await make_caller(client, runtime, team_id=team_id, user_id=user_id, name=name)
     channel = _channel_of(body)
