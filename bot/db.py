@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# The server's 16 worker threads and the scheduler's few, each with a connection.
+POOL_SIZE = 20
+PING_AFTER_IDLE_SECONDS = 10.0
 
 
 def sync_url(url: str) -> URL:
@@ -63,16 +68,43 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "begin", _begin_immediate)
         return engine
     # A short connect timeout: with the database down, people hear so in seconds.
-    # The pool matches the server's worker threads plus the scheduler's.
-    return create_engine(
+    # The pool holds a connection for each of the server's worker threads and the
+    # scheduler's, so a busy server does not open and close connections all the time.
+    engine = create_engine(
         target,
-        pool_pre_ping=True,
-        pool_size=10,
-        max_overflow=15,
+        pool_size=POOL_SIZE,
+        max_overflow=10,
         pool_timeout=5,
         connect_args={"connect_timeout": 3},
         **kwargs,
     )
+    _ping_idle_connections(engine)
+    return engine
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    """Check a pooled connection before use if it sat idle for a while.
+
+    SQLAlchemy's pool_pre_ping checks every checkout, a round trip per unit of work;
+    a connection used moments ago is all but surely alive, and if the database went
+    away since, the failure invalidates the whole pool anyway. This is SQLAlchemy's
+    documented pessimistic-disconnect recipe with an idle threshold.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def remember_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        checked_in = record.info.get("checked_in_at")
+        if checked_in is None or time.monotonic() - checked_in < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            # The pool replaces the connection and tries again.
+            raise DisconnectionError("idle connection is gone") from error
 
 
 def make_async_engine(url: str) -> AsyncEngine:

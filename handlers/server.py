@@ -24,6 +24,7 @@ from bot.services.calendar import standup_calendar
 from bot.settings import RunMode
 from handlers.slack.app import INSTALL_PATH, REDIRECT_PATH, create_slack_app
 from handlers.slack.client import make_http_session
+from handlers.slack.errors import BackgroundWork
 from handlers.slack.request_metrics import handle_measured
 from handlers.teams.app import TeamsOptions, create_teams_bot, teams_configured
 from handlers.teams.composite import PlatformNotifier
@@ -32,6 +33,7 @@ from schedules import TICK_JOB_ID, create_scheduler
 logger = logging.getLogger(__name__)
 
 WORKER_THREADS = 16
+SHUTDOWN_GRACE_SECONDS = 10.0
 
 
 def create_web_app(deps: Deps, *, teams_options: TeamsOptions | None = None) -> FastAPI:
@@ -50,9 +52,10 @@ def create_web_app(deps: Deps, *, teams_options: TeamsOptions | None = None) -> 
             ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="bridgebot")
         )
         http_session = make_http_session()
+        background = BackgroundWork()
         slack_app = None
         if slack_on:
-            slack_app = create_slack_app(settings, deps, http_session)
+            slack_app = create_slack_app(settings, deps, http_session, background)
             api.state.slack_handler = AsyncSlackRequestHandler(slack_app)
         if teams_bot is not None:
             await teams_bot.start()
@@ -83,6 +86,8 @@ def create_web_app(deps: Deps, *, teams_options: TeamsOptions | None = None) -> 
             yield
         finally:
             await scheduler.stop()
+            # Work on requests already answered: give it a moment to finish.
+            await background.drain(timeout=SHUTDOWN_GRACE_SECONDS)
             if socket_handler is not None:
                 await socket_handler.close_async()
             await http_session.close()

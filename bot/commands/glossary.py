@@ -165,20 +165,26 @@ def show_by_id(ctx: CommandContext, value: str) -> Reply:
 def show(
     ctx: CommandContext, term_id: int, index: GlossaryIndex | None, fuzzy_query: str | None = None
 ) -> Reply:
-    glossary.record_view(session=ctx.session, workspace_id=ctx.workspace_id, term_id=term_id)
+    # The index, when at hand, knows the aliases and related terms: fewer queries.
+    indexed = index.terms.get(term_id) if index is not None else None
     try:
-        card = glossary.get_card(
-            session=ctx.session, workspace_id=ctx.workspace_id, term_id=term_id
+        card = glossary.view_card(
+            session=ctx.session,
+            workspace_id=ctx.workspace_id,
+            term_id=term_id,
+            aliases=indexed.aliases if indexed is not None else None,
         )
     except TermNotFound:
         raise NotFound("That term has been deleted.") from None
-    blocks = list(card_blocks(ctx, card, with_actions=True))
+    blocks = list(card_blocks(ctx, card, with_actions=True, index=index))
     if fuzzy_query:
         blocks.insert(1, Note(text("Closest match to “", fuzzy_query[:80], "”")))
     return Reply(blocks=tuple(blocks))
 
 
-def card_blocks(ctx: CommandContext, card: TermCard, *, with_actions: bool) -> list[Block]:
+def card_blocks(
+    ctx: CommandContext, card: TermCard, *, with_actions: bool, index: GlossaryIndex | None = None
+) -> list[Block]:
     """The glossary card: definition, a view for each side, example, related, who and when."""
     workspace = workspaces.get_workspace(session=ctx.session, workspace_id=ctx.workspace_id)
     blocks: list[Block] = [Heading(card.name), Paragraph(text(card.definition))]
@@ -192,7 +198,7 @@ def card_blocks(ctx: CommandContext, card: TermCard, *, with_actions: bool) -> l
     if card.example:
         blocks.append(Paragraph(text(italic("Example:"), " ", card.example)))
     blocks.append(Note(_card_footer(card)))
-    related = _related_buttons(ctx, card) if with_actions else ()
+    related = _related_buttons(ctx, card, index) if with_actions else ()
     if related:
         blocks.append(Note(text("Related:")))
         blocks.append(Buttons(related))
@@ -229,11 +235,18 @@ def _card_footer(card: TermCard) -> tuple[Span, ...]:
     return text(*parts)
 
 
-def _related_buttons(ctx: CommandContext, card: TermCard) -> tuple[Button, ...]:
-    """Buttons for related terms that exist (one query for all of them)."""
-    found = glossary.find_ids_by_names(
-        session=ctx.session, workspace_id=ctx.workspace_id, names=list(card.related)
-    )
+def _related_buttons(
+    ctx: CommandContext, card: TermCard, index: GlossaryIndex | None
+) -> tuple[Button, ...]:
+    """Buttons for related terms that exist (from the index, or one query for all)."""
+    if index is not None:
+        found = {
+            name: term.id for name in card.related if (term := index.find_exact(name)) is not None
+        }
+    else:
+        found = glossary.find_ids_by_names(
+            session=ctx.session, workspace_id=ctx.workspace_id, names=list(card.related)
+        )
     return tuple(
         Button(name, GLOSSARY_SHOW, str(found[name]))
         for name in card.related

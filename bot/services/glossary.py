@@ -10,7 +10,7 @@ from importlib import resources
 from typing import Any
 
 import yaml
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Row, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.models import GlossaryEdit, GlossaryKey, GlossaryTerm, Workspace
@@ -394,12 +394,17 @@ def delete_term(
 
 def get_card(*, session: Session, workspace_id: str, term_id: int) -> TermCard:
     term = _get_row(session, workspace_id, term_id)
-    aliases = session.execute(
-        select(GlossaryKey.text)
-        .where(GlossaryKey.term_id == term.id, GlossaryKey.is_name.is_(False))
-        .order_by(GlossaryKey.id)
-    ).scalars()
-    return _card(term, tuple(aliases))
+    return _card(term, _aliases(session, term.id))
+
+
+def _aliases(session: Session, term_id: int) -> tuple[str, ...]:
+    return tuple(
+        session.execute(
+            select(GlossaryKey.text)
+            .where(GlossaryKey.term_id == term_id, GlossaryKey.is_name.is_(False))
+            .order_by(GlossaryKey.id)
+        ).scalars()
+    )
 
 
 def find_id_by_name(*, session: Session, workspace_id: str, name: str) -> int | None:
@@ -424,13 +429,25 @@ def find_ids_by_names(*, session: Session, workspace_id: str, names: list[str]) 
     return {keys[key]: term_id for key, term_id in rows}
 
 
-def record_view(*, session: Session, workspace_id: str, term_id: int) -> None:
-    """Count a card view (an atomic increment, so concurrent views all count)."""
-    session.execute(
-        update(GlossaryTerm)
-        .where(GlossaryTerm.workspace_id == workspace_id, GlossaryTerm.id == term_id)
-        .values(view_count=GlossaryTerm.view_count + 1)
-    )
+def view_card(
+    *, session: Session, workspace_id: str, term_id: int, aliases: tuple[str, ...] | None = None
+) -> TermCard:
+    """Count a view of the term and return its card.
+
+    One statement counts and reads (an atomic increment, so concurrent views all
+    count). `aliases` from the glossary index save the query for them.
+    """
+    table = GlossaryTerm.__table__
+    # Core, not the ORM: the busiest statement of /jargon, and nothing here needs an object.
+    term = session.execute(
+        update(table)
+        .where(table.c.workspace_id == workspace_id, table.c.id == term_id)
+        .values(view_count=table.c.view_count + 1)
+        .returning(*table.c)
+    ).one_or_none()
+    if term is None:
+        raise TermNotFound(str(term_id))
+    return _card(term, aliases if aliases is not None else _aliases(session, term.id))
 
 
 def random_term_id(
@@ -592,7 +609,7 @@ def seed_starter(*, session: Session, workspace_id: str, now: datetime) -> int:
     return len(fresh)
 
 
-def _card(term: GlossaryTerm, aliases: tuple[str, ...]) -> TermCard:
+def _card(term: GlossaryTerm | Row[Any], aliases: tuple[str, ...]) -> TermCard:
     return TermCard(
         id=term.id,
         name=term.name,

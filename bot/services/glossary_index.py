@@ -22,7 +22,7 @@ from rapidfuzz import fuzz, process
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.models import GlossaryKey, GlossaryTerm, Workspace
+from bot.models import GlossaryKey, GlossaryTerm, Workspace, WorkspaceSettings
 
 # A fuzzy match this good (0-100) opens the card directly; weaker ones are suggestions.
 CONFIDENT_SCORE = 86
@@ -419,12 +419,17 @@ class GlossaryIndexCache:
     _building: dict[str, threading.Lock] = field(default_factory=dict)
 
     def get(self, session: Session, workspace_id: str) -> GlossaryIndex:
-        revision = (
-            session.execute(
-                select(Workspace.glossary_revision).where(Workspace.id == workspace_id)
-            ).scalar_one_or_none()
-            or 0
-        )
+        # The same query loads the workspace's settings into the session, where the
+        # card about to be shown finds them without a query of its own.
+        found = session.execute(
+            select(Workspace.glossary_revision, WorkspaceSettings)
+            .outerjoin(WorkspaceSettings, WorkspaceSettings.workspace_id == Workspace.id)
+            .where(Workspace.id == workspace_id)
+        ).first()
+        revision = found.glossary_revision if found is not None else 0
+        if found is not None:
+            # The session holds loaded objects weakly; this keeps them for its lifetime.
+            session.info["workspace_settings"] = found.WorkspaceSettings
         cached = self._entries.get(workspace_id)
         if cached and cached[0] == revision:
             return cached[1]
@@ -444,9 +449,9 @@ def build_index(session: Session, workspace_id: str) -> GlossaryIndex:
     """Load a workspace's terms and aliases into a new index."""
     aliases: dict[int, list[str]] = defaultdict(list)
     for term_id, text in session.execute(
-        select(GlossaryKey.term_id, GlossaryKey.text).where(
-            GlossaryKey.workspace_id == workspace_id, GlossaryKey.is_name.is_(False)
-        )
+        select(GlossaryKey.term_id, GlossaryKey.text)
+        .where(GlossaryKey.workspace_id == workspace_id, GlossaryKey.is_name.is_(False))
+        .order_by(GlossaryKey.id)  # the order the card shows them in
     ):
         aliases[term_id].append(text)
     rows = session.execute(

@@ -15,6 +15,7 @@ from bot.deps import Deps
 from bot.settings import RunMode, Settings
 from handlers.slack import commands, dedupe, errors, home, interactions
 from handlers.slack.client import make_web_client
+from handlers.slack.errors import BackgroundWork
 from handlers.slack.manifest import BOT_SCOPES
 from handlers.slack.notifier import SlackNotifier, TokenLookup
 from handlers.slack.people import SlackRuntime
@@ -29,21 +30,34 @@ def _secret(value: object) -> str | None:
     return value.get_secret_value() if value is not None else None  # type: ignore[attr-defined]
 
 
-def create_slack_app(settings: Settings, deps: Deps, session: aiohttp.ClientSession) -> AsyncApp:
-    """The Bolt app with every listener registered; also installs the Slack notifier."""
+def create_slack_app(
+    settings: Settings,
+    deps: Deps,
+    session: aiohttp.ClientSession,
+    background: BackgroundWork | None = None,
+) -> AsyncApp:
+    """The Bolt app with every listener registered; also installs the Slack notifier.
+
+    Listeners answer Slack when they call ack() and go on in `background` (see
+    answered_at_ack), so Bolt runs them before responding (process_before_response).
+    """
     client = make_web_client(settings, token=_secret(settings.slack_bot_token), session=session)
     if settings.run_mode is RunMode.SLACK_OAUTH:
         app, tokens = _oauth_app(settings, client)
     else:
         # The client carries the bot token (and the API URL and retry handlers).
-        app = AsyncApp(signing_secret=_secret(settings.slack_signing_secret), client=client)
+        app = AsyncApp(
+            signing_secret=_secret(settings.slack_signing_secret),
+            client=client,
+            process_before_response=True,
+        )
         fixed_token = _secret(settings.slack_bot_token)
 
         async def tokens(_workspace_id: str) -> str | None:
             return fixed_token
 
     dedupe.register(app, deps)
-    runtime = SlackRuntime(settings, session)
+    runtime = SlackRuntime(settings, session, background)
     commands.register(app, deps, runtime)
     interactions.register(app, deps, runtime)
     home.register(app, deps, runtime)
@@ -72,6 +86,7 @@ def _oauth_app(settings: Settings, client: object) -> tuple[AsyncApp, TokenLooku
         signing_secret=_secret(settings.slack_signing_secret),
         oauth_settings=oauth_settings,
         client=client,  # type: ignore[arg-type]
+        process_before_response=True,
     )
 
     async def tokens(workspace_id: str) -> str | None:

@@ -14,7 +14,7 @@ from bot.deps import Deps
 from bot.metrics import COMMAND_SECONDS
 from bot.router import run_command
 from handlers.slack.common import make_caller, unit_of_work
-from handlers.slack.errors import reported_here
+from handlers.slack.errors import answered_at_ack
 from handlers.slack.people import SlackRuntime
 from handlers.slack.replies import Answering, send_reply
 
@@ -26,7 +26,9 @@ def register(app: AsyncApp, deps: Deps, runtime: SlackRuntime) -> None:
     """Route every slash command to the shared handler."""
     for name in SLASH_COMMANDS:
         app.command(f"/{name}")(
-            reported_here(partial(handle_slash_command, deps=deps, runtime=runtime))
+            answered_at_ack(
+                partial(handle_slash_command, deps=deps, runtime=runtime), runtime.background
+            )
         )
 
 

@@ -1,10 +1,11 @@
-"""The one error path for Slack listeners: log with the traceback, tell the user briefly."""
+"""The one error path for Slack listeners, and the wrapper that answers Slack at ack()."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 from slack_bolt.async_app import AsyncApp
@@ -24,23 +25,67 @@ def register(app: AsyncApp) -> None:
     app.error(handle_error)
 
 
-def reported_here(listener: Listener) -> Listener:
-    """For listeners that ack() first: report their failure here instead of raising to Bolt.
+class BackgroundWork:
+    """Listener work that goes on after Slack has its answer.
 
-    Bolt's async runner forgets an ack() it has not noticed yet when the listener then
-    raises, and answers Slack 404 after 3 s (the person sees the command fail). A database
-    that refuses connections fails that fast.
+    The tasks are kept so none is garbage-collected mid-flight and so shutdown can
+    let them finish.
+    """
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def start(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def drain(self, timeout: float) -> None:
+        """Wait up to `timeout` seconds for the work under way."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout)
+
+
+def answered_at_ack(listener: Listener, background: BackgroundWork) -> Listener:
+    """Answer Slack the moment the listener calls ack(); its remaining work runs on.
+
+    For an app with process_before_response: Bolt then sends its answer when this
+    returns, instead of polling every 10 ms for an ack() from a listener it runs on the
+    side (the polls cost a busy server more than the commands). A listener without an
+    ack parameter (an event) is answered at once. Failures go to the one error path
+    here: after an answer has gone, nobody else can report them.
     """
 
     @functools.wraps(listener)
-    async def guarded(**kwargs: Any) -> None:
-        try:
-            await listener(**kwargs)
-        except Exception as exc:  # noqa: BLE001 - the one error path, as app.error would
-            body = kwargs.get("body") or kwargs.get("shortcut") or {}
-            await handle_error(exc, body, kwargs.get("respond"))
+    async def answering(**kwargs: Any) -> None:
+        bolt_ack = kwargs.get("ack")
+        acked = asyncio.Event()
 
-    return guarded  # type: ignore[return-value]
+        async def ack(*args: Any, **fields: Any) -> Any:
+            try:
+                return await bolt_ack(*args, **fields)  # type: ignore[misc]
+            finally:
+                acked.set()
+
+        if bolt_ack is not None:
+            kwargs["ack"] = ack
+        task = background.start(_reporting_failure(listener, kwargs))
+        if bolt_ack is None:
+            return
+        waiting = asyncio.ensure_future(acked.wait())
+        await asyncio.wait({waiting, task}, return_when=asyncio.FIRST_COMPLETED)
+        waiting.cancel()
+
+    return answering  # type: ignore[return-value]
+
+
+async def _reporting_failure(listener: Listener, kwargs: dict[str, Any]) -> None:
+    try:
+        await listener(**kwargs)
+    except Exception as exc:  # noqa: BLE001 - the one error path, as app.error would
+        body = kwargs.get("body") or kwargs.get("shortcut") or {}
+        await handle_error(exc, body, kwargs.get("respond"))
 
 
 async def handle_error(error: Exception, body: dict[str, Any], respond: Any) -> None:

@@ -13,14 +13,16 @@ from bot.commands.home import build_home
 from bot.deps import Deps
 from bot.router import run_in_context
 from handlers.slack.common import make_caller, unit_of_work
-from handlers.slack.errors import reported_here
+from handlers.slack.errors import answered_at_ack
 from handlers.slack.people import SlackRuntime
 from handlers.slack.replies import publish_home
 
 
 def register(app: AsyncApp, deps: Deps, runtime: SlackRuntime) -> None:
     app.event("app_home_opened")(
-        reported_here(partial(handle_app_home_opened, deps=deps, runtime=runtime))
+        answered_at_ack(
+            partial(handle_app_home_opened, deps=deps, runtime=runtime), runtime.background
+        )
     )
 
 

@@ -15,7 +15,7 @@ from bot.deps import Deps
 from bot.router import FormInvalid, run_action, run_form
 from handlers.slack import dedupe
 from handlers.slack.common import interaction_caller_ids, make_caller, unit_of_work
-from handlers.slack.errors import reported_here
+from handlers.slack.errors import answered_at_ack
 from handlers.slack.manifest import EXPLAIN_SHORTCUT_ID
 from handlers.slack.people import SlackRuntime
 from handlers.slack.render import action_name, form_values, render_message
@@ -23,12 +23,15 @@ from handlers.slack.replies import Answering, read_modal_metadata, send_reply
 
 
 def register(app: AsyncApp, deps: Deps, runtime: SlackRuntime) -> None:
+    background = runtime.background
     app.action(re.compile(r".+"))(
-        reported_here(partial(handle_block_action, deps=deps, runtime=runtime))
+        answered_at_ack(partial(handle_block_action, deps=deps, runtime=runtime), background)
     )
-    app.view(re.compile(r".+"))(partial(handle_view_submission, deps=deps, runtime=runtime))
+    app.view(re.compile(r".+"))(
+        answered_at_ack(partial(handle_view_submission, deps=deps, runtime=runtime), background)
+    )
     app.shortcut(EXPLAIN_SHORTCUT_ID)(
-        reported_here(partial(handle_explain_shortcut, deps=deps, runtime=runtime))
+        answered_at_ack(partial(handle_explain_shortcut, deps=deps, runtime=runtime), background)
     )
 
 

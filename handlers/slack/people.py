@@ -15,6 +15,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.settings import Settings
 from handlers.slack.client import retry_handlers
+from handlers.slack.errors import BackgroundWork
 
 logger = logging.getLogger(__name__)
 
@@ -70,10 +71,16 @@ class ResponseUrl:
 
 
 class SlackRuntime:
-    """Per-app state shared by the listeners: the admin cache and per-message update locks."""
+    """Per-app state shared by the listeners: admin cache, update locks, work after acks."""
 
-    def __init__(self, settings: Settings, session: aiohttp.ClientSession | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        session: aiohttp.ClientSession | None = None,
+        background: BackgroundWork | None = None,
+    ) -> None:
         self.http_session = session
+        self.background = background or BackgroundWork()
         self.admins = AdminDirectory(settings)
         # One lock per board message, so updates from concurrent clicks go out in order
         # and each re-reads the latest state.

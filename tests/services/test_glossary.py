@@ -485,14 +485,18 @@ def test_seed_starter_keeps_a_workspaces_own_terms(deps: Deps) -> None:
 # -- views and workspaces --------------------------------------------------------------------------
 
 
-def test_record_view_counts_each_view_in_its_own_workspace(deps: Deps) -> None:
+def test_view_card_counts_each_view_in_its_own_workspace(deps: Deps) -> None:
     added = add(deps)
+    seen = []
     for _ in range(3):
         with deps.session_factory.begin() as session:
-            glossary.record_view(session=session, workspace_id=WS, term_id=added.id)
-    with deps.session_factory.begin() as session:
-        glossary.record_view(session=session, workspace_id=OTHER_WS, term_id=added.id)
+            viewed = glossary.view_card(session=session, workspace_id=WS, term_id=added.id)
+            seen.append(viewed.view_count)
+    with deps.session_factory.begin() as session, pytest.raises(TermNotFound):
+        glossary.view_card(session=session, workspace_id=OTHER_WS, term_id=added.id)
+    assert seen == [1, 2, 3]
     assert card(deps, added.id).view_count == 3
+    assert viewed.aliases == card(deps, added.id).aliases
 
 
 def test_workspaces_never_see_each_others_terms(deps: Deps) -> None:
