@@ -90,6 +90,8 @@ def run() -> None:
         port=settings.bridgebot_port,
         log_level=settings.log_level.lower(),
         lifespan="on",
+        # Each Slack request already gets one log line of its own (without its text).
+        access_log=False,
     )
 
 

@@ -10,7 +10,7 @@ from importlib import resources
 from typing import Any
 
 import yaml
-from sqlalchemy import Row, delete, func, insert, select, update
+from sqlalchemy import Row, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.models import GlossaryEdit, GlossaryKey, GlossaryTerm, Workspace
@@ -429,6 +429,16 @@ def find_ids_by_names(*, session: Session, workspace_id: str, names: list[str]) 
     return {keys[key]: term_id for key, term_id in rows}
 
 
+_terms = GlossaryTerm.__table__
+# Built once: /jargon's busiest statement, in Core (nothing here needs an ORM object).
+_COUNT_VIEW = (
+    update(_terms)
+    .where(_terms.c.workspace_id == bindparam("in_workspace"), _terms.c.id == bindparam("term"))
+    .values(view_count=_terms.c.view_count + 1)
+    .returning(*_terms.c)
+)
+
+
 def view_card(
     *, session: Session, workspace_id: str, term_id: int, aliases: tuple[str, ...] | None = None
 ) -> TermCard:
@@ -437,13 +447,8 @@ def view_card(
     One statement counts and reads (an atomic increment, so concurrent views all
     count). `aliases` from the glossary index save the query for them.
     """
-    table = GlossaryTerm.__table__
-    # Core, not the ORM: the busiest statement of /jargon, and nothing here needs an object.
     term = session.execute(
-        update(table)
-        .where(table.c.workspace_id == workspace_id, table.c.id == term_id)
-        .values(view_count=table.c.view_count + 1)
-        .returning(*table.c)
+        _COUNT_VIEW, {"in_workspace": workspace_id, "term": term_id}
     ).one_or_none()
     if term is None:
         raise TermNotFound(str(term_id))

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from bot.models import GlossaryKey, GlossaryTerm, Workspace, WorkspaceSettings
@@ -410,6 +410,14 @@ class GlossaryIndex:
         return best
 
 
+# Built once: every lookup starts with it.
+_REVISION_AND_SETTINGS = (
+    select(Workspace.glossary_revision, WorkspaceSettings)
+    .outerjoin(WorkspaceSettings, WorkspaceSettings.workspace_id == Workspace.id)
+    .where(Workspace.id == bindparam("workspace"))
+)
+
+
 @dataclass
 class GlossaryIndexCache:
     """One index per workspace, rebuilt when the workspace's glossary revision moves on."""
@@ -421,11 +429,7 @@ class GlossaryIndexCache:
     def get(self, session: Session, workspace_id: str) -> GlossaryIndex:
         # The same query loads the workspace's settings into the session, where the
         # card about to be shown finds them without a query of its own.
-        found = session.execute(
-            select(Workspace.glossary_revision, WorkspaceSettings)
-            .outerjoin(WorkspaceSettings, WorkspaceSettings.workspace_id == Workspace.id)
-            .where(Workspace.id == workspace_id)
-        ).first()
+        found = session.execute(_REVISION_AND_SETTINGS, {"workspace": workspace_id}).first()
         revision = found.glossary_revision if found is not None else 0
         if found is not None:
             # The session holds loaded objects weakly; this keeps them for its lifetime.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from dataclasses import dataclass
 from urllib.parse import parse_qs
 
 from fastapi import Request, Response
@@ -16,23 +17,45 @@ from handlers.slack.render import action_name
 logger = logging.getLogger(__name__)
 
 
-def request_kind(body: bytes) -> str:
-    """The kind of Slack request, read from its body without trusting it for anything else."""
+@dataclass(frozen=True)
+class RequestLabels:
+    """What a request is, for metrics and the log line; never anything a person typed."""
+
+    kind: str  # command, block_actions, event_callback, view_submission, oauth, ...
+    team: str = "-"
+    what: str = "-"  # the command, event type, action id or callback id
+
+
+def describe(body: bytes) -> RequestLabels:
+    """Labels read from the body (once), without trusting it for anything else."""
+    if not body:
+        return RequestLabels("oauth")
     raw = body.decode("utf-8", errors="replace")
-    if raw.startswith("{"):
-        try:
-            return str(json.loads(raw).get("type", "unknown"))
-        except (ValueError, AttributeError):
-            return "unknown"
-    form = parse_qs(raw)
-    if "command" in form:
-        return "command"
-    if "payload" in form:
-        try:
-            return str(json.loads(form["payload"][0]).get("type", "unknown"))
-        except (ValueError, AttributeError):
-            return "unknown"
-    return "unknown"
+    try:
+        if raw.startswith("{"):
+            data = json.loads(raw)
+            event_type = (data.get("event") or {}).get("type", "-")
+            return RequestLabels(
+                str(data.get("type", "unknown")), str(data.get("team_id", "-")), str(event_type)
+            )
+        form = parse_qs(raw)
+        if "command" in form:
+            return RequestLabels("command", form.get("team_id", ["-"])[0], form["command"][0])
+        if "payload" not in form:
+            return RequestLabels("unknown")
+        payload = json.loads(form["payload"][0])
+    except (ValueError, KeyError, AttributeError):
+        return RequestLabels("unknown")
+    if not isinstance(payload, dict):
+        return RequestLabels("unknown")
+    kind = str(payload.get("type", "unknown"))
+    team = str((payload.get("team") or {}).get("id", "-"))
+    actions = payload.get("actions") or []
+    # Without the button's position: on a pulse scale the position is the answer.
+    if actions:
+        return RequestLabels(kind, team, action_name(str(actions[0].get("action_id", ""))) or "-")
+    what = (payload.get("view") or {}).get("callback_id") or payload.get("callback_id")
+    return RequestLabels(kind, team, str(what or "-"))
 
 
 async def handle_measured(handler: AsyncSlackRequestHandler, request: Request) -> Response:
@@ -42,42 +65,19 @@ async def handle_measured(handler: AsyncSlackRequestHandler, request: Request) -
     latency; never the text people typed.
     """
     body = await request.body() if request.method == "POST" else b""
-    kind = request_kind(body) if body else "oauth"
+    labels = describe(body)
     started = time.perf_counter()
     response = await handler.handle(request)
     elapsed = time.perf_counter() - started
-    HANDLER_SECONDS.labels(platform="slack", kind=kind).observe(elapsed)
+    HANDLER_SECONDS.labels(platform="slack", kind=labels.kind).observe(elapsed)
     outcome = "ok" if response.status_code < 400 else str(response.status_code)
-    REQUESTS.labels(platform="slack", kind=kind, outcome=outcome).inc()
-    team, what = request_labels(body)
+    REQUESTS.labels(platform="slack", kind=labels.kind, outcome=outcome).inc()
     logger.info(
         "slack request kind=%s team=%s what=%s status=%d ack_ms=%.1f",
-        kind,
-        team,
-        what,
+        labels.kind,
+        labels.team,
+        labels.what,
         response.status_code,
         elapsed * 1000,
     )
     return response
-
-
-def request_labels(body: bytes) -> tuple[str, str]:
-    """(workspace, command or action/callback id) for the log line; nothing a person typed."""
-    raw = body.decode("utf-8", errors="replace")
-    try:
-        if raw.startswith("{"):
-            data = json.loads(raw)
-            return str(data.get("team_id", "-")), str((data.get("event") or {}).get("type", "-"))
-        form = parse_qs(raw)
-        if "command" in form:
-            return form.get("team_id", ["-"])[0], form["command"][0]
-        payload = json.loads(form["payload"][0]) if "payload" in form else {}
-    except (ValueError, KeyError, AttributeError):
-        return "-", "-"
-    team = str((payload.get("team") or {}).get("id", "-"))
-    actions = payload.get("actions") or []
-    # Without the button's position: on a pulse scale the position is the answer.
-    if actions:
-        return team, action_name(str(actions[0].get("action_id", ""))) or "-"
-    what = (payload.get("view") or {}).get("callback_id") or payload.get("callback_id")
-    return team, str(what or "-")
