@@ -49,6 +49,8 @@ class Deps:
     # Features add a delivery per occurrence kind and planners that schedule ahead.
     deliveries: dict[str, Delivery] = field(default_factory=dict)
     planners: list[Planner] = field(default_factory=list)
+    # Called as each scheduler tick starts (deliveries' per-tick caches start afresh).
+    tick_started: list[Callable[[], None]] = field(default_factory=list)
     # Set by whoever runs the scheduler: run the tick now rather than at the next minute.
     wake: Callable[[], None] = lambda: None
     wake_requested: bool = False

@@ -63,6 +63,8 @@ async def run_tick(deps: Deps, now: datetime | None = None) -> TickReport:
     """
     now = now or deps.clock()
     started = time.monotonic()
+    for hook in deps.tick_started:
+        hook()
     await asyncio.to_thread(_plan, deps, now)
     totals = {"claimed": 0, "sent": 0, "failed": 0, "missed": 0}
     recorder = _SentRecorder(deps)

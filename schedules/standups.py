@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import date, datetime, timedelta
+from functools import partial
 
 from bot.commands.standup import digest_message, questions_message, reminder_message
 from bot.deps import Deps
@@ -24,28 +25,55 @@ def register(deps: Deps) -> None:
     deps.planners.append(
         lambda session, now: standups.plan_due(session=session, now=now, grace=grace)
     )
+    views = RecentStandups(deps)
+    deps.tick_started.append(views.clear)
     deps.deliveries.update(
         {
-            standups.REMINDER_POST: deliver_reminder_post,
+            standups.REMINDER_POST: partial(deliver_reminder_post, views=views),
             standups.REMINDER_FANOUT: deliver_fan_out,
             standups.QUESTIONS_FANOUT: deliver_fan_out,
-            standups.REMINDER_DM: deliver_reminder_dm,
-            standups.QUESTIONS_DM: deliver_questions_dm,
+            standups.REMINDER_DM: partial(deliver_reminder_dm, views=views),
+            standups.QUESTIONS_DM: partial(deliver_questions_dm, views=views),
             standups.DIGEST: deliver_digest,
         }
     )
 
 
-def _load(deps: Deps, occurrence: ClaimedOccurrence) -> StandupView | None:
-    with deps.session_factory() as session:
-        try:
-            return standups.get_by_id(
-                session=session,
-                workspace_id=occurrence.workspace_id,
-                standup_id=int(occurrence.payload["standup_id"]),
-            )
-        except StandupNotFound:
-            return None
+class RecentStandups:
+    """Stand-ups as read in this tick, by due time: one read serves a whole fan-out.
+
+    Every participant's message of a fan-out is about the same stand-up and due at the
+    same time; a pause or edit cancels what has not been claimed yet, so reading the
+    stand-up once per tick and due time sends nothing a fresh read would not.
+    """
+
+    def __init__(self, deps: Deps) -> None:
+        self._deps = deps
+        self._views: dict[tuple[str, int, datetime], StandupView | None] = {}
+
+    def clear(self) -> None:
+        self._views.clear()
+
+    async def get(self, occurrence: ClaimedOccurrence) -> StandupView | None:
+        standup_id = int(occurrence.payload["standup_id"])
+        key = (occurrence.workspace_id, standup_id, occurrence.due_at)
+        if key in self._views:
+            view = self._views[key]
+        else:
+            view = await asyncio.to_thread(self._load, occurrence.workspace_id, standup_id)
+            self._views[key] = view
+        if view is None:
+            logger.info("stand-up of delivery %s was deleted; nothing to send", occurrence.id)
+        return view
+
+    def _load(self, workspace_id: str, standup_id: int) -> StandupView | None:
+        with self._deps.session_factory() as session:
+            try:
+                return standups.get_by_id(
+                    session=session, workspace_id=workspace_id, standup_id=standup_id
+                )
+            except StandupNotFound:
+                return None
 
 
 async def _post(
@@ -56,13 +84,6 @@ async def _post(
     await deps.notifier.post(occurrence.workspace_id, conversation_ref, reply)
 
 
-async def _standup(deps: Deps, occurrence: ClaimedOccurrence) -> StandupView | None:
-    view = await asyncio.to_thread(_load, deps, occurrence)
-    if view is None:
-        logger.info("stand-up of delivery %s was deleted; nothing to send", occurrence.id)
-    return view
-
-
 def _start(occurrence: ClaimedOccurrence) -> datetime:
     return datetime.fromisoformat(occurrence.payload["start"])
 
@@ -71,8 +92,10 @@ def _local_date(occurrence: ClaimedOccurrence) -> date:
     return date.fromisoformat(occurrence.payload["local_date"])
 
 
-async def deliver_reminder_post(occurrence: ClaimedOccurrence, deps: Deps) -> None:
-    if view := await _standup(deps, occurrence):
+async def deliver_reminder_post(
+    occurrence: ClaimedOccurrence, deps: Deps, *, views: RecentStandups
+) -> None:
+    if view := await views.get(occurrence):
         await _post(
             deps,
             occurrence,
@@ -81,14 +104,18 @@ async def deliver_reminder_post(occurrence: ClaimedOccurrence, deps: Deps) -> No
         )
 
 
-async def deliver_reminder_dm(occurrence: ClaimedOccurrence, deps: Deps) -> None:
-    if view := await _standup(deps, occurrence):
+async def deliver_reminder_dm(
+    occurrence: ClaimedOccurrence, deps: Deps, *, views: RecentStandups
+) -> None:
+    if view := await views.get(occurrence):
         reply = reminder_message(view, _start(occurrence), direct=True)
         await _post(deps, occurrence, occurrence.recipient_ref, reply)
 
 
-async def deliver_questions_dm(occurrence: ClaimedOccurrence, deps: Deps) -> None:
-    if view := await _standup(deps, occurrence):
+async def deliver_questions_dm(
+    occurrence: ClaimedOccurrence, deps: Deps, *, views: RecentStandups
+) -> None:
+    if view := await views.get(occurrence):
         reply = questions_message(view, _local_date(occurrence))
         await _post(deps, occurrence, occurrence.recipient_ref, reply)
 

@@ -41,6 +41,8 @@ MAX_QUESTIONS = 8
 MAX_PARTICIPANTS = 200
 # Plan deliveries this far ahead; re-plan when less than half of it is left.
 PLANNING_HORIZON = timedelta(days=2)
+# After an outage, deliveries are planned (and recorded as missed) this far back at most.
+MAX_CATCH_UP = timedelta(days=14)
 
 # Occurrence kinds. A fan-out kind expands at its due time into one row per person.
 REMINDER_POST = "standup.reminder"
@@ -403,10 +405,13 @@ def plan_due(*, session: Session, now: datetime, grace: timedelta, limit: int = 
     planned: list[occurrences.PlannedDelivery] = []
     for row in rows:
         view = _view(session, row, skipped.get(row.id, ()))
-        # A fresh plan starts now; a continued one where the last stopped, and after a
-        # long outage it still catches up on what is within the grace period.
-        window = max(row.planned_until or now, now - grace)
-        not_before = now - grace if row.planned_until else now
+        # A fresh plan starts now. A continued one starts where the last stopped, even
+        # after an outage longer than the horizon: what is past the grace period is
+        # then claimed as missed (recorded, never sent late), the rest is sent.
+        if row.planned_until is None:
+            window = not_before = now
+        else:
+            window = not_before = max(row.planned_until, now - MAX_CATCH_UP)
         for local_date, instant in view.weekly.between(window, until, view.skipped):
             planned += _planned(
                 view, local_date, start=instant, not_before=not_before, lead=view.reminder_lead

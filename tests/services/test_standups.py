@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, select
 
 from bot.deps import Deps, build_deps
 from bot.models import Base, Occurrence, OccurrenceStatus, Side, Standup, StandupAnswer
-from bot.services import people, standups, workspaces
+from bot.services import occurrences, people, standups, workspaces
 from bot.services.standups import (
     DIGEST,
     QUESTIONS_FANOUT,
@@ -314,17 +314,27 @@ def test_a_fresh_plan_does_not_send_reminders_already_behind(deps: Deps) -> None
     assert planned(deps, view) == meeting_rows(TUE)
 
 
-def test_after_an_outage_only_what_is_within_grace_is_planned(deps: Deps) -> None:
+def test_after_an_outage_longer_than_the_horizon_what_was_missed_is_recorded(
+    deps: Deps,
+) -> None:
     view = create(deps)
     plan(deps)
-    # Down from Monday 06:00 until Friday 08:35 UTC (20 minutes after Friday's reminder);
-    # the plan then reaches Sunday 08:35, so Monday 8 June is not planned yet.
+    # Down from Monday 06:00 until Friday 08:35 UTC (20 minutes after Friday's reminder),
+    # longer than the two-day plan; the new plan reaches Sunday 08:35.
     back = at(date(2026, 6, 5), 8, 35)
     plan(deps, back)
-    friday = date(2026, 6, 5)
+    wednesday, thursday, friday = (date(2026, 6, day) for day in (3, 4, 5))
     new = [row for row in planned(deps, view) if row[1] > at(TUE, 23)]
-    # Wednesday and Thursday are long gone and not planned; Friday's is, due 20 min ago.
-    assert new == meeting_rows(friday)
+    assert new == sorted(meeting_rows(wednesday) + meeting_rows(thursday) + meeting_rows(friday))
+
+    with deps.session_factory.begin() as session:
+        claim = occurrences.claim_due(session=session, now=back, instance_id="i", grace=GRACE)
+    # Monday's to Thursday's are recorded as missed, never sent late; Friday's,
+    # 20 minutes late, is within the grace period and goes out.
+    assert claim.missed == 8
+    assert sorted(c.due_at for c in claim.claimed) == [at(friday, 8, 15)] * 2
+    missed = sorted(due for _, due, _, _ in rows(deps, view, OccurrenceStatus.MISSED))
+    assert missed == [at(day, 8, 15) for day in (MON, TUE, wednesday, thursday) for _ in "ab"]
 
 
 def test_both_sides_planning_and_fan_out_reach_everyone_on_either_side(deps: Deps) -> None:
