@@ -8,12 +8,14 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from bot import replies
 from bot.deps import Deps
 from bot.metrics import DELIVERIES, REDELIVERIES
 from bot.services import dedupe, occurrences
 from bot.services.occurrences import ClaimedOccurrence
+from schedules.batching import Batched
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +69,7 @@ async def run_tick(deps: Deps, now: datetime | None = None) -> TickReport:
         hook()
     await asyncio.to_thread(_plan, deps, now)
     totals = {"claimed": 0, "sent": 0, "failed": 0, "missed": 0}
-    recorder = _SentRecorder(deps)
+    recorder = _sent_recorder(deps)
 
     while time.monotonic() - started < TICK_BUDGET_SECONDS:
         claimed_before = totals["claimed"]
@@ -81,7 +83,7 @@ async def run_tick(deps: Deps, now: datetime | None = None) -> TickReport:
 
 
 async def _deliver_round(
-    deps: Deps, now: datetime, started: float, totals: dict[str, int], recorder: _SentRecorder
+    deps: Deps, now: datetime, started: float, totals: dict[str, int], recorder: SentRecorder
 ) -> None:
     """Deliver everything claimable now with DELIVERY_CONCURRENCY workers."""
     buffer: deque[ClaimedOccurrence] = deque()
@@ -132,43 +134,17 @@ def _claim(deps: Deps, now: datetime, lease: timedelta) -> occurrences.ClaimResu
         )
 
 
-class _SentRecorder:
-    """Records deliveries as sent: one transaction for all that finish meanwhile.
-
-    The first delivery to finish is written at once; those that finish while that
-    write is under way go together in the next one (a group commit). Each delivery
-    still waits for its own record, but a busy tick no longer queues one commit (and
-    on SQLite one fsync under the write lock) per message.
-    """
-
-    def __init__(self, deps: Deps) -> None:
-        self._deps = deps
-        self._waiting: list[tuple[ClaimedOccurrence, asyncio.Future[None]]] = []
-        self._writer: asyncio.Task[None] | None = None
-
-    async def sent(self, occurrence: ClaimedOccurrence) -> None:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiting.append((occurrence, future))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write())
-        await future
-
-    async def _write(self) -> None:
-        while self._waiting:
-            batch, self._waiting = self._waiting, []
-            try:
-                await asyncio.to_thread(_mark_sent, self._deps, [o for o, _ in batch])
-            except Exception as exc:  # noqa: BLE001 - raised in each delivery waiting on it
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-            else:
-                for _, future in batch:
-                    if not future.done():
-                        future.set_result(None)
+# Records deliveries as sent: one transaction for all that finish meanwhile. Each
+# delivery still waits for its own record, but a busy tick no longer queues one commit
+# (and on SQLite one fsync under the write lock) per message.
+SentRecorder = Batched[ClaimedOccurrence, None]
 
 
-async def _deliver_one(deps: Deps, occurrence: ClaimedOccurrence, recorder: _SentRecorder) -> bool:
+def _sent_recorder(deps: Deps) -> SentRecorder:
+    return Batched(partial(_mark_sent, deps))
+
+
+async def _deliver_one(deps: Deps, occurrence: ClaimedOccurrence, recorder: SentRecorder) -> bool:
     delivery = deps.deliveries.get(occurrence.kind)
     if occurrence.attempt > 1:
         # The first attempt died or failed; this is the only way a duplicate can happen.
@@ -190,12 +166,12 @@ async def _deliver_one(deps: Deps, occurrence: ClaimedOccurrence, recorder: _Sen
         return False
     # Record at once: the gap between the platform accepting and this write is the
     # only window in which a crash could cause a second delivery.
-    await recorder.sent(occurrence)
+    await recorder.submit(occurrence)
     DELIVERIES.labels(kind=occurrence.kind, outcome="sent").inc()
     return True
 
 
-def _mark_sent(deps: Deps, batch: list[ClaimedOccurrence]) -> None:
+def _mark_sent(deps: Deps, batch: list[ClaimedOccurrence]) -> list[None]:
     with deps.session_factory.begin() as session:
         recorded = occurrences.mark_all_sent(
             session=session,
@@ -206,6 +182,7 @@ def _mark_sent(deps: Deps, batch: list[ClaimedOccurrence]) -> None:
     for occurrence in batch:
         if occurrence.id not in recorded:
             logger.warning("delivery %s was taken over by another instance", occurrence.id)
+    return [None] * len(batch)
 
 
 def _release(deps: Deps, occurrence: ClaimedOccurrence, error: str) -> None:

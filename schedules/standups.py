@@ -13,6 +13,7 @@ from bot.replies import Reply
 from bot.services import standups, workspaces
 from bot.services.occurrences import ClaimedOccurrence
 from bot.services.standups import StandupNotFound, StandupView
+from schedules.batching import Batched
 
 logger = logging.getLogger(__name__)
 
@@ -27,11 +28,14 @@ def register(deps: Deps) -> None:
     )
     views = RecentStandups(deps)
     deps.tick_started.append(views.clear)
+    fan_out = partial(
+        deliver_fan_out, expansions=Batched(partial(_expand_fan_outs, deps)), views=views
+    )
     deps.deliveries.update(
         {
             standups.REMINDER_POST: partial(deliver_reminder_post, views=views),
-            standups.REMINDER_FANOUT: deliver_fan_out,
-            standups.QUESTIONS_FANOUT: deliver_fan_out,
+            standups.REMINDER_FANOUT: fan_out,
+            standups.QUESTIONS_FANOUT: fan_out,
             standups.REMINDER_DM: partial(deliver_reminder_dm, views=views),
             standups.QUESTIONS_DM: partial(deliver_questions_dm, views=views),
             standups.DIGEST: deliver_digest,
@@ -39,41 +43,63 @@ def register(deps: Deps) -> None:
     )
 
 
+ViewKey = tuple[str, int, datetime]  # workspace, stand-up id, due time
+
+
 class RecentStandups:
     """Stand-ups as read in this tick, by due time: one read serves a whole fan-out.
 
     Every participant's message of a fan-out is about the same stand-up and due at the
     same time; a pause or edit cancels what has not been claimed yet, so reading the
-    stand-up once per tick and due time sends nothing a fresh read would not.
+    stand-up once per tick and due time sends nothing a fresh read would not. Reads
+    that miss at the same moment go to the database together.
     """
 
     def __init__(self, deps: Deps) -> None:
-        self._deps = deps
-        self._views: dict[tuple[str, int, datetime], StandupView | None] = {}
+        self._views: dict[ViewKey, StandupView | None] = {}
+        self._reads: Batched[tuple[str, int], StandupView | None] = Batched(
+            partial(_read_standups, deps)
+        )
 
     def clear(self) -> None:
         self._views.clear()
 
+    def remember(self, key: ViewKey, view: StandupView | None) -> None:
+        self._views.setdefault(key, view)
+
     async def get(self, occurrence: ClaimedOccurrence) -> StandupView | None:
-        standup_id = int(occurrence.payload["standup_id"])
-        key = (occurrence.workspace_id, standup_id, occurrence.due_at)
+        key = _view_key(occurrence)
         if key in self._views:
             view = self._views[key]
         else:
-            view = await asyncio.to_thread(self._load, occurrence.workspace_id, standup_id)
-            self._views[key] = view
+            view = await self._reads.submit(key[:2])
+            self.remember(key, view)
         if view is None:
             logger.info("stand-up of delivery %s was deleted; nothing to send", occurrence.id)
         return view
 
-    def _load(self, workspace_id: str, standup_id: int) -> StandupView | None:
-        with self._deps.session_factory() as session:
-            try:
-                return standups.get_by_id(
-                    session=session, workspace_id=workspace_id, standup_id=standup_id
-                )
-            except StandupNotFound:
-                return None
+
+def _view_key(occurrence: ClaimedOccurrence) -> ViewKey:
+    return (occurrence.workspace_id, int(occurrence.payload["standup_id"]), occurrence.due_at)
+
+
+def _read_standups(deps: Deps, keys: list[tuple[str, int]]) -> list[StandupView | None]:
+    with deps.session_factory() as session:
+        found = standups.get_many(session=session, keys=keys)
+    return [found.get(key) for key in keys]
+
+
+def _expand_fan_outs(
+    deps: Deps, batch: list[ClaimedOccurrence]
+) -> list[tuple[StandupView | None, int]]:
+    requests = [
+        standups.FanOut(
+            workspace_id=o.workspace_id, kind=o.kind, due_at=o.due_at, payload=o.payload
+        )
+        for o in batch
+    ]
+    with deps.session_factory.begin() as session:
+        return standups.fan_out_many(session=session, fan_outs=requests)
 
 
 async def _post(
@@ -120,23 +146,20 @@ async def deliver_questions_dm(
         await _post(deps, occurrence, occurrence.recipient_ref, reply)
 
 
-async def deliver_fan_out(occurrence: ClaimedOccurrence, deps: Deps) -> None:
-    """Plan one delivery per participant, due now; the same tick sends them."""
+async def deliver_fan_out(
+    occurrence: ClaimedOccurrence,
+    deps: Deps,
+    *,
+    expansions: Batched[ClaimedOccurrence, tuple[StandupView | None, int]],
+    views: RecentStandups,
+) -> None:
+    """Plan one delivery per participant, due now; the same tick sends them.
 
-    def expand() -> int:
-        with deps.session_factory.begin() as session:
-            try:
-                return standups.fan_out(
-                    session=session,
-                    workspace_id=occurrence.workspace_id,
-                    kind=occurrence.kind,
-                    due_at=occurrence.due_at,
-                    payload=occurrence.payload,
-                )
-            except StandupNotFound:
-                return 0
-
-    count = await asyncio.to_thread(expand)
+    Fan-outs claimed together are expanded in one transaction; the stand-up read for
+    it serves the messages that follow.
+    """
+    view, count = await expansions.submit(occurrence)
+    views.remember(_view_key(occurrence), view)
     logger.info("stand-up delivery %s fans out to %d people", occurrence.id, count)
 
 

@@ -7,10 +7,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import Any, cast
 
 import yaml
-from sqlalchemy import Row, bindparam, delete, func, insert, select, update
+from sqlalchemy import Row, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.models import GlossaryEdit, GlossaryKey, GlossaryTerm, Workspace
@@ -429,7 +429,7 @@ def find_ids_by_names(*, session: Session, workspace_id: str, names: list[str]) 
     return {keys[key]: term_id for key, term_id in rows}
 
 
-_terms = GlossaryTerm.__table__
+_terms = cast(Table, GlossaryTerm.__table__)
 # Built once: /jargon's busiest statement, in Core (nothing here needs an ORM object).
 _COUNT_VIEW = (
     update(_terms)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from bot.models import (
@@ -471,30 +472,73 @@ def _plan_occurrence(
     )
 
 
+def get_many(
+    *, session: Session, keys: Sequence[tuple[str, int]]
+) -> dict[tuple[str, int], StandupView]:
+    """Stand-ups by (workspace, id), read together; those deleted are left out."""
+    if not keys:
+        return {}
+    rows = session.execute(
+        select(Standup).where(tuple_(Standup.workspace_id, Standup.id).in_(list(set(keys))))
+    ).scalars()
+    found = list(rows)
+    skipped = _skips(session, [row.id for row in found])
+    return {
+        (row.workspace_id, row.id): _view(session, row, skipped.get(row.id, ())) for row in found
+    }
+
+
+@dataclass(frozen=True)
+class FanOut:
+    """A fan-out delivery to expand: one delivery per participant, due at the same time."""
+
+    workspace_id: str
+    kind: str
+    due_at: datetime
+    payload: dict[str, Any]
+
+    @property
+    def standup_key(self) -> tuple[str, int]:
+        return (self.workspace_id, int(self.payload["standup_id"]))
+
+
+def fan_out_many(
+    *, session: Session, fan_outs: Sequence[FanOut]
+) -> list[tuple[StandupView | None, int]]:
+    """Expand many fan-outs at once: for each, the stand-up (None if deleted) and how
+    many deliveries it expands to. Expanding twice plans nothing new."""
+    views = get_many(session=session, keys=[f.standup_key for f in fan_outs])
+    planned: list[occurrences.PlannedDelivery] = []
+    results: list[tuple[StandupView | None, int]] = []
+    for f in fan_outs:
+        view = views.get(f.standup_key)
+        people = participants(session=session, view=view) if view is not None else []
+        target = REMINDER_DM if f.kind == REMINDER_FANOUT else QUESTIONS_DM
+        planned += [
+            occurrences.PlannedDelivery(
+                workspace_id=f.workspace_id,
+                kind=target,
+                subject_ref=_subject(f.standup_key[1]),
+                due_at=f.due_at,
+                recipient_ref=user_ref,
+                payload=f.payload,
+            )
+            for user_ref in people
+        ]
+        results.append((view, len(people)))
+    occurrences.schedule_many(session=session, deliveries=planned)
+    return results
+
+
 def fan_out(
     *, session: Session, workspace_id: str, kind: str, due_at: datetime, payload: dict[str, Any]
 ) -> int:
     """Expand a fan-out delivery into one per participant, due at the same time."""
-    view = get_by_id(
-        session=session, workspace_id=workspace_id, standup_id=int(payload["standup_id"])
-    )
-    target = REMINDER_DM if kind == REMINDER_FANOUT else QUESTIONS_DM
-    people = participants(session=session, view=view)
-    occurrences.schedule_many(
-        session=session,
-        deliveries=[
-            occurrences.PlannedDelivery(
-                workspace_id=workspace_id,
-                kind=target,
-                subject_ref=_subject(view.id),
-                due_at=due_at,
-                recipient_ref=user_ref,
-                payload=payload,
-            )
-            for user_ref in people
-        ],
-    )
-    return len(people)
+    request = FanOut(workspace_id=workspace_id, kind=kind, due_at=due_at, payload=payload)
+    view, count = fan_out_many(session=session, fan_outs=[request])[0]
+    if view is None:
+        raise StandupNotFound(request.standup_key[1])
+    return count
 
 
 def participants(*, session: Session, view: StandupView) -> list[str]:
