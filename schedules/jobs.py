@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 POST_KIND = "post"
 # Deliveries attempted at once; the Slack client paces itself on 429s. A delivery
 # waiting out a Retry-After keeps its place, so there are many (see bench.fanout).
-DELIVERY_CONCURRENCY = 32
+DELIVERY_CONCURRENCY = 64
 MAX_ATTEMPTS = 5
 # A failed delivery is tried again after this long (times the attempt number).
 RETRY_BACKOFF = timedelta(seconds=30)
