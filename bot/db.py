@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+WAL_SWITCH_ATTEMPTS = 100
 # The server's 16 worker threads and the scheduler's few, each with a connection.
 POOL_SIZE = 20
 PING_AFTER_IDLE_SECONDS = 10.0
@@ -39,10 +41,24 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets the scheduler read while a command writes; the busy timeout makes
     # concurrent writers wait instead of failing with "database is locked".
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    _switch_to_wal(cursor)
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    # WAL is a lasting property of the file: usually set already. Switching takes a lock
+    # that SQLite does not wait for, so a process starting beside another retries.
+    for attempt in range(WAL_SWITCH_ATTEMPTS):
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == WAL_SWITCH_ATTEMPTS - 1:
+                raise
+            time.sleep(0.05)
 
 
 def _take_over_sqlite_transactions(dbapi_connection: Any, _record: Any) -> None:

@@ -29,6 +29,10 @@ def run_migrations_online() -> None:
         if is_postgres:
             connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": MIGRATION_LOCK_ID})
             connection.commit()
+        else:
+            # SQLite: take the write lock (BEGIN IMMEDIATE) before Alembic reads which
+            # revision the database is at, so instances starting together take turns.
+            connection.begin()
         try:
             context.configure(
                 connection=connection,

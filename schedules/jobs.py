@@ -20,9 +20,10 @@ from schedules.batching import Batched
 logger = logging.getLogger(__name__)
 
 POST_KIND = "post"
-# Deliveries attempted at once; the Slack client paces itself on 429s. A delivery
-# waiting out a Retry-After keeps its place, so there are many (see bench.fanout).
-DELIVERY_CONCURRENCY = 64
+# Deliveries under way at once. Most of them wait (for their conversation's turn, a
+# Retry-After, or Slack's answer) and waiting costs nothing, so there are many; the
+# notifier itself bounds how many requests are in flight (see bench.fanout).
+DELIVERY_CONCURRENCY = 1024
 MAX_ATTEMPTS = 5
 # A failed delivery is tried again after this long (times the attempt number).
 RETRY_BACKOFF = timedelta(seconds=30)
@@ -51,7 +52,7 @@ def register_builtin_deliveries(deps: Deps) -> None:
 
 
 # Claim a few at a time so several instances share the work and a crash strands few.
-CLAIM_BATCH = DELIVERY_CONCURRENCY * 2
+CLAIM_BATCH = 128
 # Stop claiming new work after this long, so the next minute's tick is not held up.
 TICK_BUDGET_SECONDS = 50.0
 

@@ -61,13 +61,20 @@ class CountedRetry(AsyncRetryHandler):
         )
 
 
-def retry_handlers() -> list[AsyncRetryHandler]:
-    """429 waits for Retry-After; 5xx and dropped connections back off and try again."""
-    return [
-        CountedRetry(AsyncRateLimitErrorRetryHandler(max_retry_count=5), "rate_limited"),
+def retry_handlers(*, rate_limits: bool = True) -> list[AsyncRetryHandler]:
+    """429 waits for Retry-After; 5xx and dropped connections back off and try again.
+
+    Without `rate_limits` a 429 is left to the caller (the notifier, which paces it).
+    """
+    handlers: list[AsyncRetryHandler] = [
         CountedRetry(AsyncServerErrorRetryHandler(max_retry_count=3), "server_error"),
         CountedRetry(AsyncConnectionErrorRetryHandler(max_retry_count=3), "connection_error"),
     ]
+    if rate_limits:
+        handlers.insert(
+            0, CountedRetry(AsyncRateLimitErrorRetryHandler(max_retry_count=5), "rate_limited")
+        )
+    return handlers
 
 
 async def _count_call(
@@ -85,11 +92,15 @@ def make_http_session() -> aiohttp.ClientSession:
 
 
 def make_web_client(
-    settings: Settings, *, token: str | None = None, session: aiohttp.ClientSession | None = None
+    settings: Settings,
+    *,
+    token: str | None = None,
+    session: aiohttp.ClientSession | None = None,
+    retry_rate_limits: bool = True,
 ) -> AsyncWebClient:
     return AsyncWebClient(
         token=token,
         base_url=settings.slack_api_url,
         session=session,
-        retry_handlers=retry_handlers(),
+        retry_handlers=retry_handlers(rate_limits=retry_rate_limits),
     )

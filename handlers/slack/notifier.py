@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
+from bot.metrics import SLACK_API_RETRIES
 from bot.notify import DeliveryError
 from bot.replies import Reply
 from bot.settings import Settings
 from handlers.slack.client import make_web_client
+from handlers.slack.pacing import ConversationPacer
 from handlers.slack.render import render_message
 
 TokenLookup = Callable[[str], Awaitable[str | None]]
@@ -25,8 +30,19 @@ PERMANENT_ERRORS = {
 }
 
 
+# Scheduled messages on their way to Slack at once (others wait for a turn or a slot).
+MAX_IN_FLIGHT = 64
+# A message answered 429 this many times is left to the scheduler's own retry.
+RATE_LIMITED_ATTEMPTS = 6
+
+
 class SlackNotifier:
-    """Posts through chat.postMessage with the workspace's bot token."""
+    """Posts through chat.postMessage with the workspace's bot token.
+
+    Messages to one conversation are spaced as Slack allows (see pacing); at most
+    MAX_IN_FLIGHT are sent at once, so a message waiting for its conversation's turn
+    holds up nothing else.
+    """
 
     def __init__(
         self, settings: Settings, tokens: TokenLookup, session: aiohttp.ClientSession
@@ -34,22 +50,31 @@ class SlackNotifier:
         self._settings = settings
         self._tokens = tokens
         self._session = session
+        self._pacer = ConversationPacer()
+        self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
+
+    def _in_flight(self) -> asyncio.Semaphore:
+        # One per event loop: a semaphore belongs to the loop it first waited in.
+        loop = asyncio.get_running_loop()
+        if self._slots is None or self._slots[0] is not loop:
+            self._slots = (loop, asyncio.Semaphore(MAX_IN_FLIGHT))
+        return self._slots[1]
 
     async def post(self, workspace_id: str, conversation_ref: str, reply: Reply) -> str | None:
         token = await self._tokens(workspace_id)
         if token is None:
             raise DeliveryError(f"bridgebot is not installed in workspace {workspace_id}")
-        client = make_web_client(self._settings, token=token, session=self._session)
+        message = render_message(reply)
         try:
-            response = await client.chat_postMessage(
-                channel=conversation_ref, **render_message(reply)
-            )
+            response = await self._post_paced(token, workspace_id, conversation_ref, message)
         except SlackApiError as exc:
             code = exc.response.get("error")
             if code in PERMANENT_ERRORS:
                 raise DeliveryError(f"Slack refused the message: {code}") from exc
             raise
         channel = str(response.get("channel") or conversation_ref)
+        if reply.attachments:
+            client = make_web_client(self._settings, token=token, session=self._session)
         for attachment in reply.attachments:
             # Files (a chart) follow the message in the same conversation.
             await client.files_upload_v2(
@@ -59,6 +84,30 @@ class SlackNotifier:
                 title=attachment.title,
             )
         return str(response.get("ts"))
+
+    async def _post_paced(
+        self, token: str, workspace_id: str, conversation_ref: str, message: dict[str, Any]
+    ) -> AsyncSlackResponse:
+        """chat.postMessage in the conversation's next turn; a 429 books a later turn."""
+        client = make_web_client(
+            self._settings, token=token, session=self._session, retry_rate_limits=False
+        )
+        for attempt in range(1, RATE_LIMITED_ATTEMPTS + 1):
+            await self._pacer.wait_turn(workspace_id, conversation_ref)
+            try:
+                async with self._in_flight():
+                    await self._pacer.keep_pace(workspace_id, conversation_ref)
+                    try:
+                        return await client.chat_postMessage(channel=conversation_ref, **message)
+                    finally:
+                        self._pacer.answered(workspace_id, conversation_ref)
+            except SlackApiError as exc:
+                if exc.response.status_code != 429 or attempt == RATE_LIMITED_ATTEMPTS:
+                    raise
+                retry_after = float(exc.response.headers.get("Retry-After", 1))
+                self._pacer.hold_back(workspace_id, conversation_ref, retry_after)
+                SLACK_API_RETRIES.labels(reason="rate_limited").inc()
+        raise AssertionError("unreachable")
 
     async def group_members(self, workspace_id: str, group_ref: str) -> list[str]:
         """Members of a Slack user group (usergroups.users.list)."""

@@ -1,0 +1,84 @@
+"""Spacing of scheduled messages the way Slack allows: one a second per conversation.
+
+chat.postMessage accepts about one message per second in a conversation and answers
+429 beyond that. Posting blindly and retrying wastes requests and holds a delivery
+for each Retry-After; instead each message waits for its conversation's next turn,
+and messages to other conversations go on meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+# Slack's documented pace for chat.postMessage in one conversation, with a margin for
+# requests that travel at different speeds.
+SECONDS_BETWEEN_MESSAGES = 1.05
+# A message whose turn is further off than this is handed back to the scheduler to
+# retry later, rather than held while its claim's lease runs down.
+LONGEST_WAIT_SECONDS = 60.0
+# Forget conversations whose turns are all in the past once there are this many.
+PRUNE_AFTER = 10_000
+
+
+class ConversationBusy(Exception):
+    """The conversation's next free turn is too far off; try the message again later."""
+
+
+class ConversationPacer:
+    """Hands out each conversation's turns, SECONDS_BETWEEN_MESSAGES apart.
+
+    `wait_turn` books the next turn and sleeps until it, holding nothing. A booked
+    message may still leave later than booked (waiting for a free request slot), and
+    arrive later than it left; `keep_pace`, right before sending, keeps the gap from
+    the previous message's answer (`answered`), whichever came last.
+    """
+
+    def __init__(self) -> None:
+        self._booked: dict[tuple[str, str], float] = {}
+        self._last: dict[tuple[str, str], float] = {}
+
+    async def wait_turn(self, workspace_id: str, conversation_ref: str) -> None:
+        now = time.monotonic()
+        key = (workspace_id, conversation_ref)
+        turn = max(now, self._booked.get(key, now))
+        if turn - now > LONGEST_WAIT_SECONDS:
+            raise ConversationBusy(
+                f"{conversation_ref} has messages booked for the next {turn - now:.0f} s"
+            )
+        self._booked[key] = turn + SECONDS_BETWEEN_MESSAGES
+        if len(self._booked) > PRUNE_AFTER:
+            self._prune(now)
+        if turn > now:
+            await asyncio.sleep(turn - now)
+
+    async def keep_pace(self, workspace_id: str, conversation_ref: str) -> None:
+        """Wait, if need be, until SECONDS_BETWEEN_MESSAGES after the conversation's last."""
+        key = (workspace_id, conversation_ref)
+        now = time.monotonic()
+        at = max(
+            now, self._last.get(key, now - SECONDS_BETWEEN_MESSAGES) + SECONDS_BETWEEN_MESSAGES
+        )
+        self._last[key] = at  # held for this message, so one sent meanwhile waits its turn
+        if at > now:
+            await asyncio.sleep(at - now)
+
+    def answered(self, workspace_id: str, conversation_ref: str) -> None:
+        """Slack answered: the message arrived by now, so the next is spaced from here."""
+        key = (workspace_id, conversation_ref)
+        self._last[key] = max(self._last.get(key, 0.0), time.monotonic())
+
+    def hold_back(self, workspace_id: str, conversation_ref: str, seconds: float) -> None:
+        """Slack said wait (a 429's Retry-After): nothing more in this conversation until then.
+
+        Turns booked already move back too: keep_pace measures from the last message,
+        which is placed as if sent at the end of the wait.
+        """
+        key = (workspace_id, conversation_ref)
+        not_before = time.monotonic() + seconds
+        self._booked[key] = max(self._booked.get(key, not_before), not_before)
+        self._last[key] = max(self._last.get(key, 0.0), not_before - SECONDS_BETWEEN_MESSAGES)
+
+    def _prune(self, now: float) -> None:
+        self._booked = {k: t for k, t in self._booked.items() if t > now}
+        self._last = {k: t for k, t in self._last.items() if t + SECONDS_BETWEEN_MESSAGES > now}

@@ -1,0 +1,98 @@
+"""Scheduled messages are spaced per conversation as Slack allows, without holding up others."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+
+import aiohttp
+import pytest
+from pydantic import SecretStr
+
+from bot.replies import message
+from bot.settings import Settings
+from handlers.slack import pacing
+from handlers.slack.notifier import SlackNotifier
+from handlers.slack.pacing import ConversationBusy
+from tests.fake_slack import TEAM_ID, FakeSlack
+
+INTERVAL = 0.3  # seconds between messages in one conversation, shortened for the test
+
+
+@pytest.fixture(autouse=True)
+def quick_pace(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pacing, "SECONDS_BETWEEN_MESSAGES", INTERVAL)
+
+
+def post_all(fake_slack: FakeSlack, posts: list[tuple[str, str]]) -> list[object]:
+    """Post (conversation, text) pairs at once through one notifier; results or errors."""
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        database_url="sqlite://",
+        slack_bot_token=SecretStr("xoxb-test"),
+        slack_signing_secret=SecretStr("test-secret"),
+        slack_api_url=fake_slack.api_url,
+    )
+
+    async def tokens(_workspace: str) -> str:
+        return "xoxb-test"
+
+    async def run() -> list[object]:
+        async with aiohttp.ClientSession() as session:
+            notifier = SlackNotifier(settings, tokens, session)
+            return await asyncio.gather(
+                *(notifier.post(TEAM_ID, where, message(text)) for where, text in posts),
+                return_exceptions=True,
+            )
+
+    return asyncio.run(run())
+
+
+def arrivals(fake_slack: FakeSlack, channel: str) -> list[float]:
+    return [c.at for c in fake_slack.calls_to("chat.postMessage") if c.params["channel"] == channel]
+
+
+def test_messages_to_one_channel_are_spaced_and_others_are_not_held_up(
+    fake_slack: FakeSlack,
+) -> None:
+    results = post_all(
+        fake_slack, [("C0BUSY", "one"), ("C0BUSY", "two"), ("C0BUSY", "three"), ("C0CALM", "x")]
+    )
+
+    assert not [r for r in results if isinstance(r, Exception)]
+    busy = arrivals(fake_slack, "C0BUSY")
+    assert len(busy) == 3
+    assert all(later - earlier >= INTERVAL * 0.95 for earlier, later in itertools.pairwise(busy))
+    # The other channel's message went out at once, not after the busy channel's queue.
+    assert arrivals(fake_slack, "C0CALM")[0] < busy[1]
+
+
+def test_a_rate_limited_message_waits_out_retry_after_and_keeps_the_pace(
+    fake_slack: FakeSlack,
+) -> None:
+    fake_slack.fail_next("chat.postMessage", status=429, retry_after=1)
+
+    results = post_all(fake_slack, [("C0BUSY", "one"), ("C0BUSY", "two")])
+
+    assert not [r for r in results if isinstance(r, Exception)]
+    busy = arrivals(fake_slack, "C0BUSY")
+    assert len(busy) == 3  # the refused one, then both
+    assert busy[1] - busy[0] >= 0.95  # nothing more in that channel before Retry-After
+    assert busy[2] - busy[1] >= INTERVAL * 0.95
+    texts = [c.params["text"] for c in fake_slack.calls_to("chat.postMessage")]
+    assert sorted(texts[1:]) == ["one", "two"]
+
+
+def test_a_conversation_booked_too_far_ahead_hands_the_message_back(
+    fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pacing, "LONGEST_WAIT_SECONDS", INTERVAL * 1.5)
+
+    results = post_all(fake_slack, [("C0BUSY", str(n)) for n in range(4)])
+
+    sent = [r for r in results if not isinstance(r, Exception)]
+    busy = [r for r in results if isinstance(r, ConversationBusy)]
+    # Turns at 0 and 0.3 s are within 0.45 s; the next would be at 0.6 s, so the rest
+    # go back to the scheduler (an ordinary failure: it tries them again later).
+    assert (len(sent), len(busy)) == (2, 2)
+    assert len(arrivals(fake_slack, "C0BUSY")) == 2
