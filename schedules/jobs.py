@@ -86,10 +86,14 @@ async def run_tick(deps: Deps, now: datetime | None = None) -> TickReport:
 async def _deliver_round(
     deps: Deps, now: datetime, started: float, totals: dict[str, int], recorder: SentRecorder
 ) -> None:
-    """Deliver everything claimable now with DELIVERY_CONCURRENCY workers."""
+    """Deliver everything claimable now with up to DELIVERY_CONCURRENCY workers.
+
+    Workers start as claims bring work (a tick with nothing due starts one).
+    """
     buffer: deque[ClaimedOccurrence] = deque()
     lock = asyncio.Lock()
     exhausted = False
+    workers: list[asyncio.Task[None]] = []
 
     async def take() -> ClaimedOccurrence | None:
         nonlocal exhausted
@@ -107,6 +111,8 @@ async def _deliver_round(
                     totals["claimed"] += len(claim.claimed)
                     buffer.extend(claim.claimed)
                     exhausted = not claim.claimed
+                    for _ in range(min(len(claim.claimed), DELIVERY_CONCURRENCY - len(workers))):
+                        workers.append(asyncio.create_task(worker()))
             return buffer.popleft() if buffer else None
 
     async def worker() -> None:
@@ -114,7 +120,15 @@ async def _deliver_round(
             delivered = await _deliver_one(deps, occurrence, recorder)
             totals["sent" if delivered else "failed"] += 1
 
-    await asyncio.gather(*(worker() for _ in range(DELIVERY_CONCURRENCY)))
+    workers.append(asyncio.create_task(worker()))
+    try:
+        finished = 0
+        while finished < len(workers):  # the list grows while its first ones run
+            await workers[finished]
+            finished += 1
+    finally:
+        for task in workers:
+            task.cancel()
 
 
 def _plan(deps: Deps, now: datetime) -> None:
