@@ -11,7 +11,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import replies
 from bot.replies import PostedMessage, Reply, Text
-from bot.services import workspaces
+from bot.services import dedupe, workspaces
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +61,10 @@ class FormInvalid(BridgebotError):
         self.errors = errors
 
 
+class RepeatedRequest(Exception):
+    """The platform sent a request that was already handled (see run_in_context's once_key)."""
+
+
 @dataclass(frozen=True)
 class Caller:
     """Who is asking, as the adapter established it."""
@@ -70,6 +74,12 @@ class Caller:
     platform: str
     is_admin: bool = False
     display_name: str | None = None
+    # Asked instead of is_admin when set, the first time a command needs to know: for
+    # adapters whose admin check is a call to the platform (most clicks never need it).
+    admin_check: Callable[[], bool] | None = field(default=None, compare=False, repr=False)
+
+    def has_admin_rights(self) -> bool:
+        return self.admin_check() if self.admin_check is not None else self.is_admin
 
 
 ChannelResolver = Callable[[str], str | None]
@@ -95,7 +105,7 @@ class CommandContext:
         return self.caller.workspace_id
 
     def require_admin(self, action: str) -> None:
-        if not self.caller.is_admin:
+        if not self.caller.has_admin_rights():
             raise PermissionDenied(f"Only workspace admins can {action}.")
 
 
@@ -244,8 +254,13 @@ def run_in_context(
     label: str,
     channel_ref: str | None = None,
     resolve_channel: ChannelResolver = no_channel_mentions,
+    once_key: str | None = None,
 ) -> T | Reply:
     """Run `work` in its own transaction and return the reply to show.
+
+    With `once_key` (a platform's id for the request), a request already handled by any
+    instance raises RepeatedRequest; the key is stored in the same transaction, so it
+    counts as handled exactly when its work is committed.
 
     A BridgebotError rolls the transaction back and becomes an error reply (FormInvalid
     propagates, for the adapter to show next to the fields); any other exception
@@ -261,6 +276,10 @@ def run_in_context(
                 channel_ref=channel_ref,
                 resolve_channel=resolve_channel,
             )
+            if once_key is not None and not dedupe.first_time(
+                session=session, key=once_key, now=now
+            ):
+                raise RepeatedRequest(label)
             prepare_workspace(ctx, router)
             result = work(ctx)
         # Committed: the workspace surely exists now, so later commands skip the check.

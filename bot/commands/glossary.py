@@ -416,7 +416,7 @@ def edit_form(ctx: CommandContext, term_id: int) -> Reply:
 
 
 def _require_author_or_admin(ctx: CommandContext, author_ref: str | None, name: str) -> None:
-    if not ctx.caller.is_admin and author_ref != ctx.caller.user_ref:
+    if not ctx.caller.has_admin_rights() and author_ref != ctx.caller.user_ref:
         raise PermissionDenied(
             text("Only the person who added “", name, "” or a workspace admin can change it.")
         )
@@ -446,7 +446,7 @@ def submit_edit(ctx: CommandContext, values: dict[str, str], metadata: str) -> R
             term_id=_term_id(metadata),
             draft=draft,
             editor_ref=ctx.caller.user_ref,
-            is_admin=ctx.caller.is_admin,
+            is_admin=ctx.caller.has_admin_rights(),
             now=ctx.now,
         )
     except InvalidTerm as exc:
@@ -499,7 +499,7 @@ def delete_confirmed(ctx: CommandContext, value: str) -> Reply:
             workspace_id=ctx.workspace_id,
             term_id=_term_id(value),
             user_ref=ctx.caller.user_ref,
-            is_admin=ctx.caller.is_admin,
+            is_admin=ctx.caller.has_admin_rights(),
             now=ctx.now,
         )
     except TermNotFound:

@@ -287,7 +287,7 @@ def set_paused(ctx: CommandContext, number: int, paused: bool) -> Reply:
         number=number,
         paused=paused,
         user_ref=ctx.caller.user_ref,
-        is_admin=ctx.caller.is_admin,
+        is_admin=ctx.caller.has_admin_rights(),
     )
     verb = "Paused" if paused else "Resumed"
     return Reply(
@@ -306,7 +306,7 @@ def skip(ctx: CommandContext, number: int, date_text: str) -> Reply:
             number=number,
             local_date=local_date,
             user_ref=ctx.caller.user_ref,
-            is_admin=ctx.caller.is_admin,
+            is_admin=ctx.caller.has_admin_rights(),
             now=ctx.now,
         )
     except RecurrenceError as exc:
@@ -333,7 +333,7 @@ def run_now(ctx: CommandContext, number: int) -> Reply:
         workspace_id=ctx.workspace_id,
         number=number,
         user_ref=ctx.caller.user_ref,
-        is_admin=ctx.caller.is_admin,
+        is_admin=ctx.caller.has_admin_rights(),
         now=ctx.now,
     )
     what = (
@@ -353,7 +353,7 @@ def run_now(ctx: CommandContext, number: int) -> Reply:
 
 def confirm_delete(ctx: CommandContext, number: int) -> Reply:
     view = standups.get(session=ctx.session, workspace_id=ctx.workspace_id, number=number)
-    if not ctx.caller.is_admin and view.creator_ref != ctx.caller.user_ref:
+    if not ctx.caller.has_admin_rights() and view.creator_ref != ctx.caller.user_ref:
         raise StandupNotAllowed(view.name)
     return Reply(
         blocks=(
@@ -375,7 +375,7 @@ def delete_confirmed(ctx: CommandContext, value: str) -> Reply:
             workspace_id=ctx.workspace_id,
             number=int(value),
             user_ref=ctx.caller.user_ref,
-            is_admin=ctx.caller.is_admin,
+            is_admin=ctx.caller.has_admin_rights(),
         )
     except (StandupNotFound, ValueError):
         raise NotFound("That stand-up was already deleted.") from None

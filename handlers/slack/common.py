@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import threading
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -11,16 +14,34 @@ from bot.router import Caller
 from handlers.slack.people import SlackRuntime
 from handlers.slack.slash_text import resolve_channel
 
+# How long a command waits for Slack to say whether its caller is an admin.
+ADMIN_CHECK_SECONDS = 10.0
+
 
 async def make_caller(
     client: AsyncWebClient, runtime: SlackRuntime, *, team_id: str, user_id: str, name: str | None
 ) -> Caller:
+    """The caller; whether they are an admin is asked of Slack only if a command needs it.
+
+    Commands run in worker threads; the check (users.info, cached) runs on this event
+    loop, so a vote or a lookup costs no Slack call for it.
+    """
+    loop = asyncio.get_running_loop()
+
+    @functools.cache
+    def admin_check() -> bool:
+        if threading.get_ident() == loop_thread:
+            raise RuntimeError("admin_check blocks: call it from a worker thread")
+        asking = runtime.admins.is_admin(client, team_id, user_id)
+        return asyncio.run_coroutine_threadsafe(asking, loop).result(ADMIN_CHECK_SECONDS)
+
+    loop_thread = threading.get_ident()
     return Caller(
         workspace_id=team_id,
         user_ref=user_id,
         platform="slack",
-        is_admin=await runtime.admins.is_admin(client, team_id, user_id),
         display_name=name,
+        admin_check=admin_check,
     )
 
 

@@ -30,8 +30,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
         body: dict[str, Any], next: Callable[[], Awaitable[None]]
     ) -> BoltResponse | None:
         key = request_key(body)
-        # Clicks are checked after their acknowledgement (see first_click), so a burst of
-        # clicks is acknowledged at once instead of queueing behind database writes.
+        # Clicks are checked after their acknowledgement, in the transaction of their
+        # effect (see run_in_context's once_key): a burst of clicks is acknowledged at once.
         if key is not None and not key.startswith("action:"):
             fresh = await asyncio.to_thread(_first_time, deps, key)
             if not fresh:
@@ -41,17 +41,6 @@ def register(app: AsyncApp, deps: Deps) -> None:
         return None
 
     app.middleware(skip_repeats)
-
-
-async def first_click(deps: Deps, body: dict[str, Any]) -> bool:
-    """True unless this very click (same trigger_id) was already handled anywhere."""
-    key = request_key(body)
-    if key is None:
-        return True
-    fresh = await asyncio.to_thread(_first_time, deps, key)
-    if not fresh:
-        logger.info("skipping a repeated click")
-    return fresh
 
 
 def _first_time(deps: Deps, key: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from functools import partial
 from typing import Any
@@ -12,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.glossary import GLOSSARY_EXPLAIN
 from bot.deps import Deps
-from bot.router import FormInvalid, run_action, run_form
+from bot.router import FormInvalid, RepeatedRequest, run_action, run_form
 from handlers.slack import dedupe
 from handlers.slack.common import interaction_caller_ids, make_caller, unit_of_work
 from handlers.slack.errors import answered_at_ack
@@ -20,6 +21,8 @@ from handlers.slack.manifest import EXPLAIN_SHORTCUT_ID
 from handlers.slack.people import SlackRuntime
 from handlers.slack.render import action_name, form_values, render_message
 from handlers.slack.replies import Answering, read_modal_metadata, send_reply
+
+logger = logging.getLogger(__name__)
 
 
 def register(app: AsyncApp, deps: Deps, runtime: SlackRuntime) -> None:
@@ -51,15 +54,22 @@ async def handle_block_action(
 ) -> None:
     """Handle a click on any bridgebot button."""
     await ack()
-    if not await dedupe.first_click(deps, body):
-        return
     team_id, user_id, name = interaction_caller_ids(body)
     caller = await make_caller(client, runtime, team_id=team_id, user_id=user_id, name=name)
     channel = _channel_of(body)
     uow = unit_of_work(deps, caller, channel)
-    reply = await asyncio.to_thread(
-        run_action, action_id=action_name(action["action_id"]), value=action.get("value", ""), **uow
-    )
+    try:
+        # The click's id is stored with its effect: a repeat of it is skipped.
+        reply = await asyncio.to_thread(
+            run_action,
+            action_id=action_name(action["action_id"]),
+            value=action.get("value", ""),
+            once_key=dedupe.request_key(body),
+            **uow,
+        )
+    except RepeatedRequest:
+        logger.info("skipping a repeated click")
+        return
     answering = Answering(
         client=client,
         runtime=runtime,

@@ -145,6 +145,19 @@ def test_slack_admin_chooses_the_shared_channel(
     assert shared_channel(slack_deps) == "C0SHARED"
 
 
+def test_slack_is_asked_about_admin_rights_only_when_a_command_needs_them(
+    slack_http: TestClient, fake_slack: FakeSlack
+) -> None:
+    fake_slack.add_user("U0BOB")
+    post_command(slack_http, fake_slack, "/bridge", "side it", user_id="U0BOB")
+    fake_slack.wait_for("response_url")
+    assert fake_slack.calls_to("users.info") == []  # choosing one's side needs no rights
+
+    post_command(slack_http, fake_slack, "/bridge", "channel <#C0SHARED|x>", user_id="U0BOB")
+    fake_slack.wait_for("response_url", count=2)
+    assert [c.params["user"] for c in fake_slack.calls_to("users.info")] == ["U0BOB"]
+
+
 @pytest.fixture
 def admins_deps(database_url: str, fake_slack: FakeSlack) -> Iterator[Deps]:
     settings = Settings(  # type: ignore[call-arg]
