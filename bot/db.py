@@ -138,6 +138,28 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
+def upsert(
+    session: Session,
+    model: type[DeclarativeBase],
+    values: Mapping[str, Any],
+    conflict_columns: Iterable[str],
+    update_columns: Iterable[str],
+) -> None:
+    """Insert a row, or update `update_columns` of the one with the same unique key.
+
+    One statement (the backend's ON CONFLICT DO UPDATE), so two concurrent first
+    writes cannot both insert.
+    """
+    dialect = session.get_bind().dialect.name
+    builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = builder(model).values(**values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(conflict_columns),
+        set_={column: stmt.excluded[column] for column in update_columns},
+    )
+    session.execute(stmt)
+
+
 def insert_ignoring_conflicts(
     session: Session,
     model: type[DeclarativeBase],

@@ -432,7 +432,7 @@ def vote(ctx: CommandContext, value: str, secret_key: str) -> Reply:
     """A click on 1-5: record it and redraw the DM with the choice marked."""
     poll_id, question, answer = _split_value(value, 3)
     try:
-        pulse.vote(
+        poll = pulse.vote(
             session=ctx.session,
             workspace_id=ctx.workspace_id,
             poll_id=poll_id,
@@ -442,7 +442,6 @@ def vote(ctx: CommandContext, value: str, secret_key: str) -> Reply:
             secret_key=secret_key,
             now=ctx.now,
         )
-        poll = pulse.get_poll(session=ctx.session, workspace_id=ctx.workspace_id, poll_id=poll_id)
     except PollClosed as exc:
         raise PermissionDenied(str(exc)) from None
     except PulseRefused as exc:

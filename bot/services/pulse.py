@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from bot.db import insert_ignoring_conflicts
+from bot.db import insert_ignoring_conflicts, upsert
 from bot.models import (
     Person,
     PulseAnswer,
@@ -249,8 +249,8 @@ def vote(
     user_ref: str,
     secret_key: str,
     now: datetime,
-) -> None:
-    """Record or change one answer.
+) -> PollView:
+    """Record or change one answer; returns the poll.
 
     Raises:
         PollClosed: after the poll closed (or past its closing time).
@@ -274,7 +274,7 @@ def vote(
         {"workspace_id": workspace_id, "poll_id": poll_id, "voter_hash": voter, "side": side},
         ["poll_id", "voter_hash"],
     )
-    inserted = insert_ignoring_conflicts(
+    upsert(
         session,
         PulseAnswer,
         {
@@ -287,17 +287,9 @@ def vote(
             "updated_at": now,
         },
         ["poll_id", "voter_hash", "question"],
+        ["value", "updated_at"],
     )
-    if not inserted:
-        session.execute(
-            update(PulseAnswer)
-            .where(
-                PulseAnswer.poll_id == poll_id,
-                PulseAnswer.voter_hash == voter,
-                PulseAnswer.question == question,
-            )
-            .values(value=value, updated_at=now)
-        )
+    return poll
 
 
 def _check_open(poll: PollView, now: datetime) -> None:
