@@ -25,6 +25,11 @@ def register(app: AsyncApp) -> None:
     app.error(handle_error)
 
 
+# Listeners' work after their acks, this many at a time (most of it waits on the
+# database or Slack; the worker threads number 16 too).
+WORK_AFTER_ACKS_AT_ONCE = 16
+
+
 class BackgroundWork:
     """Listener work that goes on after Slack has its answer.
 
@@ -32,8 +37,17 @@ class BackgroundWork:
     let them finish.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, at_once: int = WORK_AFTER_ACKS_AT_ONCE) -> None:
         self._tasks: set[asyncio.Task[None]] = set()
+        self._at_once = at_once
+        self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
+
+    def slots(self) -> asyncio.Semaphore:
+        """Work after acks runs this many at a time, so new requests are answered first."""
+        loop = asyncio.get_running_loop()
+        if self._slots is None or self._slots[0] is not loop:
+            self._slots = (loop, asyncio.Semaphore(self._at_once))
+        return self._slots[1]
 
     def start(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.create_task(work)
@@ -53,8 +67,10 @@ def answered_at_ack(listener: Listener, background: BackgroundWork) -> Listener:
     For an app with process_before_response: Bolt then sends its answer when this
     returns, instead of polling every 10 ms for an ack() from a listener it runs on the
     side (the polls cost a busy server more than the commands). A listener without an
-    ack parameter (an event) is answered at once. Failures go to the one error path
-    here: after an answer has gone, nobody else can report them.
+    ack parameter (an event) is answered at once. What follows an ack waits for one of
+    the background's slots, so in a burst the next requests are answered first.
+    Failures go to the one error path here: after an answer has gone, nobody else can
+    report them.
     """
 
     @functools.wraps(listener)
@@ -62,15 +78,33 @@ def answered_at_ack(listener: Listener, background: BackgroundWork) -> Listener:
         bolt_ack = kwargs.get("ack")
         acked = asyncio.Event()
 
+        slots = background.slots()
+        holding = False
+
         async def ack(*args: Any, **fields: Any) -> Any:
+            nonlocal holding
             try:
                 return await bolt_ack(*args, **fields)  # type: ignore[misc]
             finally:
                 acked.set()
+                if not holding:  # the rest of the listener waits for a slot
+                    await slots.acquire()
+                    holding = True
+
+        async def run() -> None:
+            nonlocal holding
+            if bolt_ack is None:
+                await slots.acquire()
+                holding = True
+            try:
+                await _reporting_failure(listener, kwargs)
+            finally:
+                if holding:
+                    slots.release()
 
         if bolt_ack is not None:
             kwargs["ack"] = ack
-        task = background.start(_reporting_failure(listener, kwargs))
+        task = background.start(run())
         if bolt_ack is None:
             return
         waiting = asyncio.ensure_future(acked.wait())
