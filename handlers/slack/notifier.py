@@ -30,8 +30,10 @@ PERMANENT_ERRORS = {
 }
 
 
-# Scheduled messages on their way to Slack at once (others wait for a turn or a slot).
-MAX_IN_FLIGHT = 64
+# Scheduled messages on their way to Slack at once (others wait for a turn or a slot):
+# as many as the shared connection pool holds (aiohttp's default), since with Slack's
+# ~100 ms answers these bound the pace (bench.fanout --slack-latency-ms 100).
+MAX_IN_FLIGHT = 100
 # A message answered 429 this many times is left to the scheduler's own retry.
 RATE_LIMITED_ATTEMPTS = 6
 
