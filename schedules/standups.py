@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from functools import partial
 
 from bot.commands.standup import digest_message, questions_message, reminder_message
@@ -22,10 +22,7 @@ def register(deps: Deps) -> None:
     """Teach the tick to plan stand-ups and deliver each of their kinds (once per deps)."""
     if standups.REMINDER_POST in deps.deliveries:
         return
-    grace = timedelta(minutes=deps.settings.bridgebot_grace_minutes)
-    deps.planners.append(
-        lambda session, now: standups.plan_due(session=session, now=now, grace=grace)
-    )
+    deps.planners.append(lambda session, now: standups.plan_due(session=session, now=now))
     views = RecentStandups(deps)
     deps.tick_started.append(views.clear)
     fan_out = partial(

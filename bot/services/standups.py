@@ -383,7 +383,7 @@ def run_now(
     return view, local_date
 
 
-def plan_due(*, session: Session, now: datetime, grace: timedelta, limit: int = 5000) -> int:
+def plan_due(*, session: Session, now: datetime, limit: int = 5000) -> int:
     """Plan the deliveries of stand-ups whose plan runs out soon; returns how many planned.
 
     Only stand-ups behind their horizon are read, so a tick stays cheap with thousands.

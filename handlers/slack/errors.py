@@ -12,6 +12,8 @@ from slack_bolt.async_app import AsyncApp
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as SQLTimeoutError
 
+from handlers.slack.limits import LoopSemaphore
+
 logger = logging.getLogger(__name__)
 
 SORRY = "Sorry, something went wrong on bridgebot's side. It has been logged; please try again."
@@ -39,15 +41,11 @@ class BackgroundWork:
 
     def __init__(self, at_once: int = WORK_AFTER_ACKS_AT_ONCE) -> None:
         self._tasks: set[asyncio.Task[None]] = set()
-        self._at_once = at_once
-        self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
+        self._slots = LoopSemaphore(at_once)
 
     def slots(self) -> asyncio.Semaphore:
         """Work after acks runs this many at a time, so new requests are answered first."""
-        loop = asyncio.get_running_loop()
-        if self._slots is None or self._slots[0] is not loop:
-            self._slots = (loop, asyncio.Semaphore(self._at_once))
-        return self._slots[1]
+        return self._slots.get()
 
     def start(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.create_task(work)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -15,6 +14,7 @@ from bot.notify import DeliveryError
 from bot.replies import Reply
 from bot.settings import Settings
 from handlers.slack.client import make_web_client
+from handlers.slack.limits import LoopSemaphore
 from handlers.slack.pacing import ConversationPacer
 from handlers.slack.render import render_message
 
@@ -53,14 +53,7 @@ class SlackNotifier:
         self._tokens = tokens
         self._session = session
         self._pacer = ConversationPacer()
-        self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
-
-    def _in_flight(self) -> asyncio.Semaphore:
-        # One per event loop: a semaphore belongs to the loop it first waited in.
-        loop = asyncio.get_running_loop()
-        if self._slots is None or self._slots[0] is not loop:
-            self._slots = (loop, asyncio.Semaphore(MAX_IN_FLIGHT))
-        return self._slots[1]
+        self._in_flight = LoopSemaphore(MAX_IN_FLIGHT)
 
     async def post(self, workspace_id: str, conversation_ref: str, reply: Reply) -> str | None:
         token = await self._tokens(workspace_id)
@@ -97,7 +90,7 @@ class SlackNotifier:
         for attempt in range(1, RATE_LIMITED_ATTEMPTS + 1):
             await self._pacer.wait_turn(workspace_id, conversation_ref)
             try:
-                async with self._in_flight():
+                async with self._in_flight.get():
                     await self._pacer.keep_pace(workspace_id, conversation_ref)
                     try:
                         return await client.chat_postMessage(channel=conversation_ref, **message)

@@ -111,7 +111,7 @@ def create(
 
 def plan(deps: Deps, now: datetime = NOW) -> int:
     with deps.session_factory.begin() as session:
-        return standups.plan_due(session=session, now=now, grace=GRACE)
+        return standups.plan_due(session=session, now=now)
 
 
 Row = tuple[str, datetime, str, str]  # kind, due, recipient, status
