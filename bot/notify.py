@@ -21,5 +21,16 @@ class Directory(Protocol):
     async def group_members(self, workspace_id: str, group_ref: str) -> list[str]: ...
 
 
+class DeliveryDeferred(Exception):
+    """Not now, through nobody's fault (the conversation is busy): try again later.
+
+    The scheduler puts the delivery back without counting an attempt.
+    """
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class DeliveryError(Exception):
     """The platform refused a message for a reason retrying will not fix."""

@@ -13,6 +13,7 @@ from functools import partial
 from bot import replies
 from bot.deps import Deps
 from bot.metrics import DELIVERIES, REDELIVERIES
+from bot.notify import DeliveryDeferred
 from bot.services import dedupe, occurrences
 from bot.services.occurrences import ClaimedOccurrence
 from schedules.batching import Batched
@@ -35,6 +36,7 @@ class TickReport:
     sent: int
     failed: int
     missed: int
+    deferred: int = 0  # put back for later (a busy conversation), no attempt counted
 
 
 async def deliver_post(occurrence: ClaimedOccurrence, deps: Deps) -> None:
@@ -69,7 +71,7 @@ async def run_tick(deps: Deps, now: datetime | None = None) -> TickReport:
     for hook in deps.tick_started:
         hook()
     await asyncio.to_thread(_plan, deps, now)
-    totals = {"claimed": 0, "sent": 0, "failed": 0, "missed": 0}
+    totals = {"claimed": 0, "sent": 0, "failed": 0, "missed": 0, "deferred": 0}
     recorder = _sent_recorder(deps)
 
     while time.monotonic() - started < TICK_BUDGET_SECONDS:
@@ -117,8 +119,7 @@ async def _deliver_round(
 
     async def worker() -> None:
         while (occurrence := await take()) is not None:
-            delivered = await _deliver_one(deps, occurrence, recorder)
-            totals["sent" if delivered else "failed"] += 1
+            totals[await _deliver_one(deps, occurrence, recorder)] += 1
 
     workers.append(asyncio.create_task(worker()))
     try:
@@ -159,7 +160,8 @@ def _sent_recorder(deps: Deps) -> SentRecorder:
     return Batched(partial(_mark_sent, deps))
 
 
-async def _deliver_one(deps: Deps, occurrence: ClaimedOccurrence, recorder: SentRecorder) -> bool:
+async def _deliver_one(deps: Deps, occurrence: ClaimedOccurrence, recorder: SentRecorder) -> str:
+    """Deliver and record one occurrence: "sent", "deferred" or "failed"."""
     delivery = deps.deliveries.get(occurrence.kind)
     if occurrence.attempt > 1:
         # The first attempt died or failed; this is the only way a duplicate can happen.
@@ -174,16 +176,22 @@ async def _deliver_one(deps: Deps, occurrence: ClaimedOccurrence, recorder: Sent
         if delivery is None:
             raise LookupError(f"no delivery registered for kind {occurrence.kind!r}")
         await delivery(occurrence, deps)
+    except DeliveryDeferred as exc:
+        logger.info("delivery %s put off for %.0f s: %s", occurrence.id, exc.retry_after, exc)
+        DELIVERIES.labels(kind=occurrence.kind, outcome="deferred").inc()
+        retry_at = deps.clock() + timedelta(seconds=exc.retry_after)
+        await asyncio.to_thread(_put_off, deps, occurrence, str(exc), retry_at)
+        return "deferred"
     except Exception as exc:  # noqa: BLE001 - any failure is recorded on the row and retried
         logger.exception("delivery %s (%s) failed", occurrence.id, occurrence.kind)
         DELIVERIES.labels(kind=occurrence.kind, outcome="failed").inc()
         await asyncio.to_thread(_release, deps, occurrence, repr(exc))
-        return False
+        return "failed"
     # Record at once: the gap between the platform accepting and this write is the
     # only window in which a crash could cause a second delivery.
     await recorder.submit(occurrence)
     DELIVERIES.labels(kind=occurrence.kind, outcome="sent").inc()
-    return True
+    return "sent"
 
 
 def _mark_sent(deps: Deps, batch: list[ClaimedOccurrence]) -> list[None]:
@@ -209,4 +217,17 @@ def _release(deps: Deps, occurrence: ClaimedOccurrence, error: str) -> None:
             error=error,
             give_up=occurrence.attempt >= MAX_ATTEMPTS,
             retry_at=deps.clock() + RETRY_BACKOFF * occurrence.attempt,
+        )
+
+
+def _put_off(deps: Deps, occurrence: ClaimedOccurrence, reason: str, retry_at: datetime) -> None:
+    with deps.session_factory.begin() as session:
+        occurrences.release(
+            session=session,
+            occurrence_id=occurrence.id,
+            instance_id=deps.instance_id,
+            error=reason,
+            give_up=False,
+            retry_at=retry_at,
+            count_attempt=False,
         )

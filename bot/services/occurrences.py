@@ -283,13 +283,24 @@ def release(
     error: str,
     give_up: bool,
     retry_at: datetime | None = None,
+    count_attempt: bool = True,
 ) -> None:
-    """A delivery attempt failed: pending again (not before `retry_at`), or failed for good."""
+    """A delivery attempt failed: pending again (not before `retry_at`), or failed for good.
+
+    Without `count_attempt` (a delivery put off, not failed) the attempt is given back.
+    """
     status = OccurrenceStatus.FAILED if give_up else OccurrenceStatus.PENDING
+    attempts = Occurrence.attempts if count_attempt else Occurrence.attempts - 1
     session.execute(
         update(Occurrence)
         .where(Occurrence.id == occurrence_id, Occurrence.claimed_by == instance_id)
-        .values(status=status.value, claimed_by=None, lease_until=retry_at, last_error=error[:2000])
+        .values(
+            status=status.value,
+            claimed_by=None,
+            lease_until=retry_at,
+            last_error=error[:2000],
+            attempts=attempts,
+        )
     )
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import time
 
+from bot.notify import DeliveryDeferred
+
 # Slack's documented pace for chat.postMessage in one conversation, with a margin for
 # requests that travel at different speeds.
 SECONDS_BETWEEN_MESSAGES = 1.05
@@ -21,7 +23,7 @@ LONGEST_WAIT_SECONDS = 60.0
 PRUNE_AFTER = 10_000
 
 
-class ConversationBusy(Exception):
+class ConversationBusy(DeliveryDeferred):
     """The conversation's next free turn is too far off; try the message again later."""
 
 
@@ -43,8 +45,10 @@ class ConversationPacer:
         key = (workspace_id, conversation_ref)
         turn = max(now, self._booked.get(key, now))
         if turn - now > LONGEST_WAIT_SECONDS:
+            # Back when half the queue ahead has gone: then its turn is within reach.
             raise ConversationBusy(
-                f"{conversation_ref} has messages booked for the next {turn - now:.0f} s"
+                f"{conversation_ref} has messages booked for the next {turn - now:.0f} s",
+                retry_after=turn - now - LONGEST_WAIT_SECONDS / 2,
             )
         self._booked[key] = turn + SECONDS_BETWEEN_MESSAGES
         if len(self._booked) > PRUNE_AFTER:

@@ -9,6 +9,7 @@ import aiohttp
 import pytest
 from pydantic import SecretStr
 
+from bot.notify import DeliveryDeferred
 from bot.replies import message
 from bot.settings import Settings
 from handlers.slack import pacing
@@ -95,4 +96,5 @@ def test_a_conversation_booked_too_far_ahead_hands_the_message_back(
     # Turns at 0 and 0.3 s are within 0.45 s; the next would be at 0.6 s, so the rest
     # go back to the scheduler (an ordinary failure: it tries them again later).
     assert (len(sent), len(busy)) == (2, 2)
+    assert all(isinstance(error, DeliveryDeferred) and error.retry_after > 0 for error in busy)
     assert len(arrivals(fake_slack, "C0BUSY")) == 2

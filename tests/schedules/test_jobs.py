@@ -13,6 +13,7 @@ from bot.db import make_engine, make_session_factory
 from bot.deps import Deps
 from bot.metrics import REGISTRY
 from bot.models import Occurrence, OccurrenceStatus
+from bot.notify import DeliveryDeferred
 from bot.replies import Reply, Visibility
 from bot.services import occurrences, workspaces
 from schedules import create_scheduler
@@ -171,6 +172,38 @@ def test_a_failed_post_stays_pending_and_a_later_tick_delivers_it(
     assert row.last_error is None
     # The second attempt is counted: the only way a duplicate could ever happen.
     assert _redeliveries() == redeliveries_before + 1
+
+
+def test_a_post_put_off_by_a_busy_conversation_goes_later_without_using_an_attempt(
+    deps: Deps, notifier: RecordingNotifier, clock: Clock
+) -> None:
+    put_offs = MAX_ATTEMPTS + 1  # more than failures would be allowed
+
+    async def busy_then_free(workspace_id: str, conversation_ref: str, reply: Reply) -> str:
+        nonlocal put_offs
+        if put_offs:
+            put_offs -= 1
+            raise DeliveryDeferred("C1 is busy", retry_after=40)
+        notifier.posts.append((workspace_id, conversation_ref, reply))
+        return "msg-1"
+
+    notifier.post = busy_then_free  # type: ignore[method-assign]
+    _schedule_post(deps, NOW)
+    redeliveries_before = _redeliveries()
+
+    for _ in range(MAX_ATTEMPTS + 1):
+        report = asyncio.run(run_tick(deps, clock.now))
+        assert (report.claimed, report.deferred, report.sent, report.failed) == (1, 1, 0, 0)
+        row = _only_row(deps)
+        assert (row.status, row.attempts) == (OccurrenceStatus.PENDING, 0)
+        assert _tick(deps, clock.now + timedelta(seconds=39)) == (0, 0, 0, 0)  # not yet
+        clock.now += timedelta(seconds=40)
+
+    assert _tick(deps, clock.now) == (1, 1, 0, 0)
+    row = _only_row(deps)
+    assert (row.status, row.attempts) == (OccurrenceStatus.SENT, 1)
+    assert len(notifier.posts) == 1
+    assert _redeliveries() == redeliveries_before  # putting off is no second attempt
 
 
 def test_a_delivery_of_an_unknown_kind_is_recorded_not_lost(
