@@ -77,6 +77,7 @@ from bot.db import sync_url
 from bot.deps import Deps, build_deps
 from bot.metrics import REDELIVERIES, SLACK_API_RETRIES
 from bot.models import Occurrence, OccurrenceStatus, Standup
+from bot.notify import DeliveryDeferred
 from bot.replies import Reply
 from bot.services import standups as standup_service
 from bot.services import workspaces
@@ -503,8 +504,8 @@ async def deliver_without_scheduler(
         async with limiter:
             try:
                 await notifier.post(WORKSPACE, conversation_ref, reply)
-            except SlackApiError:
-                pass  # retries ran out (a busy shared channel): counted as lost
+            except (SlackApiError, DeliveryDeferred):
+                pass  # a busy shared channel: without a scheduler to retry, counted as lost
 
     started, cpu = time.monotonic(), time.process_time()
     await asyncio.gather(*(post(ref, reply) for ref, reply in messages))
