@@ -96,6 +96,7 @@ async def _deliver_round(
     lock = asyncio.Lock()
     exhausted = False
     workers: list[asyncio.Task[None]] = []
+    in_progress: set[int] = set()  # claimed by this round and not yet finished
 
     async def take() -> ClaimedOccurrence | None:
         nonlocal exhausted
@@ -112,6 +113,7 @@ async def _deliver_round(
                     totals["missed"] += claim.missed
                     totals["claimed"] += len(claim.claimed)
                     buffer.extend(claim.claimed)
+                    in_progress.update(occurrence.id for occurrence in claim.claimed)
                     exhausted = not claim.claimed
                     for _ in range(min(len(claim.claimed), DELIVERY_CONCURRENCY - len(workers))):
                         workers.append(asyncio.create_task(worker()))
@@ -120,16 +122,52 @@ async def _deliver_round(
     async def worker() -> None:
         while (occurrence := await take()) is not None:
             totals[await _deliver_one(deps, occurrence, recorder)] += 1
+            in_progress.discard(occurrence.id)
 
     workers.append(asyncio.create_task(worker()))
+    done = asyncio.Event()
+    keeping = asyncio.create_task(_keep_leases(deps, now, started, in_progress, done))
     try:
         finished = 0
         while finished < len(workers):  # the list grows while its first ones run
             await workers[finished]
             finished += 1
     finally:
+        done.set()
         for task in workers:
             task.cancel()
+        await keeping
+
+
+async def _keep_leases(
+    deps: Deps, now: datetime, started: float, in_progress: set[int], done: asyncio.Event
+) -> None:
+    """Renew the leases of this round's claims in progress, three times a lease.
+
+    A delivery may wait (for its conversation's turn, or on a slow Slack) longer than a
+    lease; while this instance lives, no other takes it over and sends it again. If
+    this instance dies, the renewals stop and its claims expire as before.
+    """
+    lease = timedelta(seconds=deps.settings.bridgebot_claim_lease_seconds)
+    while True:
+        try:
+            await asyncio.wait_for(done.wait(), timeout=lease.total_seconds() / 3)
+            return
+        except TimeoutError:
+            pass
+        if in_progress:
+            until = now + timedelta(seconds=time.monotonic() - started) + lease
+            await asyncio.to_thread(_renew, deps, list(in_progress), until)
+
+
+def _renew(deps: Deps, occurrence_ids: list[int], until: datetime) -> None:
+    with deps.session_factory.begin() as session:
+        occurrences.renew_leases(
+            session=session,
+            occurrence_ids=occurrence_ids,
+            instance_id=deps.instance_id,
+            until=until,
+        )
 
 
 def _plan(deps: Deps, now: datetime) -> None:

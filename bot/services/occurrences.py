@@ -250,6 +250,25 @@ def mark_sent(*, session: Session, occurrence_id: int, instance_id: str, now: da
     return bool(done)
 
 
+def renew_leases(
+    *, session: Session, occurrence_ids: Collection[int], instance_id: str, until: datetime
+) -> int:
+    """Extend this instance's claims still in progress to `until`; returns how many."""
+    if not occurrence_ids:
+        return 0
+    renewed = session.execute(
+        update(Occurrence)
+        .where(
+            Occurrence.id.in_(list(occurrence_ids)),
+            Occurrence.status == OccurrenceStatus.CLAIMED.value,
+            Occurrence.claimed_by == instance_id,
+        )
+        .values(lease_until=until)
+        .execution_options(synchronize_session=False, preserve_rowcount=True)
+    )
+    return int(renewed.rowcount)  # type: ignore[attr-defined]
+
+
 def mark_all_sent(
     *, session: Session, occurrence_ids: Collection[int], instance_id: str, now: datetime
 ) -> set[int]:
