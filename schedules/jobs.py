@@ -219,6 +219,8 @@ async def _deliver_one(deps: Deps, occurrence: ClaimedOccurrence, recorder: Sent
         DELIVERIES.labels(kind=occurrence.kind, outcome="deferred").inc()
         retry_at = deps.clock() + timedelta(seconds=exc.retry_after)
         await asyncio.to_thread(_put_off, deps, occurrence, str(exc), retry_at)
+        # Back on time, not at the next minute's tick.
+        asyncio.get_running_loop().call_later(exc.retry_after, deps.wake)
         return "deferred"
     except Exception as exc:  # noqa: BLE001 - any failure is recorded on the row and retried
         logger.exception("delivery %s (%s) failed", occurrence.id, occurrence.kind)

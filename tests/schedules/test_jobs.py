@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -204,6 +205,28 @@ def test_a_post_put_off_by_a_busy_conversation_goes_later_without_using_an_attem
     assert (row.status, row.attempts) == (OccurrenceStatus.SENT, 1)
     assert len(notifier.posts) == 1
     assert _redeliveries() == redeliveries_before  # putting off is no second attempt
+
+
+def test_a_put_off_post_wakes_the_scheduler_when_its_time_comes(
+    deps: Deps, notifier: RecordingNotifier
+) -> None:
+    async def busy(workspace_id: str, conversation_ref: str, reply: Reply) -> str:
+        raise DeliveryDeferred("C1 is busy", retry_after=0.3)
+
+    woken: list[float] = []
+    notifier.post = busy  # type: ignore[method-assign]
+    deps.wake = lambda: woken.append(time.monotonic())
+    _schedule_post(deps, NOW)
+
+    async def tick_and_wait() -> float:
+        started = time.monotonic()
+        await run_tick(deps, NOW)
+        await asyncio.sleep(0.6)
+        return started
+
+    started = asyncio.run(tick_and_wait())
+    # Woken once, and not before the time the conversation gave.
+    assert len(woken) == 1 and woken[0] - started >= 0.3
 
 
 def test_a_delivery_of_an_unknown_kind_is_recorded_not_lost(
