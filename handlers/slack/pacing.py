@@ -19,7 +19,8 @@ SECONDS_BETWEEN_MESSAGES = 1.05
 # A message whose turn is further off than this is handed back to the scheduler to
 # retry later, rather than held while its claim's lease runs down.
 LONGEST_WAIT_SECONDS = 60.0
-# Forget conversations whose turns are all in the past once there are this many.
+# Forget conversations whose turns are all in the past once there are this many
+# (or twice as many as were left at the last pruning, so pruning stays occasional).
 PRUNE_AFTER = 10_000
 
 
@@ -39,6 +40,7 @@ class ConversationPacer:
     def __init__(self) -> None:
         self._booked: dict[tuple[str, str], float] = {}
         self._last: dict[tuple[str, str], float] = {}
+        self._prune_at = PRUNE_AFTER
 
     async def wait_turn(self, workspace_id: str, conversation_ref: str) -> None:
         now = time.monotonic()
@@ -51,7 +53,7 @@ class ConversationPacer:
                 retry_after=turn - now - LONGEST_WAIT_SECONDS / 2,
             )
         self._booked[key] = turn + SECONDS_BETWEEN_MESSAGES
-        if len(self._booked) > PRUNE_AFTER:
+        if len(self._booked) > self._prune_at:
             self._prune(now)
         if turn > now:
             await asyncio.sleep(turn - now)
@@ -86,3 +88,4 @@ class ConversationPacer:
     def _prune(self, now: float) -> None:
         self._booked = {k: t for k, t in self._booked.items() if t > now}
         self._last = {k: t for k, t in self._last.items() if t + SECONDS_BETWEEN_MESSAGES > now}
+        self._prune_at = max(PRUNE_AFTER, 2 * len(self._booked))
