@@ -7,6 +7,7 @@ from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.metrics import SLACK_API_RETRIES
@@ -34,6 +35,8 @@ PERMANENT_ERRORS = {
 # as many as the shared connection pool holds (aiohttp's default), since with Slack's
 # ~100 ms answers these bound the pace (bench.fanout --slack-latency-ms 100).
 MAX_IN_FLIGHT = 100
+# Clients kept for posting, one per bot token (a workspace each).
+MAX_CACHED_CLIENTS = 1_000
 # A message answered 429 this many times is left to the scheduler's own retry.
 RATE_LIMITED_ATTEMPTS = 6
 
@@ -54,6 +57,7 @@ class SlackNotifier:
         self._session = session
         self._pacer = ConversationPacer()
         self._in_flight = LoopSemaphore(MAX_IN_FLIGHT)
+        self._posting_clients: dict[str, AsyncWebClient] = {}
 
     async def post(self, workspace_id: str, conversation_ref: str, reply: Reply) -> str | None:
         token = await self._tokens(workspace_id)
@@ -84,9 +88,15 @@ class SlackNotifier:
         self, token: str, workspace_id: str, conversation_ref: str, message: dict[str, Any]
     ) -> AsyncSlackResponse:
         """chat.postMessage in the conversation's next turn; a 429 books a later turn."""
-        client = make_web_client(
-            self._settings, token=token, session=self._session, retry_rate_limits=False
-        )
+        client = self._posting_clients.get(token)
+        if client is None:
+            # One per token: a fan-out posts thousands of messages with the same one.
+            client = make_web_client(
+                self._settings, token=token, session=self._session, retry_rate_limits=False
+            )
+            if len(self._posting_clients) >= MAX_CACHED_CLIENTS:  # rotated tokens pile up
+                self._posting_clients.clear()
+            self._posting_clients[token] = client
         for attempt in range(1, RATE_LIMITED_ATTEMPTS + 1):
             await self._pacer.wait_turn(workspace_id, conversation_ref)
             try:

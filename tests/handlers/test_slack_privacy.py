@@ -191,9 +191,13 @@ def test_forget_me_asks_first_then_forgets_only_the_caller(
     assert rows(
         slack_deps, ChallengeHelper, ChallengeHelper.helper_ref, ChallengeHelper.post_id
     ) == [(BOB, ids.alice_challenge)]
-    assert rows(slack_deps, Occurrence, Occurrence.recipient_ref, Occurrence.status) == [
-        (BOB, "pending")
+    # (The app's own scheduler may meanwhile plan the stand-up's channel posts: no recipient.)
+    personal = [
+        row
+        for row in rows(slack_deps, Occurrence, Occurrence.recipient_ref, Occurrence.status)
+        if row[0]
     ]
+    assert personal == [(BOB, "pending")]
     # Kept for the team but without her name: her posts and her glossary term.
     assert rows(
         slack_deps, BoardPost, BoardPost.id, BoardPost.author_ref, BoardPost.text
