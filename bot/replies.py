@@ -61,6 +61,11 @@ def link(label: str, url: str) -> Span:
     return Span(label, SpanKind.LINK, url)
 
 
+def counted(number: int, thing: str, things: str | None = None) -> str:
+    """ "1 vote", "2 votes", "1 person" / "3 people"."""
+    return f"{number} {thing if number == 1 else things or thing + 's'}"
+
+
 def plain_text(value: Text) -> str:
     """The text with all formatting dropped (fallbacks, logs of our own strings, tests)."""
     return "".join(_plain_span(span) for span in value)

@@ -387,7 +387,7 @@ def digest_message(numbers: WeekNumbers, workspace: WorkspaceView) -> Reply:
         Paragraph(
             text(
                 bold("Helped across sides: "),
-                f"{numbers.helped_across} challenge" + ("" if numbers.helped_across == 1 else "s"),
+                replies.counted(numbers.helped_across, "challenge"),
                 f" where {workspace.label(Side.MARKETING)} helped {workspace.label(Side.IT)} or the reverse.",
             )
         ),

@@ -231,7 +231,7 @@ def _card_footer(card: TermCard) -> tuple[Span, ...]:
             replies.user(card.updated_by),
         ]
     views = card.view_count
-    parts += [" · ", f"{views} view" + ("" if views == 1 else "s")]
+    parts += [" · ", replies.counted(views, "view")]
     return text(*parts)
 
 
@@ -283,7 +283,7 @@ def search(ctx: CommandContext, index: GlossaryIndex, words: str) -> Reply:
         blocks=(
             Paragraph(
                 text(
-                    f"{len(found)} term" + ("s" if len(found) > 1 else "") + " for “",
+                    replies.counted(len(found), "term") + " for “",
                     words[:80],
                     "”:",
                 )

@@ -326,7 +326,7 @@ def start_now(ctx: CommandContext) -> Reply:
         blocks=(
             Paragraph(
                 text(
-                    f"Pulse sent to {len(people)} people; it closes {poll.closes_at:%a %d %b %H:%M} UTC."
+                    f"Pulse sent to {replies.counted(len(people), 'person', 'people')}; it closes {poll.closes_at:%a %d %b %H:%M} UTC."
                 )
             ),
         ),
@@ -618,7 +618,7 @@ def ask_message(poll: PollView, counts: list[int]) -> Reply:
             text(
                 "Asked by ",
                 replies.user(poll.author_ref or ""),
-                f" · {total} vote" + ("" if total == 1 else "s"),
+                " · " + replies.counted(total, "vote"),
                 " · closed" if not poll.is_open else " · one vote each, you can change it",
             )
         ),
