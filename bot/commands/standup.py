@@ -39,7 +39,7 @@ from bot.router import (
 )
 from bot.services import standups, workspaces
 from bot.services.calendar import standup_calendar
-from bot.services.recurrence import WEEKDAY_NAMES, WEEKDAYS, RecurrenceError, parse_date
+from bot.services.recurrence import WEEKDAY_NAMES, WEEKDAYS, RecurrenceError, parse_day
 from bot.services.standups import (
     AnswerRefused,
     InvalidStandup,
@@ -72,7 +72,7 @@ def register(router: CommandRouter, *, secret_key: str, public_url: str) -> None
             help_lines=(
                 "/standup: create a joint stand-up (live call or async answers)",
                 "/standup list · pause ID · resume ID · delete ID",
-                "/standup skip ID DATE: cancel one day (a holiday) · now ID: run it now",
+                "/standup skip ID DATE: cancel one day (24 Dec, friday, tomorrow) · now ID: run it now",
                 "/standup calendar ID: an .ics file and a calendar subscribe link",
             ),
             handler=lambda ctx, args: handle_standup(ctx, args, public_url=public_url),
@@ -249,7 +249,11 @@ def summary_blocks(ctx: CommandContext, view: StandupView) -> list[Block]:
         if view.paused
         else (f"next {_when(upcoming[1], view)}" if upcoming else "no date ahead")
     )
-    who = "everyone on both sides" if view.both_sides else f"{len(view.participants)} people"
+    who = (
+        "everyone on both sides"
+        if view.both_sides
+        else replies.counted(len(view.participants), "person", "people")
+    )
     if view.both_sides and view.participants:
         who += f" and {len(view.participants)} more"
     parts: list[str | Span] = [
@@ -288,6 +292,7 @@ def set_paused(ctx: CommandContext, number: int, paused: bool) -> Reply:
         paused=paused,
         user_ref=ctx.caller.user_ref,
         is_admin=ctx.caller.has_admin_rights(),
+        now=ctx.now,
     )
     verb = "Paused" if paused else "Resumed"
     return Reply(
@@ -297,9 +302,11 @@ def set_paused(ctx: CommandContext, number: int, paused: bool) -> Reply:
 
 def skip(ctx: CommandContext, number: int, date_text: str) -> Reply:
     if not date_text:
-        raise UsageError("Which day? For example /standup skip 1 2026-12-24.", USAGE)
+        raise UsageError("Which day? For example /standup skip 1 friday, or 24 Dec.", USAGE)
+    planned = standups.get(session=ctx.session, workspace_id=ctx.workspace_id, number=number)
     try:
-        local_date = parse_date(date_text)
+        # "friday" and "tomorrow" are the stand-up's own, in its time zone.
+        local_date = parse_day(date_text, today=ctx.now.astimezone(planned.weekly.zone).date())
         view = standups.skip(
             session=ctx.session,
             workspace_id=ctx.workspace_id,

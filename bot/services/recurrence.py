@@ -125,8 +125,59 @@ def check_timezone(value: str) -> str:
     return value.strip()
 
 
-def parse_date(value: str) -> date:
+MONTH_NAMES = (
+    "january", "february", "march", "april", "may", "june",
+    "july", "august", "september", "october", "november", "december",
+)  # fmt: skip
+_ORDINAL = r"(?P<day>\d{1,2})(?:st|nd|rd|th)?"
+_MONTH = r"(?P<month>[a-z]{3,})\.?"
+_YEAR = r"(?:,?\s+(?P<year>\d{4}))?"
+_DAY_MONTH = re.compile(rf"^{_ORDINAL}\s+{_MONTH}{_YEAR}$")
+_MONTH_DAY = re.compile(rf"^{_MONTH}\s+{_ORDINAL}{_YEAR}$")
+DATE_HINT = "write it as 2026-12-24, 24 Dec, friday or tomorrow"
+
+
+def _by_prefix(word: str, names: Collection[str]) -> int | None:
+    """The index of the one name `word` begins (at least three letters: "sept", "thurs")."""
+    if len(word) >= 3:
+        for index, name in enumerate(names):
+            if name.startswith(word):
+                return index
+    return None
+
+
+def parse_day(value: str, today: date) -> date:
+    """A day as people type it, seen from `today` (in the stand-up's own time zone).
+
+    "2026-12-24"; "today", "tomorrow"; a weekday ("fri", "next friday": the first one
+    after today); a day and month ("24 Dec", "Dec 24th", "24 December 2027"; without
+    a year, the next one from today). Numeric forms such as 12/11 are refused: Marketing
+    and IT may not even agree on which is the day.
+    """
+    text = " ".join(value.strip().lower().split())
     try:
-        return date.fromisoformat(value.strip())
+        return date.fromisoformat(text)
     except ValueError:
-        raise RecurrenceError(f"“{value[:20]}” is not a date; write it as 2026-12-24.") from None
+        pass
+    if text in {"today", "tomorrow"}:
+        return today + timedelta(days=text == "tomorrow")
+    named = text.removeprefix("next ").removeprefix("this ")
+    weekday = _by_prefix(named, [name.lower() for name in WEEKDAY_NAMES])
+    if weekday is not None and named.isalpha():
+        return today + timedelta(days=(weekday - today.weekday() - 1) % 7 + 1)
+    match = _DAY_MONTH.match(text) or _MONTH_DAY.match(text)
+    month = _by_prefix(match["month"], MONTH_NAMES) if match else None
+    if match is None or month is None:
+        raise RecurrenceError(f"“{value[:20]}” is not a date; {DATE_HINT}.")
+    day = int(match["day"])
+    years = [int(match["year"])] if match["year"] else range(today.year, today.year + 5)
+    for year in years:
+        try:
+            found = date(year, month + 1, day)
+        except ValueError:
+            continue  # 29 February outside a leap year
+        if match["year"] or found >= today:
+            return found
+    raise RecurrenceError(
+        f"“{value[:20]}” is not a date: {MONTH_NAMES[month].title()} has no {day}; {DATE_HINT}."
+    )

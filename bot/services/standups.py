@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -44,6 +45,14 @@ MAX_PARTICIPANTS = 200
 PLANNING_HORIZON = timedelta(days=2)
 # After an outage, deliveries are planned (and recorded as missed) this far back at most.
 MAX_CATCH_UP = timedelta(days=14)
+# A tick plans stand-ups this many at a time. Plans that have run out (new and changed
+# stand-ups, or after an outage) are all made at once: something may be due now.
+# Plans merely running out within the day (thousands at once, if they were all made
+# together) can wait: no batch of them starts that would end past PLANNING_BUDGET,
+# so they spread over ticks instead of making one slow tick.
+PLANNING_BATCH = 25
+RAN_OUT_BATCH = 500  # plans that ran out are made in larger batches: fewer round trips
+PLANNING_BUDGET = timedelta(milliseconds=100)
 
 # Occurrence kinds. A fan-out kind expands at its due time into one row per person.
 REMINDER_POST = "standup.reminder"
@@ -241,6 +250,7 @@ def create(
         calendar_token=calendar_token(secret_key, workspace_id, number, now),
         created_at=now,
         updated_at=now,
+        planned_until=now,  # the first tick plans from the moment of creation
     )
     session.add(row)
     session.flush()
@@ -288,8 +298,18 @@ def _may_change(row: Standup, user_ref: str, is_admin: bool) -> None:
         raise StandupNotAllowed(row.name)
 
 
-def _replan(session: Session, row: Standup) -> None:
-    """Forget planned deliveries that have not happened, so the next tick plans afresh."""
+def _replan(session: Session, row: Standup, now: datetime) -> None:
+    """Forget planned deliveries that have not happened; the next tick plans from `now`.
+
+    Planning from the moment of the change, not from whenever a tick gets to it, means
+    a stand-up that waits a few ticks for its turn (thousands changed at once) still
+    gets what fell due meanwhile: sent within the grace period, else recorded as missed.
+    """
+    _cancel_pending(session, row)
+    row.planned_until = now
+
+
+def _cancel_pending(session: Session, row: Standup) -> None:
     session.execute(
         update(Occurrence)
         .where(
@@ -300,16 +320,22 @@ def _replan(session: Session, row: Standup) -> None:
         )
         .values(status=OccurrenceStatus.CANCELLED.value)
     )
-    row.planned_until = None
 
 
 def set_paused(
-    *, session: Session, workspace_id: str, number: int, paused: bool, user_ref: str, is_admin: bool
+    *,
+    session: Session,
+    workspace_id: str,
+    number: int,
+    paused: bool,
+    user_ref: str,
+    is_admin: bool,
+    now: datetime,
 ) -> StandupView:
     row = _row(session, workspace_id, number)
     _may_change(row, user_ref, is_admin)
     row.paused = paused
-    _replan(session, row)
+    _replan(session, row, now)
     session.flush()
     return _view(session, row)
 
@@ -319,7 +345,7 @@ def delete_standup(
 ) -> str:
     row = _row(session, workspace_id, number)
     _may_change(row, user_ref, is_admin)
-    _replan(session, row)
+    _cancel_pending(session, row)
     name = row.name
     session.delete(row)
     session.flush()
@@ -352,7 +378,7 @@ def skip(
         session.add(
             StandupSkip(workspace_id=workspace_id, standup_id=row.id, local_date=local_date)
         )
-    _replan(session, row)
+    _replan(session, row, now)
     session.flush()
     return _view(session, row)
 
@@ -376,18 +402,43 @@ def run_now(
         session.add(
             StandupSkip(workspace_id=workspace_id, standup_id=row.id, local_date=local_date)
         )
-    _replan(session, row)
+    _replan(session, row, now)
     session.flush()
     view = _view(session, row)
     _plan_occurrence(session, view, local_date, start=now, not_before=now, lead=timedelta(0))
     return view, local_date
 
 
-def plan_due(*, session: Session, now: datetime, limit: int = 5000) -> int:
+def plan_due(*, session: Session, now: datetime, budget: timedelta = PLANNING_BUDGET) -> int:
     """Plan the deliveries of stand-ups whose plan runs out soon; returns how many planned.
 
     Only stand-ups behind their horizon are read, so a tick stays cheap with thousands.
+    Every plan that has run out is made; of those still running, at least one batch,
+    and more while `budget` lasts.
     """
+    started = last = time.monotonic()
+    total, size = 0, PLANNING_BATCH
+    while batch := _plan_batch(session, now, size):
+        total += len(batch)
+        # Plans come soonest-ending first: past the last batch's end, none has run out.
+        if _ran_out(batch[-1], now):
+            size = RAN_OUT_BATCH
+            continue
+        size = PLANNING_BATCH
+        # Another batch only if it should end within the budget, as long as the last took.
+        finished = time.monotonic()
+        if 2 * finished - last - started > budget.total_seconds():
+            break
+        last = finished
+    return total
+
+
+def _ran_out(planned_until: datetime | None, now: datetime) -> bool:
+    return planned_until is None or planned_until <= now
+
+
+def _plan_batch(session: Session, now: datetime, size: int) -> list[datetime | None]:
+    """Plan the next `size` stand-ups due for it; the ends their plans had."""
     threshold = now + PLANNING_HORIZON / 2
     rows = (
         session.execute(
@@ -396,7 +447,10 @@ def plan_due(*, session: Session, now: datetime, limit: int = 5000) -> int:
                 Standup.paused.is_(False),
                 or_(Standup.planned_until.is_(None), Standup.planned_until < threshold),
             )
-            .limit(limit)
+            # The plans that end soonest first: new and changed stand-ups plan from the
+            # moment of the change, so they come before those merely running out.
+            .order_by(Standup.planned_until.asc().nulls_first(), Standup.id)
+            .limit(size)
         )
         .scalars()
         .all()
@@ -404,11 +458,13 @@ def plan_due(*, session: Session, now: datetime, limit: int = 5000) -> int:
     until = now + PLANNING_HORIZON
     skipped = _skips(session, [row.id for row in rows])
     planned: list[occurrences.PlannedDelivery] = []
+    ends: list[datetime | None] = []
     for row in rows:
         view = _view(session, row, skipped.get(row.id, ()))
-        # A fresh plan starts now. A continued one starts where the last stopped, even
+        # A plan starts where the last stopped (or at the creation or change), even
         # after an outage longer than the horizon: what is past the grace period is
-        # then claimed as missed (recorded, never sent late), the rest is sent.
+        # then claimed as missed (recorded, never sent late), the rest is sent. A row
+        # without a start (inserted by hand) is planned from now.
         if row.planned_until is None:
             window = not_before = now
         else:
@@ -417,10 +473,11 @@ def plan_due(*, session: Session, now: datetime, limit: int = 5000) -> int:
             planned += _planned(
                 view, local_date, start=instant, not_before=not_before, lead=view.reminder_lead
             )
+        ends.append(row.planned_until)
         row.planned_until = until
     occurrences.schedule_many(session=session, deliveries=planned)
     session.flush()
-    return len(rows)
+    return ends
 
 
 def _subject(standup_id: int) -> str:

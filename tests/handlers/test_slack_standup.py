@@ -157,7 +157,7 @@ def test_create_modal_shows_errors_inline_then_creates_the_stand_up(
     post_command(slack_http, fake_slack, "list")
     listing = reply_text(fake_slack, 1)
     assert "1. Joint stand-up" in listing
-    assert "Mon, Wed at 09:30 (Europe/London)" in listing
+    assert "Mon, Wed at 09:30 (Europe/London) · async · 2 people" in listing
 
 
 def test_only_the_creator_or_an_admin_can_change_a_stand_up(

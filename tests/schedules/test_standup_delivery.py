@@ -271,6 +271,30 @@ def test_skipped_dates_and_paused_stand_ups_send_nothing(
     )
 
 
+def test_skip_reads_friendly_days_in_the_stand_ups_own_time_zone(
+    deps: Deps, notifier: RecordingNotifier
+) -> None:
+    create(deps, name="London")
+    create(deps, name="Auckland", channel_ref="C0NZ", timezone="Pacific/Auckland")
+    sunday_evening = at(MON - timedelta(days=1), 20)  # already Monday 08:00 in Auckland
+
+    london = run_command(
+        name="standup", args="skip 1 tomorrow", **as_user(deps, CREATOR, sunday_evening)
+    )
+    auckland = run_command(
+        name="standup", args="skip 2 tomorrow", **as_user(deps, CREATOR, sunday_evening)
+    )
+    by_name = run_command(
+        name="standup", args="skip 1 Wed", **as_user(deps, CREATOR, sunday_evening)
+    )
+
+    assert "No London on Monday 01 June 2026" in london.fallback
+    assert "No Auckland on Tuesday 02 June 2026" in auckland.fallback
+    assert "No London on Wednesday 03 June 2026" in by_name.fallback
+    tick(deps, at(MON, 8, 15))
+    assert [s.conversation_ref for s in notifier.take()] == []  # London's Monday is off
+
+
 def test_standup_now_sends_at_once_instead_of_the_next_usual_time(
     deps: Deps, notifier: RecordingNotifier
 ) -> None:

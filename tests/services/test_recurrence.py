@@ -12,7 +12,7 @@ from bot.services.recurrence import (
     Weekly,
     check_timezone,
     format_weekdays,
-    parse_date,
+    parse_day,
     parse_time,
     parse_weekdays,
 )
@@ -96,10 +96,47 @@ def test_check_timezone_refuses_unknown_zones(zone: str) -> None:
         check_timezone(zone)
 
 
-def test_parse_date() -> None:
-    assert parse_date(" 2026-12-24 ") == date(2026, 12, 24)
-    with pytest.raises(RecurrenceError, match="not a date"):
-        parse_date("24/12/2026")
+MONDAY = date(2026, 11, 23)
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        (" 2026-12-24 ", date(2026, 12, 24)),
+        ("today", MONDAY),
+        ("Tomorrow", date(2026, 11, 24)),
+        ("fri", date(2026, 11, 27)),
+        ("Friday", date(2026, 11, 27)),
+        ("next friday", date(2026, 11, 27)),
+        ("thurs", date(2026, 11, 26)),
+        ("monday", date(2026, 11, 30)),  # a weekday is the next one after today
+        ("24 Dec", date(2026, 12, 24)),
+        ("Dec 24th", date(2026, 12, 24)),
+        ("24 December 2027", date(2027, 12, 24)),
+        ("Dec 24, 2027", date(2027, 12, 24)),
+        ("23 nov", MONDAY),
+        ("1 Jan", date(2027, 1, 1)),  # without a year: the next one from today
+        ("22 Nov", date(2027, 11, 22)),
+        ("29 feb", date(2028, 2, 29)),
+        ("Sept 7", date(2027, 9, 7)),
+    ],
+)
+def test_parse_day_reads_days_as_people_type_them(typed: str, expected: date) -> None:
+    assert parse_day(typed, today=MONDAY) == expected
+
+
+@pytest.mark.parametrize(
+    "typed", ["24/12/2026", "12/11", "banana", "next week", "December", "2027", "ju 4", "fri 5"]
+)
+def test_parse_day_refuses_what_is_not_one_clear_day(typed: str) -> None:
+    with pytest.raises(RecurrenceError, match="not a date; write it as 2026-12-24, 24 Dec"):
+        parse_day(typed, today=MONDAY)
+
+
+@pytest.mark.parametrize("typed", ["31 Nov", "30 february 2028", "29 Feb 2027"])
+def test_parse_day_says_which_month_lacks_the_day(typed: str) -> None:
+    with pytest.raises(RecurrenceError, match=r"(November|February) has no (31|30|29)"):
+        parse_day(typed, today=MONDAY)
 
 
 # -- occurrences across daylight-saving changes ---------------------------------------

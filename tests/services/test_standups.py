@@ -109,9 +109,10 @@ def create(
         )
 
 
-def plan(deps: Deps, now: datetime = NOW) -> int:
+def plan(deps: Deps, now: datetime = NOW, budget: timedelta = timedelta(minutes=1)) -> int:
+    """Plan what is due, with time enough for every batch (unless `budget` says otherwise)."""
     with deps.session_factory.begin() as session:
-        return standups.plan_due(session=session, now=now)
+        return standups.plan_due(session=session, now=now, budget=budget)
 
 
 Row = tuple[str, datetime, str, str]  # kind, due, recipient, status
@@ -307,11 +308,49 @@ def test_planning_on_many_ticks_over_a_week_plans_each_reminder_once(deps: Deps)
     assert len(due) == 2 * len(days)
 
 
+def test_many_stand_ups_are_planned_over_several_ticks_new_ones_first(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Thousands due at once would make one slow tick; a tick plans a batch at a time."""
+    monkeypatch.setattr(standups, "PLANNING_BATCH", 2)
+    for n in range(3):
+        create(deps, make_draft(name=f"Old {n}"))
+    plan(deps)
+    later = NOW + timedelta(days=1, hours=1)  # their plans now run out within the day
+    newer = create(deps, make_draft(name="New"), now=later)
+
+    no_time = timedelta(0)  # a tick whose budget is spent plans one batch
+    assert plan(deps, later, budget=no_time) == 2
+    assert planned(deps, newer)  # the one never planned went first
+    assert plan(deps, later, budget=no_time) == 2
+    assert plan(deps, later, budget=no_time) == 0
+    # With time to spare, one tick plans every batch it can reach.
+    assert plan(deps, later + timedelta(days=1, hours=1)) == 4
+
+
 def test_a_fresh_plan_does_not_send_reminders_already_behind(deps: Deps) -> None:
     """Created at 08:20 UTC for an 08:30 start with a 15-minute lead: no late reminder."""
     view = create(deps, now=at(MON, 8, 20))
     plan(deps, at(MON, 8, 20))
     assert planned(deps, view) == meeting_rows(TUE)
+
+
+def test_plans_that_have_run_out_are_all_made_in_one_tick(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """New stand-ups may have something due at once: no budget defers them."""
+    monkeypatch.setattr(standups, "PLANNING_BATCH", 2)
+    views = [create(deps, make_draft(name=f"New {n}")) for n in range(5)]
+    assert plan(deps, budget=timedelta(0)) == 5
+    assert all(planned(deps, view) for view in views)
+
+
+def test_a_plan_starts_at_creation_not_at_the_tick_that_gets_to_it(deps: Deps) -> None:
+    """Created at 08:00 UTC, first planned at 08:20 (ticks busy with thousands of others):
+    Monday's 08:15 reminder is still planned, for the tick to send within the grace period."""
+    view = create(deps, now=at(MON, 8, 0))
+    plan(deps, at(MON, 8, 20))
+    assert planned(deps, view) == sorted(meeting_rows(MON) + meeting_rows(TUE))
 
 
 def test_after_an_outage_longer_than_the_horizon_what_was_missed_is_recorded(
@@ -369,10 +408,18 @@ def test_both_sides_planning_and_fan_out_reach_everyone_on_either_side(deps: Dep
 # -- pause, skip, delete, permissions ----------------------------------------------------
 
 
-def set_paused(deps: Deps, paused: bool, user: str = CREATOR, admin: bool = False) -> None:
+def set_paused(
+    deps: Deps, paused: bool, user: str = CREATOR, admin: bool = False, now: datetime = NOW
+) -> None:
     with deps.session_factory.begin() as session:
         standups.set_paused(
-            session=session, workspace_id=WS, number=1, paused=paused, user_ref=user, is_admin=admin
+            session=session,
+            workspace_id=WS,
+            number=1,
+            paused=paused,
+            user_ref=user,
+            is_admin=admin,
+            now=now,
         )
 
 
@@ -460,7 +507,7 @@ def test_only_the_creator_or_an_admin_may_change_a_stand_up(deps: Deps) -> None:
     plan(deps)
     changes = {
         "pause": lambda s, who, admin: standups.set_paused(
-            session=s, workspace_id=WS, number=1, paused=True, user_ref=who, is_admin=admin
+            session=s, workspace_id=WS, number=1, paused=True, user_ref=who, is_admin=admin, now=NOW
         ),
         "skip": lambda s, who, admin: standups.skip(
             session=s,
@@ -490,6 +537,7 @@ def test_only_the_creator_or_an_admin_may_change_a_stand_up(deps: Deps) -> None:
             paused=True,
             user_ref="U0ADMIN",
             is_admin=True,
+            now=NOW,
         )
     assert paused.paused
     with deps.session_factory.begin() as session:
