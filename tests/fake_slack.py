@@ -56,6 +56,7 @@ class FakeSlack:
         self.latency = 0.0  # seconds to wait before answering each call
         self.users: dict[str, dict[str, Any]] = {}
         self._failures: dict[str, deque[Failure]] = defaultdict(deque)
+        self._posting_full_until = 0.0  # see fill_posting_limit
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._ts = 0
@@ -97,6 +98,11 @@ class FakeSlack:
         for _ in range(times):
             self._failures[method].append(Failure(status, headers, {"ok": False, "error": error}))
 
+    def fill_posting_limit(self, seconds: float) -> None:
+        """Slack's workspace-wide posting limit, reached: for `seconds`, every
+        chat.postMessage answers 429 with Retry-After: 1, whatever the conversation."""
+        self._posting_full_until = time.monotonic() + seconds
+
     def completed_uploads(self) -> list[Upload]:
         """Files whose upload was completed (files.completeUploadExternal), in order."""
         with self._lock:
@@ -130,7 +136,11 @@ class FakeSlack:
         call = Call(method=method, params=self._params(request), headers=dict(request.headers))
         with self._changed:
             self.calls.append(call)
-            failure = self._failures[method].popleft() if self._failures[method] else None
+            failure: Failure | None
+            if method == "chat.postMessage" and time.monotonic() < self._posting_full_until:
+                failure = Failure(429, {"Retry-After": "1"}, {"ok": False, "error": "ratelimited"})
+            else:
+                failure = self._failures[method].popleft() if self._failures[method] else None
             self._changed.notify_all()
         if self.latency:
             time.sleep(self.latency)  # a slower Slack keeps deliveries in flight longer

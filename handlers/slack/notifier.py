@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
@@ -11,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.metrics import SLACK_API_RETRIES
-from bot.notify import DeliveryError
+from bot.notify import DeliveryDeferred, DeliveryError
 from bot.replies import Reply
 from bot.settings import Settings
 from handlers.slack.client import make_web_client
@@ -37,8 +38,23 @@ PERMANENT_ERRORS = {
 MAX_IN_FLIGHT = 100
 # Clients kept for posting, one per bot token (a workspace each).
 MAX_CACHED_CLIENTS = 1_000
-# A message answered 429 this many times is left to the scheduler's own retry.
+# A message answered 429 this many times is handed back to the scheduler for later.
 RATE_LIMITED_ATTEMPTS = 6
+
+
+class StillRateLimited(DeliveryDeferred):
+    """Slack kept answering 429: not a failure, so the retry costs no attempt.
+
+    Sustained 429s (Slack's workspace-wide posting limit, say) only delay a message;
+    if they last beyond the grace period the scheduler records it as missed.
+    """
+
+
+def _rate_limit_wait(error: SlackApiError) -> float | None:
+    """Retry-After of a 429 answer, in seconds; None for any other error."""
+    if error.response.status_code != 429:
+        return None
+    return float(error.response.headers.get("Retry-After", 1))
 
 
 class SlackNotifier:
@@ -100,19 +116,43 @@ class SlackNotifier:
         for attempt in range(1, RATE_LIMITED_ATTEMPTS + 1):
             await self._pacer.wait_turn(workspace_id, conversation_ref)
             try:
-                async with self._in_flight.get():
+                async with self._request_slot(workspace_id):
                     await self._pacer.keep_pace(workspace_id, conversation_ref)
+                    limited_for = None
                     try:
                         return await client.chat_postMessage(channel=conversation_ref, **message)
+                    except SlackApiError as exc:
+                        limited_for = _rate_limit_wait(exc)
+                        raise
                     finally:
-                        self._pacer.answered(workspace_id, conversation_ref)
+                        self._pacer.answered(
+                            workspace_id, conversation_ref, retry_after=limited_for
+                        )
             except SlackApiError as exc:
-                if exc.response.status_code != 429 or attempt == RATE_LIMITED_ATTEMPTS:
+                retry_after = _rate_limit_wait(exc)
+                if retry_after is None:
                     raise
-                retry_after = float(exc.response.headers.get("Retry-After", 1))
                 self._pacer.hold_back(workspace_id, conversation_ref, retry_after)
+                if attempt == RATE_LIMITED_ATTEMPTS:
+                    raise StillRateLimited(
+                        f"Slack answered 429 {attempt} times in a row", retry_after
+                    ) from exc
                 SLACK_API_RETRIES.labels(reason="rate_limited").inc()
         raise AssertionError("unreachable")
+
+    @asynccontextmanager
+    async def _request_slot(self, workspace_id: str) -> AsyncIterator[None]:
+        """One of MAX_IN_FLIGHT, used only while the workspace is not held back.
+
+        The check is made again once a slot is had: the hold may have begun while
+        this message queued for one, and it must not spend a request to find out.
+        """
+        while True:
+            await self._pacer.wait_for_workspace(workspace_id)
+            async with self._in_flight.get():
+                if not self._pacer.workspace_held(workspace_id):
+                    yield
+                    return
 
     async def group_members(self, workspace_id: str, group_ref: str) -> list[str]:
         """Members of a Slack user group (usergroups.users.list)."""

@@ -12,7 +12,7 @@ from pydantic import SecretStr
 from bot.notify import DeliveryDeferred
 from bot.replies import message
 from bot.settings import Settings
-from handlers.slack import pacing
+from handlers.slack import notifier, pacing
 from handlers.slack.notifier import SlackNotifier
 from handlers.slack.pacing import ConversationBusy
 from tests.fake_slack import TEAM_ID, FakeSlack
@@ -98,3 +98,50 @@ def test_a_conversation_booked_too_far_ahead_hands_the_message_back(
     assert (len(sent), len(busy)) == (2, 2)
     assert all(isinstance(error, DeliveryDeferred) and error.retry_after > 0 for error in busy)
     assert len(arrivals(fake_slack, "C0BUSY")) == 2
+
+
+def test_a_message_slack_keeps_refusing_with_429_is_put_off_not_failed(
+    fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(notifier, "RATE_LIMITED_ATTEMPTS", 2)
+    fake_slack.fail_next("chat.postMessage", status=429, times=2, retry_after=1)
+
+    [result] = post_all(fake_slack, [("C0BUSY", "one")])
+
+    # Handed back to the scheduler as a deferral (no attempt counted), not an error
+    # that would use up the delivery's attempts and end in "failed".
+    assert isinstance(result, DeliveryDeferred)
+    assert result.retry_after >= 1
+    assert len(arrivals(fake_slack, "C0BUSY")) == 2
+
+
+def test_at_the_workspace_posting_limit_the_whole_workspace_waits(
+    fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """429s for most conversations at once are the workspace's limit: stop asking."""
+    monkeypatch.setattr(notifier, "MAX_IN_FLIGHT", 4)
+    fake_slack.latency = 0.02
+    fake_slack.fill_posting_limit(1.5)
+
+    results = post_all(fake_slack, [(f"C0{n:03d}", f"hello {n}") for n in range(40)])
+
+    assert not [r for r in results if isinstance(r, Exception)]
+    posts = fake_slack.calls_to("chat.postMessage")
+    delivered = {c.params["channel"] for c in posts[-40:]}
+    assert len(delivered) == 40  # every conversation got its message in the end
+    # Without the hold, each of the 40 would be refused at least once in those 1.5 s;
+    # held after five refusals in a row, it only probes when a Retry-After is over.
+    refused = len(posts) - 40
+    assert refused <= 16, refused
+
+
+def test_stray_429s_hold_back_their_conversation_only() -> None:
+    pacer = pacing.ConversationPacer()
+    for n in range(100):  # one answer in ten a 429, as any busy minute may bring
+        pacer.answered(TEAM_ID, f"C{n}", retry_after=1.0 if n % 10 == 0 else None)
+    assert not pacer.workspace_held(TEAM_ID)
+
+    for n in range(100):  # then nearly every answer is one: the workspace's limit
+        pacer.answered(TEAM_ID, f"D{n}", retry_after=2.0)
+    assert pacer.workspace_held(TEAM_ID)
+    assert not pacer.workspace_held("T0OTHER")
