@@ -21,7 +21,7 @@ from microsoft_teams.apps.activity_send import send_or_update_activity
 from prometheus_client import Counter
 
 from bot.metrics import REGISTRY
-from bot.notify import DeliveryError
+from bot.notify import DeliveryDeferred, DeliveryError
 from handlers.teams.render import CARD_CONTENT_TYPE
 
 logger = logging.getLogger(__name__)
@@ -41,6 +41,10 @@ MAX_WAIT_SECONDS = 15.0
 RETRY_STATUSES = {429, 502, 503, 504}
 
 
+class StillThrottled(DeliveryDeferred):
+    """Teams kept answering 429: a scheduled message is put off, using none of its attempts."""
+
+
 def _wait(response: httpx.Response, attempt: int) -> float:
     header = response.headers.get("Retry-After", "")
     try:
@@ -53,7 +57,8 @@ async def with_retries(label: str, call: Callable[[], Awaitable[T]]) -> T:
     """Run a Bot Connector call; 429 and 502-504 are retried after Retry-After.
 
     A refused connection is retried too (nothing was delivered). 4xx answers other than
-    429 become DeliveryError: the bot was removed, or the conversation is gone.
+    429 become DeliveryError: the bot was removed, or the conversation is gone. A 429 to
+    the last attempt is StillThrottled: being throttled delays a message, never fails it.
     """
     for attempt in range(MAX_ATTEMPTS):
         last = attempt == MAX_ATTEMPTS - 1
@@ -67,7 +72,12 @@ async def with_retries(label: str, call: Callable[[], Awaitable[T]]) -> T:
                 logger.info("retrying Teams %s after %s", label, status)
                 await asyncio.sleep(_wait(exc.response, attempt))
                 continue
-            if 400 <= status < 500 and status != 429:
+            if status == 429:
+                raise StillThrottled(
+                    f"Teams throttled {label} {MAX_ATTEMPTS} times in a row",
+                    retry_after=_wait(exc.response, attempt),
+                ) from exc
+            if 400 <= status < 500:
                 raise DeliveryError(f"Teams refused {label}: HTTP {status}") from exc
             raise
         except httpx.ConnectError:

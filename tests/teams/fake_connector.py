@@ -71,7 +71,10 @@ class FakeConnector:
         # (conversation or team id, user id) -> member, for GET .../members/{id}
         self.members: dict[tuple[str, str], dict[str, Any]] = {}
         self.channels: dict[str, list[dict[str, Any]]] = {}
-        self._failures: dict[str, deque[tuple[int, dict[str, str]]]] = defaultdict(deque)
+        # kind -> (status, headers, only this conversation or any)
+        self._failures: dict[str, deque[tuple[int, dict[str, str], str | None]]] = defaultdict(
+            deque
+        )
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._next_id = 1_700_000_000_000
@@ -90,11 +93,28 @@ class FakeConnector:
                 self.members[(where, key)] = member
 
     def fail_next(
-        self, kind: str, *, status: int, times: int = 1, retry_after: int | None = None
+        self,
+        kind: str,
+        *,
+        status: int,
+        times: int = 1,
+        retry_after: int | None = None,
+        conversation: str | None = None,
     ) -> None:
+        """Answer the next `times` calls of `kind` (only those to `conversation`, if given)
+        with `status`."""
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
         for _ in range(times):
-            self._failures[kind].append((status, headers))
+            self._failures[kind].append((status, headers, conversation))
+
+    def _take_failure(self, call: Call) -> tuple[int, dict[str, str]] | None:
+        failures = self._failures[call.kind]
+        for failure in failures:
+            status, headers, conversation = failure
+            if conversation is None or conversation == call.conversation:
+                failures.remove(failure)
+                return status, headers
+        return None
 
     def of_kind(self, kind: str) -> list[Call]:
         with self._lock:
@@ -138,7 +158,7 @@ class FakeConnector:
         call = Call(request.method, unquote(request.path), body, dict(request.headers))
         with self._changed:
             self.calls.append(call)
-            failure = self._failures[call.kind].popleft() if self._failures[call.kind] else None
+            failure = self._take_failure(call)
             self._changed.notify_all()
         if failure is not None:
             status, headers = failure

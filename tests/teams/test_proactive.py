@@ -3,6 +3,7 @@ through the scheduler's exactly-once occurrences, 1:1 chats opened as needed."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,6 +11,7 @@ from sqlalchemy import select
 
 from bot.deps import Deps
 from bot.models import Occurrence, TeamsConversation
+from handlers.teams.connector import MAX_ATTEMPTS
 from schedules.jobs import TickReport, run_tick
 from tests.teams.activities import bot_added, members_added, person, personal
 from tests.teams.conftest import (
@@ -30,9 +32,25 @@ THU_0930 = datetime(2026, 3, 5, 9, 30, tzinfo=UTC)
 
 
 def tick(teams: Teams, deps: Deps, moment: datetime) -> TickReport:
-    """One scheduler pass at `moment`, on the app's own event loop."""
+    """One scheduler pass at `moment`, on the app's own event loop.
+
+    It counts as the app scheduler's job, as every pass does in production, so a wake-up
+    meanwhile (a put-off message's turn) waits for it instead of starting a second pass
+    that would race this one for the same deliveries.
+    """
     deps.clock = lambda: moment
-    report: TickReport = teams.client.portal.call(run_tick, deps, moment)
+    scheduler = teams.client.app.state.scheduler  # type: ignore[attr-defined]
+
+    async def as_the_schedulers_job() -> TickReport:
+        while scheduler.jobs_in_progress:  # its own start-up pass
+            await asyncio.sleep(0.01)
+        scheduler.jobs_in_progress += 1
+        try:
+            return await run_tick(deps, moment)
+        finally:
+            scheduler.jobs_in_progress -= 1
+
+    report: TickReport = teams.client.portal.call(as_the_schedulers_job)
     return report
 
 
@@ -200,3 +218,25 @@ def test_teams_throttling_is_waited_out_and_the_message_sent_once(
         [SHARED.channel_id, personal(ALICE).conversation_id]
     )
     assert len(attempts) == len(delivered) + 2  # the two throttled attempts
+
+
+def test_teams_throttling_that_outlasts_the_retries_puts_the_message_off_not_failed(
+    teams: Teams, teams_deps: Deps
+) -> None:
+    install_in_team(teams)
+    teams.say("bridge side marketing", ALICE)
+    create_standup(teams, [ALICE.aad])
+    tick(teams, teams_deps, datetime(2026, 3, 5, 9, 0, tzinfo=UTC))
+    teams.connector.fail_next(
+        "send", status=429, retry_after=0, times=MAX_ATTEMPTS, conversation=SHARED.channel_id
+    )
+    before = len(teams.connector.sent())
+
+    report = tick(teams, teams_deps, THU_0915)
+
+    # Put back without using an attempt, then sent in the same tick once Teams let it.
+    assert (report.failed, report.deferred) == (0, 1)
+    delivered = [c for c in teams.connector.sent()[before:] if c.message_id]
+    assert sorted(c.conversation for c in delivered) == sorted(
+        [SHARED.channel_id, personal(ALICE).conversation_id]
+    )
