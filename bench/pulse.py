@@ -48,6 +48,7 @@ import aiohttp
 import httpx
 import uvicorn
 from aiohttp import web
+from pydantic import SecretStr
 from sqlalchemy import Engine, create_engine, event, func, select, text, update
 from sqlalchemy.engine import make_url
 
@@ -570,8 +571,8 @@ def bench_clicks(url: str, clicks: int, concurrency: int, *, in_process: bool) -
         settings = Settings(  # type: ignore[call-arg]
             _env_file=None,
             database_url=url,
-            slack_bot_token="xoxb-bench-token",
-            slack_signing_secret=SIGNING_SECRET,
+            slack_bot_token=SecretStr("xoxb-bench-token"),
+            slack_signing_secret=SecretStr(SIGNING_SECRET),
             slack_api_url=f"http://127.0.0.1:{fake.port}/api/",
             log_level="WARNING",
         )
