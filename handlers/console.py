@@ -152,6 +152,16 @@ class ConsoleSession:
         line = await asyncio.to_thread(self.input.readline)
         return line.rstrip("\n") if line else None
 
+    async def read_answer(self, prompt: str, *, multiline: bool) -> str | None:
+        """One line; for a multi-line field, more while a line ends with a backslash."""
+        lines: list[str] = []
+        while (line := await self.read_line(prompt if not lines else "... ")) is not None:
+            line = line.strip()
+            if not (multiline and line.endswith("\\")):
+                return "\n".join([*lines, line]).strip()
+            lines.append(line.removesuffix("\\").rstrip())
+        return None
+
     def write(self, value: str) -> None:
         self.output.write(value + "\n")
         self.output.flush()
@@ -240,14 +250,13 @@ class ConsoleSession:
                 several = " (comma-separated)" if field.kind is FieldKind.MULTI_SELECT else ""
                 prompt = f"{field.label}{several} ({choices}) [{field.initial}]: "
             else:
-                prompt = (
-                    f"{field.label} [{field.initial}]: " if field.initial else f"{field.label}: "
-                )
-            answer = await self.read_line(prompt)
+                more = " (end a line with \\ to add another)" if field.multiline else ""
+                initial = field.initial.replace("\n", " / ")
+                prompt = f"{field.label}{more}{f' [{initial}]' if initial else ''}: "
+            answer = await self.read_answer(prompt, multiline=field.multiline)
             if answer is None:
                 self.write("! Input ended before the form was complete; nothing was saved.")
                 return
-            answer = answer.strip()
             if field.kind is FieldKind.CHANNEL and answer:
                 answer = resolve_channel(answer) or answer
             values[field.name] = answer or field.initial

@@ -7,7 +7,10 @@ import io
 from datetime import timedelta
 from pathlib import Path
 
+from sqlalchemy import create_engine, select
+
 from bot.deps import Deps
+from bot.models import Standup
 from bot.services import occurrences, workspaces
 from handlers.console import CONSOLE_WORKSPACE, ConsoleNotifier
 from schedules import create_scheduler
@@ -82,3 +85,34 @@ def test_scheduled_messages_are_printed_when_they_fire(deps: Deps) -> None:
 
     asyncio.run(run_tick(deps, now=due + timedelta(minutes=1)))
     assert output.getvalue().count("Stand-up in 15 minutes") == 1
+
+
+def test_a_multi_line_form_field_continues_while_lines_end_with_a_backslash(
+    tmp_path: Path,
+) -> None:
+    form = [
+        "/standup",
+        "Async check-in",  # name
+        "#general",  # channel
+        "weekdays",
+        "10:00",
+        "Europe/London",
+        "async",  # mode
+        "",  # call link
+        "What shipped? \\",  # questions, three lines
+        "What is blocked?\\",
+        "  Who can help across sides?",
+        "chosen",  # audience
+        "alice",  # people
+        "",  # lead: the default
+        "30",  # minutes to answer
+    ]
+    out = console(tmp_path, form)
+
+    assert "Created stand-up 1: Async check-in." in out
+    assert "async · 1 person" in out
+    engine = create_engine(f"sqlite:///{tmp_path}/console.db")
+    with engine.connect() as connection:
+        stored = connection.execute(select(Standup.questions)).scalar_one()
+    engine.dispose()
+    assert stored == ["What shipped?", "What is blocked?", "Who can help across sides?"]
