@@ -309,16 +309,18 @@ def _replan(session: Session, row: Standup, now: datetime) -> None:
     row.planned_until = now
 
 
-def _cancel_pending(session: Session, row: Standup) -> None:
+def _cancel_pending(session: Session, row: Standup, local_date: date | None = None) -> None:
+    """Cancel the deliveries not yet made: all of them, or one day's occurrence only."""
+    conditions = [
+        Occurrence.workspace_id == row.workspace_id,
+        Occurrence.subject_ref == _subject(row.id),
+        Occurrence.kind.in_(KINDS),
+        Occurrence.status == OccurrenceStatus.PENDING.value,
+    ]
+    if local_date is not None:
+        conditions.append(Occurrence.payload["local_date"].as_string() == local_date.isoformat())
     session.execute(
-        update(Occurrence)
-        .where(
-            Occurrence.workspace_id == row.workspace_id,
-            Occurrence.subject_ref == _subject(row.id),
-            Occurrence.kind.in_(KINDS),
-            Occurrence.status == OccurrenceStatus.PENDING.value,
-        )
-        .values(status=OccurrenceStatus.CANCELLED.value)
+        update(Occurrence).where(*conditions).values(status=OccurrenceStatus.CANCELLED.value)
     )
 
 
@@ -334,9 +336,10 @@ def set_paused(
 ) -> StandupView:
     row = _row(session, workspace_id, number)
     _may_change(row, user_ref, is_admin)
-    row.paused = paused
-    _replan(session, row, now)
-    session.flush()
+    if row.paused != paused:  # resuming a running stand-up changes nothing
+        row.paused = paused
+        _replan(session, row, now)
+        session.flush()
     return _view(session, row)
 
 
@@ -378,7 +381,8 @@ def skip(
         session.add(
             StandupSkip(workspace_id=workspace_id, standup_id=row.id, local_date=local_date)
         )
-    _replan(session, row, now)
+    # Only that day: an occurrence under way (answers coming in) keeps its digest.
+    _cancel_pending(session, row, local_date)
     session.flush()
     return _view(session, row)
 
@@ -402,7 +406,7 @@ def run_now(
         session.add(
             StandupSkip(workspace_id=workspace_id, standup_id=row.id, local_date=local_date)
         )
-    _replan(session, row, now)
+    _cancel_pending(session, row, local_date)  # its usual time; one under way goes on
     session.flush()
     view = _view(session, row)
     _plan_occurrence(session, view, local_date, start=now, not_before=now, lead=timedelta(0))
@@ -469,10 +473,16 @@ def _plan_batch(session: Session, now: datetime, size: int) -> list[datetime | N
             window = not_before = now
         else:
             window = not_before = max(row.planned_until, now - MAX_CATCH_UP)
-        for local_date, instant in view.weekly.between(window, until, view.skipped):
-            planned += _planned(
+        # Reminders go `lead` ahead: a start just past this plan's end has its reminders
+        # in this plan (the next one starts at its end and takes nothing due before).
+        reach = until + view.reminder_lead
+        for local_date, instant in view.weekly.between(window, reach, view.skipped):
+            deliveries = _planned(
                 view, local_date, start=instant, not_before=not_before, lead=view.reminder_lead
             )
+            if instant >= until:
+                deliveries = [d for d in deliveries if d.due_at < until]
+            planned += deliveries
         ends.append(row.planned_until)
         row.planned_until = until
     occurrences.schedule_many(session=session, deliveries=planned)

@@ -142,7 +142,7 @@ def tick(deps: Deps, moment: datetime) -> TickReport:
     return asyncio.run(run_tick(deps, now=moment))
 
 
-def create(deps: Deps, **changes: Any) -> StandupView:
+def create(deps: Deps, *, now: datetime = NOW, **changes: Any) -> StandupView:
     draft = StandupDraft(
         name="Marketing + IT",
         channel_ref=CHANNEL,
@@ -158,7 +158,7 @@ def create(deps: Deps, **changes: Any) -> StandupView:
             workspace_id=WS,
             draft=replace(draft, **changes),
             creator_ref=CREATOR,
-            now=NOW,
+            now=now,
             secret_key=deps.secret_key,
         )
 
@@ -311,6 +311,21 @@ def test_standup_now_sends_at_once_instead_of_the_next_usual_time(
     assert len(notifier.take()) == 3
 
 
+def test_a_reminder_due_just_before_a_plan_ends_is_sent(
+    deps: Deps, notifier: RecordingNotifier
+) -> None:
+    # Made at 08:20 UTC, the first plan runs to Wednesday 08:20: after Wednesday's
+    # 08:15 reminder, before its 08:30 start.
+    create(deps, now=at(MON, 8, 20))
+    tick(deps, at(MON, 8, 20))
+    tick(deps, at(TUE, 9))  # the plan is renewed a day before it ends
+    notifier.take()
+
+    tick(deps, at(WED, 8, 15))
+
+    assert sorted(s.conversation_ref for s in notifier.take()) == [CHANNEL, "U0ANN", "U0BEN"]
+
+
 # -- async: questions, answers, digest --------------------------------------------------
 
 
@@ -409,6 +424,26 @@ def test_async_stand_up_end_to_end(deps: Deps, notifier: RecordingNotifier) -> N
         action_id=STANDUP_SHARE, value=share[0].value, **as_user(deps, "U0BEN", at(MON, 13))
     )
     assert refused.is_error
+
+
+@pytest.mark.parametrize("command", ["skip 1 2026-06-03", "now 1", "resume 1"])
+def test_changing_a_stand_up_while_answers_come_in_keeps_todays_digest(
+    deps: Deps, notifier: RecordingNotifier, command: str
+) -> None:
+    create(deps, mode="async", participants="U0ANN", deadline_minutes="120")
+    tick(deps, NOW)
+    tick(deps, at(MON, 8, 30))  # Monday's questions are out; the digest is due at 10:30
+    notifier.take()
+
+    run_command(name="standup", args=command, **as_user(deps, CREATOR, at(MON, 9)))
+    tick(deps, at(MON, 9))
+    notifier.take()  # what "now" sends at once
+    tick(deps, at(MON, 10, 30))
+
+    digests = [s for s in notifier.take() if s.conversation_ref == CHANNEL]
+    assert [d.reply.fallback.startswith("Marketing + IT — Monday 01 June") for d in digests] == [
+        True
+    ]
 
 
 # -- grace period -------------------------------------------------------------------------

@@ -295,16 +295,22 @@ def test_plan_due_is_cheap_and_idempotent(deps: Deps) -> None:
     assert len(rows(deps, view)) == 6
 
 
-def test_planning_on_many_ticks_over_a_week_plans_each_reminder_once(deps: Deps) -> None:
-    view = create(deps, make_draft(weekdays="daily"))
+@pytest.mark.parametrize("lead_minutes", [15, 600])
+def test_planning_on_many_ticks_over_a_week_plans_each_reminder_once(
+    deps: Deps, lead_minutes: int
+) -> None:
+    """Plans end wherever the tick was; a long lead puts reminders before a plan's end
+    for starts after it, and every one is still planned, once."""
+    view = create(deps, make_draft(weekdays="daily", reminder_lead_minutes=str(lead_minutes)))
     moment = NOW
     while moment < NOW + timedelta(days=7):
         plan(deps, moment)
         moment += timedelta(minutes=97)
+    lead = timedelta(minutes=lead_minutes)
     due = [d for _, d in planned(deps, view)]
-    days = sorted({d.date() for d in due})
-    assert len(days) >= 8
-    assert all(due.count(at(day, 8, 15)) == 2 for day in days)  # post + fan-out, once each
+    days = sorted({(d + lead).date() for d in due})  # the days of the starts reminded of
+    assert len(days) >= 8 and days == [days[0] + timedelta(days=n) for n in range(len(days))]
+    assert all(due.count(at(day, 8, 30) - lead) == 2 for day in days)  # post + fan-out, once
     assert len(due) == 2 * len(days)
 
 
@@ -332,7 +338,8 @@ def test_a_fresh_plan_does_not_send_reminders_already_behind(deps: Deps) -> None
     """Created at 08:20 UTC for an 08:30 start with a 15-minute lead: no late reminder."""
     view = create(deps, now=at(MON, 8, 20))
     plan(deps, at(MON, 8, 20))
-    assert planned(deps, view) == meeting_rows(TUE)
+    # The plan ends Wednesday 08:20, so it holds Wednesday's reminders (08:15) too.
+    assert planned(deps, view) == sorted(meeting_rows(TUE) + meeting_rows(WED))
 
 
 def test_plans_that_have_run_out_are_all_made_in_one_tick(
@@ -350,7 +357,9 @@ def test_a_plan_starts_at_creation_not_at_the_tick_that_gets_to_it(deps: Deps) -
     Monday's 08:15 reminder is still planned, for the tick to send within the grace period."""
     view = create(deps, now=at(MON, 8, 0))
     plan(deps, at(MON, 8, 20))
-    assert planned(deps, view) == sorted(meeting_rows(MON) + meeting_rows(TUE))
+    assert planned(deps, view) == sorted(
+        meeting_rows(MON) + meeting_rows(TUE) + meeting_rows(WED)  # to Wednesday 08:20
+    )
 
 
 def test_after_an_outage_longer_than_the_horizon_what_was_missed_is_recorded(
@@ -561,7 +570,8 @@ def test_run_now_sends_at_once_and_drops_the_next_usual_occurrence(deps: Deps) -
         )
     assert local_date == MON
     assert after.skipped == (MON,)
-    assert planned(deps, view) == sorted(
+    mondays = [(kind, due) for kind, due in planned(deps, view) if due.date() == MON]
+    assert mondays == sorted(
         [
             (REMINDER_POST, moment),
             (REMINDER_FANOUT, moment),
@@ -569,6 +579,7 @@ def test_run_now_sends_at_once_and_drops_the_next_usual_occurrence(deps: Deps) -
             (DIGEST, moment + timedelta(minutes=60)),
         ]
     )
+    assert (QUESTIONS_FANOUT, at(TUE, 8, 30)) in planned(deps, view)  # the rest stays planned
     # The next tick's planning adds Tuesday and later, never Monday 09:30 again.
     plan(deps, moment)
     mondays = [d for _, d in planned(deps, view) if d.date() == MON]
