@@ -201,13 +201,18 @@ def test_a_person_bridgebot_cannot_reach_is_recorded_not_sent(
     assert errors and "cannot reach" in str(errors[0])
 
 
-def test_teams_throttling_is_waited_out_and_the_message_sent_once(
-    teams: Teams, teams_deps: Deps
-) -> None:
+def alices_standup_planned(teams: Teams, deps: Deps) -> None:
+    """A stand-up with Alice, planned: its channel post and her DM are due at 09:15."""
     install_in_team(teams)
     teams.say("bridge side marketing", ALICE)
     create_standup(teams, [ALICE.aad])
-    tick(teams, teams_deps, datetime(2026, 3, 5, 9, 0, tzinfo=UTC))
+    tick(teams, deps, datetime(2026, 3, 5, 9, 0, tzinfo=UTC))
+
+
+def test_teams_throttling_is_waited_out_and_the_message_sent_once(
+    teams: Teams, teams_deps: Deps
+) -> None:
+    alices_standup_planned(teams, teams_deps)
     teams.connector.fail_next("send", status=429, retry_after=0, times=2)
     before = len(teams.connector.sent())
     report = tick(teams, teams_deps, THU_0915)
@@ -223,10 +228,7 @@ def test_teams_throttling_is_waited_out_and_the_message_sent_once(
 def test_teams_throttling_that_outlasts_the_retries_puts_the_message_off_not_failed(
     teams: Teams, teams_deps: Deps
 ) -> None:
-    install_in_team(teams)
-    teams.say("bridge side marketing", ALICE)
-    create_standup(teams, [ALICE.aad])
-    tick(teams, teams_deps, datetime(2026, 3, 5, 9, 0, tzinfo=UTC))
+    alices_standup_planned(teams, teams_deps)
     teams.connector.fail_next(
         "send", status=429, retry_after=0, times=MAX_ATTEMPTS, conversation=SHARED.channel_id
     )
