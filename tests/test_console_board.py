@@ -99,3 +99,27 @@ def test_a_challenge_offers_help_and_resolve_as_numbered_choices(deps: Deps) -> 
     listing = after(lines, "== Recent challenges ==")
     assert listing[0].endswith("· Resolved: Nobody reads the release notes")
     assert listing[1].endswith("· Open: Campaign data arrives a day late")
+
+
+def test_a_post_that_starts_with_list_or_help_is_posted_not_taken_as_a_sub_command(
+    deps: Deps,
+) -> None:
+    lines = console(
+        deps,
+        [
+            "/bridge channel #marketing-it",
+            "/win list of 12 broken links fixed",
+            "/challenge help needed: the campaign data arrives late",
+            "/win list oops",
+            "/win help",
+        ],
+    )
+
+    with deps.session_factory() as session:
+        texts = session.execute(select(BoardPost.text).order_by(BoardPost.id)).scalars().all()
+    assert texts == [
+        "list of 12 broken links fixed",
+        "help needed: the campaign data arrives late",
+    ]
+    assert any("/win list takes nothing after it." in line for line in lines)  # a typo
+    assert any(line.startswith("Usage: /win TEXT") for line in lines)

@@ -91,13 +91,16 @@ def _post_id(value: str) -> int:
 def handle_board(ctx: CommandContext, kind: str, args: str) -> Reply:
     usage = WIN_USAGE if kind == "win" else CHALLENGE_USAGE
     sub, rest = split_first(args)
-    if sub == "list":
+    # "list" and "help" are sub-commands only on their own: "/win list of 12 broken
+    # links fixed" and "/challenge help needed with ..." are posts. One stray word
+    # after "list" is more likely a typo than a post, so it is refused, not published.
+    if sub == "list" and len(rest.split()) <= 1:
         if kind == "win" and rest:
             raise UsageError("/win list takes nothing after it.", usage)
         if kind == "challenge" and rest not in {"", "open"}:
             raise UsageError("Use /challenge list or /challenge list open.", usage)
         return list_reply(ctx, kind, only_open=rest == "open")
-    if sub == "help":
+    if sub == "help" and not rest:
         return replies.message(text("Usage: ", replies.code(usage)))
     return post(ctx, kind, args, source="command")
 
