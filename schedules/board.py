@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
@@ -16,6 +17,8 @@ from bot.services import board, occurrences, workspaces
 from bot.services.occurrences import ClaimedOccurrence
 from bot.services.recurrence import Weekly
 
+logger = logging.getLogger(__name__)
+
 DIGEST = "board.digest"
 
 
@@ -27,12 +30,22 @@ def register(deps: Deps) -> None:
     deps.deliveries[DIGEST] = deliver_digest
 
 
-def next_digest(settings: WorkspaceSettings, now: datetime) -> datetime | None:
-    weekly = Weekly(
+def digest_schedule(settings: WorkspaceSettings) -> Weekly:
+    return Weekly(
         (settings.digest_weekday,), settings.digest_time or time(16, 0), settings.timezone
     )
-    found = weekly.next_after(now)
+
+
+def next_digest(settings: WorkspaceSettings, now: datetime) -> datetime | None:
+    found = digest_schedule(settings).next_after(now)
     return found[1] if found else None
+
+
+def digest_before(settings: WorkspaceSettings, moment: datetime) -> datetime:
+    """The digest time a week before `moment` in local time (167 or 169 hours across a
+    clock change), where the week a digest reports on starts."""
+    earlier = digest_schedule(settings).between(moment - timedelta(days=8), moment)
+    return earlier[-1][1] if earlier else moment - timedelta(days=7)
 
 
 def plan_digests(session: Session, now: datetime, grace: timedelta = timedelta(0)) -> None:
@@ -62,10 +75,19 @@ async def deliver_digest(occurrence: ClaimedOccurrence, deps: Deps) -> None:
             workspace = workspaces.get_workspace(
                 session=session, workspace_id=occurrence.workspace_id
             )
-            if not workspace.shared_channel_ref:
+            settings = session.get(WorkspaceSettings, occurrence.workspace_id)
+            if not workspace.shared_channel_ref or settings is None:
+                return None
+            if next_digest(settings, occurrence.due_at) != occurrence.due_at:
+                # An admin moved the digest after this one was planned; the new time
+                # is planned on its own, so this one would be a second digest.
+                logger.info("digest at %s dropped: the schedule changed", occurrence.due_at)
                 return None
             numbers = board.week_numbers(
-                session=session, workspace_id=occurrence.workspace_id, end=occurrence.due_at
+                session=session,
+                workspace_id=occurrence.workspace_id,
+                start=digest_before(settings, occurrence.due_at),
+                end=occurrence.due_at,
             )
             return workspace.shared_channel_ref, digest_message(numbers, workspace)
 

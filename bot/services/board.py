@@ -249,9 +249,12 @@ def recent(
     return _views(session, list(rows))
 
 
-def week_numbers(*, session: Session, workspace_id: str, end: datetime) -> WeekNumbers:
-    """The week before `end`: counts by side, help across sides, stale challenges, top wins."""
-    start = end - timedelta(days=7)
+def week_numbers(
+    *, session: Session, workspace_id: str, end: datetime, start: datetime | None = None
+) -> WeekNumbers:
+    """The week [start, end) (by default the 7 days before `end`): counts by side, help
+    across sides, challenges open since before it, top wins."""
+    start = start or end - timedelta(days=7)
     rows = (
         session.execute(
             select(BoardPost).where(

@@ -270,3 +270,43 @@ def test_an_admins_digest_day_and_time_are_honoured(
     assert [s for s in notifier.sent if s.workspace_id == WS] == []
     tick(deps, monday_ny)
     assert [s.conversation_ref for s in notifier.sent if s.workspace_id == WS] == [SHARED]
+
+
+def test_moving_the_digest_after_it_was_planned_sends_one_digest_at_the_new_time(
+    deps: Deps, notifier: RecordingNotifier
+) -> None:
+    tick(deps, FRIDAY_NY - DAY + timedelta(minutes=5))  # Friday 16:00 is planned
+    with deps.session_factory.begin() as session:
+        row = session.get(WorkspaceSettings, WS)
+        assert row is not None
+        row.digest_time = time(18, 0)
+
+    def digests() -> list[Sent]:
+        return [s for s in notifier.sent if s.workspace_id == WS]
+
+    tick(deps, FRIDAY_NY)
+    assert digests() == []  # the old time
+    tick(deps, FRIDAY_NY + timedelta(hours=2))
+    tick(deps, FRIDAY_NY + timedelta(hours=3))
+    assert len(digests()) == 1
+
+
+def test_across_a_clock_change_the_digest_counts_each_post_in_one_week_only(
+    deps: Deps, notifier: RecordingNotifier
+) -> None:
+    """New York's clocks go forward on 8 March: from Friday 16:00 EST to Friday 16:00 EDT
+    is 167 hours, not 168."""
+    next_friday = datetime(2026, 3, 13, 20, 0, tzinfo=UTC)  # 16:00 EDT
+    with deps.session_factory.begin() as session:
+        board.create_post(
+            session=session, workspace_id=WS, kind="win", author_ref=ANN,
+            text="Posted half an hour before the first digest", channel_ref=SHARED,
+            now=FRIDAY_NY - timedelta(minutes=30),
+        )  # fmt: skip
+    for digest_time in (FRIDAY_NY, next_friday):
+        tick(deps, digest_time - timedelta(hours=2))
+        tick(deps, digest_time)
+
+    first, second = (digest_text(s) for s in notifier.sent if s.workspace_id == WS)
+    assert "Wins: 1 (Marketing 1" in first
+    assert "Wins: 0" in second
