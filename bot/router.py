@@ -8,7 +8,6 @@ domain error rolls back completely, so nothing is ever half-saved.
 from __future__ import annotations
 
 import logging
-import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot import replies
 from bot.replies import PostedMessage, Reply, Text
 from bot.services import dedupe, workspaces
+from bot.textinput import CONTROL_MESSAGE, clean_field, has_control_characters
 
 logger = logging.getLogger(__name__)
 
@@ -184,7 +184,15 @@ class CommandRouter:
         handler = self._forms.get(callback_id)
         if handler is None:
             raise UsageError("That form has expired; open it again.")
-        return handler(ctx, {k: (v or "").strip() for k, v in values.items()}, metadata)
+        cleaned = {name: clean_field(value) for name, value in values.items()}
+        refused = {
+            name: CONTROL_MESSAGE
+            for name, value in cleaned.items()
+            if has_control_characters(value)
+        }
+        if refused:
+            raise FormInvalid(refused)
+        return handler(ctx, cleaned, metadata)
 
     def commands(self) -> list[Command]:
         return list(self._commands.values())
@@ -213,9 +221,6 @@ def split_first(args: str) -> tuple[str, str]:
     return first.lower(), rest.strip()
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
-
-
 def clean_arguments(args: str, usage: str) -> str:
     """Refuse text no person types (control characters, huge pastes) with a clear message."""
     if len(args) > MAX_COMMAND_LENGTH:
@@ -223,8 +228,8 @@ def clean_arguments(args: str, usage: str) -> str:
             f"That is {len(args):,} characters; commands take at most {MAX_COMMAND_LENGTH:,}.",
             usage,
         )
-    if _CONTROL.search(args):
-        raise UsageError("That text contains control characters; please retype it.", usage)
+    if has_control_characters(args):
+        raise UsageError(CONTROL_MESSAGE, usage)
     return unicodedata.normalize("NFC", args.strip())
 
 

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from bot.commands.glossary import GLOSSARY_ADD_FORM
 from bot.deps import Deps
-from bot.models import Person, Side, Workspace
+from bot.models import GlossaryTerm, Person, Side, Workspace
 from bot.replies import Reply
 from bot.router import (
     MAX_COMMAND_LENGTH,
@@ -17,9 +18,11 @@ from bot.router import (
     Command,
     CommandContext,
     CommandRouter,
+    FormInvalid,
     UsageError,
     parse_line,
     run_command,
+    run_form,
 )
 from bot.services import people, workspaces
 
@@ -83,6 +86,27 @@ def test_control_characters_are_refused(deps: Deps) -> None:
         assert "That text contains control characters; please retype it." in reply.fallback
         assert "Usage: /bridge [help" in reply.fallback
     assert person_count(deps) == 0
+
+
+def test_control_characters_in_a_form_are_refused_field_by_field(deps: Deps) -> None:
+    values = {
+        "name": "Zero\x00Day",
+        "definition": "Two lines\r\nare fine",
+        "example": "Bell\x07",
+        "origin": "it",
+    }
+    with pytest.raises(FormInvalid) as refused:
+        run_form(
+            router=deps.router, callback_id=GLOSSARY_ADD_FORM, values=values, metadata="",
+            session_factory=deps.session_factory, caller=ALICE, now=NOW, default_timezone="UTC",
+        )  # fmt: skip
+
+    assert refused.value.errors == {
+        "name": "That text contains control characters; please retype it.",
+        "example": "That text contains control characters; please retype it.",
+    }
+    with deps.session_factory() as session:
+        assert session.execute(select(func.count()).select_from(GlossaryTerm)).scalar_one() == 0
 
 
 def test_oversized_input_is_refused(deps: Deps) -> None:

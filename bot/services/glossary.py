@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot.models import GlossaryEdit, GlossaryKey, GlossaryTerm, Workspace
 from bot.services.glossary_index import compact_key
+from bot.textinput import CONTROL_MESSAGE, has_control_characters
 
 ORIGINS = ("marketing", "it", "general")
 MAX_ALIASES = 10
@@ -169,6 +170,15 @@ def validate(draft: TermDraft) -> dict[str, str]:
                 errors["aliases"] = f"“{alias}” is the term's own name."
     if len(draft.related) > MAX_RELATED:
         errors["related"] = f"At most {MAX_RELATED} related terms."
+    for item in draft.related:
+        if len(item) > LIMITS["name"]:
+            errors.setdefault("related", f"“{item[:30]}…” is over {LIMITS['name']} characters.")
+    # Forms are checked on the way in; files imported from the command line come here.
+    texts = {name: (getattr(draft, name),) for name in LIMITS if name != "alias"}
+    lists = {"aliases": draft.aliases, "related": draft.related}
+    for name, values in (texts | lists).items():
+        if any(has_control_characters(value) for value in values):
+            errors.setdefault(name, CONTROL_MESSAGE)
     return errors
 
 

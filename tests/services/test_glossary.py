@@ -257,6 +257,13 @@ def test_deleting_a_deleted_term_says_it_is_not_found(deps: Deps) -> None:
         ({"aliases": tuple(f"Alias {i}" for i in range(11))}, "aliases"),
         ({"aliases": ("customer-acquisition COST",)}, "aliases"),
         ({"related": tuple(f"Term {i}" for i in range(9))}, "related"),
+        ({"related": ("r" * 81,)}, "related"),
+        # From an imported file: forms are refused on the way in (test_router).
+        ({"definition": "Bell\x07 and NUL\x00"}, "definition"),
+        ({"name": "Zero\x00Day"}, "name"),
+        ({"it_view": "\x1b[31mred\x1b[0m"}, "it_view"),
+        ({"aliases": ("Over\u2028heads",)}, "aliases"),
+        ({"related": ("Opex\x7f",)}, "related"),
     ],
 )
 def test_invalid_drafts_are_refused_by_field(changes: dict[str, object], field: str) -> None:
