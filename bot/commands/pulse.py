@@ -117,6 +117,8 @@ def _stat_line(result_stats: pulse.SideStats, change: float | None, threshold: i
     if not result_stats.shown:
         if result_stats.respondents == 0:
             return "no answers"
+        if result_stats.respondents >= threshold:  # everyone, less the sides shown
+            return f"hidden: it would show a side's fewer than {threshold} answers"
         return f"hidden: fewer than {threshold} answers"
     line = f"{result_stats.agree_pct:.0f}% agree · mean {result_stats.mean:.1f} · n={result_stats.respondents}"
     if change is not None:

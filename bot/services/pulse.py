@@ -466,6 +466,11 @@ def _question_result(
         if count
         else None
     )
+    # Everyone minus the sides shown is the sides hidden: shown only if those hidden
+    # answers are none, or together as many as a side needs to be shown itself.
+    hidden = sum(c for c, _, _ in total if c < threshold)
+    if 0 < hidden < threshold:
+        return QuestionResult(text, by_side, SideStats(count, None, None, False))
     return QuestionResult(text, by_side, _side_stats(combined, threshold))
 
 

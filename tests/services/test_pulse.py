@@ -188,9 +188,29 @@ def test_a_side_with_fewer_than_three_answers_is_hidden(deps: Deps) -> None:
     assert first.by_side["marketing"] == SideStats(3, 5.0, 100.0, True)
     assert first.by_side["it"] == SideStats(2, None, None, False)
     assert first.gap is None
+    # Everyone's figure less Marketing's would give IT's two answers away.
+    assert first.overall == SideStats(5, None, None, False)
     shown = rendered(deps, results(deps, poll.id))
     assert "hidden: fewer than 3 answers" in shown
+    assert "hidden: it would show a side's fewer than 3 answers" in shown
     assert "not shown (a side has too few answers)" in shown
+
+
+def test_everyone_is_shown_when_the_hidden_sides_together_reach_the_threshold(
+    deps: Deps,
+) -> None:
+    marketing, it, other = users("MK", 3), users("IT", 2), users("OT", 1)
+    seed(deps, marketing=marketing, it=it, other=other)
+    poll = open_poll(deps)
+    for user, value in zip(marketing + it, (5, 5, 5, 1, 2), strict=True):
+        vote(deps, poll.id, user, value)
+    assert results(deps, poll.id).questions[0].overall.shown is False  # IT's 2 alone
+
+    vote(deps, poll.id, other[0], 3)  # IT's and Other's three answers only blend together
+
+    first = results(deps, poll.id).questions[0]
+    assert (first.by_side["it"].shown, first.by_side["other"].shown) == (False, False)
+    assert first.overall == SideStats(6, 3.5, 50.0, True)
 
 
 def test_a_higher_threshold_is_respected_and_it_never_goes_below_three(deps: Deps) -> None:
@@ -373,7 +393,8 @@ def test_change_since_the_last_pulse(deps: Deps) -> None:
     assert found.previous is not None and found.previous.poll.id == last_week.id
     assert found.change(0, "marketing") == 33.3  # 66.7% -> 100%
     assert found.change(0, "it") is None  # IT was hidden last week (one answer)
-    assert found.change(0, "overall") == -8.3  # 75% (3 of 4) -> 66.7% (4 of 6)
+    # Last week Everyone (3 of 4) was hidden too: with Marketing's figure it gave IT's away.
+    assert found.change(0, "overall") is None
     assert "100% agree · mean 4.0 · n=3 · +33 pts" in rendered(deps, found)
 
 
