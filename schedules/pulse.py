@@ -33,14 +33,34 @@ TREND_WEEKS = 12
 def register(deps: Deps) -> None:
     if PULSE_OPEN in deps.deliveries:
         return
-    deps.planners.append(plan_pulses)
+    grace = timedelta(minutes=deps.settings.bridgebot_grace_minutes)
+    deps.planners.append(lambda session, now: plan_pulses(session, now, grace=grace))
+    deps.planners.append(
+        lambda session, now: pulse.close_overdue(session=session, before=now - grace)
+    )
     deps.deliveries.update(
         {PULSE_OPEN: deliver_open, PULSE_DM: deliver_dm, PULSE_CLOSE: deliver_close}
     )
 
 
-def plan_pulses(session: Session, now: datetime) -> None:
-    """Plan the next weekly pulse, within the coming day, of workspaces with people to ask."""
+def pulse_schedule(settings: WorkspaceSettings) -> Weekly:
+    return Weekly((settings.pulse_weekday,), settings.pulse_time, settings.timezone)
+
+
+def still_scheduled(settings: WorkspaceSettings | None, slot: datetime) -> bool:
+    """False once an admin turned the pulse off or moved it after `slot` was planned."""
+    if settings is None or not settings.pulse_enabled:
+        return False
+    found = pulse_schedule(settings).next_after(slot)
+    return found is not None and found[1] == slot
+
+
+def plan_pulses(session: Session, now: datetime, grace: timedelta = timedelta(0)) -> None:
+    """Plan the next weekly pulse, within the coming day, of workspaces with people to ask.
+
+    Looking back `grace` plans a pulse whose time passed while the bot was down, so it
+    still opens within the grace period (planning is idempotent).
+    """
     has_audience = (
         select(Person.id)
         .where(Person.workspace_id == WorkspaceSettings.workspace_id, Person.side.is_not(None))
@@ -50,8 +70,7 @@ def plan_pulses(session: Session, now: datetime) -> None:
         select(WorkspaceSettings).where(WorkspaceSettings.pulse_enabled.is_(True), has_audience)
     ).scalars()
     for settings in rows:
-        weekly = Weekly((settings.pulse_weekday,), settings.pulse_time, settings.timezone)
-        found = weekly.next_after(now)
+        found = pulse_schedule(settings).next_after(now - grace)
         if found and found[1] - now <= timedelta(days=1):
             occurrences.schedule(
                 session=session,
@@ -59,7 +78,6 @@ def plan_pulses(session: Session, now: datetime) -> None:
                 kind=PULSE_OPEN,
                 subject_ref="weekly",
                 due_at=found[1],
-                payload={"hours": settings.pulse_open_hours},
             )
 
 
@@ -68,6 +86,12 @@ async def deliver_open(occurrence: ClaimedOccurrence, deps: Deps) -> None:
 
     def open_poll() -> None:
         with deps.session_factory.begin() as session:
+            settings = session.get(WorkspaceSettings, occurrence.workspace_id)
+            if not still_scheduled(settings, occurrence.due_at):
+                # Turned off or moved since it was planned: the new slot has its own row.
+                logger.info("weekly pulse at %s dropped: the schedule changed", occurrence.due_at)
+                return
+            assert settings is not None
             running = pulse.open_weekly_poll(session=session, workspace_id=occurrence.workspace_id)
             if (
                 running is not None
@@ -78,14 +102,14 @@ async def deliver_open(occurrence: ClaimedOccurrence, deps: Deps) -> None:
                 # An admin started one with /pulse now; people are not asked twice.
                 logger.info("weekly pulse skipped: poll %s is still open", running.id)
                 return
-            # The slot's own time, not the clock: a late opening (within the grace
-            # period) still closes on schedule and its DMs count as due.
+            # A late opening (within the grace period) still closes on schedule, from
+            # the slot; its DMs are due now, with the whole grace period for retries.
             open_and_plan(
                 session,
                 occurrence.workspace_id,
                 slot=occurrence.due_at,
-                now=occurrence.due_at,
-                hours=int(occurrence.payload.get("hours", 48)),
+                now=max(deps.clock(), occurrence.due_at),
+                hours=settings.pulse_open_hours,  # as set now, not when it was planned
             )
 
     await asyncio.to_thread(open_poll)

@@ -321,7 +321,8 @@ def start_now(ctx: CommandContext) -> Reply:
         ctx.session, ctx.workspace_id, slot=ctx.now, now=ctx.now, hours=settings.pulse_open_hours
     )
     if not people:
-        return replies.message(
+        # An error rolls the opening back: an empty poll would block the weekly one.
+        raise UsageError(
             "Nobody has chosen a side yet, so there is nobody to ask. People set theirs with /bridge side."
         )
     return Reply(

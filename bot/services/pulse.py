@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -41,6 +42,8 @@ SCALE = (
 MIN_THRESHOLD = 3
 MAX_COMMENT = 1000
 WEEKLY, ADHOC = "weekly", "adhoc"
+logger = logging.getLogger(__name__)
+
 SIDES = (Side.MARKETING.value, Side.IT.value, Side.OTHER.value)
 
 
@@ -167,7 +170,7 @@ def open_weekly(
             "options": [],
             "status": "open",
             "opened_at": now,
-            "closes_at": now + open_for,
+            "closes_at": slot + open_for,  # a late opening still closes on schedule
             "invited": invited,
         },
         ["workspace_id", "kind", "slot"],
@@ -368,6 +371,25 @@ def close(*, session: Session, workspace_id: str, poll_id: int, now: datetime) -
         .values(status="closed", closed_at=now)
     )
     return get_poll(session=session, workspace_id=workspace_id, poll_id=poll_id)
+
+
+def close_overdue(*, session: Session, before: datetime) -> int:
+    """Close weekly pulses whose closing time passed while the bot was down (past the
+    grace period, so their close was recorded as missed): they must not stay open."""
+    closed = session.execute(
+        update(PulsePoll)
+        .where(
+            PulsePoll.kind == WEEKLY,
+            PulsePoll.status == "open",
+            PulsePoll.closes_at < before,
+        )
+        .values(status="closed", closed_at=PulsePoll.closes_at)
+    ).rowcount  # type: ignore[attr-defined]
+    if closed:
+        logger.warning(
+            "closed %d pulse(s) whose closing time passed while the bot was down", closed
+        )
+    return int(closed)
 
 
 def option_counts(*, session: Session, workspace_id: str, poll_id: int) -> list[int]:

@@ -171,7 +171,6 @@ def test_default_schedule_is_monday_ten_in_the_workspace_time_zone(
     (opening,) = planned(deps, pulse_schedule.PULSE_OPEN)
     assert opening.due_at == expected
     assert opening.workspace_id == WS
-    assert opening.payload == {"hours": 48}
     assert notifier.posts == []  # planned, not sent: it is not Monday yet
     with deps.session_factory() as session:
         assert session.execute(select(PulsePoll)).first() is None
@@ -295,9 +294,17 @@ def test_closing_after_48_hours_posts_the_results_and_chart_once(
 def test_pulse_now_is_for_admins_and_only_when_none_is_open(
     deps: Deps, notifier: RecordingNotifier
 ) -> None:
-    seed(deps)
     now = datetime(2026, 3, 4, 15, 0, tzinfo=UTC)  # a Wednesday afternoon
     deps.clock = Clock(now)
+    with deps.session_factory.begin() as session:
+        workspaces.ensure_workspace(
+            session=session, workspace_id=WS, platform="slack", timezone=BERLIN
+        )
+    nobody = command(deps, "now")  # nobody has a side yet
+    assert nobody.is_error and "Nobody has chosen a side yet" in plain(nobody)
+    with deps.session_factory() as session:
+        assert session.execute(select(PulsePoll)).first() is None  # nothing opened
+    seed(deps)
 
     refused = command(deps, "now", user="U0BOB", admin=False)
     assert refused.is_error
@@ -363,3 +370,69 @@ def test_admins_set_the_weekly_schedule_in_a_modal(deps: Deps, notifier: Recordi
     submit({"enabled": "off", "weekday": "wed", "time": "15:30", "hours": "24"})
     tick(deps, opens + timedelta(days=6, hours=20))
     assert len(planned(deps, pulse_schedule.PULSE_OPEN)) == 1  # nothing new planned
+
+
+# -- changes and outages ------------------------------------------------------------------
+
+
+def set_schedule(deps: Deps, **values: object) -> None:
+    with deps.session_factory.begin() as session:
+        session.execute(
+            update(WorkspaceSettings).where(WorkspaceSettings.workspace_id == WS).values(**values)
+        )
+
+
+def test_a_pulse_turned_off_after_it_was_planned_asks_nobody(
+    deps: Deps, notifier: RecordingNotifier
+) -> None:
+    seed(deps)
+    tick(deps, OPENS - timedelta(hours=20))  # Sunday: Monday's pulse is planned
+    set_schedule(deps, pulse_enabled=False)
+    tick(deps, OPENS)
+    assert notifier.posts == []
+    with deps.session_factory() as session:
+        assert session.execute(select(PulsePoll)).first() is None
+
+
+def test_moving_a_planned_pulse_asks_once_at_the_new_time_for_the_hours_set_now(
+    deps: Deps, notifier: RecordingNotifier
+) -> None:
+    seed(deps)
+    tick(deps, OPENS - timedelta(hours=20))  # Monday 10:00 is planned
+    set_schedule(deps, pulse_weekday=2, pulse_open_hours=24)  # Wednesday, open a day
+    wednesday = OPENS + timedelta(days=2)
+    for moment in (OPENS, wednesday - timedelta(hours=20), wednesday):
+        tick(deps, moment)
+
+    assert sorted(post.conversation_ref for post in notifier.posts) == WITH_A_SIDE  # once each
+    poll = the_poll(deps)
+    assert (poll.opened_at, poll.closes_at) == (wednesday, wednesday + timedelta(hours=24))
+
+
+def test_a_bot_back_within_the_grace_period_still_opens_the_pulse(
+    deps: Deps, notifier: RecordingNotifier
+) -> None:
+    seed(deps)
+    back = OPENS + timedelta(minutes=10)  # down since Saturday: never planned before
+    tick(deps, back)
+    assert sorted(post.conversation_ref for post in notifier.posts) == WITH_A_SIDE
+    assert the_poll(deps).closes_at == CLOSES  # from its slot, not from the late start
+    # Its DMs were due when it opened, so a failed one has the whole grace period to retry.
+    assert {o.due_at for o in planned(deps, pulse_schedule.PULSE_DM)} == {back}
+
+
+def test_a_pulse_whose_close_was_missed_is_closed_without_posting_late(
+    deps: Deps, notifier: RecordingNotifier
+) -> None:
+    seed(deps)
+    tick(deps, OPENS)
+    vote(deps, the_poll(deps).id, MARKETING[0], 5, OPENS + timedelta(hours=1))
+
+    tick(deps, CLOSES + timedelta(hours=5))  # down from before the close until long after
+
+    assert notifier.to(SHARED) == []  # never sent late
+    poll = the_poll(deps)
+    assert (poll.status, poll.closed_at) == ("closed", CLOSES)
+    with deps.session_factory() as session:
+        latest = pulse.latest_weekly(session=session, workspace_id=WS)
+    assert latest is not None and latest.id == poll.id  # its answers count in /pulse
