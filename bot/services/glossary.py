@@ -123,6 +123,18 @@ def _text(value: Any) -> str:
     return str(value).replace("\r", "").strip()
 
 
+# Forms and CSV files list aliases and related terms separated by these, so a name
+# holding one could not be listed (nor exported and imported back) as itself.
+LIST_SEPARATORS = (",", ";")
+SEPARATOR_MESSAGE = (
+    "Names cannot hold a comma or semicolon: they separate aliases and related terms."
+)
+
+
+def _has_list_separator(text: str) -> bool:
+    return any(separator in text for separator in LIST_SEPARATORS)
+
+
 def split_list(value: Any) -> tuple[str, ...]:
     """["a", "b"], "a, b" or "a; b" as a tuple of distinct, trimmed items."""
     if value is None:
@@ -145,6 +157,8 @@ def validate(draft: TermDraft) -> dict[str, str]:
         errors["name"] = "A name needs at least one letter or digit."
     elif "\n" in draft.name:
         errors["name"] = "A name is one line."
+    elif _has_list_separator(draft.name):
+        errors["name"] = SEPARATOR_MESSAGE
     elif len(compact_key(draft.name)) > LIMITS["name"]:
         # Some characters expand when normalised ("㎒" is "MHz"); the key must fit too.
         errors["name"] = f"Keep it under {LIMITS['name']} characters once spelled out."
@@ -170,6 +184,9 @@ def validate(draft: TermDraft) -> dict[str, str]:
                 errors["aliases"] = f"“{alias}” is the term's own name."
     if len(draft.related) > MAX_RELATED:
         errors["related"] = f"At most {MAX_RELATED} related terms."
+    for name, items in (("aliases", draft.aliases), ("related", draft.related)):
+        if any(_has_list_separator(item) for item in items):
+            errors.setdefault(name, SEPARATOR_MESSAGE)
     for item in draft.related:
         if len(item) > LIMITS["name"]:
             errors.setdefault("related", f"“{item[:30]}…” is over {LIMITS['name']} characters.")

@@ -83,6 +83,9 @@ def read_rows(path: Path) -> list[SourceRow]:
     return parse_csv(content) if file_format(path) == "csv" else parse_yaml(content)
 
 
+EXTRA_CELLS = "_extra_cells"
+
+
 def parse_csv(content: str) -> list[SourceRow]:
     reader = csv.DictReader(io.StringIO(content, newline=""))
     columns = set(reader.fieldnames or ())
@@ -97,7 +100,10 @@ def parse_csv(content: str) -> list[SourceRow]:
     rows: list[SourceRow] = []
     start = reader.line_num + 1
     for record in reader:
-        rows.append(SourceRow(start, {k: v for k, v in record.items() if k is not None}))
+        data = {k: v for k, v in record.items() if k is not None}
+        if None in record:  # DictReader keeps cells beyond the header under None
+            data[EXTRA_CELLS] = record[None]
+        rows.append(SourceRow(start, data))
         start = reader.line_num + 1
     return rows
 
@@ -161,6 +167,12 @@ def _import_one(
 ) -> str | Rejection:
     if "_invalid" in row.data:
         return Rejection(row.line, "", "each term must be a mapping of fields")
+    if EXTRA_CELLS in row.data:
+        return Rejection(
+            row.line,
+            str(row.data.get("name") or ""),
+            "more cells than columns: put a value that holds a comma in double quotes",
+        )
     unknown = set(row.data) - set(COLUMNS)
     draft = _merged_draft(session, workspace_id, row.data)
     if unknown:

@@ -258,6 +258,10 @@ def test_deleting_a_deleted_term_says_it_is_not_found(deps: Deps) -> None:
         ({"aliases": ("customer-acquisition COST",)}, "aliases"),
         ({"related": tuple(f"Term {i}" for i in range(9))}, "related"),
         ({"related": ("r" * 81,)}, "related"),
+        # Commas and semicolons separate list items in forms and CSV files.
+        ({"name": "Sales, general and admin"}, "name"),
+        ({"aliases": ("Overheads; indirect costs",)}, "aliases"),
+        ({"related": ("Sales, general and admin",)}, "related"),
         # From an imported file: forms are refused on the way in (test_router).
         ({"definition": "Bell\x07 and NUL\x00"}, "definition"),
         ({"name": "Zero\x00Day"}, "name"),
