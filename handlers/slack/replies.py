@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.home import HOME_CONVERSATION
-from bot.replies import Outgoing, PostedMessage, Reply, Visibility
+from bot.replies import Outgoing, PostedMessage, Reply, Visibility, channel, message, text
 from bot.router import run_record, run_refresh
 from handlers.slack.people import SlackRuntime
 from handlers.slack.render import render_blocks, render_message, render_modal
@@ -77,9 +77,39 @@ async def send_reply(reply: Reply, answering: Answering) -> None:
     if reply.attachments:
         await send_files(reply, answering)
     for outgoing in reply.outbox:
-        await send_outgoing(outgoing, answering)
+        try:
+            await send_outgoing(outgoing, answering)
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            if outgoing.reply is None or error not in CANNOT_POST_THERE:
+                raise
+            # The caller was already told "posted": say it was not, and what to do.
+            await tell_privately(cannot_post_there(outgoing.conversation_ref, error), answering)
     if reply.wake_scheduler:
         answering.wake()
+
+
+# chat.postMessage errors meaning the bot cannot post in that channel until someone acts.
+CANNOT_POST_THERE = {"not_in_channel", "channel_not_found", "is_archived"}
+
+
+def cannot_post_there(channel_ref: str, error: str) -> Reply:
+    remedy = (
+        "that channel is archived; a workspace admin can choose another with /bridge channel."
+        if error == "is_archived"
+        else "it is not a member of that channel. Invite it there with /invite @bridgebot, "
+        "then try again."
+    )
+    return message(text("bridgebot could not post in ", channel(channel_ref), ": ", remedy))
+
+
+async def tell_privately(reply: Reply, answering: Answering) -> None:
+    if answering.respond is not None:
+        await answering.respond(
+            response_type="ephemeral", replace_original=False, **render_message(reply)
+        )
+    else:
+        await post_private(reply, answering)
 
 
 async def send_files(reply: Reply, answering: Answering) -> None:

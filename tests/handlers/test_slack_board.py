@@ -156,6 +156,23 @@ def test_win_without_a_shared_channel_says_how_to_set_one_and_stores_nothing(
     assert fake.calls_to("chat.postMessage") == []
 
 
+def test_a_win_the_bot_cannot_post_tells_the_author_how_to_fix_it(
+    http: TestClient, fake: FakeSlack, slack_deps: Deps
+) -> None:
+    set_up_workspace(http, fake)
+    fake.fail_next("chat.postMessage", status=200, error="not_in_channel")
+
+    before = len(fake.calls_to("response_url"))
+    confirmation = command(http, fake, "/win", "Launched the new pricing page")
+
+    assert f"<#{SHARED}>" in shown(confirmation)  # "posted", said before Slack answered
+    told = fake.wait_for("response_url", count=before + 2)[-1]
+    assert told.params["response_type"] == "ephemeral"
+    assert f"bridgebot could not post in <#{SHARED}>" in shown(told.params)
+    assert "/invite @bridgebot" in told.params["text"]
+    assert [p.text for p in posts(slack_deps)] == ["Launched the new pricing page"]  # kept
+
+
 def test_win_is_posted_escaped_and_celebrate_toggles_in_place(
     http: TestClient, fake: FakeSlack, slack_deps: Deps
 ) -> None:
