@@ -17,6 +17,7 @@ from handlers.slack.common import make_caller, unit_of_work
 from handlers.slack.errors import answered_at_ack
 from handlers.slack.people import SlackRuntime
 from handlers.slack.replies import Answering, send_reply
+from handlers.slack.slash_text import typed_text
 
 # Every slash command in the manifest; the router answers for the ones it knows.
 SLASH_COMMANDS = ("bridge", "jargon", "standup", "win", "challenge", "pulse")
@@ -53,7 +54,9 @@ async def handle_slash_command(
     )
     uow = unit_of_work(deps, caller, body.get("channel_id"))
     started = time.perf_counter()
-    reply = await asyncio.to_thread(run_command, name=name, args=body.get("text", ""), **uow)
+    reply = await asyncio.to_thread(
+        run_command, name=name, args=typed_text(body.get("text", "")), **uow
+    )
     COMMAND_SECONDS.labels(command=name).observe(time.perf_counter() - started)
     answering = Answering(
         client=client,

@@ -21,6 +21,7 @@ from handlers.slack.manifest import EXPLAIN_SHORTCUT_ID
 from handlers.slack.people import SlackRuntime
 from handlers.slack.render import action_name, form_values, render_message
 from handlers.slack.replies import Answering, read_modal_metadata, send_reply
+from handlers.slack.slash_text import typed_text
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +144,7 @@ async def handle_explain_shortcut(
     await ack()
     team_id, user_id, name = interaction_caller_ids(shortcut)
     caller = await make_caller(client, runtime, team_id=team_id, user_id=user_id, name=name)
-    message = (shortcut.get("message") or {}).get("text", "")
+    message = typed_text((shortcut.get("message") or {}).get("text", ""))
     reply = await asyncio.to_thread(
         run_action,
         action_id=GLOSSARY_EXPLAIN,

@@ -9,6 +9,12 @@ _CHANNEL_MENTION = re.compile(r"^<#(?P<id>[CG][A-Z0-9]+)(\|[^>]*)?>$")
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{6,}$")
 
 
+def typed_text(value: str) -> str:
+    """What the person typed: Slack sends &, < and > in message and command text as HTML
+    entities (its own markup stays: "<@U0123>"), so "R&D" arrives as "R&amp;D"."""
+    return value.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def resolve_channel(value: str) -> str | None:
     """A channel id from what the user typed after the command."""
     value = value.strip()

@@ -156,6 +156,20 @@ def test_win_without_a_shared_channel_says_how_to_set_one_and_stores_nothing(
     assert fake.calls_to("chat.postMessage") == []
 
 
+def test_ampersands_and_angle_brackets_are_stored_as_typed_and_posted_escaped_once(
+    http: TestClient, fake: FakeSlack, slack_deps: Deps
+) -> None:
+    set_up_workspace(http, fake)
+
+    # Slack sends &, < and > in command text as entities.
+    command(http, fake, "/win", "R&amp;D cut build times &lt;10 min&gt;")
+
+    assert [p.text for p in posts(slack_deps)] == ["R&D cut build times <10 min>"]
+    (posted,) = fake.wait_for("chat.postMessage")
+    assert "R&amp;D cut build times &lt;10 min&gt;" in shown(posted.params)
+    assert "&amp;amp;" not in shown(posted.params)
+
+
 def test_a_win_the_bot_cannot_post_tells_the_author_how_to_fix_it(
     http: TestClient, fake: FakeSlack, slack_deps: Deps
 ) -> None:
