@@ -11,7 +11,7 @@ def build_router(
 ) -> CommandRouter:
     """A router with every feature's commands registered, in the order help lists them."""
     router = CommandRouter()
-    bridge.register(router)
+    bridge.register(router, secret_key=secret_key)
     glossary.register(router)
     standup.register(router, secret_key=secret_key, public_url=public_url)
     board.register(router)

@@ -56,7 +56,7 @@ ABOUT = (
 )
 
 
-def register(router: CommandRouter) -> None:
+def register(router: CommandRouter, *, secret_key: str) -> None:
     """Add /bridge to the router."""
     router.register(
         Command(
@@ -74,7 +74,9 @@ def register(router: CommandRouter) -> None:
             handler=lambda ctx, args: handle_bridge(ctx, args, router=router),
         )
     )
-    router.register_action(BRIDGE_FORGET_CONFIRM, forget_confirmed)
+    router.register_action(
+        BRIDGE_FORGET_CONFIRM, lambda ctx, value: forget_confirmed(ctx, value, secret_key)
+    )
     router.register_action(
         BRIDGE_CANCEL,
         lambda ctx, _: replies.cancelled(),
@@ -180,7 +182,8 @@ def confirm_forget(ctx: CommandContext) -> Reply:
                     "Delete everything bridgebot stores about you in this workspace? Your side, "
                     "stand-up answers, celebrations and offers of help are deleted; your wins, "
                     "challenges and glossary entries stay for the team but lose your name. "
-                    "Pulse answers are already stored without your name."
+                    "Your pulse comments are deleted; your answers to closed pulses stay in "
+                    "their totals with nothing left that leads to you."
                 )
             ),
             Buttons(
@@ -193,9 +196,12 @@ def confirm_forget(ctx: CommandContext) -> Reply:
     )
 
 
-def forget_confirmed(ctx: CommandContext, _value: str) -> Reply:
+def forget_confirmed(ctx: CommandContext, _value: str, secret_key: str) -> Reply:
     counts = privacy.forget(
-        session=ctx.session, workspace_id=ctx.workspace_id, user_ref=ctx.caller.user_ref
+        session=ctx.session,
+        workspace_id=ctx.workspace_id,
+        user_ref=ctx.caller.user_ref,
+        secret_key=secret_key,
     )
     done = ", ".join(f"{label}: {count}" for label, count in counts.items() if count)
     return Reply(

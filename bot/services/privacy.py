@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, delete, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from bot.models import (
@@ -16,10 +17,14 @@ from bot.models import (
     GlossaryTerm,
     Occurrence,
     Person,
+    PulseAnswer,
+    PulseComment,
     PulsePoll,
+    PulseRespondent,
     Standup,
     StandupAnswer,
 )
+from bot.services.pulse import voter_hash
 
 
 def _plain(value: Any) -> Any:
@@ -38,8 +43,8 @@ def _rows(session: Session, query: Any, columns: list[str]) -> list[dict[str, An
 def export(*, session: Session, workspace_id: str, user_ref: str) -> dict[str, Any]:
     """Everything stored about the person in this workspace, as plain data.
 
-    Pulse answers are not included: they are stored without the person's id, so
-    bridgebot cannot tell which are theirs.
+    Pulse answers are not included: they are stored under a keyed hash, not the
+    person's id, and stay anonymous even to an export.
     """
     return {
         "workspace_id": workspace_id,
@@ -110,16 +115,18 @@ def export(*, session: Session, workspace_id: str, user_ref: str) -> dict[str, A
     }
 
 
-def forget(*, session: Session, workspace_id: str, user_ref: str) -> dict[str, int]:
+def forget(
+    *, session: Session, workspace_id: str, user_ref: str, secret_key: str
+) -> dict[str, int]:
     """Delete the person's records and remove their name from what others still need.
 
     Wins, challenges and glossary entries stay (the team relies on them) but lose
-    their author; pulse answers are already stored without the person.
+    their author; pulse answers lose the hash that tied them to the person.
     """
-    counts: dict[str, int] = {}
+    counts = _forget_pulse_answers(session, workspace_id, user_ref, secret_key)
 
     def run(label: str, statement: Any) -> None:
-        counts[label] = int(session.execute(statement).rowcount or 0)  # type: ignore[attr-defined]
+        counts[label] = _rowcount(session, statement)
 
     in_ws = workspace_id
     run("person", delete(Person).where(Person.workspace_id == in_ws, Person.user_ref == user_ref))
@@ -193,3 +200,57 @@ def forget(*, session: Session, workspace_id: str, user_ref: str) -> dict[str, i
     counts["stand-ups updated"] = standups_touched
     session.flush()
     return counts
+
+
+def _forget_pulse_answers(
+    session: Session, workspace_id: str, user_ref: str, secret_key: str
+) -> dict[str, int]:
+    """Untie the person from their pulse answers: the keyed hash (person, poll) finds them.
+
+    Comments are free text that may name them, so they go. In a closed poll the
+    answers stay for the totals everyone has seen, under a random hash nothing leads
+    back to; in an open one they go (the person may answer again, as anyone new).
+    """
+    polls = session.execute(
+        select(PulsePoll.id, PulsePoll.status).where(PulsePoll.workspace_id == workspace_id)
+    ).all()
+    if not polls:
+        return {}
+    mine = {
+        poll_id: voter_hash(secret_key, workspace_id, poll_id, user_ref) for poll_id, _ in polls
+    }
+
+    def theirs(model: Any, poll_ids: list[int]) -> Any:
+        pairs = [(poll_id, mine[poll_id]) for poll_id in poll_ids]
+        return and_(
+            model.workspace_id == workspace_id,
+            tuple_(model.poll_id, model.voter_hash).in_(pairs),
+        )
+
+    every = [poll_id for poll_id, _ in polls]
+    still_open = [poll_id for poll_id, status in polls if status == "open"]
+    comments = _rowcount(session, delete(PulseComment).where(theirs(PulseComment, every)))
+    answers = 0
+    if still_open:
+        answers += _rowcount(session, delete(PulseAnswer).where(theirs(PulseAnswer, still_open)))
+        session.execute(delete(PulseRespondent).where(theirs(PulseRespondent, still_open)))
+    closed = [poll_id for poll_id, status in polls if status != "open"]
+    answered = session.execute(
+        select(PulseRespondent.poll_id).where(theirs(PulseRespondent, closed))
+    ).scalars()
+    for poll_id in list(answered):
+        untied = secrets.token_hex(20)  # one per poll: nothing links polls either
+        answers += _rowcount(
+            session,
+            update(PulseAnswer).where(theirs(PulseAnswer, [poll_id])).values(voter_hash=untied),
+        )
+        session.execute(
+            update(PulseRespondent)
+            .where(theirs(PulseRespondent, [poll_id]))
+            .values(voter_hash=untied)
+        )
+    return {"pulse answers untied from you": answers, "pulse comments": comments}
+
+
+def _rowcount(session: Session, statement: Any) -> int:
+    return int(session.execute(statement).rowcount or 0)  # type: ignore[attr-defined]

@@ -23,7 +23,7 @@ from bot.models import (
     WorkspaceSettings,
 )
 from bot.replies import block_plain_text
-from bot.services import people, pulse, workspaces
+from bot.services import people, privacy, pulse, workspaces
 from bot.services.pulse import PollClosed, PollNotFound, PollView, PulseRefused, SideStats
 
 WS = "T0PULSE"
@@ -583,3 +583,41 @@ def test_upgrading_counts_people_who_had_already_answered(fresh_database_url: st
         assert [tuple(row) for row in rows] == [("h1", "it"), ("h2", "marketing"), ("h3", None)]
     finally:
         engine.dispose()
+
+
+def test_forget_me_unties_the_person_from_their_pulse_answers(deps: Deps) -> None:
+    marketing, it = users("MK", 3), users("IT", 3)
+    seed(deps, marketing=marketing, it=it)
+    alice = marketing[0]
+    last_week = open_poll(deps, slot=SLOT - timedelta(days=7))
+    for user in marketing + it:
+        vote(deps, last_week.id, user, 5 if user == alice else 4, now=SLOT - timedelta(days=6))
+    comment(
+        deps, last_week.id, alice, "I am Alice from the Paris office", now=SLOT - timedelta(days=6)
+    )
+    others = marketing[1:] + it[:1]
+    for user in others:
+        comment(deps, last_week.id, user, f"{user} says hi", now=SLOT - timedelta(days=6))
+    close(deps, last_week.id)
+    this_week = open_poll(deps)
+    vote(deps, this_week.id, alice, 2)
+    vote(deps, this_week.id, it[0], 4)
+    before = results(deps, last_week.id)
+
+    with deps.session_factory.begin() as session:
+        counts = privacy.forget(
+            session=session, workspace_id=WS, user_ref=alice, secret_key=deps.secret_key
+        )
+
+    assert counts["pulse answers untied from you"] == 2 and counts["pulse comments"] == 1
+    with deps.session_factory() as session:
+        for poll in (last_week, this_week):
+            assert pulse.my_answers(
+                session=session, workspace_id=WS, poll_id=poll.id, user_ref=alice,
+                secret_key=deps.secret_key,
+            ) == {}  # fmt: skip
+    after = results(deps, last_week.id)
+    assert after.questions == before.questions  # what everyone saw still adds up
+    assert after.respondents_by_side == before.respondents_by_side
+    assert sorted(after.comments) == sorted(f"{u} says hi" for u in others)
+    assert results(deps, this_week.id).respondents_by_side["marketing"] == 0  # open: gone
