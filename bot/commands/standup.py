@@ -123,6 +123,8 @@ def handle_standup(ctx: CommandContext, args: str, *, public_url: str) -> Reply:
         raise PermissionDenied(
             "Only the person who created this stand-up or an admin can change it."
         ) from None
+    except InvalidStandup as exc:
+        raise UsageError(" ".join(exc.errors.values()), USAGE) from None
 
 
 # -- creating ------------------------------------------------------------------
@@ -318,8 +320,6 @@ def skip(ctx: CommandContext, number: int, date_text: str) -> Reply:
         )
     except RecurrenceError as exc:
         raise UsageError(str(exc), USAGE) from None
-    except InvalidStandup as exc:
-        raise UsageError(" ".join(exc.errors.values()), USAGE) from None
     return Reply(
         blocks=(
             Paragraph(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, tuple_, update
+from sqlalchemy import delete, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from bot.models import (
@@ -304,13 +304,20 @@ def _replan(session: Session, row: Standup, now: datetime) -> None:
     Planning from the moment of the change, not from whenever a tick gets to it, means
     a stand-up that waits a few ticks for its turn (thousands changed at once) still
     gets what fell due meanwhile: sent within the grace period, else recorded as missed.
+    A round already under way keeps its deliveries: its digest still posts the answers.
     """
-    _cancel_pending(session, row)
+    _cancel_pending(session, row, starting_from=now)
     row.planned_until = now
 
 
-def _cancel_pending(session: Session, row: Standup, local_date: date | None = None) -> None:
-    """Cancel the deliveries not yet made: all of them, or one day's occurrence only."""
+def _cancel_pending(
+    session: Session,
+    row: Standup,
+    local_date: date | None = None,
+    starting_from: datetime | None = None,
+) -> None:
+    """Cancel the deliveries not yet made: of one day's round, or of rounds starting from
+    `starting_from` on."""
     conditions = [
         Occurrence.workspace_id == row.workspace_id,
         Occurrence.subject_ref == _subject(row.id),
@@ -319,6 +326,15 @@ def _cancel_pending(session: Session, row: Standup, local_date: date | None = No
     ]
     if local_date is not None:
         conditions.append(Occurrence.payload["local_date"].as_string() == local_date.isoformat())
+    if starting_from is not None:
+        # A handful of rows (two days planned): JSON holds the start as text, read here.
+        pending = session.execute(select(Occurrence.id, Occurrence.payload).where(*conditions))
+        upcoming = [
+            occurrence_id
+            for occurrence_id, payload in pending
+            if datetime.fromisoformat(payload["start"]) >= starting_from
+        ]
+        conditions.append(Occurrence.id.in_(upcoming))
     session.execute(
         update(Occurrence).where(*conditions).values(status=OccurrenceStatus.CANCELLED.value)
     )
@@ -348,7 +364,15 @@ def delete_standup(
 ) -> str:
     row = _row(session, workspace_id, number)
     _may_change(row, user_ref, is_admin)
-    _cancel_pending(session, row)
+    # Every delivery row goes too, not only those pending: a later stand-up given the
+    # same id (SQLite reuses the highest) must not inherit its digests and deadlines.
+    session.execute(
+        delete(Occurrence).where(
+            Occurrence.workspace_id == row.workspace_id,
+            Occurrence.subject_ref == _subject(row.id),
+            Occurrence.kind.in_(KINDS),
+        )
+    )
     name = row.name
     session.delete(row)
     session.flush()
@@ -377,10 +401,10 @@ def skip(
         raise InvalidStandup({"date": f"{row.name} does not meet on {local_date:%A %d %B}."})
     if view.weekly.start_on(local_date) < now:
         raise InvalidStandup({"date": f"{local_date.isoformat()} has already started or passed."})
-    if local_date not in view.skipped:
-        session.add(
-            StandupSkip(workspace_id=workspace_id, standup_id=row.id, local_date=local_date)
-        )
+    if local_date in view.skipped:
+        # Already off (or taken by /standup now, whose round is that day's: it goes on).
+        return view
+    session.add(StandupSkip(workspace_id=workspace_id, standup_id=row.id, local_date=local_date))
     # Only that day: an occurrence under way (answers coming in) keeps its digest.
     _cancel_pending(session, row, local_date)
     session.flush()
@@ -399,6 +423,11 @@ def run_now(
     """Hold the next occurrence now: it is skipped at its usual time and run at once."""
     row = _row(session, workspace_id, number)
     _may_change(row, user_ref, is_admin)
+    if row.paused:
+        # Running it would take a future day's place, a skip that outlives the pause.
+        raise InvalidStandup(
+            {"standup": f"{row.name} is paused: resume it first with /standup resume {number}."}
+        )
     view = _view(session, row)
     upcoming = view.weekly.next_after(now, view.skipped)
     local_date = upcoming[0] if upcoming else now.astimezone(view.weekly.zone).date()
@@ -644,7 +673,9 @@ def save_answers(
         raise AnswerRefused(f"{view.name} has no async round on {local_date:%A %d %B}.")
     if now >= deadline:
         raise AnswerRefused(f"The deadline for {view.name} on {local_date:%A %d %B} has passed.")
-    if user_ref not in participants(session=session, view=view):
+    if user_ref not in participants(session=session, view=view) and not _was_asked(
+        session, view, local_date, user_ref
+    ):
         raise AnswerRefused(
             f"You were not asked to take part in {view.name} on {local_date:%A %d %B}."
         )
@@ -722,6 +753,21 @@ def question_role(question: str) -> str | None:
     if "challenge" in lowered:
         return "challenge"
     return None
+
+
+def _was_asked(session: Session, view: StandupView, local_date: date, user_ref: str) -> bool:
+    """Whether the questions went to the person that day (they may have changed side since)."""
+    asked = session.execute(
+        select(Occurrence.id).where(
+            Occurrence.workspace_id == view.workspace_id,
+            Occurrence.subject_ref == _subject(view.id),
+            Occurrence.kind == QUESTIONS_DM,
+            Occurrence.recipient_ref == user_ref,
+            Occurrence.status == OccurrenceStatus.SENT.value,
+            Occurrence.payload["local_date"].as_string() == local_date.isoformat(),
+        )
+    ).first()
+    return asked is not None
 
 
 def _deadline(session: Session, view: StandupView, local_date: date) -> datetime | None:

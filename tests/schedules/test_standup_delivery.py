@@ -18,6 +18,7 @@ from bot import replies
 from bot.commands.standup import (
     STANDUP_ANSWER,
     STANDUP_ANSWER_FORM,
+    STANDUP_DELETE_CONFIRM,
     STANDUP_SHARE,
 )
 from bot.deps import Deps, build_deps
@@ -426,16 +427,21 @@ def test_async_stand_up_end_to_end(deps: Deps, notifier: RecordingNotifier) -> N
     assert refused.is_error
 
 
-@pytest.mark.parametrize("command", ["skip 1 2026-06-03", "now 1", "resume 1"])
+@pytest.mark.parametrize(
+    "commands",
+    [["skip 1 2026-06-03"], ["now 1"], ["resume 1"], ["pause 1"], ["pause 1", "resume 1"]],
+)
 def test_changing_a_stand_up_while_answers_come_in_keeps_todays_digest(
-    deps: Deps, notifier: RecordingNotifier, command: str
+    deps: Deps, notifier: RecordingNotifier, commands: list[str]
 ) -> None:
     create(deps, mode="async", participants="U0ANN", deadline_minutes="120")
     tick(deps, NOW)
     tick(deps, at(MON, 8, 30))  # Monday's questions are out; the digest is due at 10:30
     notifier.take()
 
-    run_command(name="standup", args=command, **as_user(deps, CREATOR, at(MON, 9)))
+    for command in commands:
+        reply = run_command(name="standup", args=command, **as_user(deps, CREATOR, at(MON, 9)))
+        assert not reply.is_error, reply.fallback
     tick(deps, at(MON, 9))
     notifier.take()  # what "now" sends at once
     tick(deps, at(MON, 10, 30))
@@ -444,6 +450,77 @@ def test_changing_a_stand_up_while_answers_come_in_keeps_todays_digest(
     assert [d.reply.fallback.startswith("Marketing + IT — Monday 01 June") for d in digests] == [
         True
     ]
+
+
+def test_skipping_the_day_a_run_now_took_leaves_that_run_alone(
+    deps: Deps, notifier: RecordingNotifier
+) -> None:
+    create(deps, mode="async", participants="U0ANN", deadline_minutes="60")
+    tick(deps, NOW)
+    run_command(name="standup", args="now 1", **as_user(deps, CREATOR, NOW))  # Monday's
+    tick(deps, NOW)
+    notifier.take()
+
+    skipped = run_command(name="standup", args="skip 1 2026-06-01", **as_user(deps, CREATOR, NOW))
+    assert "No Marketing + IT on Monday 01 June 2026" in skipped.fallback
+    tick(deps, NOW + timedelta(minutes=60))
+
+    assert [s.conversation_ref for s in notifier.take()] == [CHANNEL]  # the run's digest
+
+
+def test_run_now_is_refused_while_paused(deps: Deps, notifier: RecordingNotifier) -> None:
+    create(deps)
+    run_command(name="standup", args="pause 1", **as_user(deps, CREATOR, NOW))
+
+    refused = run_command(name="standup", args="now 1", **as_user(deps, CREATOR, NOW))
+
+    assert refused.is_error and "is paused: resume it first" in refused.fallback
+    run_command(name="standup", args="resume 1", **as_user(deps, CREATOR, NOW))
+    with deps.session_factory() as session:
+        assert standups.get(session=session, workspace_id=WS, number=1).skipped == ()
+
+
+def test_someone_asked_who_then_changes_side_can_still_answer(
+    deps: Deps, notifier: RecordingNotifier
+) -> None:
+    with deps.session_factory.begin() as session:
+        people.set_side(session=session, workspace_id=WS, user_ref="U0ANN", side=Side.MARKETING)
+    create(deps, mode="async", participants="", both_sides=True, deadline_minutes="120")
+    tick(deps, NOW)
+    tick(deps, at(MON, 8, 30))
+    (questions,) = [s for s in notifier.take() if s.conversation_ref == "U0ANN" and s.buttons()]
+    with deps.session_factory.begin() as session:  # now neither Marketing nor IT
+        people.set_side(session=session, workspace_id=WS, user_ref="U0ANN", side=Side.OTHER)
+
+    thanks = submit(deps, "U0ANN", answer_button(questions).value, ["Shipped", "", ""], at(MON, 9))
+
+    assert not thanks.is_error
+    tick(deps, at(MON, 10, 30))
+    (digest,) = notifier.take()
+    assert "A win to share: Shipped" in digest.text and "Not answered" not in digest.text
+
+
+def test_a_deleted_stand_up_leaves_nothing_for_the_next_one(
+    deps: Deps, notifier: RecordingNotifier
+) -> None:
+    create(deps, mode="async", participants="U0ANN,U0BEN", deadline_minutes="120")
+    tick(deps, NOW)
+    tick(deps, at(MON, 8, 30))
+    run_action(
+        action_id=STANDUP_DELETE_CONFIRM, value="1", **as_user(deps, CREATOR, at(MON, 8, 40))
+    )
+    with deps.session_factory() as session:
+        assert session.execute(select(Occurrence.kind, Occurrence.subject_ref)).all() == []
+
+    create(deps, now=at(MON, 8, 40), mode="async", participants="U0CAT", deadline_minutes="30")
+    tick(deps, at(TUE, 8, 30))
+    tick(deps, at(TUE, 9))
+    digests = [
+        s
+        for s in notifier.take()
+        if s.conversation_ref == CHANNEL and s.text.startswith("Marketing + IT — Tuesday")
+    ]
+    assert [d.text.splitlines()[-1] for d in digests] == ["Not answered yet: @U0CAT"]
 
 
 # -- grace period -------------------------------------------------------------------------
