@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 
 from bot import replies
+from bot.commands.board import outbox_key
 from bot.models import Side, WorkspaceSettings
 from bot.replies import (
     Attachment,
@@ -19,6 +20,7 @@ from bot.replies import (
     FormField,
     Heading,
     Note,
+    Outgoing,
     Paragraph,
     Reply,
     bold,
@@ -197,6 +199,9 @@ def confirm_forget(ctx: CommandContext) -> Reply:
 
 
 def forget_confirmed(ctx: CommandContext, _value: str, secret_key: str) -> Reply:
+    naming = privacy.board_posts_naming(
+        session=ctx.session, workspace_id=ctx.workspace_id, user_ref=ctx.caller.user_ref
+    )
     counts = privacy.forget(
         session=ctx.session,
         workspace_id=ctx.workspace_id,
@@ -211,6 +216,8 @@ def forget_confirmed(ctx: CommandContext, _value: str, secret_key: str) -> Reply
             ),
         ),
         replace_original=True,
+        # Posted wins and challenges that showed the person, shown again without them.
+        outbox=tuple(Outgoing(refresh_key=outbox_key(post_id)) for post_id in naming),
     )
 
 

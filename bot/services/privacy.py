@@ -6,7 +6,7 @@ import secrets
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import and_, delete, select, tuple_, update
+from sqlalchemy import and_, delete, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from bot.models import (
@@ -254,3 +254,22 @@ def _forget_pulse_answers(
 
 def _rowcount(session: Session, statement: Any) -> int:
     return int(session.execute(statement).rowcount or 0)  # type: ignore[attr-defined]
+
+
+def board_posts_naming(*, session: Session, workspace_id: str, user_ref: str) -> list[int]:
+    """Wins and challenges whose posted message shows the person (author, celebrating,
+    helping, resolved by): read before forget-me, to show them again without the person."""
+    in_ws = workspace_id
+    queries = (
+        select(BoardPost.id).where(
+            BoardPost.workspace_id == in_ws,
+            or_(BoardPost.author_ref == user_ref, BoardPost.resolved_by == user_ref),
+        ),
+        select(Celebration.post_id).where(
+            Celebration.workspace_id == in_ws, Celebration.user_ref == user_ref
+        ),
+        select(ChallengeHelper.post_id).where(
+            ChallengeHelper.workspace_id == in_ws, ChallengeHelper.helper_ref == user_ref
+        ),
+    )
+    return sorted({post_id for query in queries for post_id in session.execute(query).scalars()})

@@ -216,6 +216,32 @@ def test_forget_me_asks_first_then_forgets_only_the_caller(
     assert rows(slack_deps, Standup, Standup.participants, Standup.creator_ref) == [([BOB], None)]
 
 
+def test_forget_me_shows_posted_wins_and_challenges_again_without_the_caller(
+    http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
+) -> None:
+    ids = seed(slack_deps)
+    with slack_deps.session_factory.begin() as session:
+        for n, post_id in enumerate(
+            (ids.alice_win, ids.alice_challenge, ids.bob_win, ids.bob_challenge)
+        ):
+            board.record_message(
+                session=session, workspace_id=TEAM_ID, post_id=post_id,
+                channel_ref="C0SHARED", message_ref=f"1700000000.00000{n}", permalink=None,
+            )  # fmt: skip
+    asked = command(http, fake_slack, "forget-me")
+    confirm = next(b for b in buttons(asked) if b["action_id"].startswith("bridge_forget_confirm"))
+    click = block_actions_body(
+        confirm["action_id"], confirm["value"], response_url=fake_slack.response_url("click")
+    )
+    http.post("/slack/events", content=click, headers=slack_headers(click))
+
+    # Her own posts (by her name) and Bob's (she celebrated one, helped with the other).
+    updates = fake_slack.wait_for("chat.update", count=4)
+    assert sorted(u.params["ts"] for u in updates) == [f"1700000000.00000{n}" for n in range(4)]
+    for update in updates:
+        assert ALICE not in json.dumps(update.params)
+
+
 # -- export-me ---------------------------------------------------------------------------
 
 
