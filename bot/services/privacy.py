@@ -112,7 +112,42 @@ def export(*, session: Session, workspace_id: str, user_ref: str) -> dict[str, A
             ),
             ["kind", "due_at", "status"],
         ),
+        "standups_taking_part": [
+            {"number": number, "name": name}
+            for number, name, people in session.execute(
+                select(Standup.number, Standup.name, Standup.participants).where(
+                    Standup.workspace_id == workspace_id
+                )
+            )
+            if user_ref in (people or [])
+        ],
+        "challenges_resolved": _rows(
+            session,
+            select(BoardPost.id, BoardPost.resolved_at).where(
+                BoardPost.workspace_id == workspace_id, BoardPost.resolved_by == user_ref
+            ),
+            ["post_id", "resolved_at"],  # others' posts by id only, as celebrations
+        ),
+        "polls_asked": _rows(
+            session,
+            select(PulsePoll.questions, PulsePoll.options, PulsePoll.opened_at).where(
+                PulsePoll.workspace_id == workspace_id, PulsePoll.author_ref == user_ref
+            ),
+            ["question", "options", "opened_at"],
+        ),
+        "requests": _rows(
+            session,
+            select(Occurrence.kind, Occurrence.due_at, Occurrence.status).where(
+                Occurrence.workspace_id == workspace_id, _requested_by(user_ref)
+            ),
+            ["kind", "due_at", "status"],
+        ),
     }
+
+
+def _requested_by(user_ref: str) -> Any:
+    """Jobs a person asked for (a side sync): they carry the id to report back to."""
+    return Occurrence.payload["requested_by"].as_string() == user_ref
 
 
 def forget(
@@ -151,7 +186,8 @@ def forget(
     run(
         "scheduled messages",
         delete(Occurrence).where(
-            Occurrence.workspace_id == in_ws, Occurrence.recipient_ref == user_ref
+            Occurrence.workspace_id == in_ws,
+            or_(Occurrence.recipient_ref == user_ref, _requested_by(user_ref)),
         ),
     )
     run(

@@ -25,7 +25,7 @@ from bot.models import (
     StandupAnswer,
     WorkspaceSettings,
 )
-from bot.services import board, glossary, occurrences, people, standups, workspaces
+from bot.services import board, glossary, occurrences, people, pulse, standups, workspaces
 from bot.services.glossary import TermDraft
 from bot.services.standups import StandupDraft
 from handlers.server import create_web_app
@@ -164,6 +164,12 @@ def test_forget_me_asks_first_then_forgets_only_the_caller(
     http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
 ) -> None:
     ids = seed(slack_deps)
+    with slack_deps.session_factory.begin() as session:  # a side sync she asked for
+        occurrences.schedule(
+            session=session, workspace_id=TEAM_ID, kind="sides.sync",
+            subject_ref=f"manual:{ALICE}", due_at=NOW + timedelta(hours=1),
+            payload={"requested_by": ALICE},
+        )  # fmt: skip
 
     asked = command(http, fake_slack, "forget-me")
     assert asked["response_type"] == "ephemeral"
@@ -198,6 +204,8 @@ def test_forget_me_asks_first_then_forgets_only_the_caller(
         if row[0]
     ]
     assert personal == [(BOB, "pending")]
+    subjects = [subject for (subject,) in rows(slack_deps, Occurrence, Occurrence.subject_ref)]
+    assert f"manual:{ALICE}" not in subjects  # the sync would have reported to her
     # Kept for the team but without her name: her posts and her glossary term.
     assert rows(
         slack_deps, BoardPost, BoardPost.id, BoardPost.author_ref, BoardPost.text
@@ -249,6 +257,15 @@ def test_export_me_sends_a_json_file_of_the_callers_data_by_dm(
     http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
 ) -> None:
     ids = seed(slack_deps)
+    with slack_deps.session_factory.begin() as session:
+        board.resolve(
+            session=session, workspace_id=TEAM_ID, post_id=ids.bob_challenge, user_ref=ALICE,
+            now=NOW,
+        )  # fmt: skip
+        pulse.create_adhoc(
+            session=session, workspace_id=TEAM_ID, question="Pizza or sushi?",
+            options=["Pizza", "Sushi"], author_ref=ALICE, channel_ref="C0SHARED", now=NOW,
+        )  # fmt: skip
 
     reply = command(http, fake_slack, "export-me")
     assert "sent as a file in your DM" in reply["text"]
@@ -271,6 +288,9 @@ def test_export_me_sends_a_json_file_of_the_callers_data_by_dm(
     assert [a["answers"][0] for a in data["standup_answers"]] == ["alice answered the stand-up"]
     assert [t["name"] for t in data["glossary_terms_added"]] == ["Zorblax"]
     assert [s["name"] for s in data["standups_created"]] == ["Launch sync"]
+    assert data["standups_taking_part"] == [{"number": 1, "name": "Launch sync"}]
+    assert [c["post_id"] for c in data["challenges_resolved"]] == [ids.bob_challenge]
+    assert [p["question"] for p in data["polls_asked"]] == [["Pizza or sushi?"]]
     # Nothing of Bob's.
     exported = upload.content.decode()
     for bobs in ("Bob cut page load", "Bob needs launch dates", "Quuxify", "bob answered", BOB):
