@@ -218,11 +218,12 @@ def _card_footer(card: TermCard) -> tuple[Span, ...]:
     parts: list[str | Span] = []
     if card.aliases:
         parts += ["Also: ", ", ".join(card.aliases), " · "]
-    parts += ["From: ", ORIGIN_LABELS.get(card.origin, card.origin), " · "]
+    parts += ["From: ", ORIGIN_LABELS.get(card.origin, card.origin)]
     if card.author_ref:
-        parts += ["Added by ", replies.user(card.author_ref)]
-    else:
-        parts += ["From the starter glossary"]
+        parts += [" · Added by ", replies.user(card.author_ref)]
+    elif glossary.is_starter_term(card.name):
+        parts += [" · From the starter glossary"]
+    # Otherwise imported from a file, or its author asked to be forgotten: no one to name.
     if card.updated_at != card.created_at and card.updated_by:
         parts += [
             " · Edited ",

@@ -584,6 +584,15 @@ def starter_drafts() -> tuple[TermDraft, ...]:
     return tuple(TermDraft.from_mapping(item) for item in yaml.load(text, Loader=loader)["terms"])
 
 
+@lru_cache(maxsize=1)
+def _starter_keys() -> frozenset[str]:
+    return frozenset(compact_key(draft.name) for draft in starter_drafts())
+
+
+def is_starter_term(name: str) -> bool:
+    return compact_key(name) in _starter_keys()
+
+
 def seed_starter(*, session: Session, workspace_id: str, now: datetime) -> int:
     """Load the starter glossary into a workspace, skipping names or aliases it already has.
 

@@ -20,7 +20,7 @@ from bot.deps import Deps, build_deps
 from bot.models import Base, GlossaryEdit, GlossaryKey, GlossaryTerm
 from bot.replies import Reply
 from bot.router import Caller, run_command, run_form
-from bot.services import glossary, workspaces
+from bot.services import glossary, privacy, workspaces
 from bot.services.glossary import (
     InvalidTerm,
     NotAllowed,
@@ -619,3 +619,23 @@ def test_a_term_added_on_one_instance_is_found_by_jargon_on_another(
         session_factory=second_instance.session_factory, caller=caller(OTHER_WS), **common,
     )  # fmt: skip
     assert "No term" in plain(elsewhere)
+
+
+def test_a_card_names_the_starter_glossary_only_for_its_own_terms(deps: Deps) -> None:
+    with deps.session_factory.begin() as session:
+        glossary.seed_starter(session=session, workspace_id=WS, now=NOW)
+    add(deps, draft(name="Zorblax", definition="A made-up word.", aliases=(), related=()))
+    with deps.session_factory.begin() as session:
+        privacy.forget(
+            session=session, workspace_id=WS, user_ref=AUTHOR, secret_key=deps.secret_key
+        )
+
+    def card(term: str) -> str:
+        return run_command(
+            router=deps.router, name="jargon", args=term, session_factory=deps.session_factory,
+            caller=caller(WS), now=NOW, default_timezone="UTC",
+        ).fallback  # fmt: skip
+
+    assert "From the starter glossary" in card("CAC")
+    forgotten = card("Zorblax")
+    assert "From the starter glossary" not in forgotten and "Added by" not in forgotten
