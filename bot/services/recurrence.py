@@ -85,12 +85,12 @@ def parse_weekdays(value: str) -> tuple[int, ...]:
     for part in re.split(r"[\s,;]+", text):
         if not part:
             continue
-        key = part[:3]
-        if key not in WEEKDAYS:
+        day = _by_prefix(part, [name.lower() for name in WEEKDAY_NAMES])  # "tues", not "monkey"
+        if day is None:
             raise RecurrenceError(
                 f"“{part[:20]}” is not a weekday; use mon, tue, wed, thu, fri, sat, sun."
             )
-        days.add(WEEKDAYS.index(key))
+        days.add(day)
     if not days:
         raise RecurrenceError("Choose at least one weekday.")
     return tuple(sorted(days))

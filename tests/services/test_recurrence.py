@@ -64,6 +64,7 @@ def test_parse_time_refuses_impossible_times(typed: str) -> None:
         ("mon,wed,fri", (0, 2, 4)),
         ("Fri Mon Wed", (0, 2, 4)),
         ("monday; tuesday", (0, 1)),
+        ("tues, thurs", (1, 3)),
         ("sun,sat,sun", (5, 6)),
         ("weekdays", WEEKDAYS),
         ("Mon-Fri", WEEKDAYS),
@@ -74,7 +75,9 @@ def test_parse_weekdays(typed: str, expected: tuple[int, ...]) -> None:
     assert parse_weekdays(typed) == expected
 
 
-@pytest.mark.parametrize("typed", ["", " , ", "mon,funday", "every other tuesday", "1,2"])
+@pytest.mark.parametrize(
+    "typed", ["", " , ", "mon,funday", "every other tuesday", "1,2", "monkey", "wedge", "mo"]
+)
 def test_parse_weekdays_refuses_non_days(typed: str) -> None:
     with pytest.raises(RecurrenceError):
         parse_weekdays(typed)
