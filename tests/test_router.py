@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from bot.commands.bridge import BRIDGE_SETTINGS_FORM, parse_side
 from bot.commands.glossary import GLOSSARY_ADD_FORM
 from bot.deps import Deps
 from bot.models import GlossaryTerm, Person, Side, Workspace
@@ -227,3 +228,29 @@ def test_bridge_help_lists_the_commands(deps: Deps) -> None:
             "/win",
         ):
             assert usage in reply.fallback, (line, usage)
+
+
+def test_a_side_label_may_not_be_another_sides_name_nor_too_long(deps: Deps) -> None:
+    values = {
+        "timezone": "UTC",
+        "label_marketing": "IT",  # then "/bridge side it" could mean Marketing
+        "label_it": "E" * 41,
+        "label_other": "Everyone else",
+        "anonymity_threshold": "3",
+        "digest_weekday": "fri",
+        "digest_time": "16:00",
+    }
+    with pytest.raises(FormInvalid) as refused:
+        run_form(
+            router=deps.router, callback_id=BRIDGE_SETTINGS_FORM, values=values, metadata="",
+            session_factory=deps.session_factory, caller=ADMIN, now=NOW, default_timezone="UTC",
+        )  # fmt: skip
+
+    assert set(refused.value.errors) == {"label_marketing", "label_it"}
+    assert "another side's name" in refused.value.errors["label_marketing"]
+
+
+def test_a_side_name_wins_over_a_label() -> None:
+    labels = {Side.MARKETING: "IT", Side.IT: "Engineering", Side.OTHER: "Other"}
+    assert parse_side("it", labels) is Side.IT
+    assert parse_side("engineering", labels) is Side.IT

@@ -48,6 +48,8 @@ USAGE = (
     "/bridge [help | side marketing|it|other | channel #CHANNEL | settings | forget-me | export-me]"
 )
 BRIDGE_FORGET_CONFIRM = "bridge_forget_confirm"
+LABEL_LIMIT = 40  # the columns' sizes
+GROUP_ID_LIMIT = 64
 BRIDGE_CANCEL = "bridge_cancel"
 BRIDGE_SETTINGS_FORM = "bridge_settings_form"
 
@@ -119,8 +121,12 @@ def help_reply(router: CommandRouter) -> Reply:
 def parse_side(value: str, labels: dict[Side, str]) -> Side | None:
     """A side from its name or the workspace's label for it ("Growth" for marketing)."""
     wanted = value.strip().lower()
+    # Side names first: a label is never another side's name, but stay safe regardless.
     for side in Side:
-        if wanted in {side.value, labels[side].lower()}:
+        if wanted == side.value:
+            return side
+    for side in Side:
+        if wanted == labels[side].lower():
             return side
     return None
 
@@ -254,10 +260,12 @@ def settings_form(ctx: CommandContext) -> Reply:
                     "label_marketing",
                     "Name for the Marketing side",
                     row.label_marketing,
-                    max_length=40,
+                    max_length=LABEL_LIMIT,
                 ),
-                FormField("label_it", "Name for the IT side", row.label_it, max_length=40),
-                FormField("label_other", "Name for everyone else", row.label_other, max_length=40),
+                FormField("label_it", "Name for the IT side", row.label_it, max_length=LABEL_LIMIT),
+                FormField(
+                    "label_other", "Name for everyone else", row.label_other, max_length=LABEL_LIMIT
+                ),
                 FormField(
                     "anonymity_threshold",
                     "Fewest answers before a side's pulse numbers show",
@@ -283,14 +291,14 @@ def settings_form(ctx: CommandContext) -> Reply:
                     "Marketing user group id (side sync)",
                     row.usergroup_marketing or "",
                     optional=True,
-                    max_length=64,
+                    max_length=GROUP_ID_LIMIT,
                 ),
                 FormField(
                     "usergroup_it",
                     "IT user group id (side sync)",
                     row.usergroup_it or "",
                     optional=True,
-                    max_length=64,
+                    max_length=GROUP_ID_LIMIT,
                 ),
             ),
         )
@@ -305,10 +313,20 @@ def submit_settings(ctx: CommandContext, values: dict[str, str], _metadata: str)
     except RecurrenceError as exc:
         errors["timezone"] = str(exc)
     labels = {}
-    for field in ("label_marketing", "label_it", "label_other"):
+    for field, own in (
+        ("label_marketing", Side.MARKETING),
+        ("label_it", Side.IT),
+        ("label_other", Side.OTHER),
+    ):
         label = values.get(field, "").strip()
+        others = {side.value for side in Side if side is not own}
         if not label:
             errors[field] = "Give this side a name."
+        elif len(label) > LABEL_LIMIT:
+            errors[field] = f"Keep it under {LABEL_LIMIT} characters."
+        elif label.casefold() in others:
+            # "/bridge side it" must always mean IT.
+            errors[field] = f"“{label}” is another side's name; choose another."
         labels[field] = label
     if len({label.casefold() for label in labels.values()}) < 3 and not errors:
         errors["label_other"] = "The three names must differ."
@@ -322,6 +340,9 @@ def submit_settings(ctx: CommandContext, values: dict[str, str], _metadata: str)
         digest_time = parse_time(values.get("digest_time", "16:00"))
     except RecurrenceError as exc:
         errors["digest_time"] = str(exc)
+    for field in ("usergroup_marketing", "usergroup_it"):
+        if len(values.get(field, "")) > GROUP_ID_LIMIT:
+            errors[field] = f"A user group id is at most {GROUP_ID_LIMIT} characters."
     if errors:
         raise FormInvalid(errors)
     row = _settings_row(ctx)
