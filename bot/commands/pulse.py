@@ -619,9 +619,8 @@ def ask_message(poll: PollView, counts: list[int]) -> Reply:
         Paragraph(replies.join_lines(lines)),
         Note(
             text(
-                "Asked by ",
-                replies.user(poll.author_ref or ""),
-                " · " + replies.counted(total, "vote"),
+                *(("Asked by ", replies.user(poll.author_ref), " · ") if poll.author_ref else ()),
+                replies.counted(total, "vote"),
                 " · closed" if not poll.is_open else " · one vote each, you can change it",
             )
         ),
@@ -664,8 +663,9 @@ def ask_close(ctx: CommandContext, value: str) -> Reply:
         poll = pulse.get_poll(session=ctx.session, workspace_id=ctx.workspace_id, poll_id=poll_id)
     except PollNotFound:
         raise NotFound("That poll no longer exists.") from None
-    if poll.author_ref != ctx.caller.user_ref:
-        raise PermissionDenied("Only the person who asked can close this poll.")
+    # Admins too: a poll has no closing time, and its author may have left (forget-me).
+    if poll.author_ref != ctx.caller.user_ref and not ctx.caller.has_admin_rights():
+        raise PermissionDenied("Only the person who asked, or an admin, can close this poll.")
     pulse.close(session=ctx.session, workspace_id=ctx.workspace_id, poll_id=poll_id, now=ctx.now)
     return Reply(outbox=(Outgoing(refresh_key=f"{OUTBOX_PREFIX}:{poll_id}"),))
 

@@ -203,7 +203,7 @@ def create_adhoc(
     if not 2 <= len(cleaned) <= 10:
         raise PulseRefused(f"A quick poll needs 2 to 10 options; this has {len(cleaned)}.")
     if any(len(o) > 75 for o in cleaned):
-        raise PulseRefused("Keep each option under 75 characters.")
+        raise PulseRefused("Keep each option to 75 characters at most.")
     if len({o.casefold() for o in cleaned}) != len(cleaned):
         raise PulseRefused("Two options are the same.")
     poll = PulsePoll(

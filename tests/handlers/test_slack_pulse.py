@@ -282,7 +282,7 @@ def test_a_quick_poll_counts_votes_live_and_only_its_author_closes_it(
     click(http, fake_slack, "pulse_ask_close:0", values[2], user_id="U0BOB", **where)
     refusal = fake_slack.wait_for("response_url")[0].params
     assert refusal["response_type"] == "ephemeral"
-    assert "Only the person who asked can close this poll." in refusal["text"]
+    assert "Only the person who asked, or an admin, can close this poll." in refusal["text"]
     with slack_deps.session_factory() as session:
         assert session.execute(select(PulsePoll.status)).scalar_one() == "open"
 

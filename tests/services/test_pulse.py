@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.commands.pulse import results_blocks
+from bot.commands.pulse import PULSE_ASK_CLOSE, ask_message, results_blocks
 from bot.db import make_engine
 from bot.deps import Deps
 from bot.migrate import upgrade
@@ -22,7 +22,8 @@ from bot.models import (
     Side,
     WorkspaceSettings,
 )
-from bot.replies import block_plain_text
+from bot.replies import Reply, block_plain_text
+from bot.router import Caller, run_action
 from bot.services import people, privacy, pulse, workspaces
 from bot.services.pulse import PollClosed, PollNotFound, PollView, PulseRefused, SideStats
 
@@ -621,3 +622,30 @@ def test_forget_me_unties_the_person_from_their_pulse_answers(deps: Deps) -> Non
     assert after.respondents_by_side == before.respondents_by_side
     assert sorted(after.comments) == sorted(f"{u} says hi" for u in others)
     assert results(deps, this_week.id).respondents_by_side["marketing"] == 0  # open: gone
+
+
+def test_an_admin_can_close_a_quick_poll_whose_author_was_forgotten(deps: Deps) -> None:
+    seed(deps)
+    with deps.session_factory.begin() as session:
+        poll = pulse.create_adhoc(
+            session=session, workspace_id=WS, question="Lunch?", options=["Pizza", "Sushi"],
+            author_ref="U0ALICE", channel_ref="C0GENERAL", now=DURING,
+        )  # fmt: skip
+        privacy.forget(
+            session=session, workspace_id=WS, user_ref="U0ALICE", secret_key=deps.secret_key
+        )
+
+    def close_as(caller: Caller) -> Reply:
+        return run_action(
+            action_id=PULSE_ASK_CLOSE, value=str(poll.id), router=deps.router,
+            session_factory=deps.session_factory, caller=caller, now=DURING,
+            default_timezone="UTC",
+        )  # fmt: skip
+
+    assert close_as(Caller(WS, "U0BOB", "slack")).is_error
+    assert not close_as(Caller(WS, "U0ADA", "slack", is_admin=True)).is_error
+    with deps.session_factory() as session:
+        closed = pulse.get_poll(session=session, workspace_id=WS, poll_id=poll.id)
+        shown = ask_message(closed, [0, 0]).fallback
+    assert not closed.is_open
+    assert "Asked by" not in shown and shown.count("@") == 0
