@@ -115,14 +115,22 @@ def parse_time(value: str) -> time:
     return time(hour, minute)
 
 
+# Files of the system's time zone database that are not zones of a place: "localtime"
+# is whatever the host is set to, so a schedule would move with the machine.
+_NOT_PLACES = {"localtime", "posixrules", "Factory"}
+
+
 def check_timezone(value: str) -> str:
+    name = value.strip()
     try:
-        ZoneInfo(value.strip())
+        if name in _NOT_PLACES:
+            raise ValueError(name)
+        ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise RecurrenceError(
             f"“{value[:40]}” is not a time zone; use a name such as Europe/London or America/New_York."
         ) from None
-    return value.strip()
+    return name
 
 
 MONTH_NAMES = (
