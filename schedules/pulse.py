@@ -6,7 +6,7 @@ import asyncio
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from bot.commands.pulse import (
@@ -61,9 +61,13 @@ def plan_pulses(session: Session, now: datetime, grace: timedelta = timedelta(0)
     Looking back `grace` plans a pulse whose time passed while the bot was down, so it
     still opens within the grace period (planning is idempotent).
     """
+    in_audience = or_(
+        Person.side.in_(pulse.AUDIENCE_SIDES[pulse.TWO_SIDES]),
+        and_(WorkspaceSettings.pulse_audience != pulse.TWO_SIDES, Person.side.is_not(None)),
+    )
     has_audience = (
         select(Person.id)
-        .where(Person.workspace_id == WorkspaceSettings.workspace_id, Person.side.is_not(None))
+        .where(Person.workspace_id == WorkspaceSettings.workspace_id, in_audience)
         .exists()
     )
     rows = session.execute(

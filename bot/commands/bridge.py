@@ -36,6 +36,7 @@ from bot.router import (
     split_first,
 )
 from bot.services import occurrences, people, privacy, workspaces
+from bot.services.pulse import ALL_SIDES, PULSE_AUDIENCES
 from bot.services.recurrence import (
     WEEKDAY_NAMES,
     WEEKDAYS,
@@ -71,7 +72,7 @@ def register(router: CommandRouter, *, secret_key: str) -> None:
                 "/bridge help: what bridgebot does and every command",
                 "/bridge side marketing|it|other: set your side",
                 "/bridge channel #CHANNEL: the shared channel for wins, challenges and digests (admins)",
-                "/bridge settings: time zone, side labels, digest day, anonymity threshold (admins)",
+                "/bridge settings: time zone, side labels, pulse audience, digest day, anonymity threshold (admins)",
                 "/bridge sync: set sides from the Marketing and IT user groups now (admins)",
                 "/bridge export-me · /bridge forget-me: your data, downloaded or deleted",
             ),
@@ -274,6 +275,13 @@ def settings_form(ctx: CommandContext) -> Reply:
                     hint="3 or more",
                 ),
                 FormField(
+                    "pulse_audience",
+                    "Who the weekly pulse asks",
+                    row.pulse_audience,
+                    kind=FieldKind.SELECT,
+                    options=tuple(PULSE_AUDIENCES.items()),
+                ),
+                FormField(
                     "digest_weekday",
                     "Weekly digest day",
                     WEEKDAYS[row.digest_weekday],
@@ -333,6 +341,9 @@ def submit_settings(ctx: CommandContext, values: dict[str, str], _metadata: str)
     threshold_text = values.get("anonymity_threshold", "3")
     if not threshold_text.isdigit() or not 3 <= int(threshold_text) <= 50:
         errors["anonymity_threshold"] = "A number from 3 to 50 (never below 3)."
+    audience = values.get("pulse_audience", ALL_SIDES)
+    if audience not in PULSE_AUDIENCES:
+        errors["pulse_audience"] = "Choose who the pulse asks."
     weekday = values.get("digest_weekday", "fri")
     if weekday not in WEEKDAYS:
         errors["digest_weekday"] = "Choose a day."
@@ -351,6 +362,7 @@ def submit_settings(ctx: CommandContext, values: dict[str, str], _metadata: str)
     row.label_it = labels["label_it"]
     row.label_other = labels["label_other"]
     row.anonymity_threshold = int(threshold_text)
+    row.pulse_audience = audience
     row.digest_weekday = WEEKDAYS.index(weekday)
     row.digest_time = digest_time
     row.usergroup_marketing = values.get("usergroup_marketing") or None
@@ -359,7 +371,8 @@ def submit_settings(ctx: CommandContext, values: dict[str, str], _metadata: str)
         text(
             f"Saved. Time zone {timezone}; sides {labels['label_marketing']} / {labels['label_it']} / "
             f"{labels['label_other']}; digest {WEEKDAY_NAMES[row.digest_weekday]}s at {digest_time:%H:%M}; "
-            f"pulse numbers shown from {row.anonymity_threshold} answers per side."
+            f"the pulse asks {PULSE_AUDIENCES[audience].lower()}, its numbers shown from "
+            f"{row.anonymity_threshold} answers per side."
         )
     )
 

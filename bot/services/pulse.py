@@ -45,6 +45,10 @@ WEEKLY, ADHOC = "weekly", "adhoc"
 logger = logging.getLogger(__name__)
 
 SIDES = (Side.MARKETING.value, Side.IT.value, Side.OTHER.value)
+# Who the weekly pulse asks (WorkspaceSettings.pulse_audience): the value, as shown.
+ALL_SIDES, TWO_SIDES = "sides", "marketing_it"
+PULSE_AUDIENCES = {ALL_SIDES: "Everyone with a side", TWO_SIDES: "Marketing and IT only"}
+AUDIENCE_SIDES = {ALL_SIDES: SIDES, TWO_SIDES: SIDES[:2]}
 
 
 class PollClosed(ValueError):
@@ -142,10 +146,19 @@ def threshold_for(session: Session, workspace_id: str) -> int:
 
 
 def audience(*, session: Session, workspace_id: str) -> list[tuple[str, str]]:
-    """(user_ref, side) of everyone a weekly pulse goes to: everyone with a side."""
+    """(user_ref, side) of everyone a weekly pulse goes to, as the workspace chose:
+    everyone with a side, or Marketing and IT only."""
+    chosen = session.execute(
+        select(WorkspaceSettings.pulse_audience).where(
+            WorkspaceSettings.workspace_id == workspace_id
+        )
+    ).scalar_one_or_none()
     rows = session.execute(
         select(Person.user_ref, Person.side)
-        .where(Person.workspace_id == workspace_id, Person.side.is_not(None))
+        .where(
+            Person.workspace_id == workspace_id,
+            Person.side.in_(AUDIENCE_SIDES[chosen or ALL_SIDES]),
+        )
         .order_by(Person.user_ref)
     ).all()
     return [(user, side) for user, side in rows if side]

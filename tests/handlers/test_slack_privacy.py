@@ -342,17 +342,23 @@ def test_settings_are_for_admins_and_the_threshold_never_goes_below_three(
     assert stored_settings(slack_deps).label_marketing == "Marketing"
 
     answer = submit(
-        {"label_marketing": "Growth", "label_it": "Engineering", "anonymity_threshold": "5"}
+        {
+            "label_marketing": "Growth",
+            "label_it": "Engineering",
+            "anonymity_threshold": "5",
+            "pulse_audience": "marketing_it",
+        }
     )
     assert "errors" not in answer
     saved = fake_slack.wait_for("chat.postEphemeral", count=2)[1].params
     assert saved["user"] == ADMIN
-    assert "Saved." in saved["text"]
+    assert "Saved." in saved["text"] and "the pulse asks marketing and it only" in saved["text"]
     row = stored_settings(slack_deps)
-    assert (row.label_marketing, row.label_it, row.anonymity_threshold) == (
+    assert (row.label_marketing, row.label_it, row.anonymity_threshold, row.pulse_audience) == (
         "Growth",
         "Engineering",
         5,
+        "marketing_it",
     )
 
     # Later replies use the new names.

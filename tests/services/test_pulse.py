@@ -432,6 +432,22 @@ def test_the_weekly_pulse_asks_everyone_with_a_side_and_nobody_else(deps: Deps) 
     assert asked == ["U0IT0", "U0MK0", "U0OT0"]
 
 
+def test_a_workspace_may_ask_marketing_and_it_only(deps: Deps) -> None:
+    seed(deps, marketing=["U0MK0"], it=["U0IT0"], other=["U0OT0"])
+    with deps.session_factory.begin() as session:
+        session.execute(
+            update(WorkspaceSettings)
+            .where(WorkspaceSettings.workspace_id == WS)
+            .values(pulse_audience=pulse.TWO_SIDES)
+        )
+    with deps.session_factory() as session:
+        poll, asked = pulse.open_weekly(
+            session=session, workspace_id=WS, slot=SLOT, now=SLOT, open_for=OPEN_FOR
+        )
+    assert asked == ["U0IT0", "U0MK0"]
+    assert poll.invited == {"marketing": 1, "it": 1}
+
+
 # -- quick polls ----------------------------------------------------------------------
 
 
