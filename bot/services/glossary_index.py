@@ -215,6 +215,14 @@ class GlossaryIndex:
         self._name_token_rank = {token: rank for rank, token in enumerate(self._name_tokens)}
         self._exact_starts = self._starts(build.exact_phrases)
         self._folded_starts = self._starts(build.folded_phrases)
+        # Every word of a name or alias, so explain can read "API keys" and "CTRs".
+        self._phrase_words = frozenset(
+            token
+            for table in (build.exact_phrases, build.folded_phrases)
+            for phrases in table.values()
+            for phrase in phrases
+            for token in phrase.tokens
+        )
 
     def __len__(self) -> int:
         return len(self.terms)
@@ -345,9 +353,10 @@ class GlossaryIndex:
     def explain(self, message: str) -> list[ExplainHit]:
         """Every term whose name or alias appears in `message`, in order of appearance.
 
-        Matching is on whole words; short acronyms must match their case exactly.
+        Matching is on whole words; short acronyms must match their case exactly. A
+        plural is read as its singular where only the singular is in a name ("CTRs").
         """
-        raw = words(message)
+        raw = [self._as_named(token) for token in words(message)]
         folded = list(map(str.casefold, raw))
         exact_starts = self._exact_starts
         folded_starts = self._folded_starts
@@ -385,6 +394,16 @@ class GlossaryIndex:
                 hits[phrase.term_id] = ExplainHit(self.terms[phrase.term_id], phrase.text)
             covered = position + size
         return list(hits.values())
+
+    def _as_named(self, token: str) -> str:
+        """`token`, or its singular when only that is a word of some name or alias."""
+        known = self._phrase_words
+        if len(token) < 4 or token[-1] not in "sS" or token[-2] in "sS'":
+            return token
+        if token in known or token.casefold() in known:
+            return token
+        singular = token[:-1]
+        return singular if singular in known or singular.casefold() in known else token
 
     def _phrase_at(self, raw: list[str], folded: list[str], position: int) -> _Phrase | None:
         """The longest phrase at `position`; an acronym wins a tie with a folded phrase."""

@@ -252,6 +252,12 @@ def test_explain_finds_names_and_aliases_in_order_of_appearance(index: GlossaryI
     ]
 
 
+def test_explain_reads_plurals_of_names(index: GlossaryIndex) -> None:
+    message = "Two pen tests and penetration tests, more leads, and SQLs; the Leads said yes"
+    assert explained(index, message) == [("Pen test", "Pen test"), ("Lead", "Lead"), ("SQL", "SQL")]
+    assert explained(index, "He sees success; the process has bugs") == []  # nothing made up
+
+
 def test_explain_matches_whole_words_only(index: GlossaryIndex) -> None:
     assert explained(index, "Our leadership team reads the leaderboard") == []
     assert explained(index, "We use sqlite and MySQL, not mySQL-ish tools") == []
