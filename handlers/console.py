@@ -45,6 +45,7 @@ logger = logging.getLogger(__name__)
 
 CONSOLE_WORKSPACE = "console"
 PROMPT = "bridgebot> "
+CLEAR = "-"  # answered to an optional form field: empty it (Enter keeps its value)
 BANNER = (
     "bridgebot console: type commands as you would in Slack (/bridge help, /bridge side it).\n"
     "Type a button's number to click it, and `home` for your home view.\n"
@@ -241,8 +242,12 @@ class ConsoleSession:
             )
 
     async def fill(self, form: Form) -> None:
-        """Ask for each field in turn; an empty answer keeps the value shown in brackets."""
-        self.write(f"== {form.title} == (press Enter to keep the value in brackets)")
+        """Ask for each field in turn; an empty answer keeps the value shown in brackets,
+        a lone "-" empties an optional field."""
+        self.write(
+            f"== {form.title} == (press Enter to keep the value in brackets, "
+            f"{CLEAR!r} to empty an optional field)"
+        )
         values: dict[str, str] = {}
         for field in form.fields:
             if field.is_choice:
@@ -259,7 +264,8 @@ class ConsoleSession:
                 return
             if field.kind is FieldKind.CHANNEL and answer:
                 answer = resolve_channel(answer) or answer
-            values[field.name] = answer or field.initial
+            cleared = answer == CLEAR and field.optional
+            values[field.name] = "" if cleared else answer or field.initial
         try:
             reply = await asyncio.to_thread(
                 run_form,

@@ -79,7 +79,7 @@ def test_the_add_form_is_filled_line_by_line(deps: Deps) -> None:
         ],
     )
 
-    assert "== Add a term == (press Enter to keep the value in brackets)" in out
+    assert out[0].startswith("== Add a term == (press Enter to keep the value in brackets")
     assert "Added “Zorblax”. Here is its card:" in out
     assert out.count("== Zorblax ==") == 2  # after saving, and looked up by its alias
     assert "For Marketing: Say it in campaigns." in out
@@ -145,9 +145,25 @@ def test_an_edit_form_keeps_what_is_left_blank(deps: Deps) -> None:
         deps, ["/jargon edit zbx", "", "", "A word made up for tests.", "", "", "", "", ""]
     )
 
-    assert "== Edit term == (press Enter to keep the value in brackets)" in out
+    assert (
+        "== Edit term == (press Enter to keep the value in brackets, '-' to empty an optional field)"
+        in out
+    )
     assert "Saved “Zorblax”. Here is its card:" in out
     term = stored(deps, "ZBX")
     assert term is not None
     assert (term.name, term.origin) == ("Zorblax", "it")
     assert term.definition == "A word made up for tests."
+
+
+def test_a_dash_empties_an_optional_field(deps: Deps) -> None:
+    console(
+        deps, ["/jargon add Zorblax", "", "ZBX", "A made-up word.", "", "", "Zorb it.", "it", ""]
+    )
+
+    console(deps, ["/jargon edit zbx", "", "-", "", "", "", "-", "", ""])
+
+    term = stored(deps, "Zorblax")
+    assert term is not None
+    assert (term.definition, term.example) == ("A made-up word.", "")
+    assert stored(deps, "ZBX") is None  # the alias is gone
