@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import logging
+import re
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -168,7 +169,7 @@ class ConsoleSession:
         self.output.flush()
 
     async def handle_line(self, line: str) -> None:
-        if line.isdigit():
+        if re.fullmatch(r"-?\d+", line):  # "-1" is a mistyped button, not a command
             await self.click(int(line))
             return
         if line.lstrip("/") == "home":
