@@ -47,6 +47,18 @@ def run(deps: Deps, line: str, caller: Caller = ALICE, **kwargs: Any) -> Reply:
     )
 
 
+def refused_form(
+    deps: Deps, callback_id: str, values: dict[str, str], caller: Caller
+) -> dict[str, str]:
+    """Submit a form that must be refused; its errors by field."""
+    with pytest.raises(FormInvalid) as refused:
+        run_form(
+            router=deps.router, callback_id=callback_id, values=values, metadata="",
+            session_factory=deps.session_factory, caller=caller, now=NOW, default_timezone="UTC",
+        )  # fmt: skip
+    return refused.value.errors
+
+
 def person_count(deps: Deps) -> int:
     with deps.session_factory() as session:
         return session.scalar(select(func.count()).select_from(Person)) or 0
@@ -96,13 +108,9 @@ def test_control_characters_in_a_form_are_refused_field_by_field(deps: Deps) -> 
         "example": "Bell\x07",
         "origin": "it",
     }
-    with pytest.raises(FormInvalid) as refused:
-        run_form(
-            router=deps.router, callback_id=GLOSSARY_ADD_FORM, values=values, metadata="",
-            session_factory=deps.session_factory, caller=ALICE, now=NOW, default_timezone="UTC",
-        )  # fmt: skip
+    errors = refused_form(deps, GLOSSARY_ADD_FORM, values, ALICE)
 
-    assert refused.value.errors == {
+    assert errors == {
         "name": "That text contains control characters; please retype it.",
         "example": "That text contains control characters; please retype it.",
     }
@@ -240,14 +248,10 @@ def test_a_side_label_may_not_be_another_sides_name_nor_too_long(deps: Deps) -> 
         "digest_weekday": "fri",
         "digest_time": "16:00",
     }
-    with pytest.raises(FormInvalid) as refused:
-        run_form(
-            router=deps.router, callback_id=BRIDGE_SETTINGS_FORM, values=values, metadata="",
-            session_factory=deps.session_factory, caller=ADMIN, now=NOW, default_timezone="UTC",
-        )  # fmt: skip
+    errors = refused_form(deps, BRIDGE_SETTINGS_FORM, values, ADMIN)
 
-    assert set(refused.value.errors) == {"label_marketing", "label_it"}
-    assert "another side's name" in refused.value.errors["label_marketing"]
+    assert set(errors) == {"label_marketing", "label_it"}
+    assert "another side's name" in errors["label_marketing"]
 
 
 def test_a_side_name_wins_over_a_label() -> None:
