@@ -133,7 +133,7 @@ def export(*, session: Session, workspace_id: str, user_ref: str) -> dict[str, A
             select(PulsePoll.questions, PulsePoll.options, PulsePoll.opened_at).where(
                 PulsePoll.workspace_id == workspace_id, PulsePoll.author_ref == user_ref
             ),
-            ["question", "options", "opened_at"],
+            ["questions", "options", "opened_at"],
         ),
         "requests": _rows(
             session,

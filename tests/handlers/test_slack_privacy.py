@@ -290,7 +290,7 @@ def test_export_me_sends_a_json_file_of_the_callers_data_by_dm(
     assert [s["name"] for s in data["standups_created"]] == ["Launch sync"]
     assert data["standups_taking_part"] == [{"number": 1, "name": "Launch sync"}]
     assert [c["post_id"] for c in data["challenges_resolved"]] == [ids.bob_challenge]
-    assert [p["question"] for p in data["polls_asked"]] == [["Pizza or sushi?"]]
+    assert [p["questions"] for p in data["polls_asked"]] == [["Pizza or sushi?"]]
     # Nothing of Bob's.
     exported = upload.content.decode()
     for bobs in ("Bob cut page load", "Bob needs launch dates", "Quuxify", "bob answered", BOB):
