@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import date
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -43,12 +45,17 @@ def home_key(user_ref: str) -> str:
     return f"{HOME_KEY}:{user_ref}"
 
 
-def term_of_the_day(names: list[tuple[int, str]], day: datetime) -> int | None:
-    """The same term all day for everyone in a workspace, a different one the next day."""
-    if not names:
-        return None
-    digest = hashlib.sha256(day.date().isoformat().encode()).digest()
-    return sorted(names)[int.from_bytes(digest[:4], "big") % len(names)][0]
+def term_of_the_day(term_ids: Iterable[int], day: date) -> int | None:
+    """The same term all day for everyone in a workspace, a different one the next day.
+
+    Each term draws a number for the day; the lowest wins. A term added or removed
+    meanwhile changes the choice only if it is the winner, not every draw.
+    """
+
+    def draw(term_id: int) -> bytes:
+        return hashlib.sha256(f"{day.isoformat()}:{term_id}".encode()).digest()
+
+    return min(term_ids, key=draw, default=None)
 
 
 def build_home(ctx: CommandContext) -> Reply:
@@ -81,7 +88,7 @@ def build_home(ctx: CommandContext) -> Reply:
         Divider(),
         *_gap(ctx, workspace),
     ]
-    blocks += [Divider(), *_term(ctx)]
+    blocks += [Divider(), *_term(ctx, ctx.now.astimezone(ZoneInfo(workspace.timezone)).date())]
     return Reply(blocks=tuple(blocks))
 
 
@@ -98,7 +105,7 @@ def _standups(ctx: CommandContext, side: Side | None) -> list[Block]:
         return [Paragraph(text(bold("Your next stand-ups"), "\nNone yet. /standup creates one."))]
     lines = [
         text(
-            f"{when.astimezone(view.weekly.zone):%a %d %b %H:%M} · ",
+            f"{when.astimezone(view.weekly.zone):%a %d %b %H:%M} ({view.weekly.timezone}) · ",
             bold(view.name),
             " in ",
             replies.channel(view.channel_ref),
@@ -146,16 +153,12 @@ def _gap(ctx: CommandContext, workspace: workspaces.WorkspaceView) -> list[Block
     return [Paragraph(text(bold(f"Perception gap ({poll.opened_at:%d %b})"), "\n", detail))]
 
 
-def _term(ctx: CommandContext) -> list[Block]:
-    names = [
-        (term_id, name)
-        for term_id, name in ctx.session.execute(
-            select(GlossaryTerm.id, GlossaryTerm.name).where(
-                GlossaryTerm.workspace_id == ctx.workspace_id
-            )
-        )
-    ]
-    chosen = term_of_the_day(names, ctx.now)
+def _term(ctx: CommandContext, today: date) -> list[Block]:
+    """The term of the day; the day is the workspace's own, not UTC's."""
+    term_ids = ctx.session.execute(
+        select(GlossaryTerm.id).where(GlossaryTerm.workspace_id == ctx.workspace_id)
+    ).scalars()
+    chosen = term_of_the_day(term_ids, today)
     if chosen is None:
         return [Paragraph(text(bold("Term of the day"), "\nThe glossary is empty."))]
     card = glossary.get_card(session=ctx.session, workspace_id=ctx.workspace_id, term_id=chosen)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from bot.commands.home import term_of_the_day
 from bot.deps import Deps
 from bot.models import GlossaryTerm, Person, Side
 from bot.services import board, glossary, people, pulse, standups, workspaces
@@ -160,7 +161,7 @@ def test_opening_the_home_tab_publishes_the_persons_overview(
     ]
     assert all("style" not in b for b in buttons)
     # Her next stand-up, in its own time zone; the open challenge; the gap; a term.
-    assert "Thu 07 Mar 10:00" in shown
+    assert "Thu 07 Mar 10:00 (Europe/London)" in shown
     assert "*Launch sync* in <#C0STAND>" in shown
     assert "Need help wiring UTM tags into the CRM" in shown
     assert "Marketing 100% vs IT 0% agree" in shown
@@ -238,3 +239,21 @@ def test_a_repeated_click_changes_the_side_once_and_publishes_once(
     assert len(publishes(fake_slack, ALICE)) == 2
     assert side_of(slack_deps, ALICE) == "marketing"
     assert side_of(slack_deps, BOB) == "it"
+
+
+def test_the_term_of_the_day_holds_all_day_and_a_new_term_rarely_changes_it() -> None:
+    terms = list(range(1, 151))
+    days = [date(2026, 3, 1) + timedelta(days=n) for n in range(60)]
+    chosen = [term_of_the_day(terms, day) for day in days]
+    assert len(set(chosen)) > 40  # a different one most days
+    assert term_of_the_day(reversed(terms), days[0]) == chosen[0]  # whatever the order
+    # One term more changes a day's choice only on the days that term wins.
+    with_one_more = [term_of_the_day([*terms, 151], day) for day in days]
+    changed = [
+        day
+        for day, before, after in zip(days, chosen, with_one_more, strict=True)
+        if before != after
+    ]
+    assert all(term_of_the_day([*terms, 151], day) == 151 for day in changed)
+    assert len(changed) < 5
+    assert term_of_the_day([], days[0]) is None
