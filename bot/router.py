@@ -8,6 +8,7 @@ domain error rolls back completely, so nothing is ever half-saved.
 from __future__ import annotations
 
 import logging
+import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -208,17 +209,22 @@ class CommandRouter:
         return command.handler(ctx, clean_arguments(args, command.usage))
 
 
+def _first_word(value: str) -> tuple[str, str]:
+    """Split at the first whitespace of any kind: Teams may send "jargon⏎CAC" or an em space."""
+    first, *rest = re.split(r"\s", value, maxsplit=1)
+    return first, rest[0].strip() if rest else ""
+
+
 def parse_line(line: str) -> tuple[str, str]:
     """Split "/jargon CAC" or "jargon CAC" into ("jargon", "CAC")."""
-    stripped = line.strip().lstrip("/")
-    name, _, args = stripped.partition(" ")
-    return name.lower(), args.strip()
+    name, args = _first_word(line.strip().lstrip("/"))
+    return name.lower(), args
 
 
 def split_first(args: str) -> tuple[str, str]:
     """The first word (lower-cased) and the rest, for sub-commands."""
-    first, _, rest = args.strip().partition(" ")
-    return first.lower(), rest.strip()
+    first, rest = _first_word(args.strip())
+    return first.lower(), rest
 
 
 def clean_arguments(args: str, usage: str) -> str:

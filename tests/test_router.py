@@ -76,6 +76,9 @@ def shared_channel(deps: Deps) -> str | None:
         ("jargon CAC", ("jargon", "CAC")),
         ("  /Jargon   pen test  ", ("jargon", "pen test")),
         ("/bridge", ("bridge", "")),
+        ("jargon\nCAC", ("jargon", "CAC")),
+        ("win\u2003Shipped it\nat last", ("win", "Shipped it\nat last")),
+        ("", ("", "")),
     ],
 )
 def test_parse_line(line: str, expected: tuple[str, str]) -> None:
