@@ -15,7 +15,7 @@ from bot.replies import Heading, Paragraph, Reply, Visibility, code, text
 from handlers.teams import store
 from handlers.teams.errors import apology
 from handlers.teams.runtime import TeamsRuntime
-from handlers.teams.turn import Turn, read_turn
+from handlers.teams.turn import Turn, conversation_ref, read_turn
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +79,21 @@ async def handle_conversation_update(
         if data and data.event_type in CHANNEL_EVENTS and data.channel and data.channel.id:
             await runtime.remember_channels(
                 turn.workspace_id, turn, [(data.channel.id, data.channel.name or "General")]
+            )
+        removed = activity.members_removed or []
+        event = data.event_type if data else None
+        if turn.team_id and (
+            any(member.id == turn.bot_id for member in removed) or event == "teamDeleted"
+        ):
+            await runtime.read(
+                lambda s: store.forget_team(
+                    session=s, workspace_id=turn.workspace_id, team_id=turn.team_id or ""
+                )
+            )
+        elif event == "channelDeleted" and data and data.channel and data.channel.id:
+            ref = conversation_ref(data.channel.id)
+            await runtime.read(
+                lambda s: store.forget_channel(session=s, workspace_id=turn.workspace_id, ref=ref)
             )
     except Exception as error:  # noqa: BLE001 - the single error path for installs
         outcome = "error"

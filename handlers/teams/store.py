@@ -119,6 +119,28 @@ def forget_person(*, session: Session, workspace_id: str, ref: str) -> None:
     )
 
 
+def forget_team(*, session: Session, workspace_id: str, team_id: str) -> None:
+    """bridgebot left the team (or it was deleted): its channels can no longer be used."""
+    session.execute(
+        delete(TeamsConversation).where(
+            TeamsConversation.workspace_id == workspace_id,
+            TeamsConversation.team_id == team_id,
+            TeamsConversation.kind == CHANNEL,
+        )
+    )
+
+
+def forget_channel(*, session: Session, workspace_id: str, ref: str) -> None:
+    """A channel was deleted: no longer offered, no longer accepted."""
+    session.execute(
+        delete(TeamsConversation).where(
+            TeamsConversation.workspace_id == workspace_id,
+            TeamsConversation.ref == ref,
+            TeamsConversation.kind == CHANNEL,
+        )
+    )
+
+
 def conversations(*, session: Session, workspace_id: str) -> list[Reference]:
     """The channels and group chats bridgebot knows in this workspace, by name."""
     rows = session.execute(

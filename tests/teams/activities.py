@@ -176,6 +176,22 @@ def bot_added(service_url: str, who: Person, place: Place) -> dict[str, Any]:
     return activity | {"membersAdded": [{"id": BOT_ID}]}
 
 
+def bot_removed(service_url: str, who: Person, place: Place) -> dict[str, Any]:
+    """bridgebot removed from a team (the event arrives in its General channel)."""
+    activity = _base("conversationUpdate", who, place, service_url, None)
+    activity["channelData"]["eventType"] = "teamMemberRemoved"
+    return activity | {"membersRemoved": [{"id": BOT_ID}]}
+
+
+def channel_deleted(service_url: str, who: Person, place: Place, deleted: Place) -> dict[str, Any]:
+    activity = _base("conversationUpdate", who, place, service_url, None)
+    activity["channelData"] |= {
+        "eventType": "channelDeleted",
+        "channel": {"id": deleted.channel_id, "name": deleted.name},
+    }
+    return activity
+
+
 def members_added(
     service_url: str, who: Person, place: Place, added: list[Person]
 ) -> dict[str, Any]:

@@ -13,7 +13,14 @@ from bot.deps import Deps
 from bot.models import Occurrence, TeamsConversation
 from handlers.teams.connector import MAX_ATTEMPTS
 from schedules.jobs import TickReport, run_tick
-from tests.teams.activities import bot_added, members_added, person, personal
+from tests.teams.activities import (
+    bot_added,
+    bot_removed,
+    channel_deleted,
+    members_added,
+    person,
+    personal,
+)
 from tests.teams.conftest import (
     ADMIN,
     ALICE,
@@ -242,3 +249,26 @@ def test_teams_throttling_that_outlasts_the_retries_puts_the_message_off_not_fai
     assert sorted(c.conversation for c in delivered) == sorted(
         [SHARED.channel_id, personal(ALICE).conversation_id]
     )
+
+
+def test_a_deleted_channel_and_the_channels_of_a_team_bridgebot_left_are_forgotten(
+    teams: Teams, teams_deps: Deps
+) -> None:
+    install_in_team(teams)
+
+    def channels() -> list[str]:
+        with teams_deps.session_factory() as session:
+            return sorted(
+                session.execute(
+                    select(TeamsConversation.name).where(TeamsConversation.kind == "channel")
+                ).scalars()
+            )
+
+    assert channels() == ["General", "marketing-it"]
+    teams.post(channel_deleted(teams.connector.service_url, ADMIN, GENERAL, SHARED))
+    assert channels() == ["General"]
+    (refused,) = teams.say("bridge channel #marketing-it", ADMIN)
+    assert "is not a channel" in card_text(refused.card)
+
+    teams.post(bot_removed(teams.connector.service_url, ADMIN, GENERAL))
+    assert channels() == []
