@@ -1,0 +1,23 @@
+"""request handling: replayed Slack requests, run once
+
+Revision ID: 0011
+Revises: 0010
+Create Date: 2026-12-04 22:50:00.000000
+
+"""
+
+from collections.abc import Sequence
+
+# revision identifiers, used by Alembic.
+revision: str = "0011"
+down_revision: str | Sequence[str] | None = "0010"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Upgrade schema (reserved; filled in by the change that needs it)."""
+
+
+def downgrade() -> None:
+    """Downgrade schema."""
