@@ -113,12 +113,14 @@ def _labels(workspace: WorkspaceView) -> dict[str, str]:
 # -- results --------------------------------------------------------------------
 
 
-def _stat_line(result_stats: pulse.SideStats, change: float | None, threshold: int) -> str:
+def _stat_line(
+    result_stats: pulse.SideStats, change: float | None, threshold: int, *, everyone: bool = False
+) -> str:
     if not result_stats.shown:
         if result_stats.respondents == 0:
             return "no answers"
-        if result_stats.respondents >= threshold:  # everyone, less the sides shown
-            return f"hidden: it would show a side's fewer than {threshold} answers"
+        if everyone:  # a total over the sides would show what the hidden side answered
+            return f"hidden: a side that answered has fewer than {threshold} answers"
         return f"hidden: fewer than {threshold} answers"
     line = f"{result_stats.agree_pct:.0f}% agree · mean {result_stats.mean:.1f} · n={result_stats.respondents}"
     if change is not None:
@@ -147,7 +149,10 @@ def results_blocks(results: PollResults, workspace: WorkspaceView) -> list[Block
                 "Everyone",
                 text(
                     _stat_line(
-                        question.overall, results.change(index, "overall"), results.threshold
+                        question.overall,
+                        results.change(index, "overall"),
+                        results.threshold,
+                        everyone=True,
                     )
                 ),
             )
@@ -181,8 +186,9 @@ def results_blocks(results: PollResults, workspace: WorkspaceView) -> list[Block
     blocks.append(
         Note(
             text(
-                f"Anonymous: answers are stored without names; a side's numbers show only with at least "
-                f"{results.threshold} answers."
+                f"Anonymous: answers are stored without names; a side's numbers and comments show "
+                f"only with at least {results.threshold} answers, and Everyone only when every side "
+                "that answered shows."
             )
         )
     )
@@ -220,7 +226,12 @@ def trend_reply(
         blocks=(
             Heading(f"Pulse trend: % agree by side, last {len(history)} pulses"),
             Paragraph(replies.join_lines(lines)),
-            Note(text("Averaged over the three questions; – means too few answers to show.")),
+            Note(
+                text(
+                    "Averaged over the three questions; – means hidden: too few answers "
+                    "on that side (for Everyone, on any side that answered)."
+                )
+            ),
         ),
         visibility=visibility,
         attachments=(Attachment("pulse-trend.png", chart, "Pulse trend: % agree by side"),),
@@ -289,7 +300,7 @@ def export(ctx: CommandContext) -> Reply:
                         result.poll.opened_at.date().isoformat(),
                         question.question,
                         side,
-                        stats.respondents if stats.shown else f"<{result.threshold}",
+                        _export_respondents(stats, result.threshold),
                         "" if stats.mean is None else stats.mean,
                         "" if stats.agree_pct is None else stats.agree_pct,
                         "" if question.gap is None or side != "overall" else question.gap,
@@ -305,6 +316,14 @@ def export(ctx: CommandContext) -> Reply:
             ),
         ),
     )
+
+
+def _export_respondents(stats: pulse.SideStats, threshold: int) -> int | str:
+    """The respondents cell: a count only beside the numbers it belongs to."""
+    if stats.shown:
+        return stats.respondents
+    # Everyone with enough answers, hidden because a side in it is: "<3" would be untrue.
+    return "hidden" if stats.respondents >= threshold else f"<{threshold}"
 
 
 # -- the weekly pulse ---------------------------------------------------------------
@@ -478,7 +497,10 @@ def comment_form(ctx: CommandContext, value: str) -> Reply:
                     multiline=True,
                     max_length=pulse.MAX_COMMENT,
                     optional=True,
-                    hint="Comments are shown without names, and only when at least 3 people comment.",
+                    hint=(
+                        "Comments are shown without names, only when at least 3 people comment, "
+                        "and only from a side with enough answers to show its numbers."
+                    ),
                 ),
             ),
         )

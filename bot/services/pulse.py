@@ -120,7 +120,8 @@ class PollResults:
     questions: list[QuestionResult]
     respondents_by_side: dict[str, int]
     response_rate: dict[str, float | None]
-    comments: list[str] = field(default_factory=list)  # empty unless at least `threshold`
+    # Only of sides whose numbers are shown, and empty unless at least `threshold` of them.
+    comments: list[str] = field(default_factory=list)
     previous: PollResults | None = None
 
     def change(self, question: int, side: str) -> float | None:
@@ -455,13 +456,18 @@ def results(
     for side in SIDES:
         invited = poll.invited.get(side, 0)
         rates[side] = round(100 * respondents.get(side, 0) / invited, 1) if invited else None
-    comments = list(
-        session.execute(
-            select(PulseComment.text)
+    # A side's comments only where its numbers are shown: the lone comment of a hidden
+    # side would give away what its few people think, however the comment is worded.
+    shown_sides = {side for (_, side), (count, _, _) in cells.items() if count >= threshold}
+    comments = [
+        comment
+        for side, comment in session.execute(
+            select(PulseComment.side, PulseComment.text)
             .where(PulseComment.workspace_id == workspace_id, PulseComment.poll_id == poll_id)
             .order_by(PulseComment.text)  # by text, not time: order must not reveal who wrote what
-        ).scalars()
-    )
+        )
+        if (side or "none") in shown_sides
+    ]
     previous = None
     if with_previous and poll.kind == WEEKLY:
         before = session.execute(
@@ -494,18 +500,19 @@ def _question_result(
     text: str, index: int, cells: dict[tuple[int, str], tuple[int, float, int]], threshold: int
 ) -> QuestionResult:
     by_side = {side: _side_stats(cells.get((index, side)), threshold) for side in SIDES}
-    total = [cell for (q, _), cell in cells.items() if q == index]
-    count = sum(c for c, _, _ in total)
+    groups = [cell for (q, _), cell in cells.items() if q == index]
+    count = sum(c for c, _, _ in groups)
+    # Everyone is shown only when every side that answered is shown itself, so it adds
+    # nothing to difference: with a side hidden, Everyone less the sides shown, less the
+    # answers the people of the other hidden sides know as their own, could isolate the
+    # hidden side's few answers. (Answers of no side count as one more side.)
+    if any(c < threshold for c, _, _ in groups):
+        return QuestionResult(text, by_side, SideStats(count, None, None, False))
     combined = (
-        (count, sum(c * m for c, m, _ in total) / count, sum(a for _, _, a in total))
+        (count, sum(c * m for c, m, _ in groups) / count, sum(a for _, _, a in groups))
         if count
         else None
     )
-    # Everyone minus the sides shown is the sides hidden: shown only if those hidden
-    # answers are none, or together as many as a side needs to be shown itself.
-    hidden = sum(c for c, _, _ in total if c < threshold)
-    if 0 < hidden < threshold:
-        return QuestionResult(text, by_side, SideStats(count, None, None, False))
     return QuestionResult(text, by_side, _side_stats(combined, threshold))
 
 

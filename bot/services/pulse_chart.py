@@ -23,7 +23,15 @@ def average_agree(result: PollResults, side: str) -> float | None:
 
 
 def trend_chart(history: list[PollResults], labels: dict[str, str]) -> bytes:
-    """A line per side; gaps where a side had too few answers to show."""
+    """The trend figure as a PNG."""
+    buffer = io.BytesIO()
+    trend_figure(history, labels).savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def trend_figure(history: list[PollResults], labels: dict[str, str]) -> Figure:
+    """A line per side; gaps where a side had too few answers to show (Everyone: where
+    any side that answered did)."""
     figure = Figure(figsize=(7.5, 3.6), dpi=110)
     axes = figure.add_subplot()
     dates = [result.poll.opened_at.strftime("%d %b") for result in history]
@@ -46,6 +54,4 @@ def trend_chart(history: list[PollResults], labels: dict[str, str]) -> bytes:
     axes.grid(axis="y", alpha=0.3)
     axes.legend(loc="lower left", frameon=False)
     figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+    return figure

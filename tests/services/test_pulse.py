@@ -193,25 +193,28 @@ def test_a_side_with_fewer_than_three_answers_is_hidden(deps: Deps) -> None:
     assert first.overall == SideStats(5, None, None, False)
     shown = rendered(deps, results(deps, poll.id))
     assert "hidden: fewer than 3 answers" in shown
-    assert "hidden: it would show a side's fewer than 3 answers" in shown
+    assert "hidden: a side that answered has fewer than 3 answers" in shown
     assert "not shown (a side has too few answers)" in shown
 
 
-def test_everyone_is_shown_when_the_hidden_sides_together_reach_the_threshold(
-    deps: Deps,
-) -> None:
-    marketing, it, other = users("MK", 3), users("IT", 2), users("OT", 1)
+def test_everyone_is_shown_only_once_every_side_that_answered_is_shown(deps: Deps) -> None:
+    marketing, it, other = users("MK", 3), users("IT", 3), users("OT", 3)
     seed(deps, marketing=marketing, it=it, other=other)
     poll = open_poll(deps)
-    for user, value in zip(marketing + it, (5, 5, 5, 1, 2), strict=True):
+    for user, value in zip(marketing + it[:2] + other[:1], (5, 5, 5, 1, 2, 3), strict=True):
         vote(deps, poll.id, user, value)
-    assert results(deps, poll.id).questions[0].overall.shown is False  # IT's 2 alone
+    # IT's two and Other's one answer reach three together, but Other's one person knows
+    # their own answer: Everyone less Marketing less it would be IT's two alone.
+    assert results(deps, poll.id).questions[0].overall == SideStats(6, None, None, False)
 
-    vote(deps, poll.id, other[0], 3)  # IT's and Other's three answers only blend together
+    vote(deps, poll.id, it[2], 4)
+    assert results(deps, poll.id).questions[0].overall.shown is False  # Other's one alone
 
+    for user in other[1:]:
+        vote(deps, poll.id, user, 3)
     first = results(deps, poll.id).questions[0]
-    assert (first.by_side["it"].shown, first.by_side["other"].shown) == (False, False)
-    assert first.overall == SideStats(6, 3.5, 50.0, True)
+    assert all(first.by_side[side].shown for side in ("marketing", "it", "other"))
+    assert first.overall == SideStats(9, 3.44, 44.4, True)
 
 
 def test_a_higher_threshold_is_respected_and_it_never_goes_below_three(deps: Deps) -> None:
@@ -245,9 +248,11 @@ def test_a_higher_threshold_is_respected_and_it_never_goes_below_three(deps: Dep
 
 
 def test_comments_show_without_names_only_once_three_people_commented(deps: Deps) -> None:
-    marketing, it = users("MK", 2), users("IT", 2)
+    marketing, it = users("MK", 3), users("IT", 3)
     seed(deps, marketing=marketing, it=it)
     poll = open_poll(deps)
+    for user in marketing + it:  # both sides' numbers are shown, so their comments may be
+        vote(deps, poll.id, user, 4)
     comment(deps, poll.id, marketing[0], "More shared planning, please")
     comment(deps, poll.id, it[0], "Release notes in plain words helped")
     assert results(deps, poll.id).comments == []
