@@ -18,6 +18,7 @@ from bot.db import make_engine, make_session_factory
 from bot.notify import Notifier
 from bot.router import CommandRouter
 from bot.services.occurrences import ClaimedOccurrence
+from bot.services.posting_limits import PostingLimits
 from bot.services.secret_key import ensure_secret_key
 from bot.settings import Settings
 
@@ -71,6 +72,14 @@ def build_deps(settings: Settings, *, upgrade_schema: bool = True) -> Deps:
         settings=settings,
         engine=engine,
         session_factory=session_factory,
-        router=build_router(secret_key=secret_key, public_url=settings.public_url),
+        router=build_router(
+            secret_key=secret_key,
+            public_url=settings.public_url,
+            posting_limits=PostingLimits(
+                per_person_minute=settings.bridgebot_posts_per_person_minute,
+                per_person_day=settings.bridgebot_posts_per_person_day,
+                per_workspace_hour=settings.bridgebot_posts_per_workspace_hour,
+            ),
+        ),
         secret_key=secret_key,
     )

@@ -388,6 +388,10 @@ class BoardPost(Base):
     __table_args__ = (
         CheckConstraint("kind IN ('win', 'challenge')", name="kind_known"),
         Index("ix_board_posts_workspace_kind_created", "workspace_id", "kind", "created_at"),
+        # Posting limits count a person's recent posts (bot/services/posting_limits.py).
+        Index(
+            "ix_board_posts_workspace_author_created", "workspace_id", "author_ref", "created_at"
+        ),
     )
 
     def __repr__(self) -> str:
@@ -461,7 +465,11 @@ class PulsePoll(Base):
     channel_ref: Mapped[str | None] = mapped_column(String(64))
     message_ref: Mapped[str | None] = mapped_column(String(64))
 
-    __table_args__ = (UniqueConstraint("workspace_id", "kind", "slot"),)
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "kind", "slot"),
+        # Posting limits count a person's recent quick polls.
+        Index("ix_pulse_polls_workspace_author_opened", "workspace_id", "author_ref", "opened_at"),
+    )
 
     def __repr__(self) -> str:
         return f"PulsePoll(id={self.id!r}, kind={self.kind!r}, status={self.status!r})"

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import replies
 from bot.replies import PostedMessage, Reply, Text
-from bot.services import dedupe, workspaces
+from bot.services import dedupe, posting_limits, workspaces
+from bot.services.posting_limits import PostingLimitReached, PostingLimits
 from bot.textinput import CONTROL_MESSAGE, clean_field, has_control_characters
 
 logger = logging.getLogger(__name__)
@@ -52,6 +53,10 @@ class PermissionDenied(BridgebotError):
 
 class NotFound(BridgebotError):
     """The thing named does not exist in this workspace."""
+
+
+class PostingLimited(BridgebotError):
+    """The caller, or their workspace, posted as often as the limits allow for now."""
 
 
 class FormInvalid(BridgebotError):
@@ -100,6 +105,7 @@ class CommandContext:
     default_timezone: str
     channel_ref: str | None = None
     resolve_channel: ChannelResolver = no_channel_mentions
+    posting_limits: PostingLimits = field(default_factory=PostingLimits)
 
     @property
     def workspace_id(self) -> str:
@@ -108,6 +114,19 @@ class CommandContext:
     def require_admin(self, action: str) -> None:
         if not self.caller.has_admin_rights():
             raise PermissionDenied(f"Only workspace admins can {action}.")
+
+    def require_posting_allowance(self) -> None:
+        """Refuse a post to a shared channel over the caller's or the workspace's limit."""
+        try:
+            posting_limits.check(
+                session=self.session,
+                workspace_id=self.workspace_id,
+                author_ref=self.caller.user_ref,
+                now=self.now,
+                limits=self.posting_limits,
+            )
+        except PostingLimitReached as exc:
+            raise PostingLimited(str(exc)) from None
 
 
 CommandHandler = Callable[[CommandContext, str], Reply]
@@ -140,6 +159,7 @@ class CommandRouter:
         self._recorders: dict[str, Recorder] = {}
         self._refreshers: dict[str, Refresher] = {}
         self.new_workspace_hooks: list[NewWorkspaceHook] = []
+        self.posting_limits = PostingLimits()
         # Workspaces known to exist, so most commands skip the check (they are never removed).
         self.known_workspaces: set[str] = set()
 
@@ -286,6 +306,7 @@ def run_in_context(
                 default_timezone=default_timezone,
                 channel_ref=channel_ref,
                 resolve_channel=resolve_channel,
+                posting_limits=router.posting_limits,
             )
             if once_key is not None and not dedupe.first_time(
                 session=session, key=once_key, now=now

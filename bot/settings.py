@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     bridgebot_grace_minutes: int = Field(default=30, ge=0, le=24 * 60)
     # How long a claimed delivery stays with one instance before another may take it over.
     bridgebot_claim_lease_seconds: int = Field(default=120, ge=1, le=3600)
+    # Posts to shared channels (wins, challenges, quick polls) one person, or one
+    # workspace, may make in a while: a burst of them buries everything else.
+    bridgebot_posts_per_person_minute: int = Field(default=5, ge=1, le=1000)
+    bridgebot_posts_per_person_day: int = Field(default=30, ge=1, le=10000)
+    bridgebot_posts_per_workspace_hour: int = Field(default=60, ge=1, le=10000)
 
     log_level: str = "INFO"
 

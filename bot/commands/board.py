@@ -115,6 +115,7 @@ def post(ctx: CommandContext, kind: str, body: str, *, source: str) -> Reply:
             "A workspace admin can choose one with /bridge channel #channel.",
             usage,
         )
+    ctx.require_posting_allowance()
     try:
         view = board.create_post(
             session=ctx.session,

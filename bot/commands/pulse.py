@@ -605,6 +605,7 @@ def ask(ctx: CommandContext, rest: str) -> Reply:
     question, *options = rest.split("|")
     if not ctx.channel_ref:
         raise UsageError("Quick polls are posted in a channel; run this in one.", ASK_USAGE)
+    ctx.require_posting_allowance()
     try:
         poll = pulse.create_adhoc(
             session=ctx.session,
