@@ -542,6 +542,52 @@ class PulseComment(Base):
         return f"PulseComment(poll_id={self.poll_id!r})"
 
 
+class PulseAudience(Base):
+    """Someone a weekly pulse asked, with their side when it opened: only they may answer,
+    and their answers count under that side. Nothing here leads to an answer (no hash,
+    no time, no "answered" mark)."""
+
+    __tablename__ = "pulse_audience"
+
+    poll_id: Mapped[int] = mapped_column(
+        ForeignKey("pulse_polls.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_ref: Mapped[str] = mapped_column(String(128), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    side: Mapped[str] = mapped_column(String(16))
+
+    __table_args__ = (
+        CheckConstraint("side IN ('marketing', 'it', 'other')", name="side_known"),
+        # forget-me and export-me look a person up across every pulse.
+        Index("ix_pulse_audience_workspace_user", "workspace_id", "user_ref"),
+    )
+
+    def __repr__(self) -> str:
+        return f"PulseAudience(poll_id={self.poll_id!r}, side={self.side!r})"
+
+
+class SideChange(Base):
+    """A person's side moving from one side to another: when, and whether they did it
+    themselves, an admin did, or the user-group sync (a person's own changes are limited)."""
+
+    __tablename__ = "side_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    user_ref: Mapped[str] = mapped_column(String(128))
+    source: Mapped[str] = mapped_column(String(16))  # self | admin | sync
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("source IN ('self', 'admin', 'sync')", name="source_known"),
+        Index("ix_side_changes_workspace_user", "workspace_id", "user_ref", "changed_at"),
+        Index("ix_side_changes_workspace_changed", "workspace_id", "changed_at"),
+    )
+
+    def __repr__(self) -> str:
+        return f"SideChange(user_ref={self.user_ref!r}, source={self.source!r})"
+
+
 class ProcessedRequest(Base):
     """Ids of Slack events and clicks already handled, so a retry is not handled twice."""
 

@@ -83,12 +83,18 @@ async def deliver_sync(occurrence: ClaimedOccurrence, deps: Deps) -> None:
 def _apply(deps: Deps, workspace_id: str, members: dict[Side, set[str]]) -> str:
     """Set each member's side; someone in both groups is left as they are."""
     both = set.intersection(*members.values()) if len(members) > 1 else set()
+    now = deps.clock()
     counts = {side: 0 for side in members}
     with deps.session_factory.begin() as session:
         for side, users in members.items():
             for user in sorted(users - both):
                 people.set_side(
-                    session=session, workspace_id=workspace_id, user_ref=user, side=side
+                    session=session,
+                    workspace_id=workspace_id,
+                    user_ref=user,
+                    side=side,
+                    source=people.SideSource.SYNC,
+                    now=now,
                 )
                 counts[side] += 1
     parts = [f"{count} {side.value}" for side, count in counts.items()]

@@ -32,10 +32,12 @@ from bot.router import (
     CommandContext,
     CommandRouter,
     FormInvalid,
+    PermissionDenied,
     UsageError,
     split_first,
 )
-from bot.services import occurrences, people, privacy, workspaces
+from bot.services import occurrences, people, privacy, pulse, pulse_audience, workspaces
+from bot.services.people import SideChangeTooSoon
 from bot.services.pulse import ALL_SIDES, PULSE_AUDIENCES
 from bot.services.recurrence import (
     WEEKDAY_NAMES,
@@ -150,16 +152,44 @@ def set_side(ctx: CommandContext, args: str) -> Reply:
         raise UsageError(
             text("“", args[:40], "” is not a side. Choose marketing, it or other."), usage
         )
-    people.set_side(
+    try:
+        people.change_own_side(
+            session=ctx.session,
+            workspace_id=ctx.workspace_id,
+            user_ref=ctx.caller.user_ref,
+            side=side,
+            now=ctx.now,
+            is_admin=ctx.caller.has_admin_rights(),
+            display_name=ctx.caller.display_name,
+        )
+    except SideChangeTooSoon as exc:
+        raise PermissionDenied(str(exc)) from None
+    done = text("Done: you are on the ", bold(workspace.label(side)), " side.")
+    frozen = _side_in_open_pulse(ctx)
+    if frozen is None or frozen == side:
+        return replies.message(done)
+    return replies.message(
+        done,
+        text(
+            "The pulse open now still counts your answers as ",
+            bold(workspace.label(frozen)),
+            ", your side when it opened; the change counts from the next one.",
+        ),
+    )
+
+
+def _side_in_open_pulse(ctx: CommandContext) -> Side | None:
+    """The caller's side frozen by the weekly pulse open now, if it asked them."""
+    poll = pulse.open_weekly_poll(session=ctx.session, workspace_id=ctx.workspace_id)
+    if poll is None:
+        return None
+    frozen = pulse_audience.frozen_side(
         session=ctx.session,
         workspace_id=ctx.workspace_id,
+        poll_id=poll.id,
         user_ref=ctx.caller.user_ref,
-        side=side,
-        display_name=ctx.caller.display_name,
     )
-    return replies.message(
-        text("Done: you are on the ", bold(workspace.label(side)), " side."),
-    )
+    return Side(frozen) if frozen else None
 
 
 def set_channel(ctx: CommandContext, args: str) -> Reply:

@@ -41,7 +41,7 @@ from bot.router import (
     UsageError,
     split_first,
 )
-from bot.services import occurrences, pulse, workspaces
+from bot.services import occurrences, people, pulse, workspaces
 from bot.services.pulse import PollClosed, PollNotFound, PollResults, PollView, PulseRefused
 from bot.services.pulse_chart import average_agree, trend_chart
 from bot.services.recurrence import WEEKDAY_NAMES, WEEKDAYS, RecurrenceError, parse_time
@@ -253,6 +253,7 @@ def latest(ctx: CommandContext) -> Reply:
                 )
             )
         )
+        blocks += _side_changes_note(ctx, open_poll)
     poll = pulse.latest_weekly(session=ctx.session, workspace_id=ctx.workspace_id)
     if poll is None:
         blocks.insert(0, Paragraph(text("No pulse results yet.")))
@@ -262,9 +263,30 @@ def latest(ctx: CommandContext) -> Reply:
         blocks=(
             Heading(f"Pulse of {poll.opened_at:%d %b %Y}"),
             *results_blocks(results, workspace),
+            *_side_changes_note(ctx, poll),
             *blocks,
         )
     )
+
+
+def _side_changes_note(ctx: CommandContext, poll: PollView) -> list[Block]:
+    """For admins only, and a count only: side changes while the pulse was open. They do
+    not move its answers (sides froze when it opened); many may mean someone tries to."""
+    if not ctx.caller.has_admin_rights():
+        return []
+    count = people.side_changes_between(
+        session=ctx.session, workspace_id=ctx.workspace_id, start=poll.opened_at, end=poll.closed_at
+    )
+    changes = replies.counted(count, "side change")
+    when = "while it was open" if poll.closed_at else "since it opened"
+    return [
+        Note(
+            text(
+                f"Admins only: {changes} {when} (pulse of {poll.opened_at:%d %b}); "
+                "they count from the next pulse."
+            )
+        )
+    ]
 
 
 def results_message(
@@ -484,6 +506,20 @@ def vote(ctx: CommandContext, value: str, secret_key: str) -> Reply:
 
 def comment_form(ctx: CommandContext, value: str) -> Reply:
     (poll_id,) = _split_value(value, 1)
+    try:  # refused before typing, not after
+        pulse.check_may_answer(
+            session=ctx.session,
+            workspace_id=ctx.workspace_id,
+            poll_id=poll_id,
+            user_ref=ctx.caller.user_ref,
+            now=ctx.now,
+        )
+    except PollClosed as exc:
+        raise PermissionDenied(str(exc)) from None
+    except PulseRefused as exc:
+        raise PermissionDenied(str(exc)) from None
+    except PollNotFound:
+        raise NotFound("That poll no longer exists.") from None
     return Reply(
         form=Form(
             callback_id=PULSE_COMMENT_FORM,

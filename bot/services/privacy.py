@@ -18,9 +18,11 @@ from bot.models import (
     Occurrence,
     Person,
     PulseAnswer,
+    PulseAudience,
     PulseComment,
     PulsePoll,
     PulseRespondent,
+    SideChange,
     Standup,
     StandupAnswer,
 )
@@ -55,6 +57,21 @@ def export(*, session: Session, workspace_id: str, user_ref: str) -> dict[str, A
                 Person.workspace_id == workspace_id, Person.user_ref == user_ref
             ),
             ["side", "display_name", "created_at", "updated_at"],
+        ),
+        "side_changes": _rows(
+            session,
+            select(SideChange.changed_at, SideChange.source)
+            .where(SideChange.workspace_id == workspace_id, SideChange.user_ref == user_ref)
+            .order_by(SideChange.changed_at),
+            ["changed_at", "by"],
+        ),
+        "pulses_asked": _rows(
+            session,
+            select(PulsePoll.opened_at, PulseAudience.side)
+            .join(PulsePoll, PulsePoll.id == PulseAudience.poll_id)
+            .where(PulseAudience.workspace_id == workspace_id, PulseAudience.user_ref == user_ref)
+            .order_by(PulsePoll.opened_at),
+            ["opened_at", "your_side_then"],
         ),
         "standups_created": _rows(
             session,
@@ -165,6 +182,17 @@ def forget(
 
     in_ws = workspace_id
     run("person", delete(Person).where(Person.workspace_id == in_ws, Person.user_ref == user_ref))
+    run(
+        "side changes",
+        delete(SideChange).where(SideChange.workspace_id == in_ws, SideChange.user_ref == user_ref),
+    )
+    # Out of every pulse's audience too: an open one no longer takes their answers.
+    run(
+        "pulses you were asked",
+        delete(PulseAudience).where(
+            PulseAudience.workspace_id == in_ws, PulseAudience.user_ref == user_ref
+        ),
+    )
     run(
         "standup answers",
         delete(StandupAnswer).where(

@@ -26,6 +26,7 @@ from bot.models import (
     Side,
     WorkspaceSettings,
 )
+from bot.services import pulse_audience
 
 DEFAULT_QUESTIONS = (
     "This week Marketing and IT worked together collaboratively.",
@@ -61,6 +62,16 @@ class PollNotFound(LookupError):
 
 class PulseRefused(ValueError):
     pass
+
+
+class NotInAudience(PulseRefused):
+    """A weekly pulse asked only the people who had a side when it opened."""
+
+    def __init__(self, opened_at: datetime) -> None:
+        super().__init__(
+            f"This pulse was sent to the people who had a side when it opened on "
+            f"{opened_at:%A %d %B}; you can answer the next one."
+        )
 
 
 def voter_hash(secret_key: str, workspace_id: str, poll_id: int, user_ref: str) -> str:
@@ -168,12 +179,16 @@ def audience(*, session: Session, workspace_id: str) -> list[tuple[str, str]]:
 def open_weekly(
     *, session: Session, workspace_id: str, slot: datetime, now: datetime, open_for: timedelta
 ) -> tuple[PollView, list[str]]:
-    """Open the weekly pulse for `slot` (idempotent) and return it with the people to ask."""
+    """Open the weekly pulse for `slot` (idempotent) and return it with the people to ask.
+
+    The audience and each member's side are frozen as it opens: only they may answer,
+    under that side, and `invited` counts them. Opening again returns the frozen audience.
+    """
     people = audience(session=session, workspace_id=workspace_id)
     invited: dict[str, int] = {}
     for _, side in people:
         invited[side] = invited.get(side, 0) + 1
-    insert_ignoring_conflicts(
+    created = insert_ignoring_conflicts(
         session,
         PulsePoll,
         {
@@ -194,6 +209,12 @@ def open_weekly(
             PulsePoll.workspace_id == workspace_id, PulsePoll.kind == WEEKLY, PulsePoll.slot == slot
         )
     ).scalar_one()
+    if created:
+        pulse_audience.freeze(
+            session=session, workspace_id=workspace_id, poll_id=row.id, people=people
+        )
+    else:
+        people = pulse_audience.members(session=session, workspace_id=workspace_id, poll_id=row.id)
     return _view(row), [user for user, _ in people]
 
 
@@ -207,7 +228,11 @@ def create_adhoc(
     channel_ref: str,
     now: datetime,
 ) -> PollView:
-    """A quick poll in a channel: 2 to 10 options, one changeable vote per person."""
+    """A quick poll in a channel: 2 to 10 options, one changeable vote per person.
+
+    Unlike the weekly pulse it freezes no audience: it is open to whoever can see it in
+    the channel, and its results are totals only, never by side.
+    """
     question = question.strip()
     cleaned = [o.strip() for o in options if o.strip()]
     if not question:
@@ -271,19 +296,18 @@ def vote(
 
     Raises:
         PollClosed: after the poll closed (or past its closing time).
+        NotInAudience: a weekly pulse that did not ask the person when it opened.
         PulseRefused: a value or question that does not exist.
     """
     poll = get_poll(session=session, workspace_id=workspace_id, poll_id=poll_id)
     _check_open(poll, now)
+    side = _answering_side(session, poll, user_ref)
     if not 0 <= question < len(poll.questions):
         raise PulseRefused("That question is not part of this poll.")
     valid = range(len(poll.options)) if poll.kind == ADHOC else range(1, 6)
     if value not in valid:
         raise PulseRefused("That answer is not on the scale.")
     voter = voter_hash(secret_key, workspace_id, poll_id, user_ref)
-    side = session.execute(
-        select(Person.side).where(Person.workspace_id == workspace_id, Person.user_ref == user_ref)
-    ).scalar_one_or_none()
     # The first answer makes the person a respondent (counted once, by the same hash).
     insert_ignoring_conflicts(
         session,
@@ -307,6 +331,37 @@ def vote(
         ["value", "updated_at"],
     )
     return poll
+
+
+def check_may_answer(
+    *, session: Session, workspace_id: str, poll_id: int, user_ref: str, now: datetime
+) -> PollView:
+    """The poll, if the person may answer or comment on it now (before showing a form).
+
+    Raises:
+        PollNotFound, PollClosed, NotInAudience: as `vote` would.
+    """
+    poll = get_poll(session=session, workspace_id=workspace_id, poll_id=poll_id)
+    _check_open(poll, now)
+    _answering_side(session, poll, user_ref)
+    return poll
+
+
+def _answering_side(session: Session, poll: PollView, user_ref: str) -> str | None:
+    """The side an answer counts under: a weekly pulse's, frozen when it opened (only its
+    audience may answer); a quick poll's, the person's side now (it shows totals only)."""
+    if poll.kind != WEEKLY:
+        return session.execute(
+            select(Person.side).where(
+                Person.workspace_id == poll.workspace_id, Person.user_ref == user_ref
+            )
+        ).scalar_one_or_none()
+    side = pulse_audience.frozen_side(
+        session=session, workspace_id=poll.workspace_id, poll_id=poll.id, user_ref=user_ref
+    )
+    if side is None:
+        raise NotInAudience(poll.opened_at)
+    return side
 
 
 def _check_open(poll: PollView, now: datetime) -> None:
@@ -346,6 +401,7 @@ def save_comment(
 ) -> None:
     poll = get_poll(session=session, workspace_id=workspace_id, poll_id=poll_id)
     _check_open(poll, now)
+    side = _answering_side(session, poll, user_ref)
     text = text.strip()
     if len(text) > MAX_COMMENT:
         raise PulseRefused(f"Keep the comment under {MAX_COMMENT:,} characters.")
@@ -356,11 +412,6 @@ def save_comment(
         )
     )
     if text:
-        side = session.execute(
-            select(Person.side).where(
-                Person.workspace_id == workspace_id, Person.user_ref == user_ref
-            )
-        ).scalar_one_or_none()
         session.add(
             PulseComment(
                 workspace_id=workspace_id,
