@@ -50,9 +50,12 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
 def _switch_to_wal(cursor: Any) -> None:
     # WAL is a lasting property of the file: usually set already. Switching takes a lock
     # that SQLite does not wait for, so a process starting beside another retries.
+    # execute() then fetchone() on the cursor, not chained: the asyncio engine's adapted
+    # cursor (the OAuth stores' engine) does not return itself from execute().
     for attempt in range(WAL_SWITCH_ATTEMPTS):
         try:
-            if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            cursor.execute("PRAGMA journal_mode")
+            if cursor.fetchone()[0].lower() != "wal":
                 cursor.execute("PRAGMA journal_mode=WAL")
             return
         except sqlite3.OperationalError as exc:

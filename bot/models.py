@@ -81,6 +81,9 @@ class OccurrenceStatus(StrEnum):
     MISSED = "missed"
     CANCELLED = "cancelled"
     FAILED = "failed"
+    # The workspace could not be reached at all (bridgebot uninstalled, its token
+    # revoked): recorded once, never retried; later deliveries try again.
+    UNDELIVERABLE = "undeliverable"
 
 
 class Workspace(Base):

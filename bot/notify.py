@@ -34,3 +34,11 @@ class DeliveryDeferred(Exception):
 
 class DeliveryError(Exception):
     """The platform refused a message for a reason retrying will not fix."""
+
+
+class WorkspaceUninstalled(DeliveryError):
+    """bridgebot is no longer installed in the workspace, or its token was revoked.
+
+    Nothing reaches the workspace until it is reinstalled: the scheduler records the
+    delivery as not delivered at once and does not retry it.
+    """

@@ -106,9 +106,13 @@ def create_web_app(deps: Deps, *, teams_options: TeamsOptions | None = None) -> 
 
         # Plain Starlette routes: Bolt reads the request itself, so FastAPI's
         # parameter machinery would only cost time on the busiest path.
-        api.add_route("/slack/events", slack_endpoint, methods=["POST"])
-        api.add_route(INSTALL_PATH, slack_endpoint, methods=["GET"])
-        api.add_route(REDIRECT_PATH, slack_endpoint, methods=["GET"])
+        # In Socket Mode Slack reaches bridgebot over the socket alone: no HTTP route
+        # exists, so nothing sent to this port can pass for Slack.
+        if deps.settings.run_mode is not RunMode.SLACK_SOCKET:
+            api.add_route("/slack/events", slack_endpoint, methods=["POST"])
+        if deps.settings.run_mode is RunMode.SLACK_OAUTH:
+            api.add_route(INSTALL_PATH, slack_endpoint, methods=["GET"])
+            api.add_route(REDIRECT_PATH, slack_endpoint, methods=["GET"])
 
     @api.get("/calendar/{token}.ics")
     async def calendar_feed(token: str) -> Response:

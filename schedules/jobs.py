@@ -13,7 +13,7 @@ from functools import partial
 from bot import replies
 from bot.deps import Deps
 from bot.metrics import DELIVERIES, REDELIVERIES
-from bot.notify import DeliveryDeferred
+from bot.notify import DeliveryDeferred, WorkspaceUninstalled
 from bot.services import dedupe, occurrences
 from bot.services.occurrences import ClaimedOccurrence
 from schedules.batching import Batched
@@ -37,6 +37,7 @@ class TickReport:
     failed: int
     missed: int
     deferred: int = 0  # put back for later (a busy conversation), no attempt counted
+    undeliverable: int = 0  # the workspace cannot be reached (uninstalled): not retried
 
 
 async def deliver_post(occurrence: ClaimedOccurrence, deps: Deps) -> None:
@@ -71,7 +72,7 @@ async def run_tick(deps: Deps, now: datetime | None = None) -> TickReport:
     for hook in deps.tick_started:
         hook()
     await asyncio.to_thread(_plan, deps, now)
-    totals = {"claimed": 0, "sent": 0, "failed": 0, "missed": 0, "deferred": 0}
+    totals = {"claimed": 0, "sent": 0, "failed": 0, "missed": 0, "deferred": 0, "undeliverable": 0}
     recorder = _sent_recorder(deps)
 
     while time.monotonic() - started < TICK_BUDGET_SECONDS:
@@ -199,7 +200,7 @@ def _sent_recorder(deps: Deps) -> SentRecorder:
 
 
 async def _deliver_one(deps: Deps, occurrence: ClaimedOccurrence, recorder: SentRecorder) -> str:
-    """Deliver and record one occurrence: "sent", "deferred" or "failed"."""
+    """Deliver and record one occurrence: "sent", "deferred", "undeliverable" or "failed"."""
     delivery = deps.deliveries.get(occurrence.kind)
     if occurrence.attempt > 1:
         # The first attempt died or failed; this is the only way a duplicate can happen.
@@ -222,6 +223,13 @@ async def _deliver_one(deps: Deps, occurrence: ClaimedOccurrence, recorder: Sent
         # Back on time, not at the next minute's tick.
         asyncio.get_running_loop().call_later(exc.retry_after, deps.wake)
         return "deferred"
+    except WorkspaceUninstalled as exc:
+        # No retry can reach a workspace that removed bridgebot; a reinstall lets the
+        # next deliveries go.
+        logger.warning("delivery %s (%s) not delivered: %s", occurrence.id, occurrence.kind, exc)
+        DELIVERIES.labels(kind=occurrence.kind, outcome="undeliverable").inc()
+        await asyncio.to_thread(_mark_undeliverable, deps, occurrence, f"not delivered: {exc}")
+        return "undeliverable"
     except Exception as exc:  # noqa: BLE001 - any failure is recorded on the row and retried
         logger.exception("delivery %s (%s) failed", occurrence.id, occurrence.kind)
         DELIVERIES.labels(kind=occurrence.kind, outcome="failed").inc()
@@ -257,6 +265,17 @@ def _release(deps: Deps, occurrence: ClaimedOccurrence, error: str) -> None:
             error=error,
             give_up=occurrence.attempt >= MAX_ATTEMPTS,
             retry_at=deps.clock() + RETRY_BACKOFF * occurrence.attempt,
+        )
+
+
+def _mark_undeliverable(deps: Deps, occurrence: ClaimedOccurrence, reason: str) -> None:
+    with deps.session_factory.begin() as session:
+        occurrences.mark_undeliverable(
+            session=session,
+            occurrence_id=occurrence.id,
+            instance_id=deps.instance_id,
+            reason=reason,
+            now=deps.clock(),
         )
 
 

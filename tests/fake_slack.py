@@ -63,6 +63,8 @@ class FakeSlack:
         self.uploads: list[Upload] = []
         # Members of each Slack user group (usergroups.users.list), set by the test.
         self.usergroups: dict[str, list[str]] = {}
+        # Bot tokens handed out by oauth.v2.access, one new token per install.
+        self.issued_bot_tokens: list[str] = []
         server.expect_request(re.compile(r"^/.*"), method=METHOD_ALL).respond_with_handler(
             self._handle
         )
@@ -213,12 +215,39 @@ class FakeSlack:
                 }
             case "files.completeUploadExternal":
                 return {"ok": True, "files": self._complete_uploads(call.params)}
+            case "oauth.v2.access":
+                return self._install(call)
             case "usergroups.users.list":
                 members = self.usergroups.get(str(call.params.get("usergroup", "")))
                 if members is None:
                     return {"ok": False, "error": "no_such_subteam"}
                 return {"ok": True, "users": list(members)}
         return {"ok": True}
+
+    def _install(self, call: Call) -> dict[str, Any]:
+        """An OAuth install of the team completes: a fresh bot token and a user token."""
+        if not call.params.get("code") or not call.headers.get("Authorization"):
+            return {"ok": False, "error": "invalid_code"}  # client id and secret come as Basic
+        with self._lock:
+            token = f"xoxb-installed-{len(self.issued_bot_tokens) + 1}"
+            self.issued_bot_tokens.append(token)
+        return {
+            "ok": True,
+            "app_id": "A0BRIDGE",
+            "authed_user": {
+                "id": "U0INSTALLER",
+                "scope": "",
+                "access_token": f"xoxp-installer-{len(self.issued_bot_tokens)}",
+                "token_type": "user",
+            },
+            "scope": "commands,chat:write",
+            "token_type": "bot",
+            "access_token": token,
+            "bot_user_id": BOT_USER_ID,
+            "team": {"id": TEAM_ID, "name": "Bridge Co"},
+            "enterprise": None,
+            "is_enterprise_install": False,
+        }
 
     def _store_upload(self, file_id: str, content: bytes) -> None:
         with self._lock:

@@ -60,7 +60,11 @@ def check_common(data: dict[str, Any]) -> None:
 
     settings = data["settings"]
     assert settings["interactivity"]["is_enabled"] is True
-    assert settings["event_subscriptions"]["bot_events"] == ["app_home_opened"]
+    assert settings["event_subscriptions"]["bot_events"] == [
+        "app_home_opened",
+        "app_uninstalled",
+        "tokens_revoked",
+    ]
 
     scopes = data["oauth_config"]["scopes"]
     assert set(scopes["bot"]) == BOT_SCOPES

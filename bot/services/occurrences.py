@@ -323,6 +323,31 @@ def release(
     )
 
 
+def mark_undeliverable(
+    *, session: Session, occurrence_id: int, instance_id: str, reason: str, now: datetime
+) -> bool:
+    """Record a claimed delivery as not delivered, for good (its workspace cannot be reached).
+
+    Returns False if another instance had taken it over meanwhile.
+    """
+    done = session.execute(
+        update(Occurrence)
+        .where(
+            Occurrence.id == occurrence_id,
+            Occurrence.status == OccurrenceStatus.CLAIMED.value,
+            Occurrence.claimed_by == instance_id,
+        )
+        .values(
+            status=OccurrenceStatus.UNDELIVERABLE.value,
+            finished_at=now,
+            claimed_by=None,
+            lease_until=None,
+            last_error=reason[:2000],
+        )
+    ).rowcount  # type: ignore[attr-defined]
+    return bool(done)
+
+
 def cancel(
     *,
     session: Session,

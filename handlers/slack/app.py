@@ -13,7 +13,7 @@ from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStor
 from bot.db import make_async_engine
 from bot.deps import Deps
 from bot.settings import RunMode, Settings
-from handlers.slack import commands, dedupe, errors, home, interactions
+from handlers.slack import commands, dedupe, errors, home, installation, interactions
 from handlers.slack.client import make_web_client
 from handlers.slack.errors import BackgroundWork
 from handlers.slack.manifest import BOT_SCOPES
@@ -56,11 +56,13 @@ def create_slack_app(
         async def tokens(_workspace_id: str) -> str | None:
             return fixed_token
 
+    errors.mark_verified_requests(app)  # before any middleware of ours
     dedupe.register(app, deps)
     runtime = SlackRuntime(settings, session, background)
     commands.register(app, deps, runtime)
     interactions.register(app, deps, runtime)
     home.register(app, deps, runtime)
+    installation.register(app)
     errors.register(app)
     deps.notifier = SlackNotifier(settings, tokens, session)
     return app

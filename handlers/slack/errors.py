@@ -23,6 +23,21 @@ DATABASE_DOWN = "bridgebot is having trouble reaching its database, try again in
 Listener = TypeVar("Listener", bound=Callable[..., Awaitable[None]])
 
 
+# Set on a request's context once Bolt's built-in middleware (signature check first)
+# let it through; nothing is ever sent to a response_url a request only claims.
+VERIFIED = "bridgebot_verified"
+
+
+def mark_verified_requests(app: AsyncApp) -> None:
+    """Register first among our middleware: it runs only for requests Slack signed."""
+
+    async def mark_verified(context: dict[str, Any], next: Callable[[], Awaitable[None]]) -> None:
+        context[VERIFIED] = True
+        await next()
+
+    app.middleware(mark_verified)
+
+
 def register(app: AsyncApp) -> None:
     app.error(handle_error)
 
@@ -117,11 +132,22 @@ async def _reporting_failure(listener: Listener, kwargs: dict[str, Any]) -> None
         await listener(**kwargs)
     except Exception as exc:  # noqa: BLE001 - the one error path, as app.error would
         body = kwargs.get("body") or kwargs.get("shortcut") or {}
-        await handle_error(exc, body, kwargs.get("respond"))
+        # A listener runs only after every middleware, so its request was verified.
+        await _report(exc, body, kwargs.get("respond"))
 
 
-async def handle_error(error: Exception, body: dict[str, Any], respond: Any) -> None:
-    """Handle any exception a listener did not turn into a reply."""
+async def handle_error(
+    error: Exception, body: dict[str, Any], respond: Any, context: dict[str, Any]
+) -> None:
+    """Handle any exception a listener or middleware did not turn into a reply.
+
+    A failure before the request was verified (a bad signature, a broken secret) is
+    logged only: its response_url is whatever the sender wrote.
+    """
+    await _report(error, body, respond if context.get(VERIFIED) else None)
+
+
+async def _report(error: Exception, body: dict[str, Any], respond: Any) -> None:
     database_down = isinstance(error, OperationalError | SQLTimeoutError)
     if database_down:
         logger.error("database unreachable: %s", type(error).__name__)

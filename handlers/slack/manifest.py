@@ -17,7 +17,8 @@ BOT_SCOPES = (
     "files:write",  # calendar files, pulse charts, CSV exports
 )
 
-BOT_EVENTS = ("app_home_opened",)
+# app_uninstalled and tokens_revoked: bridgebot stops using the workspace's tokens.
+BOT_EVENTS = ("app_home_opened", "app_uninstalled", "tokens_revoked")
 
 EXPLAIN_SHORTCUT_ID = "glossary_explain_message"
 

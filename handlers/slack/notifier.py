@@ -12,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.metrics import SLACK_API_RETRIES
-from bot.notify import DeliveryDeferred, DeliveryError
+from bot.notify import DeliveryDeferred, DeliveryError, WorkspaceUninstalled
 from bot.replies import Reply
 from bot.settings import Settings
 from handlers.slack.client import make_web_client
@@ -27,9 +27,19 @@ PERMANENT_ERRORS = {
     "channel_not_found",
     "not_in_channel",
     "is_archived",
-    "account_inactive",
     "user_not_found",
 }
+# The token no longer opens the workspace: bridgebot was uninstalled, its token revoked,
+# or the workspace is gone. Nothing is sent with that token again.
+REVOKED_TOKEN_ERRORS = {
+    "token_revoked",
+    "invalid_auth",
+    "account_inactive",
+    "not_authed",
+    "token_expired",
+    "team_disabled",
+}
+UNINSTALLED = "bridgebot was uninstalled"
 
 
 # Scheduled messages on their way to Slack at once (others wait for a turn or a slot):
@@ -74,18 +84,34 @@ class SlackNotifier:
         self._pacer = ConversationPacer()
         self._in_flight = LoopSemaphore(MAX_IN_FLIGHT)
         self._posting_clients: dict[str, AsyncWebClient] = {}
+        # Tokens Slack called revoked: a revoked token never works again, so a fan-out
+        # to a whole workspace asks Slack once, not once per message.
+        self._revoked_tokens: set[str] = set()
+
+    async def _token(self, workspace_id: str) -> str:
+        token = await self._tokens(workspace_id)
+        if token is None or token in self._revoked_tokens:
+            raise WorkspaceUninstalled(UNINSTALLED)
+        return token
+
+    def _refused(self, token: str, exc: SlackApiError) -> DeliveryError | None:
+        """The DeliveryError a Slack error means, if no retry can fix it."""
+        code = exc.response.get("error")
+        if code in REVOKED_TOKEN_ERRORS:
+            self._revoked_tokens.add(token)
+            return WorkspaceUninstalled(f"{UNINSTALLED} (Slack: {code})")
+        if code in PERMANENT_ERRORS:
+            return DeliveryError(f"Slack refused the message: {code}")
+        return None
 
     async def post(self, workspace_id: str, conversation_ref: str, reply: Reply) -> str | None:
-        token = await self._tokens(workspace_id)
-        if token is None:
-            raise DeliveryError(f"bridgebot is not installed in workspace {workspace_id}")
+        token = await self._token(workspace_id)
         message = render_message(reply)
         try:
             response = await self._post_paced(token, workspace_id, conversation_ref, message)
         except SlackApiError as exc:
-            code = exc.response.get("error")
-            if code in PERMANENT_ERRORS:
-                raise DeliveryError(f"Slack refused the message: {code}") from exc
+            if refusal := self._refused(token, exc):
+                raise refusal from exc
             raise
         channel = str(response.get("channel") or conversation_ref)
         if reply.attachments:
@@ -120,6 +146,8 @@ class SlackNotifier:
                     await self._pacer.keep_pace(workspace_id, conversation_ref)
                     limited_for = None
                     try:
+                        if token in self._revoked_tokens:  # found out while this one waited
+                            raise WorkspaceUninstalled(UNINSTALLED)
                         return await client.chat_postMessage(channel=conversation_ref, **message)
                     except SlackApiError as exc:
                         limited_for = _rate_limit_wait(exc)
@@ -156,9 +184,7 @@ class SlackNotifier:
 
     async def group_members(self, workspace_id: str, group_ref: str) -> list[str]:
         """Members of a Slack user group (usergroups.users.list)."""
-        token = await self._tokens(workspace_id)
-        if token is None:
-            raise DeliveryError(f"bridgebot is not installed in workspace {workspace_id}")
+        token = await self._token(workspace_id)
         client = make_web_client(self._settings, token=token, session=self._session)
         try:
             response = await client.usergroups_users_list(usergroup=group_ref)
