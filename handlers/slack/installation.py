@@ -8,6 +8,8 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.listener.async_builtins import AsyncTokenRevocationListeners
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from sqlalchemy import Engine
 
 logger = logging.getLogger(__name__)
 
@@ -53,3 +55,9 @@ async def handle_tokens_revoked_event(
         context.team_id,
         KEPT,
     )
+
+
+def delete_stored_tokens(engine: Engine, client_id: str, workspace_id: str) -> None:
+    """Delete every bot and user token stored for the workspace (multi-workspace mode)."""
+    store = SQLAlchemyInstallationStore(client_id=client_id, engine=engine)
+    store.delete_all(enterprise_id=None, team_id=workspace_id)

@@ -1,0 +1,21 @@
+"""Deleting a workspace's data for good, when an admin asks (an uninstall keeps it)."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from bot.models import Workspace
+
+
+def delete_workspace(*, session: Session, workspace_id: str) -> bool:
+    """Delete the workspace and every row it owns; False if there was no such workspace.
+
+    Every tenant table references workspaces with ON DELETE CASCADE, so one statement
+    removes people, glossary, stand-ups, board, pulses and scheduled deliveries alike.
+    """
+    deleted = session.execute(
+        delete(Workspace).where(Workspace.id == workspace_id),
+        execution_options={"preserve_rowcount": True},
+    ).rowcount  # type: ignore[attr-defined]
+    return bool(deleted)
