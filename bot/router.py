@@ -55,6 +55,16 @@ class NotFound(BridgebotError):
     """The thing named does not exist in this workspace."""
 
 
+class AdminCheckFailed(BridgebotError):
+    """The platform did not say whether the caller is an admin: not a refusal, a failure."""
+
+    def __init__(self, platform_name: str) -> None:
+        super().__init__(
+            f"bridgebot could not check whether you are a workspace admin "
+            f"({platform_name} did not answer); please try again."
+        )
+
+
 class PostingLimited(BridgebotError):
     """The caller, or their workspace, posted as often as the limits allow for now."""
 

@@ -10,7 +10,7 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
-from bot.router import Caller
+from bot.router import AdminCheckFailed, Caller
 from handlers.slack.people import SlackRuntime
 from handlers.slack.slash_text import resolve_channel
 
@@ -32,8 +32,14 @@ async def make_caller(
     def admin_check() -> bool:
         if threading.get_ident() == loop_thread:
             raise RuntimeError("admin_check blocks: call it from a worker thread")
-        asking = runtime.admins.is_admin(client, team_id, user_id)
-        return asyncio.run_coroutine_threadsafe(asking, loop).result(ADMIN_CHECK_SECONDS)
+        asking = asyncio.run_coroutine_threadsafe(
+            runtime.admins.is_admin(client, team_id, user_id), loop
+        )
+        try:
+            return asking.result(ADMIN_CHECK_SECONDS)
+        except TimeoutError:
+            asking.cancel()
+            raise AdminCheckFailed("Slack") from None
 
     loop_thread = threading.get_ident()
     return Caller(

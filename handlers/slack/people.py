@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot.router import AdminCheckFailed
 from bot.settings import Settings
 from handlers.slack.client import retry_handlers
 from handlers.slack.errors import BackgroundWork
@@ -20,6 +21,8 @@ from handlers.slack.errors import BackgroundWork
 logger = logging.getLogger(__name__)
 
 ADMIN_CACHE_SECONDS = 300
+# users.info errors that answer the question (this person is not in the workspace).
+NO_SUCH_USER = {"user_not_found", "user_not_visible"}
 
 
 class AdminDirectory:
@@ -39,9 +42,15 @@ class AdminDirectory:
         try:
             response = await client.users_info(user=user_id)
         except SlackApiError as exc:
-            # Failing closed: without an answer from Slack nobody gets admin rights.
-            logger.warning("users.info failed for admin check: %s", exc.response.get("error"))
-            return False
+            error = exc.response.get("error")
+            logger.warning("users.info failed for admin check: %s", error)
+            if error in NO_SUCH_USER:
+                return False  # an answer: nobody Slack knows, so no rights
+            # Failing closed, and saying so: "only admins can" would be untrue.
+            raise AdminCheckFailed("Slack") from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            logger.warning("users.info failed for admin check: %r", exc)
+            raise AdminCheckFailed("Slack") from None
         profile = response.get("user") or {}
         admin = bool(
             profile.get("is_admin") or profile.get("is_owner") or profile.get("is_primary_owner")
