@@ -12,7 +12,7 @@ import typer
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
-from bot.settings import Settings, describe_validation_error, get_settings
+from bot.settings import SettingError, Settings, describe_validation_error, get_settings
 
 cli = typer.Typer(
     name="bridgebot",
@@ -60,6 +60,8 @@ def connect(settings: Settings):  # type: ignore[no-untyped-def]
 
     try:
         return build_deps(settings)
+    except SettingError as exc:  # the secret key is unusable or not this database's
+        fail(f"bad setting: {exc}")
     except OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         fail(f"cannot use the database in DATABASE_URL: {reason}", code=1)

@@ -66,7 +66,9 @@ def build_deps(settings: Settings, *, upgrade_schema: bool = True) -> Deps:
     configured = settings.bridgebot_secret_key
     with session_factory.begin() as session:
         secret_key = ensure_secret_key(
-            session=session, configured=configured.get_secret_value() if configured else None
+            session=session,
+            configured=configured.get_secret_value() if configured else None,
+            key_file=settings.secret_key_file,
         )
     return Deps(
         settings=settings,

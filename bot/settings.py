@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from enum import StrEnum
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -64,6 +65,8 @@ class Settings(BaseSettings):
     bridgebot_timezone: str = "UTC"
     bridgebot_admins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     bridgebot_secret_key: SecretStr | None = None
+    # Used when BRIDGEBOT_SECRET_KEY is unset; see `secret_key_file`.
+    bridgebot_secret_key_file: Path | None = None
     # How late a scheduled message may still go out after the bot was down.
     bridgebot_grace_minutes: int = Field(default=30, ge=0, le=24 * 60)
     # How long a claimed delivery stays with one instance before another may take it over.
@@ -107,6 +110,12 @@ class Settings(BaseSettings):
     def public_url(self) -> str:
         """The base URL for links to this server."""
         return self.bridgebot_public_url or f"http://{self.bridgebot_host}:{self.bridgebot_port}"
+
+    @property
+    def secret_key_file(self) -> Path:
+        """Where the key is kept when BRIDGEBOT_SECRET_KEY is unset: created on first run
+        (mode 0600) in the working directory, like the default SQLite database."""
+        return self.bridgebot_secret_key_file or Path("bridgebot.key")
 
     @field_validator("bridgebot_timezone")
     @classmethod

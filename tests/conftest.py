@@ -27,10 +27,12 @@ BACKENDS = ("sqlite", "postgresql")
 
 
 @pytest.fixture(autouse=True)
-def _no_developer_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests never see the developer's tokens or database."""
+def _no_developer_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Tests never see the developer's tokens, database or key file."""
     for name in Settings.model_fields:
         monkeypatch.delenv(name.upper(), raising=False)
+    # Each test's secret key is its own, never one left in the working directory.
+    monkeypatch.setenv("BRIDGEBOT_SECRET_KEY_FILE", str(tmp_path / "bridgebot.key"))
 
 
 def create_pg_database(server_url: str) -> str:

@@ -168,7 +168,10 @@ def test_env_example_lists_every_setting() -> None:
     assert set(names) == {name.upper() for name in Settings.model_fields}
 
 
-def test_env_example_loads_as_valid_settings_with_no_secrets() -> None:
+def test_env_example_loads_as_valid_settings_with_no_secrets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("BRIDGEBOT_SECRET_KEY_FILE")  # the test's own, set by conftest
     loaded = Settings(_env_file=REPO_ROOT / ".env.example")  # type: ignore[call-arg]
     assert loaded.run_mode is RunMode.CONSOLE
     for name in Settings.model_fields:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, tuple_, update
+from sqlalchemy import and_, delete, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from bot.models import (
@@ -27,6 +26,7 @@ from bot.models import (
     StandupAnswer,
 )
 from bot.services.pulse import voter_hash
+from bot.services.voter_unlinking import untie_voters
 
 
 def _plain(value: Any) -> Any:
@@ -271,9 +271,10 @@ def _forget_pulse_answers(
 ) -> dict[str, int]:
     """Untie the person from their pulse answers: the keyed hash (person, poll) finds them.
 
-    Comments are free text that may name them, so they go. In a closed poll the
-    answers stay for the totals everyone has seen, under a random hash nothing leads
-    back to; in an open one they go (the person may answer again, as anyone new).
+    In an open poll their answers and comments go (and so does the person, from its
+    audience). A closed poll's rows were untied from every hash when it closed, so
+    nothing finds them any more; should one still carry the keyed hash, its comment
+    goes and its answers stay for the totals everyone has seen, untied the same way.
     """
     polls = session.execute(
         select(PulsePoll.id, PulsePoll.status).where(PulsePoll.workspace_id == workspace_id)
@@ -303,15 +304,14 @@ def _forget_pulse_answers(
         select(PulseRespondent.poll_id).where(theirs(PulseRespondent, closed))
     ).scalars()
     for poll_id in list(answered):
-        untied = secrets.token_hex(20)  # one per poll: nothing links polls either
-        answers += _rowcount(
-            session,
-            update(PulseAnswer).where(theirs(PulseAnswer, [poll_id])).values(voter_hash=untied),
+        answers += (
+            session.scalar(
+                select(func.count()).select_from(PulseAnswer).where(theirs(PulseAnswer, [poll_id]))
+            )
+            or 0
         )
-        session.execute(
-            update(PulseRespondent)
-            .where(theirs(PulseRespondent, [poll_id]))
-            .values(voter_hash=untied)
+        untie_voters(
+            session=session, workspace_id=workspace_id, poll_id=poll_id, hashes=[mine[poll_id]]
         )
     return {"pulse answers untied from you": answers, "pulse comments": comments}
 

@@ -27,6 +27,7 @@ from bot.models import (
     WorkspaceSettings,
 )
 from bot.services import pulse_audience
+from bot.services.voter_unlinking import untie_voters
 
 DEFAULT_QUESTIONS = (
     "This week Marketing and IT worked together collaboratively.",
@@ -75,7 +76,8 @@ class NotInAudience(PulseRefused):
 
 
 def voter_hash(secret_key: str, workspace_id: str, poll_id: int, user_ref: str) -> str:
-    """A keyed hash that only detects a second vote by the same person in the same poll."""
+    """A keyed hash that only detects a second vote by the same person in the same poll
+    while it is open; closing the poll replaces it with random values (voter_unlinking)."""
     message = f"pulse:{workspace_id}:{poll_id}:{user_ref}".encode()
     return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()[:40]
 
@@ -425,8 +427,9 @@ def save_comment(
 
 
 def close(*, session: Session, workspace_id: str, poll_id: int, now: datetime) -> PollView:
-    """Close a poll (idempotent)."""
-    session.execute(
+    """Close a poll (idempotent) and untie its answers from the keyed hash, in the same
+    transaction: its results need no link to anyone any more."""
+    closed = session.execute(
         update(PulsePoll)
         .where(
             PulsePoll.workspace_id == workspace_id,
@@ -434,13 +437,17 @@ def close(*, session: Session, workspace_id: str, poll_id: int, now: datetime) -
             PulsePoll.status == "open",
         )
         .values(status="closed", closed_at=now)
-    )
+        .returning(PulsePoll.id)
+    ).all()
+    if closed:
+        untie_voters(session=session, workspace_id=workspace_id, poll_id=poll_id)
     return get_poll(session=session, workspace_id=workspace_id, poll_id=poll_id)
 
 
 def close_overdue(*, session: Session, before: datetime) -> int:
     """Close weekly pulses whose closing time passed while the bot was down (past the
-    grace period, so their close was recorded as missed): they must not stay open."""
+    grace period, so their close was recorded as missed): they must not stay open.
+    Their answers are untied from the keyed hash as `close` does."""
     closed = session.execute(
         update(PulsePoll)
         .where(
@@ -449,12 +456,15 @@ def close_overdue(*, session: Session, before: datetime) -> int:
             PulsePoll.closes_at < before,
         )
         .values(status="closed", closed_at=PulsePoll.closes_at)
-    ).rowcount  # type: ignore[attr-defined]
+        .returning(PulsePoll.workspace_id, PulsePoll.id)
+    ).all()
+    for workspace_id, poll_id in closed:
+        untie_voters(session=session, workspace_id=workspace_id, poll_id=poll_id)
     if closed:
         logger.warning(
-            "closed %d pulse(s) whose closing time passed while the bot was down", closed
+            "closed %d pulse(s) whose closing time passed while the bot was down", len(closed)
         )
-    return int(closed)
+    return len(closed)
 
 
 def option_counts(*, session: Session, workspace_id: str, poll_id: int) -> list[int]:

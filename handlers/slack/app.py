@@ -18,6 +18,7 @@ from handlers.slack.client import make_web_client
 from handlers.slack.errors import BackgroundWork
 from handlers.slack.manifest import BOT_SCOPES
 from handlers.slack.notifier import SlackNotifier, TokenLookup
+from handlers.slack.payload_logging import slack_library_logger
 from handlers.slack.people import SlackRuntime
 
 logger = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ def create_slack_app(
             signing_secret=_secret(settings.slack_signing_secret),
             client=client,
             process_before_response=True,
+            logger=slack_library_logger(),  # never below INFO: no payloads in the logs
         )
         fixed_token = _secret(settings.slack_bot_token)
 
@@ -89,6 +91,7 @@ def _oauth_app(settings: Settings, client: object) -> tuple[AsyncApp, TokenLooku
         oauth_settings=oauth_settings,
         client=client,  # type: ignore[arg-type]
         process_before_response=True,
+        logger=slack_library_logger(),
     )
 
     async def tokens(workspace_id: str) -> str | None:

@@ -614,16 +614,14 @@ def test_forget_me_unties_the_person_from_their_pulse_answers(deps: Deps) -> Non
     last_week = open_poll(deps, slot=SLOT - timedelta(days=7))
     for user in marketing + it:
         vote(deps, last_week.id, user, 5 if user == alice else 4, now=SLOT - timedelta(days=6))
-    comment(
-        deps, last_week.id, alice, "I am Alice from the Paris office", now=SLOT - timedelta(days=6)
-    )
     others = marketing[1:] + it[:1]
     for user in others:
         comment(deps, last_week.id, user, f"{user} says hi", now=SLOT - timedelta(days=6))
-    close(deps, last_week.id)
+    close(deps, last_week.id)  # which unties every answer from the people who gave it
     this_week = open_poll(deps)
     vote(deps, this_week.id, alice, 2)
     vote(deps, this_week.id, it[0], 4)
+    comment(deps, this_week.id, alice, "I am Alice from the Paris office")
     before = results(deps, last_week.id)
 
     with deps.session_factory.begin() as session:
@@ -631,7 +629,8 @@ def test_forget_me_unties_the_person_from_their_pulse_answers(deps: Deps) -> Non
             session=session, workspace_id=WS, user_ref=alice, secret_key=deps.secret_key
         )
 
-    assert counts["pulse answers untied from you"] == 2 and counts["pulse comments"] == 1
+    # This week's answer and comment; last week's answer was untied when that pulse closed.
+    assert counts["pulse answers untied from you"] == 1 and counts["pulse comments"] == 1
     with deps.session_factory() as session:
         for poll in (last_week, this_week):
             assert pulse.my_answers(
@@ -643,6 +642,8 @@ def test_forget_me_unties_the_person_from_their_pulse_answers(deps: Deps) -> Non
     assert after.respondents_by_side == before.respondents_by_side
     assert sorted(after.comments) == sorted(f"{u} says hi" for u in others)
     assert results(deps, this_week.id).respondents_by_side["marketing"] == 0  # open: gone
+    with deps.session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(PulseComment)) == len(others)
 
 
 def test_an_admin_can_close_a_quick_poll_whose_author_was_forgotten(deps: Deps) -> None:
