@@ -221,8 +221,9 @@ def confirm_forget(ctx: CommandContext) -> Reply:
                     "Delete everything bridgebot stores about you in this workspace? Your side, "
                     "stand-up answers, celebrations and offers of help are deleted; your wins, "
                     "challenges and glossary entries stay for the team but lose your name. "
-                    "Your pulse comments are deleted; your answers to closed pulses stay in "
-                    "their totals with nothing left that leads to you."
+                    "Your answers and comments to open pulses are deleted; those to closed "
+                    "pulses were untied from you when each closed, so they stay in its "
+                    "results with nothing left that leads to you."
                 )
             ),
             Buttons(
