@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot import replies
+from bot.commands.bridge import change_own_side
 from bot.models import GlossaryTerm, Side
 from bot.replies import (
     Block,
@@ -27,9 +28,8 @@ from bot.replies import (
     bold,
     text,
 )
-from bot.router import CommandContext, CommandRouter, PermissionDenied, UsageError
+from bot.router import CommandContext, CommandRouter, UsageError
 from bot.services import board, glossary, people, pulse, standups, workspaces
-from bot.services.people import SideChangeTooSoon
 
 HOME_SIDE = "home_side"
 HOME_KEY = "home"
@@ -174,18 +174,7 @@ def set_side_from_home(ctx: CommandContext, value: str) -> Reply:
         side = Side(value)
     except ValueError:
         raise UsageError("That is not a side.") from None
-    try:
-        people.change_own_side(
-            session=ctx.session,
-            workspace_id=ctx.workspace_id,
-            user_ref=ctx.caller.user_ref,
-            side=side,
-            now=ctx.now,
-            is_admin=ctx.caller.has_admin_rights(),
-            display_name=ctx.caller.display_name,
-        )
-    except SideChangeTooSoon as exc:
-        raise PermissionDenied(str(exc)) from None
+    change_own_side(ctx, side)
     return Reply(outbox=(Outgoing(refresh_key=home_key(ctx.caller.user_ref)),))
 
 
