@@ -50,6 +50,9 @@ class Deps:
     # Features add a delivery per occurrence kind and planners that schedule ahead.
     deliveries: dict[str, Delivery] = field(default_factory=dict)
     planners: list[Planner] = field(default_factory=list)
+    # Kinds a person is waiting for (their own post): never recorded as missed, and
+    # retried until they go out or the platform refuses them for good.
+    persistent_kinds: set[str] = field(default_factory=set)
     # Called as each scheduler tick starts (deliveries' per-tick caches start afresh).
     tick_started: list[Callable[[], None]] = field(default_factory=list)
     # Set by whoever runs the scheduler: run the tick now rather than at the next minute.

@@ -15,6 +15,14 @@ class Notifier(Protocol):
         ...
 
 
+class Permalinks(Protocol):
+    """A link to a posted message; notifiers whose platform has them implement it."""
+
+    async def permalink(
+        self, workspace_id: str, conversation_ref: str, message_ref: str
+    ) -> str | None: ...
+
+
 class Directory(Protocol):
     """Who is in a platform user group (side sync); notifiers that can, implement it."""
 
@@ -34,6 +42,17 @@ class DeliveryDeferred(Exception):
 
 class DeliveryError(Exception):
     """The platform refused a message for a reason retrying will not fix."""
+
+
+class ConversationRefused(DeliveryError):
+    """bridgebot may not post in that conversation until a person acts (invites it there).
+
+    `remedy` says what to do, in the platform's words, to whoever's post it was.
+    """
+
+    def __init__(self, message: str, remedy: str) -> None:
+        super().__init__(message)
+        self.remedy = remedy
 
 
 class WorkspaceUninstalled(DeliveryError):

@@ -204,17 +204,26 @@ class Reply:
 
 @dataclass(frozen=True)
 class Outgoing:
-    """A message to post, or to refresh in place, somewhere other than the reply.
+    """A message elsewhere to refresh in place after the reply.
 
-    `record_key` asks the adapter to report the posted message back to the router
-    (so it can be updated later); `refresh_key` asks it to re-render that item now
-    and update its message, which keeps concurrent clicks from showing stale counts.
+    `refresh_key` asks the adapter to re-render that item now and update its message,
+    which keeps concurrent clicks from showing stale counts. New messages are never
+    sent this way: a command queues them in the delivery table (bot/services/outbox.py)
+    in its own transaction, so none is lost to a crash or a rate limit.
     """
 
-    conversation_ref: str = ""
-    reply: Reply | None = None
-    record_key: str | None = None
-    refresh_key: str | None = None
+    refresh_key: str
+
+
+@dataclass(frozen=True)
+class QueuedPost:
+    """A queued message as it is to be posted now, rendered when its delivery comes."""
+
+    conversation_ref: str
+    reply: Reply
+    # Told by direct message if the platform refuses the post for good (None: nobody).
+    author_ref: str | None = None
+    what: str = "message"  # "win", "poll": names it in that message
 
 
 @dataclass(frozen=True)

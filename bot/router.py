@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import replies
-from bot.replies import PostedMessage, Reply, Text
+from bot.replies import PostedMessage, QueuedPost, Reply, Text
 from bot.services import dedupe, posting_limits, workspaces
 from bot.services.posting_limits import PostingLimitReached, PostingLimits
 from bot.textinput import CONTROL_MESSAGE, clean_field, has_control_characters
@@ -143,9 +143,11 @@ CommandHandler = Callable[[CommandContext, str], Reply]
 ActionHandler = Callable[[CommandContext, str], Reply]
 FormHandler = Callable[[CommandContext, dict[str, str], str], Reply]
 NewWorkspaceHook = Callable[[CommandContext], object]
-# Outbox plumbing: record where a message went; re-render an item for an update.
+# Outbox plumbing: record where a message went; re-render an item for an update;
+# render a queued item for its first post (None: nothing to post, or posted already).
 Recorder = Callable[[CommandContext, str, PostedMessage], None]
 Refresher = Callable[[CommandContext, str], "tuple[PostedMessage, Reply] | None"]
+Renderer = Callable[[CommandContext, str], QueuedPost | None]
 
 
 @dataclass(frozen=True)
@@ -168,15 +170,29 @@ class CommandRouter:
         self._forms: dict[str, FormHandler] = {}
         self._recorders: dict[str, Recorder] = {}
         self._refreshers: dict[str, Refresher] = {}
+        self._renderers: dict[str, Renderer] = {}
         self.new_workspace_hooks: list[NewWorkspaceHook] = []
         self.posting_limits = PostingLimits()
         # Workspaces known to exist, so most commands skip the check (they are never removed).
         self.known_workspaces: set[str] = set()
 
-    def register_outbox(self, prefix: str, *, recorder: Recorder, refresher: Refresher) -> None:
-        """Keys "prefix:..." in an Outgoing are recorded and refreshed by these functions."""
+    def register_outbox(
+        self,
+        prefix: str,
+        *,
+        recorder: Recorder,
+        refresher: Refresher,
+        renderer: Renderer | None = None,
+    ) -> None:
+        """Keys "prefix:..." are rendered for their queued post, recorded once posted, and
+        refreshed in place by these functions."""
         self._recorders[prefix] = recorder
         self._refreshers[prefix] = refresher
+        if renderer is not None:
+            self._renderers[prefix] = renderer
+
+    def render(self, ctx: CommandContext, key: str) -> QueuedPost | None:
+        return self._renderers[key.split(":", 1)[0]](ctx, key)
 
     def record(self, ctx: CommandContext, key: str, posted: PostedMessage) -> None:
         self._recorders[key.split(":", 1)[0]](ctx, key, posted)
@@ -366,13 +382,15 @@ def run_form(
     )
 
 
-def run_record(*, router: CommandRouter, key: str, posted: PostedMessage, **kwargs: Any) -> None:
-    """Remember where an outbox message was posted (in its own transaction)."""
-    run_in_context(
-        router=router,
-        work=lambda ctx: router.record(ctx, key, posted),
-        label=f"record {key}",
-        **kwargs,
+def delivery_context(
+    *, session: Session, workspace_id: str, now: datetime, default_timezone: str
+) -> CommandContext:
+    """The context for outbox hooks run by a delivery: no person is asking."""
+    return CommandContext(
+        session=session,
+        caller=Caller(workspace_id=workspace_id, user_ref="", platform=""),
+        now=now,
+        default_timezone=default_timezone,
     )
 
 

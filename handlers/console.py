@@ -23,7 +23,6 @@ from bot.replies import (
     Note,
     Outgoing,
     Paragraph,
-    PostedMessage,
     Reply,
     SpanKind,
     Text,
@@ -37,10 +36,10 @@ from bot.router import (
     run_command,
     run_form,
     run_in_context,
-    run_record,
     run_refresh,
 )
-from schedules import create_scheduler
+from schedules import Scheduler, create_scheduler
+from schedules.jobs import run_tick
 
 logger = logging.getLogger(__name__)
 
@@ -102,17 +101,19 @@ def resolve_channel(value: str) -> str | None:
 
 
 class ConsoleNotifier:
-    """Prints scheduled messages where the console user sees them; their buttons work."""
+    """Prints posted messages where the console user sees them; their buttons work."""
 
     def __init__(self, output: TextIO, buttons: list[Button] | None = None) -> None:
         self._output = output
-        # The console session's clickable buttons: a scheduled message's replace them.
+        # The console session's clickable buttons: a posted message's replace them.
         self._buttons = buttons
+        self._posted = 0
 
     async def post(self, workspace_id: str, conversation_ref: str, reply: Reply) -> str | None:
         numbering: list[Button] = []
+        self._posted += 1
         self._output.write(
-            f"\n[scheduled → {conversation_ref}]\n{render_reply(reply, numbering)}\n"
+            f"\n[posted to {conversation_ref}]\n{render_reply(reply, numbering)}\n"
         )
         if self._buttons is not None and numbering:
             self._buttons[:] = numbering
@@ -121,7 +122,8 @@ class ConsoleNotifier:
             path.write_bytes(attachment.content)
             self._output.write(f"  (file saved: {path})\n")
         self._output.flush()
-        return None
+        # A reference of its own, so the message can be updated later (a Celebrate click).
+        return f"console-{self._posted}"
 
 
 class ConsoleSession:
@@ -134,7 +136,7 @@ class ConsoleSession:
         self.caller = caller
         self.interactive = input_stream.isatty()
         self.buttons: list[Button] = []
-        self.posted = 0
+        self.scheduler: Scheduler | None = None
 
     def _context(self) -> dict[str, Any]:
         return {
@@ -169,7 +171,7 @@ class ConsoleSession:
         self.output.flush()
 
     async def handle_line(self, line: str) -> None:
-        if re.fullmatch(r"-?\d+", line):  # "-1" is a mistyped button, not a command
+        if re.fullmatch(r"-?[0-9]+", line):  # "-1" is a mistyped button, not a command
             await self.click(int(line))
             return
         if line.lstrip("/") == "home":
@@ -205,42 +207,26 @@ class ConsoleSession:
             path.write_bytes(attachment.content)
             self.write(f"  (file saved: {path})")
         for outgoing in reply.outbox:
-            await self.send_outgoing(outgoing)
+            await self.show_update(outgoing)
         if reply.wake_scheduler:
-            self.deps.wake()
+            await self.deliver_due()
 
-    async def send_outgoing(self, outgoing: Outgoing) -> None:
-        """Print what would be posted or updated elsewhere; its buttons become clickable."""
-        if outgoing.refresh_key is not None:
-            fresh = await asyncio.to_thread(
-                run_refresh, key=outgoing.refresh_key, **self._context()
-            )
-            if fresh is not None:
-                where, message = fresh
-                self.buttons.clear()
-                place = (
-                    "home"
-                    if where.conversation_ref == HOME_CONVERSATION
-                    else where.conversation_ref
-                )
-                self.write(f"[updated: {place}]\n" + render_reply(message, self.buttons))
-            return
-        if outgoing.reply is None:
-            return
-        self.posted += 1
-        message_ref = f"console-{self.posted}"
-        self.buttons.clear()
-        self.write(
-            f"[posted to {outgoing.conversation_ref}]\n"
-            + render_reply(outgoing.reply, self.buttons)
-        )
-        if outgoing.record_key is not None:
-            await asyncio.to_thread(
-                run_record,
-                key=outgoing.record_key,
-                posted=PostedMessage(outgoing.conversation_ref, message_ref),
-                **self._context(),
-            )
+    async def deliver_due(self) -> None:
+        """Deliver what the command queued before the next line is read, so a post
+        appears under its command and its buttons can be typed at once."""
+        await run_tick(self.deps)
+        # A scheduled tick may have claimed the work first: let it finish printing.
+        while self.scheduler is not None and self.scheduler.jobs_in_progress > 0:
+            await asyncio.sleep(0.01)
+
+    async def show_update(self, outgoing: Outgoing) -> None:
+        """Print an item's message as updated; its buttons become clickable."""
+        fresh = await asyncio.to_thread(run_refresh, key=outgoing.refresh_key, **self._context())
+        if fresh is not None:
+            where, message = fresh
+            self.buttons.clear()
+            place = "home" if where.conversation_ref == HOME_CONVERSATION else where.conversation_ref
+            self.write(f"[updated: {place}]\n" + render_reply(message, self.buttons))
 
     async def fill(self, form: Form) -> None:
         """Ask for each field in turn; an empty answer keeps the value shown in brackets,
@@ -295,6 +281,7 @@ async def run_console(
     console = ConsoleSession(deps, input_stream, output, caller)
     deps.notifier = ConsoleNotifier(output, console.buttons)
     scheduler = create_scheduler(deps)
+    console.scheduler = scheduler
     scheduler.start()
     if console.interactive:
         output.write(BANNER + "\n")

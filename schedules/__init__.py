@@ -16,7 +16,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.deps import Deps
-from schedules import board, pulse, standups, sync
+from schedules import board, channel_posts, pulse, standups, sync
 from schedules.jobs import register_builtin_deliveries, run_tick
 
 __all__ = ["TICK_JOB_ID", "Scheduler", "create_scheduler", "run_tick", "tick_job"]
@@ -72,6 +72,7 @@ def create_scheduler(deps: Deps) -> Scheduler:
     source of truth, so every instance may run the same tick without duplicates.
     """
     register_builtin_deliveries(deps)
+    channel_posts.register(deps)
     standups.register(deps)
     board.register(deps)
     pulse.register(deps)

@@ -13,7 +13,7 @@ from functools import partial
 from bot import replies
 from bot.deps import Deps
 from bot.metrics import DELIVERIES, REDELIVERIES
-from bot.notify import DeliveryDeferred, WorkspaceUninstalled
+from bot.notify import DeliveryDeferred, DeliveryError, WorkspaceUninstalled
 from bot.services import dedupe, occurrences
 from bot.services.occurrences import ClaimedOccurrence
 from schedules.batching import Batched
@@ -28,6 +28,8 @@ DELIVERY_CONCURRENCY = 1024
 MAX_ATTEMPTS = 5
 # A failed delivery is tried again after this long (times the attempt number).
 RETRY_BACKOFF = timedelta(seconds=30)
+# A persistent kind (deps.persistent_kinds) keeps trying, at least this often.
+MAX_RETRY_BACKOFF = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -186,6 +188,7 @@ def _claim(deps: Deps, now: datetime, lease: timedelta) -> occurrences.ClaimResu
             grace=timedelta(minutes=deps.settings.bridgebot_grace_minutes),
             lease=lease,
             limit=CLAIM_BATCH,
+            never_missed=deps.persistent_kinds,
         )
 
 
@@ -233,7 +236,7 @@ async def _deliver_one(deps: Deps, occurrence: ClaimedOccurrence, recorder: Sent
     except Exception as exc:  # noqa: BLE001 - any failure is recorded on the row and retried
         logger.exception("delivery %s (%s) failed", occurrence.id, occurrence.kind)
         DELIVERIES.labels(kind=occurrence.kind, outcome="failed").inc()
-        await asyncio.to_thread(_release, deps, occurrence, repr(exc))
+        await asyncio.to_thread(_release, deps, occurrence, repr(exc), exc)
         return "failed"
     # Record at once: the gap between the platform accepting and this write is the
     # only window in which a crash could cause a second delivery.
@@ -256,15 +259,24 @@ def _mark_sent(deps: Deps, batch: list[ClaimedOccurrence]) -> list[None]:
     return [None] * len(batch)
 
 
-def _release(deps: Deps, occurrence: ClaimedOccurrence, error: str) -> None:
+def _release(
+    deps: Deps, occurrence: ClaimedOccurrence, error: str, exc: BaseException | None = None
+) -> None:
+    backoff = RETRY_BACKOFF * occurrence.attempt
+    if occurrence.kind in deps.persistent_kinds:
+        # Retrying cannot fix a refusal (DeliveryError); anything else may pass in time.
+        give_up = isinstance(exc, DeliveryError)
+        backoff = min(backoff, MAX_RETRY_BACKOFF)
+    else:
+        give_up = occurrence.attempt >= MAX_ATTEMPTS
     with deps.session_factory.begin() as session:
         occurrences.release(
             session=session,
             occurrence_id=occurrence.id,
             instance_id=deps.instance_id,
             error=error,
-            give_up=occurrence.attempt >= MAX_ATTEMPTS,
-            retry_at=deps.clock() + RETRY_BACKOFF * occurrence.attempt,
+            give_up=give_up,
+            retry_at=deps.clock() + backoff,
         )
 
 

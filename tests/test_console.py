@@ -81,7 +81,7 @@ def test_scheduled_messages_are_printed_when_they_fire(deps: Deps) -> None:
 
     on_time = asyncio.run(run_tick(deps, now=due))
     assert on_time.sent == 1
-    assert output.getvalue() == "\n[scheduled → marketing-it]\nStand-up in 15 minutes\n"
+    assert output.getvalue() == "\n[posted to marketing-it]\nStand-up in 15 minutes\n"
 
     asyncio.run(run_tick(deps, now=due + timedelta(minutes=1)))
     assert output.getvalue().count("Stand-up in 15 minutes") == 1

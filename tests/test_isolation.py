@@ -37,6 +37,7 @@ from bot.replies import Buttons, Reply
 from bot.router import (
     Caller,
     FormInvalid,
+    delivery_context,
     parse_line,
     run_action,
     run_command,
@@ -93,7 +94,6 @@ def shown(reply: Reply) -> str:
         if isinstance(block, Buttons):
             parts += [f"{b.label} {b.action_id} {b.value}" for b in block.buttons]
     parts += [attachment.content.decode(errors="replace") for attachment in reply.attachments]
-    parts += [shown(out.reply) for out in reply.outbox if out.reply is not None]
     if reply.form is not None:
         parts += [f"{field.name}={field.initial}" for field in reply.form.fields]
     return "\n".join(parts)
@@ -251,6 +251,13 @@ def test_wins_and_challenges_stay_in_their_workspace(deps: Deps, a: WorkspaceA) 
     assert count(deps, ChallengeHelper) == 0
     assert scalar(deps, select(BoardPost.status).where(BoardPost.id == a.challenge_id)) == "open"
     assert run_refresh(key=f"board:{a.win_id}", **unit(deps, B_ADMIN)) is None
+    # A's queued posts render only for A: a delivery in B's name posts nothing of A's.
+    with deps.session_factory() as session:
+        in_b = delivery_context(session=session, workspace_id=B, now=NOW, default_timezone="UTC")
+        in_a = delivery_context(session=session, workspace_id=A, now=NOW, default_timezone="UTC")
+        for key in (f"board:{a.win_id}", f"pulse:{a.quick_poll_id}"):
+            assert deps.router.render(in_b, key) is None, key
+            assert deps.router.render(in_a, key) is not None, key
     # The same click in A works: the refusal above was about the workspace.
     assert not act(deps, A_ADMIN, "board_celebrate", str(a.win_id)).is_error
     assert count(deps, Celebration) == 1

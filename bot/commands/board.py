@@ -16,6 +16,7 @@ from bot.replies import (
     Outgoing,
     Paragraph,
     PostedMessage,
+    QueuedPost,
     Reply,
     Span,
     Visibility,
@@ -33,7 +34,7 @@ from bot.router import (
     UsageError,
     split_first,
 )
-from bot.services import board, workspaces
+from bot.services import board, outbox, workspaces
 from bot.services.board import BoardRefused, PostNotFound, PostView, WeekNumbers
 from bot.services.workspaces import WorkspaceView
 
@@ -44,6 +45,7 @@ BOARD_CELEBRATE = "board_celebrate"
 BOARD_HELP = "board_help"
 BOARD_RESOLVE = "board_resolve"
 OUTBOX_PREFIX = "board"
+HELP_NOTE_PREFIX = "board-help"  # the note telling an author someone can help
 
 STATUS_LABELS = {board.OPEN: "Open", board.IN_PROGRESS: "In progress", board.RESOLVED: "Resolved"}
 
@@ -74,7 +76,15 @@ def register(router: CommandRouter) -> None:
     router.register_action(BOARD_CELEBRATE, celebrate)
     router.register_action(BOARD_HELP, offer_help)
     router.register_action(BOARD_RESOLVE, resolve)
-    router.register_outbox(OUTBOX_PREFIX, recorder=record_post, refresher=refresh_post)
+    router.register_outbox(
+        OUTBOX_PREFIX, recorder=record_post, refresher=refresh_post, renderer=render_post
+    )
+    router.register_outbox(
+        HELP_NOTE_PREFIX,
+        recorder=lambda ctx, key, posted: None,
+        refresher=lambda ctx, key: None,
+        renderer=render_help_note,
+    )
 
 
 def outbox_key(post_id: int) -> str:
@@ -106,7 +116,7 @@ def handle_board(ctx: CommandContext, kind: str, args: str) -> Reply:
 
 
 def post(ctx: CommandContext, kind: str, body: str, *, source: str) -> Reply:
-    """Store the post and hand the adapter a message for the shared channel."""
+    """Store the post and queue its message for the shared channel, in one transaction."""
     workspace = workspaces.get_workspace(session=ctx.session, workspace_id=ctx.workspace_id)
     usage = WIN_USAGE if kind == "win" else CHALLENGE_USAGE
     if not workspace.shared_channel_ref:
@@ -129,19 +139,21 @@ def post(ctx: CommandContext, kind: str, body: str, *, source: str) -> Reply:
         )
     except BoardRefused as exc:
         raise UsageError(str(exc), usage) from None
+    outbox.queue_post(
+        session=ctx.session, workspace_id=ctx.workspace_id, key=outbox_key(view.id), now=ctx.now
+    )
+    # Said before it is posted, so it says only what is sure: saved, and on its way.
     return Reply(
         blocks=(
             Paragraph(
-                text(f"Posted your {kind} in ", replies.channel(workspace.shared_channel_ref), ".")
+                text(
+                    f"Your {kind} is saved and on its way to ",
+                    replies.channel(workspace.shared_channel_ref),
+                    ". If it cannot be posted there, bridgebot will tell you.",
+                )
             ),
         ),
-        outbox=(
-            Outgoing(
-                conversation_ref=workspace.shared_channel_ref,
-                reply=post_message(view, workspace),
-                record_key=outbox_key(view.id),
-            ),
-        ),
+        wake_scheduler=True,
     )
 
 
@@ -223,6 +235,25 @@ def post_message(view: PostView, workspace: WorkspaceView) -> Reply:
     return Reply(blocks=tuple(blocks), visibility=Visibility.CHANNEL)
 
 
+def render_post(ctx: CommandContext, key: str) -> QueuedPost | None:
+    """The queued post of a win or challenge; None if it is gone or was posted already."""
+    try:
+        view = board.get_post(
+            session=ctx.session, workspace_id=ctx.workspace_id, post_id=_post_id(key)
+        )
+    except PostNotFound:
+        return None
+    if view.message_ref is not None:
+        return None
+    workspace = workspaces.get_workspace(session=ctx.session, workspace_id=ctx.workspace_id)
+    return QueuedPost(
+        conversation_ref=view.channel_ref,
+        reply=post_message(view, workspace),
+        author_ref=view.author_ref,
+        what=view.kind,
+    )
+
+
 def record_post(ctx: CommandContext, key: str, posted: PostedMessage) -> None:
     board.record_message(
         session=ctx.session,
@@ -289,33 +320,56 @@ def offer_help(ctx: CommandContext, value: str) -> Reply:
             helper_ref=ctx.caller.user_ref,
             now=ctx.now,
         )
-        workspace = workspaces.get_workspace(session=ctx.session, workspace_id=ctx.workspace_id)
-        side = dict(view.helpers).get(ctx.caller.user_ref)
-        outbox = [_refresh(post_id)]
         if view.author_ref:
-            note = Reply(
-                blocks=(
-                    Paragraph(
-                        text(
-                            replies.user(ctx.caller.user_ref),
-                            f" from {_side_label(workspace, side)} can help with your challenge:",
-                        )
-                    ),
-                    Paragraph(text(italic(view.text[:300]))),
-                ),
-                visibility=Visibility.CHANNEL,
+            offer = board.help_offer_id(
+                session=ctx.session,
+                workspace_id=ctx.workspace_id,
+                post_id=post_id,
+                helper_ref=ctx.caller.user_ref,
             )
-            outbox.append(Outgoing(conversation_ref=view.author_ref, reply=note))
+            outbox.queue_post(
+                session=ctx.session,
+                workspace_id=ctx.workspace_id,
+                key=f"{HELP_NOTE_PREFIX}:{offer}",
+                now=ctx.now,
+            )
         return Reply(
             blocks=(
                 Paragraph(
-                    text("Thanks! ", _person(view.author_ref), " has been told you can help.")
+                    text("Thanks! ", _person(view.author_ref), " will be told you can help.")
                 ),
             ),
-            outbox=tuple(outbox),
+            outbox=(_refresh(post_id),),
+            wake_scheduler=bool(view.author_ref),
         )
 
     return _act(ctx, value, run)
+
+
+def render_help_note(ctx: CommandContext, key: str) -> QueuedPost | None:
+    """The direct message telling a challenge's author who offered help."""
+    found = board.get_help_offer(
+        session=ctx.session, workspace_id=ctx.workspace_id, offer_id=_post_id(key)
+    )
+    if found is None:
+        return None
+    view, helper_ref, side = found
+    if view.author_ref is None:
+        return None
+    workspace = workspaces.get_workspace(session=ctx.session, workspace_id=ctx.workspace_id)
+    note = Reply(
+        blocks=(
+            Paragraph(
+                text(
+                    replies.user(helper_ref),
+                    f" from {_side_label(workspace, side)} can help with your challenge:",
+                )
+            ),
+            Paragraph(text(italic(view.text[:300]))),
+        ),
+        visibility=Visibility.CHANNEL,
+    )
+    return QueuedPost(conversation_ref=view.author_ref, reply=note)
 
 
 def resolve(ctx: CommandContext, value: str) -> Reply:

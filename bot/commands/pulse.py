@@ -26,6 +26,7 @@ from bot.replies import (
     Outgoing,
     Paragraph,
     PostedMessage,
+    QueuedPost,
     Reply,
     Visibility,
     bold,
@@ -42,7 +43,7 @@ from bot.router import (
     UsageError,
     split_first,
 )
-from bot.services import occurrences, people, pulse, workspaces
+from bot.services import occurrences, outbox, people, pulse, workspaces
 from bot.services.pulse import PollClosed, PollNotFound, PollResults, PollView, PulseRefused
 from bot.services.pulse_chart import average_agree, trend_chart
 from bot.services.recurrence import WEEKDAY_NAMES, WEEKDAYS, RecurrenceError, parse_time
@@ -89,7 +90,9 @@ def register(router: CommandRouter, *, secret_key: str) -> None:
     router.register_form(PULSE_SCHEDULE_FORM, submit_schedule)
     router.register_action(PULSE_ASK_VOTE, lambda ctx, value: ask_vote(ctx, value, secret_key))
     router.register_action(PULSE_ASK_CLOSE, ask_close)
-    router.register_outbox(OUTBOX_PREFIX, recorder=record_poll, refresher=refresh_poll)
+    router.register_outbox(
+        OUTBOX_PREFIX, recorder=record_poll, refresher=refresh_poll, renderer=render_poll
+    )
 
 
 def handle_pulse(ctx: CommandContext, args: str, secret_key: str) -> Reply:
@@ -201,7 +204,6 @@ def results_reply(ctx: CommandContext, weeks_text: str) -> Reply:
     if weeks_text:
         if not weeks_text.isdigit() or not 1 <= int(weeks_text) <= MAX_WEEKS:
             raise UsageError(f"WEEKS is a number from 1 to {MAX_WEEKS}.", USAGE)
-        weeks = int(weeks_text)
     workspace = workspaces.get_workspace(session=ctx.session, workspace_id=ctx.workspace_id)
     history = pulse.trend(session=ctx.session, workspace_id=ctx.workspace_id, weeks=weeks)
     if not history:
@@ -625,7 +627,7 @@ def submit_schedule(ctx: CommandContext, values: dict[str, str], _metadata: str)
     settings.pulse_enabled = values.get("enabled", "on") != "off"
     settings.pulse_weekday = WEEKDAYS.index(weekday)
     settings.pulse_time = at
-    settings.pulse_open_hours = int(hours_text)
+    settings.pulse_open_hours = hours
     state = "on" if settings.pulse_enabled else "off"
     return replies.message(
         text(
@@ -658,16 +660,13 @@ def ask(ctx: CommandContext, rest: str) -> Reply:
         )
     except PulseRefused as exc:
         raise UsageError(str(exc), ASK_USAGE) from None
-    counts = [0] * len(poll.options)
-    return Reply(
-        outbox=(
-            Outgoing(
-                conversation_ref=ctx.channel_ref,
-                reply=ask_message(poll, counts),
-                record_key=f"{OUTBOX_PREFIX}:{poll.id}",
-            ),
-        )
+    outbox.queue_post(
+        session=ctx.session,
+        workspace_id=ctx.workspace_id,
+        key=f"{OUTBOX_PREFIX}:{poll.id}",
+        now=ctx.now,
     )
+    return Reply(wake_scheduler=True)
 
 
 def ask_message(poll: PollView, counts: list[int]) -> Reply:
@@ -741,6 +740,26 @@ def record_poll(ctx: CommandContext, key: str, posted: PostedMessage) -> None:
         poll_id=poll_id,
         channel_ref=posted.conversation_ref,
         message_ref=posted.message_ref,
+    )
+
+
+def render_poll(ctx: CommandContext, key: str) -> QueuedPost | None:
+    """The queued post of a quick poll; None if it is gone or was posted already."""
+    (poll_id,) = _split_value(key.split(":", 1)[1], 1)
+    try:
+        poll = pulse.get_poll(session=ctx.session, workspace_id=ctx.workspace_id, poll_id=poll_id)
+    except PollNotFound:
+        return None
+    if poll.channel_ref is None or poll.message_ref is not None:
+        return None
+    counts = pulse.option_counts(
+        session=ctx.session, workspace_id=ctx.workspace_id, poll_id=poll_id
+    )
+    return QueuedPost(
+        conversation_ref=poll.channel_ref,
+        reply=ask_message(poll, counts),
+        author_ref=poll.author_ref,
+        what="poll",
     )
 
 

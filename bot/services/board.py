@@ -205,6 +205,34 @@ def offer_help(
     return get_post(session=session, workspace_id=workspace_id, post_id=post_id)
 
 
+def help_offer_id(*, session: Session, workspace_id: str, post_id: int, helper_ref: str) -> int:
+    """The id of a recorded offer of help (what its note to the author is queued under)."""
+    return session.execute(
+        select(ChallengeHelper.id).where(
+            ChallengeHelper.workspace_id == workspace_id,
+            ChallengeHelper.post_id == post_id,
+            ChallengeHelper.helper_ref == helper_ref,
+        )
+    ).scalar_one()
+
+
+def get_help_offer(
+    *, session: Session, workspace_id: str, offer_id: int
+) -> tuple[PostView, str, Side | None] | None:
+    """The challenge, the helper and their side for an offer; None once it is gone
+    (the helper asked to be forgotten, or the challenge was deleted)."""
+    row = session.execute(
+        select(ChallengeHelper).where(
+            ChallengeHelper.workspace_id == workspace_id, ChallengeHelper.id == offer_id
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        return None
+    view = get_post(session=session, workspace_id=workspace_id, post_id=row.post_id)
+    side = Side(row.helper_side) if row.helper_side else None
+    return view, row.helper_ref, side
+
+
 def resolve(
     *, session: Session, workspace_id: str, post_id: int, user_ref: str, now: datetime
 ) -> PostView:

@@ -173,16 +173,21 @@ def claim_due(
     grace: timedelta,
     lease: timedelta = DEFAULT_LEASE,
     limit: int = CLAIM_BATCH,
+    never_missed: Collection[str] = (),
 ) -> ClaimResult:
     """Claim due deliveries for this instance; those past the grace period become missed.
 
     A delivery is due when its time has come and it is pending, or claimed by an
     instance whose lease has run out. Nothing is ever sent late in a burst: a delivery
-    more than `grace` past its time is recorded as missed instead.
+    more than `grace` past its time is recorded as missed instead, except for the
+    `never_missed` kinds (a person's own post is still wanted late).
     """
+    late = [_claimable(now), Occurrence.due_at < now - grace]
+    if never_missed:
+        late.append(Occurrence.kind.not_in(list(never_missed)))
     missed = session.execute(
         update(Occurrence)
-        .where(_claimable(now), Occurrence.due_at < now - grace)
+        .where(*late)
         .values(status=OccurrenceStatus.MISSED.value, finished_at=now, claimed_by=None)
     ).rowcount  # type: ignore[attr-defined]
     if missed:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -12,13 +13,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.metrics import SLACK_API_RETRIES
-from bot.notify import DeliveryDeferred, DeliveryError, WorkspaceUninstalled
+from bot.notify import ConversationRefused, DeliveryDeferred, DeliveryError, WorkspaceUninstalled
 from bot.replies import Reply
 from bot.settings import Settings
 from handlers.slack.client import make_web_client
 from handlers.slack.limits import LoopSemaphore
 from handlers.slack.pacing import ConversationPacer
 from handlers.slack.render import render_message
+
+logger = logging.getLogger(__name__)
 
 TokenLookup = Callable[[str], Awaitable[str | None]]
 
@@ -40,6 +43,14 @@ REVOKED_TOKEN_ERRORS = {
     "team_disabled",
 }
 UNINSTALLED = "bridgebot was uninstalled"
+# Refusals a person can fix, and how (told to whoever's post it was).
+INVITE_IT = "Invite it there with /invite @bridgebot."
+REMEDIES = {
+    "not_in_channel": f"it is not a member of that channel. {INVITE_IT}",
+    "channel_not_found": f"the channel is private or gone. {INVITE_IT}",
+    "is_archived": "that channel is archived; a workspace admin can choose another "
+    "with /bridge channel.",
+}
 
 
 # Scheduled messages on their way to Slack at once (others wait for a turn or a slot):
@@ -100,6 +111,8 @@ class SlackNotifier:
         if code in REVOKED_TOKEN_ERRORS:
             self._revoked_tokens.add(token)
             return WorkspaceUninstalled(f"{UNINSTALLED} (Slack: {code})")
+        if code in REMEDIES:
+            return ConversationRefused(f"Slack refused the message: {code}", REMEDIES[code])
         if code in PERMANENT_ERRORS:
             return DeliveryError(f"Slack refused the message: {code}")
         return None
@@ -181,6 +194,20 @@ class SlackNotifier:
                 if not self._pacer.workspace_held(workspace_id):
                     yield
                     return
+
+    async def permalink(
+        self, workspace_id: str, conversation_ref: str, message_ref: str
+    ) -> str | None:
+        """chat.getPermalink; None if Slack has none to give (a list shows no link then)."""
+        token = await self._token(workspace_id)
+        client = make_web_client(self._settings, token=token, session=self._session)
+        try:
+            found = await client.chat_getPermalink(channel=conversation_ref, message_ts=message_ref)
+        except SlackApiError as exc:
+            logger.info("no permalink for %s: %s", message_ref, exc.response.get("error"))
+            return None
+        link = found.get("permalink")
+        return str(link) if link else None
 
     async def group_members(self, workspace_id: str, group_ref: str) -> list[str]:
         """Members of a Slack user group (usergroups.users.list)."""

@@ -14,8 +14,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.home import HOME_CONVERSATION
-from bot.replies import Outgoing, PostedMessage, Reply, Visibility, channel, message, text
-from bot.router import run_record, run_refresh
+from bot.replies import Outgoing, Reply, Visibility
+from bot.router import run_refresh
 from handlers.slack.people import SlackRuntime
 from handlers.slack.render import render_blocks, render_message, render_modal
 
@@ -76,40 +76,11 @@ async def send_reply(reply: Reply, answering: Answering) -> None:
         await post_private(reply, answering)
     if reply.attachments:
         await send_files(reply, answering)
-    for outgoing in reply.outbox:
-        try:
-            await send_outgoing(outgoing, answering)
-        except SlackApiError as exc:
-            error = exc.response.get("error")
-            if outgoing.reply is None or error not in CANNOT_POST_THERE:
-                raise
-            # The caller was already told "posted": say it was not, and what to do.
-            await tell_privately(cannot_post_there(outgoing.conversation_ref, error), answering)
     if reply.wake_scheduler:
+        # New posts were queued with the command's work: the scheduler sends them now.
         answering.wake()
-
-
-# chat.postMessage errors meaning the bot cannot post in that channel until someone acts.
-CANNOT_POST_THERE = {"not_in_channel", "channel_not_found", "is_archived"}
-
-
-def cannot_post_there(channel_ref: str, error: str) -> Reply:
-    remedy = (
-        "that channel is archived; a workspace admin can choose another with /bridge channel."
-        if error == "is_archived"
-        else "it is not a member of that channel. Invite it there with /invite @bridgebot, "
-        "then try again."
-    )
-    return message(text("bridgebot could not post in ", channel(channel_ref), ": ", remedy))
-
-
-async def tell_privately(reply: Reply, answering: Answering) -> None:
-    if answering.respond is not None:
-        await answering.respond(
-            response_type="ephemeral", replace_original=False, **render_message(reply)
-        )
-    else:
-        await post_private(reply, answering)
+    for outgoing in reply.outbox:
+        await refresh_message(outgoing, answering)
 
 
 async def send_files(reply: Reply, answering: Answering) -> None:
@@ -125,51 +96,29 @@ async def send_files(reply: Reply, answering: Answering) -> None:
         )
 
 
-async def send_outgoing(outgoing: Outgoing, answering: Answering) -> None:
-    """Post a new message (and record where it went), or refresh one in place."""
+async def refresh_message(outgoing: Outgoing, answering: Answering) -> None:
+    """Update an item's message in place with how it stands now."""
     client = answering.client
-    if outgoing.refresh_key is not None:
-        key = outgoing.refresh_key
-        waiting = answering.runtime.refresh_waiting
-        if key in waiting:
-            # An update of this message is already queued; it will read this change too.
-            return
-        waiting.add(key)
-        # Re-render inside the lock so the last update to go out shows the latest state.
-        async with answering.runtime.refresh_locks[key]:
-            waiting.discard(key)
-            fresh = await asyncio.to_thread(run_refresh, key=outgoing.refresh_key, **answering.uow)
-            if fresh is not None:
-                where, message = fresh
-                if where.conversation_ref == HOME_CONVERSATION:
-                    await publish_home(client, where.message_ref, message)
-                else:
-                    await client.chat_update(
-                        channel=where.conversation_ref,
-                        ts=where.message_ref,
-                        **render_message(message),
-                    )
+    key = outgoing.refresh_key
+    waiting = answering.runtime.refresh_waiting
+    if key in waiting:
+        # An update of this message is already queued; it will read this change too.
         return
-    if outgoing.reply is None:
-        return
-    response = await client.chat_postMessage(
-        channel=outgoing.conversation_ref, **render_message(outgoing.reply)
-    )
-    if outgoing.record_key is not None:
-        channel, ts = response["channel"], response["ts"]
-        permalink = None
-        try:
-            permalink = (await client.chat_getPermalink(channel=channel, message_ts=ts)).get(
-                "permalink"
-            )
-        except SlackApiError as exc:
-            logger.info("no permalink for a board post: %s", exc.response.get("error"))
-        await asyncio.to_thread(
-            run_record,
-            key=outgoing.record_key,
-            posted=PostedMessage(channel, ts, permalink),
-            **answering.uow,
-        )
+    waiting.add(key)
+    # Re-render inside the lock so the last update to go out shows the latest state.
+    async with answering.runtime.refresh_locks[key]:
+        waiting.discard(key)
+        fresh = await asyncio.to_thread(run_refresh, key=key, **answering.uow)
+        if fresh is not None:
+            where, message = fresh
+            if where.conversation_ref == HOME_CONVERSATION:
+                await publish_home(client, where.message_ref, message)
+            else:
+                await client.chat_update(
+                    channel=where.conversation_ref,
+                    ts=where.message_ref,
+                    **render_message(message),
+                )
 
 
 async def publish_home(client: AsyncWebClient, user_ref: str, reply: Reply) -> None:

@@ -44,6 +44,17 @@ class PlatformNotifier:
         notifier = await self._notifier(workspace_id)
         return await notifier.post(workspace_id, conversation_ref, reply)
 
+    async def permalink(
+        self, workspace_id: str, conversation_ref: str, message_ref: str
+    ) -> str | None:
+        """The platform's link to a posted message, where it has them (Slack)."""
+        notifier = await self._notifier(workspace_id)
+        permalink = getattr(notifier, "permalink", None)
+        if permalink is None:
+            return None
+        link: str | None = await permalink(workspace_id, conversation_ref, message_ref)
+        return link
+
     async def group_members(self, workspace_id: str, group_ref: str) -> list[str]:
         """User groups exist on Slack only; elsewhere side sync reports it cannot run."""
         notifier = await self._notifier(workspace_id)

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from bot.commands.home import HOME_CONVERSATION
 from bot.deps import Deps
 from bot.notify import DeliveryError
-from bot.replies import Form, PostedMessage, Reply
-from bot.router import Caller, CommandContext, run_in_context, run_record, run_refresh
+from bot.replies import Form, Reply
+from bot.router import Caller, CommandContext, run_in_context, run_refresh
 from handlers.teams import store
 from handlers.teams.connector import Connector
 from handlers.teams.render import (
@@ -34,8 +34,6 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 PLATFORM = "teams"
 FILES_PATH = "/teams/files"
-# bridgebot's message_ref columns hold 64 characters (Teams message ids are far shorter).
-MAX_MESSAGE_REF = 64
 REMEMBERED_LIMIT = 50_000
 
 
@@ -289,42 +287,31 @@ class TeamsRuntime:
     async def send_outbox(
         self, reply: Reply, uow: dict[str, Any], workspace_id: str
     ) -> dict[str, dict[str, Any]]:
-        """Post the outbox's messages and refresh its items; returns refreshed cards by id."""
+        """Refresh the outbox's items in place; returns refreshed cards by id.
+
+        New posts never come this way: they were queued with the command's work, and
+        the scheduler delivers them (see schedules/channel_posts.py).
+        """
         refreshed: dict[str, dict[str, Any]] = {}
         for outgoing in reply.outbox:
-            if outgoing.refresh_key is not None:
-                async with self.refresh_locks[outgoing.refresh_key]:
-                    # Re-rendered inside the lock: the last update out shows the latest state.
-                    fresh = await asyncio.to_thread(run_refresh, key=outgoing.refresh_key, **uow)
-                    if fresh is None:
-                        continue
-                    where, message = fresh
-                    if where.conversation_ref == HOME_CONVERSATION:
-                        continue  # Teams has no home tab
-                    try:
-                        found, conversation_id = await self.destination(
-                            workspace_id, where.conversation_ref
-                        )
-                    except DeliveryError as exc:
-                        logger.warning("cannot update a Teams message: %s", exc)
-                        continue
-                    card, line = await self.render(message, workspace_id, where.conversation_ref)
-                    await self.connector.update(
-                        found.service_url, conversation_id, where.message_ref, card, line
-                    )
-                    refreshed[where.message_ref] = card
-                continue
-            if outgoing.reply is None:
-                continue
-            message_id = await self.post(workspace_id, outgoing.conversation_ref, outgoing.reply)
-            if outgoing.record_key is not None:
-                if len(message_id) > MAX_MESSAGE_REF:
-                    logger.warning("Teams message id too long to record; it will not update")
+            async with self.refresh_locks[outgoing.refresh_key]:
+                # Re-rendered inside the lock: the last update out shows the latest state.
+                fresh = await asyncio.to_thread(run_refresh, key=outgoing.refresh_key, **uow)
+                if fresh is None:
                     continue
-                await asyncio.to_thread(
-                    run_record,
-                    key=outgoing.record_key,
-                    posted=PostedMessage(outgoing.conversation_ref, message_id),
-                    **uow,
+                where, message = fresh
+                if where.conversation_ref == HOME_CONVERSATION:
+                    continue  # Teams has no home tab
+                try:
+                    found, conversation_id = await self.destination(
+                        workspace_id, where.conversation_ref
+                    )
+                except DeliveryError as exc:
+                    logger.warning("cannot update a Teams message: %s", exc)
+                    continue
+                card, line = await self.render(message, workspace_id, where.conversation_ref)
+                await self.connector.update(
+                    found.service_url, conversation_id, where.message_ref, card, line
                 )
+                refreshed[where.message_ref] = card
         return refreshed

@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from bot.deps import Deps
-from bot.models import BoardPost
+from bot.models import BoardPost, Occurrence, OccurrenceStatus
+from bot.services.outbox import CHANNEL_POST
 from handlers.server import create_web_app
 from tests.fake_slack import Call, FakeSlack
 from tests.signing import block_actions_body, slack_headers, slash_command_body
@@ -176,15 +177,23 @@ def test_a_win_the_bot_cannot_post_tells_the_author_how_to_fix_it(
     set_up_workspace(http, fake)
     fake.fail_next("chat.postMessage", status=200, error="not_in_channel")
 
-    before = len(fake.calls_to("response_url"))
     confirmation = command(http, fake, "/win", "Launched the new pricing page")
 
-    assert f"<#{SHARED}>" in shown(confirmation)  # "posted", said before Slack answered
-    told = fake.wait_for("response_url", count=before + 2)[-1]
-    assert told.params["response_type"] == "ephemeral"
-    assert f"bridgebot could not post in <#{SHARED}>" in shown(told.params)
+    # Said before Slack answered, so it claims no more than that the win is on its way.
+    assert "Posted" not in shown(confirmation)
+    assert f"on its way to <#{SHARED}>" in shown(confirmation)
+    # The refusal comes later, from the delivery: the author hears by direct message.
+    told = fake.wait_for("chat.postMessage", count=2)[1]
+    assert told.params["channel"] == ALICE
+    assert f"bridgebot could not post your win in <#{SHARED}>" in shown(told.params)
     assert "/invite @bridgebot" in told.params["text"]
     assert [p.text for p in posts(slack_deps)] == ["Launched the new pricing page"]  # kept
+    with slack_deps.session_factory() as session:
+        failed = session.execute(
+            select(Occurrence).where(Occurrence.kind == CHANNEL_POST)
+        ).scalar_one()
+    assert failed.status == OccurrenceStatus.FAILED.value  # recorded, never retried
+    assert "not_in_channel" in str(failed.last_error)
 
 
 def test_win_is_posted_escaped_and_celebrate_toggles_in_place(
@@ -267,7 +276,7 @@ def test_challenge_help_and_resolve_update_in_place_and_tell_the_author(
     assert f"<@{BOB}>" in shown(dm.params)
     assert "from IT can help" in dm.params["text"]
     thanks = answer_to(fake, helped)
-    assert thanks["response_type"] == "ephemeral" and "has been told" in thanks["text"]
+    assert thanks["response_type"] == "ephemeral" and "will be told" in thanks["text"]
 
     listed = command(http, fake, "/challenge", "list open")
     assert permalink_for(SHARED, ts) in shown(listed)

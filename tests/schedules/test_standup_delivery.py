@@ -27,6 +27,7 @@ from bot.replies import Buttons, Reply
 from bot.router import Caller, FormInvalid, run_action, run_command, run_form
 from bot.services import occurrences, people, standups, workspaces
 from bot.services.occurrences import DEFAULT_LEASE
+from bot.services.outbox import CHANNEL_POST
 from bot.services.standups import StandupDraft, StandupView
 from bot.settings import Settings
 from schedules.jobs import TickReport, register_builtin_deliveries, run_tick
@@ -171,6 +172,11 @@ def statuses(deps: Deps, kind: str) -> list[str]:
                 select(Occurrence.status).where(Occurrence.kind == kind).order_by(Occurrence.due_at)
             ).scalars()
         )
+
+
+def occurrences_of(deps: Deps, kind: str) -> list[Occurrence]:
+    with deps.session_factory() as session:
+        return list(session.execute(select(Occurrence).where(Occurrence.kind == kind)).scalars())
 
 
 def as_user(deps: Deps, user: str, now: datetime, *, admin: bool = False) -> dict[str, Any]:
@@ -415,7 +421,8 @@ def test_async_stand_up_end_to_end(deps: Deps, notifier: RecordingNotifier) -> N
         action_id=STANDUP_SHARE, value=share[0].value, **as_user(deps, "U0ANN", at(MON, 13))
     )
     assert not shared.is_error
-    assert [o.conversation_ref for o in shared.outbox] == ["C0BOARD"]
+    assert shared.wake_scheduler  # the post was queued with the share, to go out at once
+    assert [o.subject_ref for o in occurrences_of(deps, CHANNEL_POST)] == ["board:1"]
     with deps.session_factory() as session:
         row = session.execute(
             select(StandupAnswer).where(StandupAnswer.user_ref == "U0ANN")
