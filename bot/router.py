@@ -21,7 +21,7 @@ from bot import replies
 from bot.replies import PostedMessage, QueuedPost, Reply, Text
 from bot.services import dedupe, posting_limits, workspaces
 from bot.services.posting_limits import PostingLimitReached, PostingLimits
-from bot.textinput import CONTROL_MESSAGE, clean_field, has_control_characters
+from bot.textinput import CONTROL_MESSAGE, clean_field, has_control_characters, strip_invisible
 
 logger = logging.getLogger(__name__)
 
@@ -263,7 +263,7 @@ def _first_word(value: str) -> tuple[str, str]:
 
 def parse_line(line: str) -> tuple[str, str]:
     """Split "/jargon CAC" or "jargon CAC" into ("jargon", "CAC")."""
-    name, args = _first_word(line.strip().lstrip("/"))
+    name, args = _first_word(strip_invisible(line).strip().lstrip("/"))
     return name.lower(), args
 
 
@@ -274,7 +274,9 @@ def split_first(args: str) -> tuple[str, str]:
 
 
 def clean_arguments(args: str, usage: str) -> str:
-    """Refuse text no person types (control characters, huge pastes) with a clear message."""
+    """Refuse text no person types (control characters, huge pastes) with a clear message;
+    drop invisible direction and zero-width characters (see bot.textinput)."""
+    args = strip_invisible(args)
     if len(args) > MAX_COMMAND_LENGTH:
         raise UsageError(
             f"That is {len(args):,} characters; commands take at most {MAX_COMMAND_LENGTH:,}.",

@@ -37,6 +37,7 @@ from bot.router import (
 from bot.services import board, outbox, workspaces
 from bot.services.board import BoardRefused, PostNotFound, PostView, WeekNumbers
 from bot.services.workspaces import WorkspaceView
+from bot.textinput import ascii_number
 
 WIN_USAGE = "/win TEXT | /win list"
 CHALLENGE_USAGE = "/challenge TEXT | /challenge list [open]"
@@ -92,10 +93,10 @@ def outbox_key(post_id: int) -> str:
 
 
 def _post_id(value: str) -> int:
-    try:
-        return int(value.split(":")[-1])
-    except ValueError:
-        raise UsageError("That button is out of date.") from None
+    post_id = ascii_number(value.split(":")[-1])
+    if post_id is None:
+        raise UsageError("That button is out of date.")
+    return post_id
 
 
 def handle_board(ctx: CommandContext, kind: str, args: str) -> Reply:

@@ -46,6 +46,7 @@ from bot.services.recurrence import (
     check_timezone,
     parse_time,
 )
+from bot.textinput import JOINER_MESSAGE, ascii_number, has_joiners
 
 USAGE = (
     "/bridge [help | side marketing|it|other | channel #CHANNEL | settings | forget-me | export-me]"
@@ -375,14 +376,16 @@ def submit_settings(ctx: CommandContext, values: dict[str, str], _metadata: str)
             errors[field] = "Give this side a name."
         elif len(label) > LABEL_LIMIT:
             errors[field] = f"Keep it under {LABEL_LIMIT} characters."
+        elif has_joiners(label):
+            errors[field] = JOINER_MESSAGE
         elif label.casefold() in others:
             # "/bridge side it" must always mean IT.
             errors[field] = f"“{label}” is another side's name; choose another."
         labels[field] = label
     if len({label.casefold() for label in labels.values()}) < 3 and not errors:
         errors["label_other"] = "The three names must differ."
-    threshold_text = values.get("anonymity_threshold", "3")
-    if not threshold_text.isdigit() or not 3 <= int(threshold_text) <= 50:
+    threshold = ascii_number(values.get("anonymity_threshold", "3")) or 0
+    if not 3 <= threshold <= 50:
         errors["anonymity_threshold"] = "A number from 3 to 50 (never below 3)."
     audience = values.get("pulse_audience", ALL_SIDES)
     if audience not in PULSE_AUDIENCES:
@@ -404,7 +407,7 @@ def submit_settings(ctx: CommandContext, values: dict[str, str], _metadata: str)
     row.label_marketing = labels["label_marketing"]
     row.label_it = labels["label_it"]
     row.label_other = labels["label_other"]
-    row.anonymity_threshold = int(threshold_text)
+    row.anonymity_threshold = threshold
     row.pulse_audience = audience
     row.digest_weekday = WEEKDAYS.index(weekday)
     row.digest_time = digest_time

@@ -39,6 +39,7 @@ from bot.router import (
 from bot.services import glossary, workspaces
 from bot.services.glossary import InvalidTerm, NotAllowed, TermCard, TermDraft, TermNotFound
 from bot.services.glossary_index import GlossaryIndex, GlossaryIndexCache
+from bot.textinput import ascii_number
 
 USAGE = "/jargon TERM | search WORDS | add [TERM] | edit TERM | delete TERM | random"
 
@@ -129,10 +130,10 @@ def help_reply() -> Reply:
 
 
 def _term_id(value: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise UsageError("That button is out of date; look the term up again.") from None
+    term_id = ascii_number(value)
+    if term_id is None:
+        raise UsageError("That button is out of date; look the term up again.")
+    return term_id
 
 
 def _resolve(ctx: CommandContext, index: GlossaryIndex, name: str, verb: str) -> int:

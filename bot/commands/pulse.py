@@ -48,6 +48,7 @@ from bot.services.pulse import PollClosed, PollNotFound, PollResults, PollView, 
 from bot.services.pulse_chart import average_agree, trend_chart
 from bot.services.recurrence import WEEKDAY_NAMES, WEEKDAYS, RecurrenceError, parse_time
 from bot.services.workspaces import WorkspaceView
+from bot.textinput import ascii_number
 
 USAGE = "/pulse [results [WEEKS] | now | schedule | ask QUESTION | OPTION | OPTION … | export]"
 ASK_USAGE = "/pulse ask QUESTION | OPTION | OPTION (2 to 10 options)"
@@ -202,7 +203,8 @@ def results_blocks(results: PollResults, workspace: WorkspaceView) -> list[Block
 def results_reply(ctx: CommandContext, weeks_text: str) -> Reply:
     weeks = DEFAULT_WEEKS
     if weeks_text:
-        if not weeks_text.isdigit() or not 1 <= int(weeks_text) <= MAX_WEEKS:
+        weeks = ascii_number(weeks_text) or 0
+        if not 1 <= weeks <= MAX_WEEKS:
             raise UsageError(f"WEEKS is a number from 1 to {MAX_WEEKS}.", USAGE)
     workspace = workspaces.get_workspace(session=ctx.session, workspace_id=ctx.workspace_id)
     history = pulse.trend(session=ctx.session, workspace_id=ctx.workspace_id, weeks=weeks)
@@ -469,11 +471,9 @@ def question_message(poll: PollView, chosen: dict[int, int], *, has_comment: boo
 
 
 def _split_value(value: str, parts: int) -> list[int]:
-    try:
-        numbers = [int(part) for part in value.split(":")]
-    except ValueError:
-        raise UsageError("That button is out of date.") from None
-    if len(numbers) != parts:
+    found = [ascii_number(part) for part in value.split(":")]
+    numbers = [number for number in found if number is not None]
+    if len(found) != parts or len(numbers) != parts:
         raise UsageError("That button is out of date.")
     return numbers
 
@@ -618,8 +618,8 @@ def submit_schedule(ctx: CommandContext, values: dict[str, str], _metadata: str)
         at = parse_time(values.get("time", ""))
     except RecurrenceError as exc:
         errors["time"] = str(exc)
-    hours_text = values.get("hours", "48")
-    if not hours_text.isdigit() or not 1 <= int(hours_text) <= 168:
+    hours = ascii_number(values.get("hours", "48")) or 0
+    if not 1 <= hours <= 168:
         errors["hours"] = "Between 1 and 168 hours."
     if errors:
         raise FormInvalid(errors)

@@ -48,6 +48,7 @@ from bot.services.standups import (
     StandupNotFound,
     StandupView,
 )
+from bot.textinput import ascii_number
 
 USAGE = "/standup [list | pause ID | resume ID | skip ID DATE | delete ID | now ID | calendar ID]"
 
@@ -111,12 +112,13 @@ def handle_standup(ctx: CommandContext, args: str, *, public_url: str) -> Reply:
     if sub not in with_id:
         raise UsageError(f"/standup has no “{sub[:20]}” option.", USAGE)
     number_text, more = split_first(rest)
-    if not number_text.isdigit():
+    number = ascii_number(number_text)
+    if number is None:
         raise UsageError(
             f"Give the stand-up's number, as shown by /standup list (e.g. /standup {sub} 1).", USAGE
         )
     try:
-        return with_id[sub](int(number_text), more)
+        return with_id[sub](number, more)
     except StandupNotFound:
         raise NotFound(f"There is no stand-up {number_text}. /standup list shows them.") from None
     except StandupNotAllowed:
@@ -375,12 +377,20 @@ def confirm_delete(ctx: CommandContext, number: int) -> Reply:
     )
 
 
+def _button_number(value: str) -> int:
+    """A number a button carries; ValueError for anything else (a typed, forged value)."""
+    number = ascii_number(value)
+    if number is None:
+        raise ValueError(value)
+    return number
+
+
 def delete_confirmed(ctx: CommandContext, value: str) -> Reply:
     try:
         name = standups.delete_standup(
             session=ctx.session,
             workspace_id=ctx.workspace_id,
-            number=int(value),
+            number=_button_number(value),
             user_ref=ctx.caller.user_ref,
             is_admin=ctx.caller.has_admin_rights(),
         )
@@ -509,7 +519,7 @@ def digest_message(sheet: standups.AnswerSheet, labels: dict[Side, str]) -> Repl
 def _parse_occurrence_value(value: str) -> tuple[int, date]:
     try:
         standup_id, day = value.split(":", 1)
-        return int(standup_id), date.fromisoformat(day)
+        return _button_number(standup_id), date.fromisoformat(day)
     except ValueError:
         raise UsageError("That button is out of date.") from None
 
@@ -598,7 +608,7 @@ def submit_answers(ctx: CommandContext, values: dict[str, str], metadata: str) -
 def share_answer(ctx: CommandContext, value: str) -> Reply:
     """*Share as win/challenge* on one's own answer: posts it to the board."""
     try:
-        answer_id, index = (int(part) for part in value.split(":", 1))
+        answer_id, index = (_button_number(part) for part in value.split(":", 1))
         role, answer = standups.mark_shared(
             session=ctx.session,
             workspace_id=ctx.workspace_id,

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot.models import GlossaryEdit, GlossaryKey, GlossaryTerm, Workspace
 from bot.services.glossary_index import compact_key
-from bot.textinput import CONTROL_MESSAGE, has_control_characters
+from bot.textinput import CONTROL_MESSAGE, JOINER_MESSAGE, has_control_characters, has_joiners
 
 ORIGINS = ("marketing", "it", "general")
 MAX_ALIASES = 10
@@ -196,6 +196,10 @@ def validate(draft: TermDraft) -> dict[str, str]:
     for name, values in (texts | lists).items():
         if any(has_control_characters(value) for value in values):
             errors.setdefault(name, CONTROL_MESSAGE)
+    names = {"name": (draft.name,), "aliases": draft.aliases, "related": draft.related}
+    for name, values in names.items():
+        if any(has_joiners(value) for value in values):
+            errors.setdefault(name, JOINER_MESSAGE)
     return errors
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot.services import glossary
 from bot.services.glossary import InvalidTerm, TermCard, TermDraft
+from bot.textinput import strip_invisible
 
 COLUMNS = (
     "name",
@@ -174,7 +175,10 @@ def _import_one(
             "more cells than columns: put a value that holds a comma in double quotes",
         )
     unknown = set(row.data) - set(COLUMNS)
-    draft = _merged_draft(session, workspace_id, row.data)
+    # As in forms, invisible direction and zero-width characters are dropped, not refused.
+    draft = _merged_draft(
+        session, workspace_id, {key: _without_invisible(value) for key, value in row.data.items()}
+    )
     if unknown:
         return Rejection(row.line, draft.name, f"unknown field(s): {', '.join(sorted(unknown))}")
     savepoint = session.begin_nested()
@@ -188,6 +192,14 @@ def _import_one(
         return Rejection(row.line, draft.name, reasons)
     savepoint.commit()
     return outcome
+
+
+def _without_invisible(value: Any) -> Any:
+    if isinstance(value, str):
+        return strip_invisible(value)
+    if isinstance(value, list):
+        return [_without_invisible(item) for item in value]
+    return value
 
 
 def _merged_draft(session: Session, workspace_id: str, data: dict[str, Any]) -> TermDraft:

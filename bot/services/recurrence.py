@@ -11,7 +11,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 ICAL_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
-_TIME = re.compile(r"^(?P<h>\d{1,2})(?::(?P<m>\d{2}))?\s*(?P<ampm>am|pm)?$", re.IGNORECASE)
+_TIME = re.compile(
+    r"^(?P<h>\d{1,2})(?::(?P<m>\d{2}))?\s*(?P<ampm>am|pm)?$", re.IGNORECASE | re.ASCII
+)
 
 
 class RecurrenceError(ValueError):
@@ -140,8 +142,8 @@ MONTH_NAMES = (
 _ORDINAL = r"(?P<day>\d{1,2})(?:st|nd|rd|th)?"
 _MONTH = r"(?P<month>[a-z]{3,})\.?"
 _YEAR = r"(?:,?\s+(?P<year>\d{4}))?"
-_DAY_MONTH = re.compile(rf"^{_ORDINAL}\s+{_MONTH}{_YEAR}$")
-_MONTH_DAY = re.compile(rf"^{_MONTH}\s+{_ORDINAL}{_YEAR}$")
+_DAY_MONTH = re.compile(rf"^{_ORDINAL}\s+{_MONTH}{_YEAR}$", re.ASCII)
+_MONTH_DAY = re.compile(rf"^{_MONTH}\s+{_ORDINAL}{_YEAR}$", re.ASCII)
 DATE_HINT = "write it as 2026-12-24, 24 Dec, friday or tomorrow"
 
 

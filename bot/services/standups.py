@@ -32,6 +32,7 @@ from bot.services.recurrence import (
     parse_time,
     parse_weekdays,
 )
+from bot.textinput import ascii_number, link_problem
 
 DEFAULT_QUESTIONS = (
     "A win to share",
@@ -164,8 +165,9 @@ def _parse(draft: StandupDraft) -> tuple[dict[str, Any], dict[str, str]]:
         errors["mode"] = "Mode is meeting (a live call) or async (answers by DM)."
     values["mode"] = mode
     link = draft.call_link.strip()
-    if link and not link.startswith(("https://", "http://")):
-        errors["call_link"] = "The call link must start with https://."
+    problem = link_problem(link) if link else None
+    if problem:
+        errors["call_link"] = problem
     elif len(link) > 500:
         errors["call_link"] = "That link is too long."
     values["call_link"] = link or None
@@ -188,9 +190,8 @@ def _parse(draft: StandupDraft) -> tuple[dict[str, Any], dict[str, str]]:
         ("reminder_lead", draft.reminder_lead_minutes, 24 * 60),
         ("deadline", draft.deadline_minutes, 24 * 60),
     ):
-        try:
-            minutes = int(raw.strip() or "0")
-        except ValueError:
+        minutes = ascii_number(raw.strip() or "0")
+        if minutes is None:
             errors[field] = "Write a number of minutes, such as 15."
             continue
         if not 0 <= minutes <= upper:

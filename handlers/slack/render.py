@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import quote
 
 from bot.replies import (
     Block,
@@ -29,11 +31,18 @@ FIELD_LIMIT = 2000
 BUTTON_LIMIT = 75
 ACTION_SUFFIX = ":"
 FALLBACK_LIMIT = 3000
+_LINK_BREAKERS = re.compile(r"[|\s\x00-\x1f\x7f-\x9f]")
 
 
 def escape(value: str) -> str:
     """Slack's three control characters; after this no typed text can mention or link."""
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def link_target(url: str) -> str:
+    """The URL as Slack's <url|label> takes it: a | or a space in it would end the address
+    and start a label of the writer's choosing, so they are percent-encoded."""
+    return escape(_LINK_BREAKERS.sub(lambda m: quote(m.group(), safe=""), url))
 
 
 def _truncate(value: str, limit: int) -> str:
@@ -54,7 +63,7 @@ def render_span(span: Span) -> str:
         case SpanKind.CHANNEL:
             return f"<#{body}>"
         case SpanKind.LINK:
-            return f"<{escape(span.url or '')}|{body}>"
+            return f"<{link_target(span.url or '')}|{body}>"
     return body
 
 
