@@ -14,6 +14,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from bot.textinput import link_problem
+
 # Values people paste from docs and forget to replace.
 PLACEHOLDERS = {"changeme", "change-me", "xxx", "todo", "your-token", "secret", "placeholder"}
 
@@ -104,6 +106,9 @@ class Settings(BaseSettings):
             return None
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with https:// (or http://)")
+        # It becomes the target of calendar links shown in Slack's <url|label> form.
+        if link_problem(value):
+            raise ValueError("must be a plain address, without spaces, |, < or >")
         return value.rstrip("/")
 
     @property

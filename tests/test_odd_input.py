@@ -18,6 +18,7 @@ from bot.replies import link
 from bot.router import parse_line, run_form
 from bot.services import glossary_io, workspaces
 from bot.services.pulse import ALL_SIDES
+from bot.settings import Settings
 from handlers.slack.render import render_span
 from tests.test_router import ADMIN, ALICE, CHANNELS, NOW, refused_form, run
 
@@ -250,3 +251,8 @@ def test_slack_links_cannot_take_a_label_from_their_address() -> None:
     """A link stored before links were checked still shows its own label, not the forged one."""
     rendered = render_span(link("Join the call", "https://evil.example|Official Zoom"))
     assert rendered == "<https://evil.example%7COfficial%20Zoom|Join the call>"
+
+
+def test_the_public_url_setting_must_be_a_plain_address() -> None:
+    with pytest.raises(ValueError, match="plain address, without spaces"):
+        Settings(_env_file=None, bridgebot_public_url="https://bridge.example|Official")  # type: ignore[call-arg]
