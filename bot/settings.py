@@ -64,6 +64,12 @@ class Settings(BaseSettings):
     bridgebot_port: int = Field(default=3000, ge=1, le=65535)
     # Where people reach this server (calendar subscribe links); defaults to host:port.
     bridgebot_public_url: str | None = None
+    # Larger request bodies get 413 before they are read (Slack's are a few KB).
+    bridgebot_max_body_bytes: int = Field(default=1024 * 1024, ge=16 * 1024, le=64 * 1024 * 1024)
+    # GET /metrics answers only with "Authorization: Bearer <token>" when set.
+    bridgebot_metrics_token: SecretStr | None = None
+    # Serve /openapi.json, /docs and /redoc (off: they describe the server to anyone).
+    bridgebot_api_docs: bool = False
     bridgebot_timezone: str = "UTC"
     bridgebot_admins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     bridgebot_secret_key: SecretStr | None = None
@@ -154,6 +160,7 @@ class Settings(BaseSettings):
         "slack_state_secret",
         "teams_app_password",
         "bridgebot_secret_key",
+        "bridgebot_metrics_token",
     )
     @classmethod
     def _no_placeholders(cls, value: SecretStr | None) -> SecretStr | None:

@@ -22,10 +22,13 @@ from bot.notify import Notifier
 from bot.services import standups
 from bot.services.calendar import standup_calendar
 from bot.settings import RunMode
+from handlers.body_limit import BodySizeLimit
+from handlers.metrics_access import metrics_allowed
 from handlers.slack.app import INSTALL_PATH, REDIRECT_PATH, create_slack_app
 from handlers.slack.client import make_http_session
 from handlers.slack.errors import BackgroundWork
 from handlers.slack.request_metrics import handle_measured
+from handlers.slack.signature import SlackSignature
 from handlers.teams.app import TeamsOptions, create_teams_bot, teams_configured
 from handlers.teams.composite import PlatformNotifier
 from schedules import TICK_JOB_ID, create_scheduler
@@ -93,16 +96,28 @@ def create_web_app(deps: Deps, *, teams_options: TeamsOptions | None = None) -> 
             await http_session.close()
             deps.engine.dispose()
 
-    api = FastAPI(title="bridgebot", lifespan=lifespan, docs_url=None, redoc_url=None)
+    docs = deps.settings.bridgebot_api_docs
+    api = FastAPI(
+        title="bridgebot",
+        lifespan=lifespan,
+        # Off unless asked for: they would describe the server to anyone who asks.
+        openapi_url="/openapi.json" if docs else None,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+    )
+    # Outermost of our layers: an oversized body is refused before any route reads it.
+    api.add_middleware(BodySizeLimit, max_bytes=deps.settings.bridgebot_max_body_bytes)
     # The Teams SDK registers POST /api/messages on this app when it starts.
     teams_bot = None
     if teams_configured(deps.settings):
         teams_bot = create_teams_bot(deps, api, teams_options)
 
     if slack_on:
+        secret = deps.settings.slack_signing_secret
+        signature = SlackSignature(secret.get_secret_value() if secret else None)
 
         async def slack_endpoint(request: Request) -> Response:
-            return await handle_measured(request.app.state.slack_handler, request)
+            return await handle_measured(request.app.state.slack_handler, request, signature)
 
         # Plain Starlette routes: Bolt reads the request itself, so FastAPI's
         # parameter machinery would only cost time on the busiest path.
@@ -126,7 +141,14 @@ def create_web_app(deps: Deps, *, teams_options: TeamsOptions | None = None) -> 
         return await health_response(deps, getattr(request.app.state, "scheduler", None))
 
     @api.get("/metrics")
-    async def metrics() -> Response:
+    async def metrics(request: Request) -> Response:
+        if not metrics_allowed(request.headers, deps.settings.bridgebot_metrics_token):
+            return Response(
+                "A bearer token is required.",
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+                media_type="text/plain",
+            )
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     return api

@@ -63,6 +63,8 @@ class FakeSlack:
         self.uploads: list[Upload] = []
         # Members of each Slack user group (usergroups.users.list), set by the test.
         self.usergroups: dict[str, list[str]] = {}
+        # The workspace each bot token belongs to (auth.test); TEAM_ID for any other token.
+        self.token_teams: dict[str, str] = {}
         # Bot tokens handed out by oauth.v2.access, one new token per install.
         self.issued_bot_tokens: list[str] = []
         server.expect_request(re.compile(r"^/.*"), method=METHOD_ALL).respond_with_handler(
@@ -180,11 +182,12 @@ class FakeSlack:
     def _answer(self, call: Call) -> dict[str, Any]:
         match call.method:
             case "auth.test":
+                token = call.headers.get("Authorization", "").removeprefix("Bearer ")
                 return {
                     "ok": True,
                     "url": "https://bridge.example/",
                     "team": "Bridge Co",
-                    "team_id": TEAM_ID,
+                    "team_id": self.token_teams.get(token, TEAM_ID),
                     "user": "bridgebot",
                     "user_id": BOT_USER_ID,
                     "bot_id": "B0BOT",

@@ -34,7 +34,13 @@ def slash_command_body(
     user_id: str = "U0ALICE",
     team_id: str = "T0BRIDGE",
     channel_id: str = "C0GENERAL",
+    trigger_id: str | None = None,
 ) -> str:
+    """A slash command, as Slack posts it; each gets its own trigger_id, as from Slack.
+
+    Two calls thus never make the same bytes: the bot runs a byte-for-byte repeat of a
+    signed command only once (a replay).
+    """
     return urlencode(
         {
             "token": "deprecated-verification-token",
@@ -48,7 +54,7 @@ def slash_command_body(
             "text": text,
             "api_app_id": "A0BRIDGE",
             "response_url": response_url,
-            "trigger_id": "1337.42.abcd",
+            "trigger_id": trigger_id or f"{uuid.uuid4().int % 10**12}.42.{uuid.uuid4().hex[:8]}",
         }
     )
 

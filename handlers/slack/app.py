@@ -13,13 +13,22 @@ from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStor
 from bot.db import make_async_engine
 from bot.deps import Deps
 from bot.settings import RunMode, Settings
-from handlers.slack import commands, dedupe, errors, home, installation, interactions
+from handlers.slack import (
+    commands,
+    dedupe,
+    errors,
+    home,
+    installation,
+    interactions,
+    own_workspace,
+)
 from handlers.slack.client import make_web_client
 from handlers.slack.errors import BackgroundWork
 from handlers.slack.manifest import BOT_SCOPES
 from handlers.slack.notifier import SlackNotifier, TokenLookup
 from handlers.slack.payload_logging import slack_library_logger
 from handlers.slack.people import SlackRuntime
+from handlers.slack.signature import quiet_bolt_verification_log
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +52,7 @@ def create_slack_app(
     answered_at_ack), so Bolt runs them before responding (process_before_response).
     """
     client = make_web_client(settings, token=_secret(settings.slack_bot_token), session=session)
+    quiet_bolt_verification_log()
     if settings.run_mode is RunMode.SLACK_OAUTH:
         app, tokens = _oauth_app(settings, client)
     else:
@@ -59,6 +69,9 @@ def create_slack_app(
             return fixed_token
 
     errors.mark_verified_requests(app)  # before any middleware of ours
+    if settings.run_mode is not RunMode.SLACK_OAUTH:
+        # Before dedupe, so another workspace's requests leave nothing behind.
+        own_workspace.register(app)
     dedupe.register(app, deps)
     runtime = SlackRuntime(settings, session, background)
     commands.register(app, deps, runtime)

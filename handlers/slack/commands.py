@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from functools import partial
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
 from bot.metrics import COMMAND_SECONDS
-from bot.router import run_command
+from bot.router import RepeatedRequest, run_command
 from handlers.slack.common import make_caller, unit_of_work
 from handlers.slack.errors import answered_at_ack
 from handlers.slack.people import SlackRuntime
 from handlers.slack.replies import Answering, send_reply
+from handlers.slack.signature import replay_key
 from handlers.slack.slash_text import typed_text
+
+logger = logging.getLogger(__name__)
 
 # Every slash command in the manifest; the router answers for the ones it knows.
 SLASH_COMMANDS = ("bridge", "jargon", "standup", "win", "challenge", "pulse")
@@ -38,11 +43,16 @@ async def handle_slash_command(
     body: dict[str, Any],
     respond: AsyncRespond,
     client: AsyncWebClient,
+    request: AsyncBoltRequest,
     *,
     deps: Deps,
     runtime: SlackRuntime,
 ) -> None:
-    """Handle any bridgebot slash command (`/bridge`, `/jargon`, ...)."""
+    """Handle any bridgebot slash command (`/bridge`, `/jargon`, ...).
+
+    A command carries no id of its own, so its signature stands for it: a replay of
+    the same signed request is acknowledged and skipped.
+    """
     await ack()
     name = body["command"].lstrip("/")
     caller = await make_caller(
@@ -54,9 +64,17 @@ async def handle_slash_command(
     )
     uow = unit_of_work(deps, caller, body.get("channel_id"))
     started = time.perf_counter()
-    reply = await asyncio.to_thread(
-        run_command, name=name, args=typed_text(body.get("text", "")), **uow
-    )
+    try:
+        reply = await asyncio.to_thread(
+            run_command,
+            name=name,
+            args=typed_text(body.get("text", "")),
+            once_key=replay_key(request.headers),
+            **uow,
+        )
+    except RepeatedRequest:
+        logger.info("skipping a replayed slash command")
+        return
     COMMAND_SECONDS.labels(command=name).observe(time.perf_counter() - started)
     answering = Answering(
         client=client,

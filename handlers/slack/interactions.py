@@ -9,6 +9,7 @@ from functools import partial
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.glossary import GLOSSARY_EXPLAIN
@@ -21,6 +22,7 @@ from handlers.slack.manifest import EXPLAIN_SHORTCUT_ID
 from handlers.slack.people import SlackRuntime
 from handlers.slack.render import action_name, form_values, render_message
 from handlers.slack.replies import Answering, read_modal_metadata, send_reply
+from handlers.slack.signature import replay_key
 from handlers.slack.slash_text import typed_text
 
 logger = logging.getLogger(__name__)
@@ -89,6 +91,7 @@ async def handle_view_submission(
     body: dict[str, Any],
     view: dict[str, Any],
     client: AsyncWebClient,
+    request: AsyncBoltRequest,
     *,
     deps: Deps,
     runtime: SlackRuntime,
@@ -96,6 +99,7 @@ async def handle_view_submission(
     """Handle a submitted bridgebot modal: field errors in the modal, or save and confirm.
 
     Validation must answer inside the acknowledgement, so the work runs before ack().
+    A replay of the same signed submission is acknowledged and not saved again.
     """
     team_id, user_id, name = interaction_caller_ids(body)
     caller = await make_caller(client, runtime, team_id=team_id, user_id=user_id, name=name)
@@ -104,10 +108,19 @@ async def handle_view_submission(
     uow = unit_of_work(deps, caller, channel)
     try:
         reply = await asyncio.to_thread(
-            run_form, callback_id=view["callback_id"], values=values, metadata=metadata, **uow
+            run_form,
+            callback_id=view["callback_id"],
+            values=values,
+            metadata=metadata,
+            once_key=replay_key(request.headers),
+            **uow,
         )
     except FormInvalid as exc:
         await ack(response_action="errors", errors=_errors_by_block(exc.errors, list(values)))
+        return
+    except RepeatedRequest:
+        logger.info("skipping a replayed form submission")
+        await ack()
         return
     await ack()
     answering = Answering(

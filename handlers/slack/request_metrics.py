@@ -1,4 +1,9 @@
-"""Counts and times every request Slack sends, by kind (command, block_actions, event, ...)."""
+"""Counts and times every request Slack sends, by kind (command, block_actions, event, ...).
+
+Only a request whose signature checks out is described: an unsigned one is refused here,
+counted under kind "unverified" and logged in a fixed line, so nothing an outsider sends
+becomes a metric label or log text.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +18,30 @@ from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 
 from bot.metrics import HANDLER_SECONDS, REQUESTS
 from handlers.slack.render import action_name
+from handlers.slack.signature import SlackSignature
 
 logger = logging.getLogger(__name__)
+
+# Every kind a metric label may take; any other type Slack sends counts as "other".
+KINDS = frozenset(
+    {
+        "command",
+        "oauth",
+        "event_callback",
+        "url_verification",
+        "app_rate_limited",
+        "block_actions",
+        "block_suggestion",
+        "view_submission",
+        "view_closed",
+        "shortcut",
+        "message_action",
+        "interactive_message",
+        "dialog_submission",
+    }
+)
+UNVERIFIED = "unverified"
+REFUSED_BODY = b'{"error": "invalid request"}'
 
 
 @dataclass(frozen=True)
@@ -36,7 +63,7 @@ def describe(body: bytes) -> RequestLabels:
             data = json.loads(raw)
             event_type = (data.get("event") or {}).get("type", "-")
             return RequestLabels(
-                str(data.get("type", "unknown")), str(data.get("team_id", "-")), str(event_type)
+                _kind(data.get("type")), str(data.get("team_id", "-")), str(event_type)
             )
         form = parse_qs(raw)
         if "command" in form:
@@ -48,7 +75,7 @@ def describe(body: bytes) -> RequestLabels:
         return RequestLabels("unknown")
     if not isinstance(payload, dict):
         return RequestLabels("unknown")
-    kind = str(payload.get("type", "unknown"))
+    kind = _kind(payload.get("type"))
     team = str((payload.get("team") or {}).get("id", "-"))
     actions = payload.get("actions") or []
     # Without the button's position: on a pulse scale the position is the answer.
@@ -58,13 +85,24 @@ def describe(body: bytes) -> RequestLabels:
     return RequestLabels(kind, team, str(what or "-"))
 
 
-async def handle_measured(handler: AsyncSlackRequestHandler, request: Request) -> Response:
-    """Pass the request to Bolt, recording how long the acknowledgement took.
+def _kind(value: object) -> str:
+    return value if isinstance(value, str) and value in KINDS else "other"
+
+
+async def handle_measured(
+    handler: AsyncSlackRequestHandler, request: Request, signature: SlackSignature
+) -> Response:
+    """Pass a signed request to Bolt, recording how long the acknowledgement took.
 
     One log line per request: kind, workspace, command or action id, status and
-    latency; never the text people typed.
+    latency; never the text people typed. A POST without a valid signature gets 401
+    before anything is read from its body.
     """
     body = await request.body() if request.method == "POST" else b""
+    if request.method == "POST" and not signature.is_valid(body, request.headers):
+        REQUESTS.labels(platform="slack", kind=UNVERIFIED, outcome="401").inc()
+        logger.info("slack request refused: missing, malformed or wrong signature (401)")
+        return Response(REFUSED_BODY, status_code=401, media_type="application/json")
     labels = describe(body)
     started = time.perf_counter()
     response = await handler.handle(request)

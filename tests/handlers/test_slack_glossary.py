@@ -1,7 +1,8 @@
 """/jargon and Explain jargon end to end: signed Slack requests in, the fake Slack records out.
 
-One app per backend serves the whole module; every test works in a workspace of its own
-(a new team id), which the first command seeds with the starter glossary.
+Every test works in a workspace of its own (a new team id), which the first command seeds
+with the starter glossary, through an app whose bot token belongs to that workspace (a
+single-workspace install serves no other); the tests that change nothing share one.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,12 +26,15 @@ from bot.commands.glossary import (
     GLOSSARY_SHARE,
     GLOSSARY_SHOW,
 )
+from bot.db import make_engine
 from bot.deps import Deps, build_deps
+from bot.migrate import upgrade
 from bot.models import GlossaryEdit, GlossaryTerm
 from bot.services import glossary
 from bot.settings import Settings
 from handlers.server import create_web_app
 from handlers.slack.manifest import EXPLAIN_SHORTCUT_ID
+from tests.conftest import PG_URL, create_pg_database, drop_pg_database
 from tests.fake_slack import Call, FakeSlack
 from tests.signing import (
     SIGNING_SECRET,
@@ -45,9 +50,10 @@ ALICE = "U0ALICE"  # a member
 BOB = "U0BOB"  # a member who adds terms
 ADA = "U0ADA"  # a workspace admin
 MESSAGE_METHODS = ("response_url", "chat.postEphemeral", "chat.postMessage", "chat.update")
+MODULE_SECRET_KEY = "glossary-module-key-0123456789abcdef0123456789abcdef"
 
 
-# -- one app per backend ---------------------------------------------------------------------------
+# -- one database per backend, one app per workspace -----------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -61,40 +67,48 @@ def slack_server() -> Iterator[FakeSlack]:
         server.stop()
 
 
-def slack_settings(url: str, fake: FakeSlack) -> Settings:
+def slack_settings(url: str, fake: FakeSlack, team: str) -> Settings:
+    """Settings of an app whose bot token belongs to `team` (the fake's auth.test says so)."""
+    token = f"xoxb-test-{team.lower()}"
+    fake.token_teams[token] = team
     with pytest.MonkeyPatch.context() as env:
         for name in Settings.model_fields:
             env.delenv(name.upper(), raising=False)
         return Settings(  # type: ignore[call-arg]
             _env_file=None,
             database_url=url,
-            slack_bot_token="xoxb-test-token",
+            slack_bot_token=token,
             slack_signing_secret=SIGNING_SECRET,
             slack_api_url=fake.api_url,
+            # The module's database outlives a test's own key file: one key for all its apps.
+            bridgebot_secret_key=MODULE_SECRET_KEY,
         )
 
 
 @pytest.fixture(scope="module", params=("sqlite", "postgresql"))
-def app(
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-    slack_server: FakeSlack,
-) -> Iterator[tuple[Deps, TestClient]]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('slack_glossary')}/bridgebot.db"
+def database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """One migrated database per backend, the module's own."""
+    if request.param == "postgresql":
+        if not PG_URL:
+            pytest.skip("TEST_DATABASE_URL is not set (CI sets it to the local PostgreSQL)")
+        url = create_pg_database(PG_URL)
     else:
-        url = request.getfixturevalue("pg_migrated_url")
-    deps = build_deps(slack_settings(url, slack_server))
+        url = f"sqlite:///{tmp_path_factory.mktemp('slack_glossary')}/bridgebot.db"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
     try:
-        with TestClient(create_web_app(deps)) as client:
-            yield deps, client
+        yield url
     finally:
-        deps.engine.dispose()
+        if PG_URL and request.param == "postgresql":
+            drop_pg_database(PG_URL, url)
 
 
 @dataclass
 class Slack:
-    """A workspace of its own on the shared app, and the requests a Slack user makes."""
+    """A workspace of its own and its app, and the requests a Slack user makes."""
 
     deps: Deps
     http: TestClient
@@ -202,24 +216,46 @@ class Slack:
         return stored.id
 
 
-@pytest.fixture
-def slack(app: tuple[Deps, TestClient], slack_server: FakeSlack) -> Slack:
-    deps, client = app
-    slack_server.calls.clear()
+@contextmanager
+def serving(url: str, fake: FakeSlack, team: str) -> Iterator[Slack]:
+    """An app installed in `team`, and the requests people of that workspace make."""
+    deps = build_deps(slack_settings(url, fake, team), upgrade_schema=False)
+    try:
+        with TestClient(create_web_app(deps)) as client:
+            yield Slack(deps, client, fake, team)
+    finally:
+        deps.engine.dispose()
+
+
+def with_people(fake: FakeSlack) -> None:
+    fake.calls.clear()
     for user in (ALICE, BOB):
-        slack_server.add_user(user)
-    slack_server.add_user(ADA, admin=True)
-    return Slack(deps, client, slack_server, team=f"T{uuid.uuid4().hex[:10].upper()}")
+        fake.add_user(user)
+    fake.add_user(ADA, admin=True)
+
+
+@pytest.fixture
+def slack(database: str, slack_server: FakeSlack) -> Iterator[Slack]:
+    with_people(slack_server)
+    with serving(database, slack_server, f"T{uuid.uuid4().hex[:10].upper()}") as workspace:
+        yield workspace
 
 
 READER_TEAM = "T0READER"
 
 
+@pytest.fixture(scope="module")
+def shared_reader(database: str, slack_server: FakeSlack) -> Iterator[Slack]:
+    with serving(database, slack_server, READER_TEAM) as workspace:
+        yield workspace
+
+
 @pytest.fixture
-def reader(slack: Slack) -> Slack:
+def reader(shared_reader: Slack) -> Slack:
     """A workspace shared by the tests that change nothing in it: seeding one takes time."""
-    slack.team = READER_TEAM
-    return slack
+    with_people(shared_reader.fake)
+    shared_reader.acks.clear()
+    return shared_reader
 
 
 # -- reading what the bot sent ---------------------------------------------------------------------
@@ -724,35 +760,34 @@ def test_explain_on_a_message_without_jargon_says_so(reader: Slack) -> None:
 
 def test_another_workspace_never_sees_this_workspaces_terms(slack: Slack) -> None:
     term_id = slack.add_term("Zorblax", "A made-up word.", user=BOB)
-    other = f"{slack.team}B"
+    url = slack.deps.settings.database_url
 
-    assert "No term “*Zorblax*”" in blocks_text(slack.command("Zorblax", team=other))
-    assert "Nothing in the glossary matches" in blocks_text(
-        slack.command("search zorblax", team=other)
-    )
-    assert "No glossary terms" in slack.explain("Zorblax!", team=other)["text"]
-    # Buttons carrying this workspace's term id do nothing in the other one.
-    show = {"action_id": f"{GLOSSARY_SHOW}:0", "value": str(term_id)}
-    assert "That term has been deleted." in slack.click(show, team=other)["text"]
-    share = {"action_id": f"{GLOSSARY_SHARE}:0", "value": str(term_id)}
-    refused = slack.click(share, team=other, user=ADA)
-    assert refused["response_type"] == "ephemeral"
-    assert "Zorblax" not in blocks_text(refused)
-    # Nor does a forged edit of it by the other workspace's admin.
-    slack.post(
-        view_submission_body(
-            GLOSSARY_EDIT_FORM,
-            {"name": "Hijacked", "definition": "Gone.", "origin": "it"},
-            private_metadata=json.dumps({"m": str(term_id), "c": "C0GENERAL"}),
-            user_id=ADA,
-            team_id=other,
+    with serving(url, slack.fake, f"{slack.team}B") as other:
+        assert "No term “*Zorblax*”" in blocks_text(other.command("Zorblax"))
+        assert "Nothing in the glossary matches" in blocks_text(other.command("search zorblax"))
+        assert "No glossary terms" in other.explain("Zorblax!")["text"]
+        # Buttons carrying this workspace's term id do nothing in the other one.
+        show = {"action_id": f"{GLOSSARY_SHOW}:0", "value": str(term_id)}
+        assert "That term has been deleted." in other.click(show)["text"]
+        share = {"action_id": f"{GLOSSARY_SHARE}:0", "value": str(term_id)}
+        refused = other.click(share, user=ADA)
+        assert refused["response_type"] == "ephemeral"
+        assert "Zorblax" not in blocks_text(refused)
+        # Nor does a forged edit of it by the other workspace's admin.
+        other.post(
+            view_submission_body(
+                GLOSSARY_EDIT_FORM,
+                {"name": "Hijacked", "definition": "Gone.", "origin": "it"},
+                private_metadata=json.dumps({"m": str(term_id), "c": "C0GENERAL"}),
+                user_id=ADA,
+                team_id=other.team,
+            )
         )
-    )
-    assert "deleted" in message(slack.fake.wait_for("chat.postEphemeral", 2)[1])["text"]
-    stored = slack.term("Zorblax")
-    assert stored is not None and stored.definition == "A made-up word."
-    # The other workspace has its own starter glossary, and this one still its term.
-    assert header(slack.command("CAC", team=other)) == "Customer acquisition cost"
+        assert "deleted" in message(slack.fake.wait_for("chat.postEphemeral", 2)[1])["text"]
+        stored = slack.term("Zorblax")
+        assert stored is not None and stored.definition == "A made-up word."
+        # The other workspace has its own starter glossary, and this one still its term.
+        assert header(other.command("CAC")) == "Customer acquisition cost"
     assert header(slack.command("Zorblax")) == "Zorblax"
 
 

@@ -177,17 +177,17 @@ def test_a_vote_after_the_pulse_closed_is_refused_politely(
     assert answers(slack_deps) == []
 
 
-def test_a_click_from_another_workspace_finds_no_poll(
+def test_a_click_from_another_workspace_counts_no_vote(
     http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
 ) -> None:
+    """The bot token serves its own workspace only: a click from another one is dropped."""
     seed(slack_deps)
     poll_id = open_pulse(slack_deps)
 
     click(http, fake_slack, "pulse_vote:4", f"{poll_id}:0:5", team_id="T0ELSEWHERE")
-    reply = fake_slack.wait_for("response_url")[0].params
-    assert reply["response_type"] == "ephemeral"
-    assert "That poll no longer exists." in reply["text"]
+    time.sleep(0.3)  # a vote would be counted after the acknowledgement
     assert answers(slack_deps) == []
+    assert fake_slack.calls_to("response_url") == []
 
 
 def test_add_a_comment_opens_a_modal_and_saves_the_comment_without_a_name(

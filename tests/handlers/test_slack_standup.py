@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import UTC, datetime, time
 
 from fastapi.testclient import TestClient
@@ -19,10 +20,15 @@ from tests.signing import modal_submission_body, slack_headers, slash_command_bo
 
 def post_command(
     client: TestClient, fake: FakeSlack, text: str, *, user_id: str = "U0ALICE"
-) -> None:
-    body = slash_command_body("/standup", text, response_url=fake.response_url(), user_id=user_id)
+) -> str:
+    """Run `/standup text`; returns the command's trigger_id."""
+    trigger_id = f"{uuid.uuid4().int % 10**12}.42.abcd"
+    body = slash_command_body(
+        "/standup", text, response_url=fake.response_url(), user_id=user_id, trigger_id=trigger_id
+    )
     response = client.post("/slack/events", content=body, headers=slack_headers(body))
     assert response.status_code == 200
+    return trigger_id
 
 
 def reply_text(fake: FakeSlack, count: int) -> str:
@@ -63,10 +69,10 @@ def test_create_modal_shows_errors_inline_then_creates_the_stand_up(
     slack_http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
 ) -> None:
     fake_slack.add_user("U0ALICE")
-    post_command(slack_http, fake_slack, "")
+    trigger_id = post_command(slack_http, fake_slack, "")
 
     (opened,) = fake_slack.wait_for("views.open")
-    assert opened.params["trigger_id"] == "1337.42.abcd"
+    assert opened.params["trigger_id"] == trigger_id
     view = opened.params["view"]
     assert view["callback_id"] == "standup_create_form"
     elements = {block["block_id"]: block["element"] for block in view["blocks"]}
