@@ -112,9 +112,7 @@ class ConsoleNotifier:
     async def post(self, workspace_id: str, conversation_ref: str, reply: Reply) -> str | None:
         numbering: list[Button] = []
         self._posted += 1
-        self._output.write(
-            f"\n[posted to {conversation_ref}]\n{render_reply(reply, numbering)}\n"
-        )
+        self._output.write(f"\n[posted to {conversation_ref}]\n{render_reply(reply, numbering)}\n")
         if self._buttons is not None and numbering:
             self._buttons[:] = numbering
         for attachment in reply.attachments:
@@ -225,7 +223,9 @@ class ConsoleSession:
         if fresh is not None:
             where, message = fresh
             self.buttons.clear()
-            place = "home" if where.conversation_ref == HOME_CONVERSATION else where.conversation_ref
+            place = (
+                "home" if where.conversation_ref == HOME_CONVERSATION else where.conversation_ref
+            )
             self.write(f"[updated: {place}]\n" + render_reply(message, self.buttons))
 
     async def fill(self, form: Form) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -301,3 +301,61 @@ def test_challenge_help_and_resolve_update_in_place_and_tell_the_author(
     assert "No open challenges" in empty["text"]
     with slack_deps.session_factory() as session:
         assert session.execute(select(func.count()).select_from(BoardPost)).scalar_one() == 1
+
+
+def shared_posts(fake: FakeSlack) -> list[Call]:
+    return [c for c in fake.calls_to("chat.postMessage") if c.params["channel"] == SHARED]
+
+
+def delivery_status(deps: Deps) -> str:
+    with deps.session_factory() as session:
+        return str(
+            session.execute(
+                select(Occurrence.status).where(Occurrence.kind == CHANNEL_POST)
+            ).scalar_one()
+        )
+
+
+def test_six_rate_limits_in_a_row_delay_a_win_but_post_it_once(
+    http: TestClient, fake: FakeSlack, slack_deps: Deps
+) -> None:
+    set_up_workspace(http, fake)
+    fake.fail_next("chat.postMessage", status=429, retry_after=0, times=6)
+
+    confirmation = command(http, fake, "/win", "Shipped the partner portal")
+
+    assert "Posted" not in shown(confirmation)
+    assert f"on its way to <#{SHARED}>" in shown(confirmation)
+    wait_until(lambda: delivery_status(slack_deps) == OccurrenceStatus.SENT.value)
+    calls = shared_posts(fake)
+    assert len(calls) == 7  # six answered 429, then the one that went through
+    assert "Shipped the partner portal" in shown(calls[-1].params)
+    (post,) = posts(slack_deps)
+    assert recorded(slack_deps, post.id).message_ref is not None
+    time.sleep(0.3)
+    assert len(shared_posts(fake)) == 7  # never posted a second time
+    # Nobody was told it failed, nor that it was posted before it was.
+    for call in fake.calls_to("response_url"):
+        assert "could not post" not in shown(call.params)
+
+
+def test_server_errors_past_the_clients_retries_delay_a_win_but_post_it_once(
+    http: TestClient, fake: FakeSlack, slack_deps: Deps
+) -> None:
+    set_up_workspace(http, fake)
+    fake.fail_next("chat.postMessage", status=503, error="service_unavailable", times=4)
+
+    command(http, fake, "/win", "Closed the quarter early")
+    # The client tries four times, then the delivery is put back for its next attempt.
+    wait_until(lambda: len(shared_posts(fake)) == 4 and delivery_status(slack_deps) == "pending")
+    time.sleep(0.3)
+    assert len(shared_posts(fake)) == 4
+
+    moved = NOW + timedelta(seconds=31)  # past the backoff
+    slack_deps.clock = lambda: moved
+    slack_deps.wake()
+    wait_until(lambda: delivery_status(slack_deps) == OccurrenceStatus.SENT.value)
+    calls = shared_posts(fake)
+    assert len(calls) == 5
+    assert "Closed the quarter early" in shown(calls[-1].params)
+    assert [p.text for p in posts(slack_deps)] == ["Closed the quarter early"]

@@ -11,8 +11,11 @@ import jwt
 import pytest
 from fastapi.testclient import TestClient
 from pytest_httpserver import HTTPServer
+from sqlalchemy import func, select
 
 from bot.deps import Deps, build_deps
+from bot.models import Occurrence, OccurrenceStatus
+from bot.services.outbox import CHANNEL_POST, POST_REFUSED
 from bot.settings import Settings
 from handlers.server import create_web_app
 from handlers.teams.app import TeamsOptions
@@ -106,7 +109,16 @@ class Teams:
     def post(self, activity: dict[str, Any]) -> Any:
         response = self.client.post("/api/messages", json=activity)
         assert response.status_code == 200, response.text
+        self.settle()
         return response.json() if response.content else None
+
+    def settle(self) -> None:
+        """Wait for the posts the activity queued: the scheduler sends them just after."""
+        if self.deps is None:
+            return
+        deadline = time.monotonic() + 10
+        while queued_posts(self.deps) and time.monotonic() < deadline:
+            time.sleep(0.02)
 
     def say(self, text: str, who: Person, place: Place | None = None, **kwargs: Any) -> list[Call]:
         """Type a command; returns the messages the bot sent in answer."""
@@ -135,6 +147,21 @@ class Teams:
     @staticmethod
     def message_id(posted: Call) -> str:
         return posted.message_id
+
+
+def queued_posts(deps: Deps) -> int:
+    """Posts queued and not yet delivered (nor refused)."""
+    with deps.session_factory() as session:
+        return session.execute(
+            select(func.count())
+            .select_from(Occurrence)
+            .where(
+                Occurrence.kind.in_([CHANNEL_POST, POST_REFUSED]),
+                Occurrence.status.in_(
+                    [OccurrenceStatus.PENDING.value, OccurrenceStatus.CLAIMED.value]
+                ),
+            )
+        ).scalar_one()
 
 
 def find_action(card: dict[str, Any], title: str) -> dict[str, Any]:

@@ -51,7 +51,7 @@ def test_i_can_help_tells_the_author_privately_and_resolved_closes_it(teams: Tea
     assert answer == {
         "statusCode": 200,
         "type": "application/vnd.microsoft.activity.message",
-        "value": "Thanks! @Alice has been told you can help.",
+        "value": "Thanks! @Alice will be told you can help.",
     }
     (note,) = teams.connector.sent()[before:]
     assert note.conversation == personal(ALICE).conversation_id

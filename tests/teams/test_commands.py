@@ -97,7 +97,7 @@ def test_win_posts_to_the_shared_channel_with_author_side_and_literal_text(
     mention = {"type": "mention", "text": "<at>Bob</at>", "mentioned": BOB.account()}
     confirmation, post = teams.say(f"win {sent}", ALICE, mentions=[mention])
     assert confirmation.conversation == personal(ALICE).conversation_id
-    assert "Posted your win in #marketing-it" in card_text(confirmation.card)
+    assert "Your win is saved and on its way to #marketing-it" in card_text(confirmation.card)
     assert post.conversation == SHARED.channel_id
     shown = card_text(post.card)
     assert "Win from @Alice (Marketing)" in shown and f"{typed} thanks @Bob" in shown
