@@ -26,13 +26,26 @@ PG_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ("sqlite", "postgresql")
 
 
+# Settings a test may clear without leaving the run's own secret key (see test_key_file).
+KEY_FILE_SETTING = "bridgebot_secret_key_file"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def test_key_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One key file for the whole run, never the working directory's: databases shared by
+    a module or the run keep the fingerprint of the key that first used them, so every
+    test's instance must have that key (a test wanting another names its own file)."""
+    path = tmp_path_factory.mktemp("secret") / "bridgebot.key"
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv(KEY_FILE_SETTING.upper(), str(path))
+        yield path
+
+
 @pytest.fixture(autouse=True)
-def _no_developer_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def _no_developer_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never see the developer's tokens, database or key file."""
-    for name in Settings.model_fields:
+    for name in Settings.model_fields.keys() - {KEY_FILE_SETTING}:
         monkeypatch.delenv(name.upper(), raising=False)
-    # Each test's secret key is its own, never one left in the working directory.
-    monkeypatch.setenv("BRIDGEBOT_SECRET_KEY_FILE", str(tmp_path / "bridgebot.key"))
 
 
 def create_pg_database(server_url: str) -> str:

@@ -17,6 +17,7 @@ from bot.services import board, people, workspaces
 from bot.settings import Settings
 from schedules import board as board_schedule
 from schedules.jobs import TickReport, register_builtin_deliveries, run_tick
+from tests.conftest import KEY_FILE_SETTING
 
 WS = "T0DIGEST"  # New York: the default Friday 16:00 is 21:00 UTC in early March 2026
 OTHER_WS = "T0UTCCO"  # UTC: Friday 16:00 is 16:00 UTC
@@ -53,7 +54,7 @@ class RecordingNotifier:
 
 def settings_for(url: str) -> Settings:
     with pytest.MonkeyPatch.context() as env:
-        for name in Settings.model_fields:
+        for name in Settings.model_fields.keys() - {KEY_FILE_SETTING}:
             env.delenv(name.upper(), raising=False)
         return Settings(_env_file=None, database_url=url)  # type: ignore[call-arg]
 

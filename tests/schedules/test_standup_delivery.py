@@ -32,6 +32,7 @@ from bot.services.standups import StandupDraft, StandupView
 from bot.settings import Settings
 from schedules.jobs import TickReport, register_builtin_deliveries, run_tick
 from schedules.standups import register
+from tests.conftest import KEY_FILE_SETTING
 
 WS = "T0DELIVER"
 CREATOR = "U0CREATOR"
@@ -101,7 +102,7 @@ def prepare(deps: Deps) -> RecordingNotifier:
 
 def settings_for(url: str) -> Settings:
     with pytest.MonkeyPatch.context() as env:
-        for name in Settings.model_fields:
+        for name in Settings.model_fields.keys() - {KEY_FILE_SETTING}:
             env.delenv(name.upper(), raising=False)
         return Settings(_env_file=None, database_url=url)  # type: ignore[call-arg]
 

@@ -19,6 +19,7 @@ from bot.replies import Buttons, Visibility
 from bot.services import board, people, workspaces
 from bot.services.board import BoardRefused, PostNotFound, PostView
 from bot.settings import Settings
+from tests.conftest import KEY_FILE_SETTING
 
 WS = "T0BOARD"
 OTHER_WS = "T0OTHERCO"
@@ -38,7 +39,7 @@ SIDES = {ANN: Side.MARKETING, MAX: Side.MARKETING, IAN: Side.IT, IDA: Side.IT, O
 
 def settings_for(url: str) -> Settings:
     with pytest.MonkeyPatch.context() as env:
-        for name in Settings.model_fields:
+        for name in Settings.model_fields.keys() - {KEY_FILE_SETTING}:
             env.delenv(name.upper(), raising=False)
         return Settings(_env_file=None, database_url=url)  # type: ignore[call-arg]
 

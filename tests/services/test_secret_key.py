@@ -30,7 +30,7 @@ OLD_KEY = "a-key-that-bridgebot-generated-and-stored-in-its-database-before-0010
 
 
 def key_file() -> Path:
-    """The test's own key file (tests/conftest.py points BRIDGEBOT_SECRET_KEY_FILE at it)."""
+    """The run's key file, which the `deps` fixtures use (see tests/conftest.py)."""
     return Path(os.environ["BRIDGEBOT_SECRET_KEY_FILE"])
 
 
@@ -49,18 +49,18 @@ def dump(deps: Deps) -> list[str]:
 
 
 def test_the_key_file_is_made_on_first_run_readable_by_its_owner_only_then_reused(
-    deps: Deps, settings: Settings, tmp_path: Path
+    settings: Settings, tmp_path: Path
 ) -> None:
-    # build_deps (the fixture) was the first run.
-    assert stat.S_IMODE(key_file().stat().st_mode) == 0o600
-    assert key_file().read_text().strip() == deps.secret_key
-    assert len(deps.secret_key) >= 32
+    made = tmp_path / "data" / "bridgebot.key"
+    first = build_deps(with_key_file(settings, made), upgrade_schema=False)
+    first.engine.dispose()
+    assert stat.S_IMODE(made.stat().st_mode) == 0o600
+    assert made.read_text().strip() == first.secret_key
+    assert len(first.secret_key) >= 32
 
-    restarted = build_deps(settings, upgrade_schema=False)
-    try:
-        assert restarted.secret_key == deps.secret_key
-    finally:
-        restarted.engine.dispose()
+    restarted = build_deps(with_key_file(settings, made), upgrade_schema=False)
+    restarted.engine.dispose()
+    assert restarted.secret_key == first.secret_key
 
     # Random, not derived from anything: another installation gets another key.
     other = build_deps(
@@ -70,11 +70,9 @@ def test_the_key_file_is_made_on_first_run_readable_by_its_owner_only_then_reuse
             bridgebot_secret_key_file=tmp_path / "elsewhere" / "other.key",
         )
     )
-    try:
-        assert other.secret_key != deps.secret_key
-        assert (tmp_path / "elsewhere" / "other.key").read_text().strip() == other.secret_key
-    finally:
-        other.engine.dispose()
+    other.engine.dispose()
+    assert other.secret_key != first.secret_key
+    assert (tmp_path / "elsewhere" / "other.key").read_text().strip() == other.secret_key
 
 
 def test_a_database_dump_holds_nothing_that_recreates_a_voter_hash(deps: Deps) -> None:
@@ -154,8 +152,9 @@ def test_a_key_file_others_may_read_or_that_cannot_be_read_is_refused(
 
 
 def test_upgrading_moves_the_stored_key_out_and_keeps_calendar_links_and_open_votes(
-    database_url: str, settings: Settings
+    database_url: str, settings: Settings, tmp_path: Path
 ) -> None:
+    settings = with_key_file(settings, tmp_path / "moved-out.key")
     # What a database looked like before: the key itself in app_secrets.
     before = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
     old = build_deps(settings.model_copy(update={"bridgebot_secret_key": SecretStr(OLD_KEY)}))
@@ -180,13 +179,13 @@ def test_upgrading_moves_the_stored_key_out_and_keeps_calendar_links_and_open_vo
             creator_ref="U0ANN", now=before, secret_key=OLD_KEY,
         )  # fmt: skip
     old.engine.dispose()
-    assert not key_file().exists()
+    assert not (tmp_path / "moved-out.key").exists()
 
     upgraded = build_deps(settings)
     try:
         assert upgraded.secret_key == OLD_KEY
-        assert key_file().read_text().strip() == OLD_KEY
-        assert stat.S_IMODE(key_file().stat().st_mode) == 0o600
+        assert (tmp_path / "moved-out.key").read_text().strip() == OLD_KEY
+        assert stat.S_IMODE((tmp_path / "moved-out.key").stat().st_mode) == 0o600
         assert OLD_KEY not in dump(upgraded)
         # A new stand-up's link is made with the same key as before.
         assert standups.calendar_token(upgraded.secret_key, "T0CAL", 9, before) == (

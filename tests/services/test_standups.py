@@ -26,6 +26,7 @@ from bot.services.standups import (
     StandupView,
 )
 from bot.settings import Settings
+from tests.conftest import KEY_FILE_SETTING
 
 WS = "T0STAND"
 OTHER_WS = "T0OTHER"
@@ -47,7 +48,7 @@ def module_deps(
     else:
         url = request.getfixturevalue("pg_migrated_url")
     with pytest.MonkeyPatch.context() as env:
-        for name in Settings.model_fields:
+        for name in Settings.model_fields.keys() - {KEY_FILE_SETTING}:
             env.delenv(name.upper(), raising=False)
         built = build_deps(Settings(_env_file=None, database_url=url))  # type: ignore[call-arg]
     try:
