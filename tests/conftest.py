@@ -26,12 +26,12 @@ PG_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ("sqlite", "postgresql")
 
 
-# Settings a test may clear without leaving the run's own secret key (see test_key_file).
+# Settings a test may clear without leaving the run's own secret key (see run_key_file).
 KEY_FILE_SETTING = "bridgebot_secret_key_file"
 
 
 @pytest.fixture(scope="session", autouse=True)
-def test_key_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def run_key_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """One key file for the whole run, never the working directory's: databases shared by
     a module or the run keep the fingerprint of the key that first used them, so every
     test's instance must have that key (a test wanting another names its own file)."""
