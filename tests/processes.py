@@ -11,6 +11,7 @@ from pathlib import Path
 # Settings the developer may have exported; a test process must never inherit them.
 SETTING_PREFIXES = ("SLACK_", "TEAMS_", "BRIDGEBOT_")
 SETTING_NAMES = {"DATABASE_URL", "LOG_LEVEL"}
+KEY_FILE = "BRIDGEBOT_SECRET_KEY_FILE"
 
 
 def bridgebot_command() -> list[str]:
@@ -26,6 +27,10 @@ def clean_env(**settings: str) -> dict[str, str]:
         for name, value in os.environ.items()
         if not name.startswith(SETTING_PREFIXES) and name not in SETTING_NAMES
     }
+    # The run's key file (tests/conftest.py): a process on a database the tests use too
+    # must have the key it was first used with. An empty value gives the default file.
+    if KEY_FILE in os.environ:
+        env[KEY_FILE] = os.environ[KEY_FILE]
     env.update(settings)
     return env
 

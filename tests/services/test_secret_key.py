@@ -221,7 +221,8 @@ def test_upgrading_moves_the_stored_key_out_and_keeps_calendar_links_and_open_vo
 def test_bridgebot_keeps_its_key_beside_its_database_and_refuses_a_file_others_can_read(
     tmp_path: Path,
 ) -> None:
-    env = clean_env(LOG_LEVEL="WARNING")  # every default: bridgebot.db and bridgebot.key here
+    # Every default: bridgebot.db and bridgebot.key in the working directory.
+    env = clean_env(LOG_LEVEL="WARNING", BRIDGEBOT_SECRET_KEY_FILE="")
     first = run_bridgebot("console", "--user", "alice", cwd=tmp_path, env=env, stdin="")
     assert first.returncode == 0, first.stderr
     made = tmp_path / "bridgebot.key"
