@@ -87,7 +87,7 @@ def test_one_line_per_request_and_no_typed_text_or_answers(
 
     shared = command(http, fake_slack, "/bridge", "channel <#C0SHARED|marketing-it>", user=ADMIN)
     assert "#C0SHARED" in shared
-    assert "Posted your win" in command(http, fake_slack, "/win", f"we {SECRETS[0]} now")
+    assert "on its way" in command(http, fake_slack, "/win", f"we {SECRETS[0]} now")
     posted = fake_slack.wait_for("chat.postMessage")[0]
     assert SECRETS[0] in posted.params["text"]  # it really went through the bot
     assert "is not a side" in command(http, fake_slack, "/bridge", f"side {SECRETS[1]}")

@@ -22,7 +22,7 @@ from bot.commands.standup import (
     STANDUP_SHARE,
 )
 from bot.deps import Deps, build_deps
-from bot.models import Base, Occurrence, OccurrenceStatus, Side, StandupAnswer
+from bot.models import Base, BoardPost, Occurrence, OccurrenceStatus, Side, StandupAnswer
 from bot.replies import Buttons, Reply
 from bot.router import Caller, FormInvalid, run_action, run_command, run_form
 from bot.services import occurrences, people, standups, workspaces
@@ -423,7 +423,9 @@ def test_async_stand_up_end_to_end(deps: Deps, notifier: RecordingNotifier) -> N
     )
     assert not shared.is_error
     assert shared.wake_scheduler  # the post was queued with the share, to go out at once
-    assert [o.subject_ref for o in occurrences_of(deps, CHANNEL_POST)] == ["board:1"]
+    with deps.session_factory() as session:
+        post_id = session.execute(select(BoardPost.id)).scalar_one()
+    assert [o.subject_ref for o in occurrences_of(deps, CHANNEL_POST)] == [f"board:{post_id}"]
     with deps.session_factory() as session:
         row = session.execute(
             select(StandupAnswer).where(StandupAnswer.user_ref == "U0ANN")

@@ -109,22 +109,26 @@ class Teams:
     def post(self, activity: dict[str, Any]) -> Any:
         response = self.client.post("/api/messages", json=activity)
         assert response.status_code == 200, response.text
-        self.settle()
         return response.json() if response.content else None
 
-    def settle(self) -> None:
-        """Wait for the posts the activity queued: the scheduler sends them just after."""
-        if self.deps is None:
-            return
+    def settle(self) -> bool:
+        """Wait for the posts the activity queued (the scheduler sends them just after);
+        False if it queued none."""
+        if self.deps is None or not queued_posts(self.deps):
+            return False
         deadline = time.monotonic() + 10
         while queued_posts(self.deps) and time.monotonic() < deadline:
             time.sleep(0.02)
+        return True
 
     def say(self, text: str, who: Person, place: Place | None = None, **kwargs: Any) -> list[Call]:
         """Type a command; returns the messages the bot sent in answer."""
         before = len(self.connector.sent())
         self.post(message(self.connector.service_url, text, who, place or personal(who), **kwargs))
-        return self.connector.sent()[before:]
+        answered = self.connector.sent()[before:]
+        # With the posts it queued, when it queued any; else only the answer, as before
+        # (a pulse run now sends its DMs a moment later).
+        return self.connector.sent()[before:] if self.settle() else answered
 
     def click(
         self,
@@ -142,6 +146,7 @@ class Teams:
             reply_to_id=message_id or self.message_id(posted), inputs=inputs,
         )  # fmt: skip
         answer: dict[str, Any] = self.post(activity)
+        self.settle()
         return answer
 
     @staticmethod
