@@ -235,6 +235,34 @@ def glossary_export(
     typer.echo(f"wrote {count} terms of workspace {workspace_id} to {file}")
 
 
+@cli.command("delete-workspace")
+def delete_workspace(
+    workspace: Annotated[str, typer.Option(help="Workspace id (Slack team id) to delete.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete every row of a workspace and its stored Slack tokens, for good."""
+    from bot.services.workspace_deletion import delete_workspace as delete_rows
+    from handlers.slack.installation import delete_stored_tokens
+
+    settings = load_settings()
+    configure_logging(settings)
+    deps = connect(settings)
+    try:
+        if not yes and not typer.confirm(
+            f"Delete all of workspace {workspace}'s data? This cannot be undone."
+        ):
+            fail("nothing deleted")
+        with deps.session_factory.begin() as session:
+            found = delete_rows(session=session, workspace_id=workspace)
+        if settings.slack_client_id:
+            delete_stored_tokens(deps.engine, settings.slack_client_id, workspace)
+    finally:
+        deps.engine.dispose()
+    if not found:
+        fail(f"no workspace {workspace!r} has data here (any stored Slack tokens were deleted)")
+    typer.echo(f"deleted workspace {workspace}: its data and any stored Slack tokens")
+
+
 @cli.command()
 def manifest(
     socket_mode: Annotated[
