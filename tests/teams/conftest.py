@@ -111,24 +111,28 @@ class Teams:
         assert response.status_code == 200, response.text
         return response.json() if response.content else None
 
-    def settle(self) -> bool:
+    def settle(self, queued_before: int) -> bool:
         """Wait for the posts the activity queued (the scheduler sends them just after);
-        False if it queued none."""
-        if self.deps is None or not queued_posts(self.deps):
+        False if it queued none. Counted from all posts ever queued, so a post the
+        scheduler sent before this looked is still waited for and returned."""
+        if self.deps is None or queued_total(self.deps) == queued_before:
             return False
         deadline = time.monotonic() + 10
         while queued_posts(self.deps) and time.monotonic() < deadline:
             time.sleep(0.02)
         return True
 
+    def queued_so_far(self) -> int:
+        return 0 if self.deps is None else queued_total(self.deps)
+
     def say(self, text: str, who: Person, place: Place | None = None, **kwargs: Any) -> list[Call]:
         """Type a command; returns the messages the bot sent in answer."""
-        before = len(self.connector.sent())
+        before, queued = len(self.connector.sent()), self.queued_so_far()
         self.post(message(self.connector.service_url, text, who, place or personal(who), **kwargs))
         answered = self.connector.sent()[before:]
         # With the posts it queued, when it queued any; else only the answer, as before
         # (a pulse run now sends its DMs a moment later).
-        return self.connector.sent()[before:] if self.settle() else answered
+        return self.connector.sent()[before:] if self.settle(queued) else answered
 
     def click(
         self,
@@ -145,13 +149,24 @@ class Teams:
             self.connector.service_url, who, place or personal(who), action,
             reply_to_id=message_id or self.message_id(posted), inputs=inputs,
         )  # fmt: skip
+        queued = self.queued_so_far()
         answer: dict[str, Any] = self.post(activity)
-        self.settle()
+        self.settle(queued)
         return answer
 
     @staticmethod
     def message_id(posted: Call) -> str:
         return posted.message_id
+
+
+def queued_total(deps: Deps) -> int:
+    """Posts ever queued, delivered or not."""
+    with deps.session_factory() as session:
+        return session.execute(
+            select(func.count())
+            .select_from(Occurrence)
+            .where(Occurrence.kind.in_([CHANNEL_POST, POST_REFUSED]))
+        ).scalar_one()
 
 
 def queued_posts(deps: Deps) -> int:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from urllib.parse import urlparse
 
 from bot.deps import Deps
 from tests.teams.activities import person, personal
 from tests.teams.conftest import ADMIN, ALICE, BOB, NOW, SHARED, Teams, actions, card_text
+from tests.teams.fake_connector import Call
 from tests.teams.test_proactive import create_standup, install_in_team, tick
 
 
@@ -28,6 +30,18 @@ def images(card: dict) -> list[dict]:  # type: ignore[type-arg]
     return found
 
 
+def pulse_cards(teams: Teams, count: int) -> dict[str, Call]:
+    """The pulse DMs by conversation, once `count` have arrived (they go out after the reply)."""
+    deadline = time.monotonic() + 10
+    while True:
+        sent = teams.connector.sent()
+        cards = {c.conversation: c for c in sent if "Weekly pulse" in card_text(c.card)}
+        if len(cards) >= count:
+            return cards
+        assert time.monotonic() < deadline, f"{len(cards)} of {count} pulse DMs arrived"
+        time.sleep(0.02)
+
+
 def test_pulse_results_are_posted_with_the_trend_chart(teams: Teams, teams_deps: Deps) -> None:
     marketing = [ALICE, person("Mia", 11), person("Max", 12)]
     it = [BOB, person("Ian", 13), person("Ivy", 14)]
@@ -37,10 +51,7 @@ def test_pulse_results_are_posted_with_the_trend_chart(teams: Teams, teams_deps:
     for who in it:
         teams.say("bridge side it", who)
     teams.say("pulse now", ADMIN)
-    teams.connector.wait_for("send", count=len(teams.connector.sent()) + 6)
-    cards = {
-        c.conversation: c for c in teams.connector.sent() if "Weekly pulse" in card_text(c.card)
-    }
+    cards = pulse_cards(teams, count=len(marketing) + len(it))
     for who, choice in [*((p, "Agree") for p in marketing), *((p, "Disagree") for p in it)]:
         teams.click(cards[personal(who).conversation_id], choice, who)
 
