@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import ColumnElement, Engine, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DisconnectionError
@@ -168,18 +168,22 @@ def insert_ignoring_conflicts(
     model: type[DeclarativeBase],
     values: Mapping[str, Any],
     conflict_columns: Iterable[str],
+    *,
+    conflict_where: ColumnElement[bool] | None = None,
 ) -> bool:
     """Insert a row unless one with the same unique key exists; True if this call inserted it.
 
     Concurrent first uses (two commands from a new workspace at once) must not fail
     on the unique constraint, so this uses the backend's ON CONFLICT DO NOTHING.
+    `conflict_where` names a partial unique index by its condition, which both backends
+    need to match the conflict to that index.
     """
     dialect = session.get_bind().dialect.name
     builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = (
         builder(model)
         .values(**values)
-        .on_conflict_do_nothing(index_elements=list(conflict_columns))
+        .on_conflict_do_nothing(index_elements=list(conflict_columns), index_where=conflict_where)
     )
     # rowcount of an INSERT is only kept when asked for: without this, psycopg reports -1
     # (truthy), and every duplicate would count as inserted on PostgreSQL.

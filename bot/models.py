@@ -22,6 +22,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -454,7 +455,8 @@ class PulsePoll(Base):
         ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
     )
     kind: Mapped[str] = mapped_column(String(16))  # weekly | adhoc
-    # The scheduled slot it opened for; unique so a retried opening reuses the poll.
+    # A weekly pulse: the scheduled slot it opened for, unique so a retried opening reuses
+    # the poll. A quick poll: the instant it was asked, which any number may share.
     slot: Mapped[datetime]
     questions: Mapped[list[str]] = mapped_column(JSON)
     options: Mapped[list[str]] = mapped_column(JSON, default=list)  # ad-hoc choices
@@ -469,7 +471,14 @@ class PulsePoll(Base):
     message_ref: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
-        UniqueConstraint("workspace_id", "kind", "slot"),
+        Index(
+            "uq_pulse_polls_weekly_slot",
+            "workspace_id",
+            "slot",
+            unique=True,
+            sqlite_where=sql_text("kind = 'weekly'"),
+            postgresql_where=sql_text("kind = 'weekly'"),
+        ),
         # Posting limits count a person's recent quick polls.
         Index("ix_pulse_polls_workspace_author_opened", "workspace_id", "author_ref", "opened_at"),
     )

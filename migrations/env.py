@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import Engine, MetaData, engine_from_config, pool, text
+from sqlalchemy import Connection, Engine, MetaData, engine_from_config, pool, text
 
 from bot.models import Base
 from migrations.slack_tables import slack_oauth_metadata
@@ -30,6 +30,7 @@ def run_migrations_online() -> None:
             connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": MIGRATION_LOCK_ID})
             connection.commit()
         else:
+            _sqlite_foreign_keys(connection, enforced=False)
             # SQLite: take the write lock (BEGIN IMMEDIATE) before Alembic reads which
             # revision the database is at, so instances starting together take turns.
             connection.begin()
@@ -42,6 +43,8 @@ def run_migrations_online() -> None:
             )
             with context.begin_transaction():
                 context.run_migrations()
+            if not is_postgres:
+                _check_sqlite_foreign_keys(connection)
             connection.commit()
         finally:
             if is_postgres:
@@ -49,6 +52,26 @@ def run_migrations_online() -> None:
                     text("SELECT pg_advisory_unlock(:id)"), {"id": MIGRATION_LOCK_ID}
                 )
                 connection.commit()
+            else:
+                connection.rollback()  # after a failure: the pragma needs no transaction open
+                _sqlite_foreign_keys(connection, enforced=True)
+
+
+def _sqlite_foreign_keys(connection: Connection, *, enforced: bool) -> None:
+    """Rebuilding a table (batch mode) drops the old one, which with foreign keys enforced
+    would cascade to every row referring to it, as SQLite's own procedure for schema changes
+    warns. The pragma is ignored inside a transaction, so it goes straight to the driver
+    (an SQLAlchemy execute would begin one first)."""
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    driver.execute(f"PRAGMA foreign_keys={'ON' if enforced else 'OFF'}")
+
+
+def _check_sqlite_foreign_keys(connection: Connection) -> None:
+    """With enforcement off, check the references by hand before committing."""
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if broken:
+        raise RuntimeError(f"the migration left {len(broken)} broken references: {broken[:5]}")
 
 
 if context.is_offline_mode():

@@ -204,7 +204,8 @@ def open_weekly(
             "closes_at": slot + open_for,  # a late opening still closes on schedule
             "invited": invited,
         },
-        ["workspace_id", "kind", "slot"],
+        ["workspace_id", "slot"],
+        conflict_where=PulsePoll.kind == WEEKLY,
     )
     row = session.execute(
         select(PulsePoll).where(

@@ -294,6 +294,28 @@ def test_a_quick_poll_counts_votes_live_and_only_its_author_closes_it(
         assert session.execute(select(PulsePoll.status)).scalar_one() == "closed"
 
 
+def test_two_quick_polls_asked_in_the_same_instant_are_both_stored_and_posted(
+    http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
+) -> None:
+    """The app's clock is fixed, so both polls open at the very same `now`."""
+    for user in ("U0ALICE", "U0BOB"):
+        fake_slack.add_user(user)
+    command(http, fake_slack, "ask Lunch on Friday? | Pizza | Sushi", user_id="U0ALICE")
+    command(http, fake_slack, "ask Demo day? | Tuesday | Wednesday", user_id="U0BOB")
+
+    posted = fake_slack.wait_for("chat.postMessage", count=2)
+    questions = ("Lunch on Friday?", "Demo day?")
+    assert sorted(q for call in posted for q in questions if q in blocks_text(call)) == sorted(
+        questions
+    )
+    with slack_deps.session_factory() as session:
+        polls = session.execute(select(PulsePoll.author_ref, PulsePoll.opened_at)).all()
+    assert sorted(polls) == [("U0ALICE", NOW), ("U0BOB", NOW)]
+    # Neither author was told that something went wrong.
+    replies = " ".join(call.params.get("text", "") for call in fake_slack.calls_to("response_url"))
+    assert "went wrong" not in replies
+
+
 # -- results, chart and export ----------------------------------------------------------------
 
 

@@ -6,13 +6,13 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select, text, update
+from sqlalchemy import Connection, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.commands.pulse import PULSE_ASK_CLOSE, ask_message, results_blocks
 from bot.db import make_engine
 from bot.deps import Deps
-from bot.migrate import upgrade
+from bot.migrate import downgrade, upgrade
 from bot.models import (
     Person,
     PulseAnswer,
@@ -478,7 +478,7 @@ def test_a_quick_poll_takes_two_to_ten_options(deps: Deps) -> None:
                 options=options,
                 author_ref="U0ALICE",
                 channel_ref="C0GENERAL",
-                now=DURING + timedelta(seconds=len(options)),
+                now=DURING,  # both at once, as two people may ask
             )
             assert poll.options == tuple(options)
 
@@ -603,6 +603,83 @@ def test_upgrading_counts_people_who_had_already_answered(fresh_database_url: st
                 text("SELECT voter_hash, side FROM pulse_respondents ORDER BY voter_hash")
             ).all()
         assert [tuple(row) for row in rows] == [("h1", "it"), ("h2", "marketing"), ("h3", None)]
+    finally:
+        engine.dispose()
+
+
+# -- the upgrade that lets quick polls share an instant ------------------------------------
+
+INSERT_POLL = (
+    "INSERT INTO pulse_polls (id, workspace_id, kind, slot, questions, options, status, "
+    "opened_at, invited) VALUES (:id, :ws, :kind, :at, '[\"q\"]', '[\"a\", \"b\"]', 'open', "
+    ":at, '{}')"
+)
+
+
+def pulse_rows(connection: Connection) -> dict[str, list[tuple[object, ...]]]:
+    queries = {
+        "polls": "SELECT id, kind FROM pulse_polls ORDER BY id",
+        "answers": "SELECT poll_id, voter_hash, value FROM pulse_answers ORDER BY poll_id",
+        "comments": "SELECT poll_id, text FROM pulse_comments ORDER BY poll_id",
+    }
+    return {
+        name: [tuple(row) for row in connection.execute(text(query))]
+        for name, query in queries.items()
+    }
+
+
+@pytest.mark.parametrize("fresh_database_url", ["sqlite", "postgresql"], indirect=True)
+def test_upgrading_keeps_every_poll_and_answer_and_lets_quick_polls_share_an_instant(
+    fresh_database_url: str,
+) -> None:
+    engine = make_engine(fresh_database_url)
+    at = "2026-03-02 10:00:00"
+    try:
+        upgrade(engine, "0011")
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO workspaces (id, platform, created_at) VALUES (:ws, 'slack', :at)"
+                ),
+                {"ws": WS, "at": at},
+            )
+            for poll_id, kind in ((1, "weekly"), (2, "adhoc")):
+                connection.execute(
+                    text(INSERT_POLL), {"id": poll_id, "ws": WS, "kind": kind, "at": at}
+                )
+                connection.execute(
+                    text(
+                        "INSERT INTO pulse_answers (workspace_id, poll_id, voter_hash, side, "
+                        "question, value, updated_at) VALUES (:ws, :poll, 'h1', 'it', 0, 1, :at)"
+                    ),
+                    {"ws": WS, "poll": poll_id, "at": at},
+                )
+            connection.execute(
+                text(
+                    "INSERT INTO pulse_comments (workspace_id, poll_id, voter_hash, side, text, "
+                    "updated_at) VALUES (:ws, 1, 'h1', 'it', 'Good week', :at)"
+                ),
+                {"ws": WS, "at": at},
+            )
+            before = pulse_rows(connection)
+
+        upgrade(engine)
+
+        with engine.begin() as connection:
+            assert pulse_rows(connection) == before  # nothing cascaded away by the rebuild
+            connection.execute(text(INSERT_POLL), {"id": 3, "ws": WS, "kind": "adhoc", "at": at})
+        with pytest.raises(IntegrityError), engine.begin() as connection:
+            connection.execute(text(INSERT_POLL), {"id": 4, "ws": WS, "kind": "weekly", "at": at})
+
+        downgrade(engine, "0011")  # the two quick polls of one instant fit the old constraint
+
+        with engine.connect() as connection:
+            assert pulse_rows(connection) == {
+                **before,
+                "polls": [(1, "weekly"), (2, "adhoc"), (3, "adhoc")],
+            }
+            opened = connection.execute(text("SELECT DISTINCT opened_at FROM pulse_polls")).all()
+        assert len(opened) == 1  # when each was asked is kept
     finally:
         engine.dispose()
 
