@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import hypothesis
 import pytest
 from fastapi.testclient import TestClient
 from pytest_httpserver import HTTPServer
@@ -24,6 +25,11 @@ from tests.signing import SIGNING_SECRET
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ("sqlite", "postgresql")
+
+# Property tests in CI try the same examples on every run, so a red build is the code's
+# doing and can be reproduced; locally they keep exploring new ones.
+hypothesis.settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+hypothesis.settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 
 # Settings a test may clear without leaving the run's own secret key (see run_key_file).
