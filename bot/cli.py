@@ -273,9 +273,11 @@ def manifest(
     ] = "https://bridgebot.example.com",
 ) -> None:
     """Print the Slack app manifest (YAML) to paste into api.slack.com/apps."""
+    from bot.commands import build_router
     from handlers.slack.manifest import manifest_yaml
 
-    typer.echo(manifest_yaml(socket_mode=socket_mode, base_url=url), nl=False)
+    commands = build_router().commands()
+    typer.echo(manifest_yaml(commands, socket_mode=socket_mode, base_url=url), nl=False)
 
 
 @cli.command("teams-manifest")
@@ -293,6 +295,7 @@ def teams_manifest(
     version: Annotated[str, typer.Option(help="The app package version.")] = "1.0.0",
 ) -> None:
     """Write the Teams app package (manifest.json and two icons, zipped) to upload in Teams."""
+    from bot.commands import build_router
     from handlers.teams.config import GUID
     from handlers.teams.manifest import manifest as teams_app_manifest
     from handlers.teams.manifest import package
@@ -304,7 +307,8 @@ def teams_manifest(
     base_url = (url or settings.bridgebot_public_url or "").rstrip("/")
     if not base_url.startswith("https://"):
         fail("teams-manifest needs this bot's public https URL: set BRIDGEBOT_PUBLIC_URL or --url")
-    data = teams_app_manifest(app_id=bot_id, base_url=base_url, version=version)
+    commands = build_router().commands()
+    data = teams_app_manifest(commands, app_id=bot_id, base_url=base_url, version=version)
     output.write_bytes(package(data))
     typer.echo(f"wrote {output}: upload it in Teams under Apps › Manage your apps › Upload an app")
 

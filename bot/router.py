@@ -151,14 +151,39 @@ Renderer = Callable[[CommandContext, str], QueuedPost | None]
 
 
 @dataclass(frozen=True)
+class TeamsMenuEntry:
+    """One line of the Teams compose-box menu: what picking it types, and what it does."""
+
+    title: str  # Teams allows 32 characters
+    description: str  # and 128 here
+
+
+@dataclass(frozen=True)
 class Command:
-    """A top-level command such as `bridge`, with the help lines shown by `/bridge help`."""
+    """A top-level command such as `bridge`, declared once: its parser, its help and what
+    each platform lists for it. Slack's listeners, both app manifests and every help text
+    are derived from the registered commands, so nothing else names them.
+    """
 
     name: str
-    summary: str
-    usage: str
+    summary: str  # the command's heading in help
+    usage: str  # shown under an error about how the command was typed
     help_lines: tuple[str, ...]
     handler: CommandHandler
+    description: str = ""  # the one line the platforms' command lists show (default: summary)
+    usage_hint: str = ""  # Slack shows it after the command name as it is typed
+    # Slack then sends "#channel" and "@person" as ids ("<#C1|name>"), which can be stored.
+    slack_escape: bool = False
+    # The Teams compose-box lines; None lists the command by its name and description.
+    teams_menu: tuple[TeamsMenuEntry, ...] | None = None
+
+    def listed_description(self) -> str:
+        return self.description or self.summary
+
+    def teams_entries(self) -> tuple[TeamsMenuEntry, ...]:
+        if self.teams_menu is not None:
+            return self.teams_menu
+        return (TeamsMenuEntry(self.name, self.listed_description()),)
 
 
 class CommandRouter:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot import replies
+from bot.commands import FeatureConfig
 from bot.models import Side
 from bot.replies import (
     Block,
@@ -31,6 +32,7 @@ from bot.router import (
     CommandRouter,
     NotFound,
     PermissionDenied,
+    TeamsMenuEntry,
     UsageError,
     split_first,
 )
@@ -51,13 +53,16 @@ HELP_NOTE_PREFIX = "board-help"  # the note telling an author someone can help
 STATUS_LABELS = {board.OPEN: "Open", board.IN_PROGRESS: "In progress", board.RESOLVED: "Resolved"}
 
 
-def register(router: CommandRouter) -> None:
+def register(router: CommandRouter, config: FeatureConfig) -> None:
     """Add /win, /challenge, their buttons, and the outbox hooks for updating posts."""
     router.register(
         Command(
             name="win",
             summary="Share wins both sides can celebrate",
             usage=WIN_USAGE,
+            description="Share a win with both sides",
+            usage_hint="TEXT | list",
+            teams_menu=(TeamsMenuEntry("win", "win TEXT: share a win with both sides"),),
             help_lines=("/win TEXT: post a win to the shared channel", "/win list: recent wins"),
             handler=lambda ctx, args: handle_board(ctx, "win", args),
         )
@@ -67,6 +72,11 @@ def register(router: CommandRouter) -> None:
             name="challenge",
             summary="Share challenges and find help on the other side",
             usage=CHALLENGE_USAGE,
+            description="Share a challenge and find help on the other side",
+            usage_hint="TEXT | list [open]",
+            teams_menu=(
+                TeamsMenuEntry("challenge", "challenge TEXT: ask the other side for help"),
+            ),
             help_lines=(
                 "/challenge TEXT: post a challenge; others click I can help",
                 "/challenge list [open]: recent (or open) challenges",

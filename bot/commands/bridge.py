@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 
 from bot import replies
+from bot.commands import FeatureConfig
 from bot.commands.board import outbox_key
 from bot.models import Side, WorkspaceSettings
 from bot.replies import (
@@ -33,6 +34,7 @@ from bot.router import (
     CommandRouter,
     FormInvalid,
     PermissionDenied,
+    TeamsMenuEntry,
     UsageError,
     split_first,
 )
@@ -64,13 +66,24 @@ ABOUT = (
 )
 
 
-def register(router: CommandRouter, *, secret_key: str) -> None:
+def register(router: CommandRouter, config: FeatureConfig) -> None:
     """Add /bridge to the router."""
+    secret_key = config.secret_key
     router.register(
         Command(
             name="bridge",
             summary="Your side, the shared channel and help",
             usage=USAGE,
+            description="Your side, the shared channel, settings and help",
+            usage_hint="help | side marketing|it|other | channel #CHANNEL",
+            # "#channel" arrives as a channel id, which is what is stored.
+            slack_escape=True,
+            teams_menu=(
+                TeamsMenuEntry("bridge side", "bridge side marketing|it|other: set your side"),
+                TeamsMenuEntry(
+                    "bridge channel", "bridge channel here: the shared channel (admins)"
+                ),
+            ),
             help_lines=(
                 "/bridge help: what bridgebot does and every command",
                 "/bridge side marketing|it|other: set your side",

@@ -6,6 +6,7 @@ import random
 from collections.abc import Callable
 
 from bot import replies
+from bot.commands import FeatureConfig
 from bot.models import Side
 from bot.replies import (
     Block,
@@ -33,6 +34,7 @@ from bot.router import (
     FormInvalid,
     NotFound,
     PermissionDenied,
+    TeamsMenuEntry,
     UsageError,
     split_first,
 )
@@ -59,7 +61,9 @@ ORIGIN_LABELS = {"marketing": "Marketing", "it": "IT", "general": "Both sides"}
 EXPLAIN_LIMIT = 25
 
 
-def register(router: CommandRouter, cache: GlossaryIndexCache | None = None) -> None:
+def register(
+    router: CommandRouter, config: FeatureConfig, *, cache: GlossaryIndexCache | None = None
+) -> None:
     """Add /jargon, its buttons, its forms and the starter glossary for new workspaces."""
     index_cache = cache or GlossaryIndexCache()
 
@@ -71,6 +75,11 @@ def register(router: CommandRouter, cache: GlossaryIndexCache | None = None) -> 
             name="jargon",
             summary="Speak the other side's language",
             usage=USAGE,
+            description="Look up a Marketing or IT term, or add one",
+            usage_hint="TERM | search WORDS | add TERM | random",
+            teams_menu=(
+                TeamsMenuEntry("jargon", "jargon TERM: a term explained for Marketing and for IT"),
+            ),
             help_lines=(
                 "/jargon TERM: the glossary card (a Marketing view and an IT view)",
                 "/jargon search WORDS: terms that match, best first",

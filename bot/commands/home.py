@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot import replies
+from bot.commands import FeatureConfig
 from bot.commands.bridge import change_own_side
 from bot.models import GlossaryTerm, Side
 from bot.replies import (
@@ -37,7 +38,7 @@ HOME_KEY = "home"
 HOME_CONVERSATION = "@home"
 
 
-def register(router: CommandRouter) -> None:
+def register(router: CommandRouter, config: FeatureConfig) -> None:
     router.register_action(HOME_SIDE, set_side_from_home)
     router.register_outbox(HOME_KEY, recorder=lambda ctx, key, posted: None, refresher=refresh_home)
 

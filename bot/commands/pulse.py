@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from bot import replies
+from bot.commands import FeatureConfig
 from bot.models import Side, WorkspaceSettings
 from bot.replies import (
     Attachment,
@@ -40,6 +41,7 @@ from bot.router import (
     FormInvalid,
     NotFound,
     PermissionDenied,
+    TeamsMenuEntry,
     UsageError,
     split_first,
 )
@@ -69,12 +71,18 @@ DEFAULT_WEEKS = 12
 MAX_WEEKS = 52
 
 
-def register(router: CommandRouter, *, secret_key: str) -> None:
+def register(router: CommandRouter, config: FeatureConfig) -> None:
+    secret_key = config.secret_key
     router.register(
         Command(
             name="pulse",
             summary="Pulse polls: the perception gap between the two sides",
             usage=USAGE,
+            description="Pulse poll results, or ask a quick poll",
+            usage_hint="results [WEEKS] | ask QUESTION | OPTION | OPTION",
+            teams_menu=(
+                TeamsMenuEntry("pulse", "pulse: the latest Marketing and IT pulse results"),
+            ),
             help_lines=(
                 "/pulse: the latest pulse results · /pulse results [WEEKS]: the trend",
                 "/pulse ask QUESTION | OPTION | OPTION: a quick poll in this channel",

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 
 from bot import replies
+from bot.commands import FeatureConfig
 from bot.commands import board as board_commands
 from bot.models import Side
 from bot.replies import (
@@ -34,6 +35,7 @@ from bot.router import (
     FormInvalid,
     NotFound,
     PermissionDenied,
+    TeamsMenuEntry,
     UsageError,
     split_first,
 )
@@ -63,13 +65,17 @@ BOTH_SIDES = "both"
 CHOSEN = "chosen"
 
 
-def register(router: CommandRouter, *, secret_key: str, public_url: str) -> None:
+def register(router: CommandRouter, config: FeatureConfig) -> None:
     """Add /standup, its form and its buttons."""
+    secret_key, public_url = config.secret_key, config.public_url
     router.register(
         Command(
             name="standup",
             summary="Joint stand-ups with reminders",
             usage=USAGE,
+            description="Create and manage joint Marketing + IT stand-ups",
+            usage_hint="list | pause ID | resume ID | skip ID DATE | now ID | calendar ID",
+            teams_menu=(TeamsMenuEntry("standup", "standup, or standup list: joint stand-ups"),),
             help_lines=(
                 "/standup: create a joint stand-up (live call or async answers)",
                 "/standup list · pause ID · resume ID · delete ID",

@@ -24,14 +24,11 @@ from handlers.slack.slash_text import typed_text
 
 logger = logging.getLogger(__name__)
 
-# Every slash command in the manifest; the router answers for the ones it knows.
-SLASH_COMMANDS = ("bridge", "jargon", "standup", "win", "challenge", "pulse")
-
 
 def register(app: AsyncApp, deps: Deps, runtime: SlackRuntime) -> None:
-    """Route every slash command to the shared handler."""
-    for name in SLASH_COMMANDS:
-        app.command(f"/{name}")(
+    """Route the slash command of every router command (the manifest's) to the shared handler."""
+    for command in deps.router.commands():
+        app.command(f"/{command.name}")(
             answered_at_ack(
                 partial(handle_slash_command, deps=deps, runtime=runtime), runtime.background
             )

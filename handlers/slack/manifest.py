@@ -1,10 +1,13 @@
-"""The Slack app manifest: every command, the shortcut, App Home, events and minimal scopes."""
+"""The Slack app manifest: the router's commands, the shortcut, App Home, events and scopes."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import yaml
+
+from bot.router import Command
 
 # Why each scope is needed; nothing more is asked for.
 BOT_SCOPES = (
@@ -22,58 +25,34 @@ BOT_EVENTS = ("app_home_opened", "app_uninstalled", "tokens_revoked")
 
 EXPLAIN_SHORTCUT_ID = "glossary_explain_message"
 
-COMMANDS: tuple[dict[str, Any], ...] = (
-    {
-        "command": "/jargon",
-        "description": "Look up a Marketing or IT term, or add one",
-        "usage_hint": "TERM | search WORDS | add TERM | random",
-        "should_escape": False,
-    },
-    {
-        "command": "/standup",
-        "description": "Create and manage joint Marketing + IT stand-ups",
-        "usage_hint": "list | pause ID | resume ID | skip ID DATE | now ID | calendar ID",
-        "should_escape": False,
-    },
-    {
-        "command": "/win",
-        "description": "Share a win with both sides",
-        "usage_hint": "TEXT | list",
-        "should_escape": False,
-    },
-    {
-        "command": "/challenge",
-        "description": "Share a challenge and find help on the other side",
-        "usage_hint": "TEXT | list [open]",
-        "should_escape": False,
-    },
-    {
-        "command": "/pulse",
-        "description": "Pulse poll results, or ask a quick poll",
-        "usage_hint": "results [WEEKS] | ask QUESTION | OPTION | OPTION",
-        "should_escape": False,
-    },
-    {
-        "command": "/bridge",
-        "description": "Your side, the shared channel, settings and help",
-        "usage_hint": "help | side marketing|it|other | channel #CHANNEL",
-        # Escaped so "#channel" arrives as a channel id we can store.
-        "should_escape": True,
-    },
-)
+
+def slash_command_entry(command: Command, *, events_url: str | None) -> dict[str, Any]:
+    """The manifest's entry for one router command; HTTP mode sends it to `events_url`."""
+    entry: dict[str, Any] = {
+        "command": f"/{command.name}",
+        "description": command.listed_description(),
+    }
+    if command.usage_hint:
+        entry["usage_hint"] = command.usage_hint
+    entry["should_escape"] = command.slack_escape
+    if events_url is not None:
+        entry["url"] = events_url
+    return entry
 
 
 def build_manifest(
-    *, socket_mode: bool, base_url: str = "https://bridgebot.example.com"
+    commands: Iterable[Command],
+    *,
+    socket_mode: bool,
+    base_url: str = "https://bridgebot.example.com",
 ) -> dict[str, Any]:
-    """The manifest as a dict; HTTP mode points every request URL at `base_url`."""
+    """The manifest for the router's `commands`; HTTP mode points every request URL at
+    `base_url`."""
     events_url = f"{base_url.rstrip('/')}/slack/events"
-    commands = []
-    for command in COMMANDS:
-        entry = dict(command)
-        if not socket_mode:
-            entry["url"] = events_url
-        commands.append(entry)
+    slash_commands = [
+        slash_command_entry(command, events_url=None if socket_mode else events_url)
+        for command in commands
+    ]
     interactivity: dict[str, Any] = {"is_enabled": True}
     event_subscriptions: dict[str, Any] = {"bot_events": list(BOT_EVENTS)}
     oauth: dict[str, Any] = {"scopes": {"bot": list(BOT_SCOPES)}}
@@ -99,7 +78,7 @@ def build_manifest(
                 "messages_tab_read_only_enabled": False,
             },
             "bot_user": {"display_name": "bridgebot", "always_online": True},
-            "slash_commands": commands,
+            "slash_commands": slash_commands,
             "shortcuts": [
                 {
                     "name": "Explain jargon",
@@ -120,7 +99,14 @@ def build_manifest(
     }
 
 
-def manifest_yaml(*, socket_mode: bool, base_url: str = "https://bridgebot.example.com") -> str:
+def manifest_yaml(
+    commands: Iterable[Command],
+    *,
+    socket_mode: bool,
+    base_url: str = "https://bridgebot.example.com",
+) -> str:
     return yaml.safe_dump(
-        build_manifest(socket_mode=socket_mode, base_url=base_url), sort_keys=False, width=100
+        build_manifest(commands, socket_mode=socket_mode, base_url=base_url),
+        sort_keys=False,
+        width=100,
     )

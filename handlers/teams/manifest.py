@@ -1,4 +1,4 @@
-"""The Teams app package: manifest.json with the bot and its commands, two icons, zipped.
+"""The Teams app package: manifest.json listing the router's commands, two icons, zipped.
 
 The icons are drawn here (a bridge over two banks, in the two sides' colours) and
 encoded as PNG with the standard library, so no image file is kept in the repository.
@@ -11,9 +11,11 @@ import json
 import struct
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlparse
+
+from bot.router import Command, TeamsMenuEntry
 
 MANIFEST_SCHEMA = (
     "https://developer.microsoft.com/en-us/json-schemas/teams/v1.17/MicrosoftTeams.schema.json"
@@ -24,20 +26,34 @@ MARKETING = (217, 95, 2)  # the colours of the pulse chart
 IT = (27, 158, 119)
 WHITE = (255, 255, 255)
 
-# Teams shows these in the compose box (at most 10 per scope; titles up to 32 characters).
-COMMANDS: tuple[tuple[str, str], ...] = (
-    ("help", "What bridgebot does and every command"),
-    ("jargon", "jargon TERM: a term explained for Marketing and for IT"),
-    ("win", "win TEXT: share a win with both sides"),
-    ("challenge", "challenge TEXT: ask the other side for help"),
-    ("standup", "standup, or standup list: joint stand-ups"),
-    ("pulse", "pulse: the latest Marketing and IT pulse results"),
-    ("bridge side", "bridge side marketing|it|other: set your side"),
-    ("bridge channel", "bridge channel here: the shared channel (admins)"),
-)
+# Teams shows the command menu in the compose box: at most 10 lines per scope, titles up
+# to 32 characters, descriptions up to 128.
+MAX_MENU_ENTRIES = 10
+MAX_TITLE = 32
+MAX_DESCRIPTION = 128
+# The adapter reads a bare "help" as "bridge help" (handlers/teams/messages.py).
+HELP_ENTRY = TeamsMenuEntry("help", "What bridgebot does and every command")
+
+
+def command_menu(commands: Iterable[Command]) -> list[dict[str, str]]:
+    """The compose-box menu for the router's commands; refuses one Teams would refuse."""
+    entries = [HELP_ENTRY, *(entry for command in commands for entry in command.teams_entries())]
+    if len(entries) > MAX_MENU_ENTRIES:
+        raise ValueError(
+            f"Teams lists at most {MAX_MENU_ENTRIES} commands and there are {len(entries)}: "
+            "give a command teams_menu=() to leave it out of the menu"
+        )
+    for entry in entries:
+        if len(entry.title) > MAX_TITLE or len(entry.description) > MAX_DESCRIPTION:
+            raise ValueError(
+                f"the Teams menu line {entry.title!r} is too long: titles take at most "
+                f"{MAX_TITLE} characters, descriptions {MAX_DESCRIPTION}"
+            )
+    return [{"title": entry.title, "description": entry.description} for entry in entries]
 
 
 def manifest(
+    commands: Iterable[Command],
     *,
     app_id: str,
     base_url: str,
@@ -46,9 +62,10 @@ def manifest(
     privacy_url: str | None = None,
     terms_url: str | None = None,
 ) -> dict[str, Any]:
-    """manifest.json for the bot whose Microsoft App ID is `app_id`."""
+    """manifest.json for the bot whose Microsoft App ID is `app_id`, listing the router's
+    `commands`."""
     host = urlparse(base_url).hostname or ""
-    commands = [{"title": title, "description": description} for title, description in COMMANDS]
+    menu = command_menu(commands)
     return {
         "$schema": MANIFEST_SCHEMA,
         "manifestVersion": MANIFEST_VERSION,
@@ -78,9 +95,7 @@ def manifest(
                 "scopes": ["personal", "team", "groupChat"],
                 "supportsFiles": False,
                 "isNotificationOnly": False,
-                "commandLists": [
-                    {"scopes": ["personal", "team", "groupChat"], "commands": commands}
-                ],
+                "commandLists": [{"scopes": ["personal", "team", "groupChat"], "commands": menu}],
             }
         ],
         "permissions": ["identity", "messageTeamMembers"],

@@ -24,7 +24,6 @@ from handlers.server import create_web_app
 from handlers.teams.app import TeamsOptions
 from handlers.teams.composite import PlatformNotifier
 from handlers.teams.config import settings_problem
-from handlers.teams.manifest import COMMANDS
 from tests.signing import SIGNING_SECRET
 from tests.teams.activities import APP_ID
 from tests.teams.conftest import ALICE, Teams, card_text, outgoing_token, teams_settings_for
@@ -163,7 +162,8 @@ def test_teams_manifest_writes_an_app_package(tmp_path: Path) -> None:
     assert data["id"] == APP_ID and data["bots"][0]["botId"] == APP_ID
     assert data["bots"][0]["scopes"] == ["personal", "team", "groupChat"]
     commands = data["bots"][0]["commandLists"][0]["commands"]
-    assert [c["title"] for c in commands] == [title for title, _ in COMMANDS]
+    # The rest of the menu is the router's (tests/test_command_registry.py).
+    assert commands[0]["title"] == "help"
     assert len(commands) <= 10 and all(
         len(c["title"]) <= 32 and len(c["description"]) <= 128 for c in commands
     )
