@@ -64,6 +64,13 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+# Columns that hold a person, so forget-me's tests find every one (see bot/services/privacy.py):
+PERSON = {"person": "ref"}  # a person's user_ref
+PERSON_HASH = {"person": "hash"}  # the keyed hash of (poll, person)
+PERSON_JSON = {"person": "json"}  # JSON that may hold a person's user_ref
+NOT_PERSON = {"person": False}  # named like the others, but a channel, message or instance
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: UTCDateTime}
@@ -112,7 +119,7 @@ class WorkspaceSettings(Base):
         ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
     )
     timezone: Mapped[str] = mapped_column(String(64))
-    shared_channel_ref: Mapped[str | None] = mapped_column(String(64))
+    shared_channel_ref: Mapped[str | None] = mapped_column(String(64), info=NOT_PERSON)
     label_marketing: Mapped[str] = mapped_column(String(40), default="Marketing")
     label_it: Mapped[str] = mapped_column(String(40), default="IT")
     label_other: Mapped[str] = mapped_column(String(40), default="Other")
@@ -144,7 +151,7 @@ class Person(Base):
     workspace_id: Mapped[str] = mapped_column(
         ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
     )
-    user_ref: Mapped[str] = mapped_column(String(128))
+    user_ref: Mapped[str] = mapped_column(String(128), info=PERSON)
     side: Mapped[str | None] = mapped_column(String(16))
     display_name: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -186,13 +193,13 @@ class Occurrence(Base):
         ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
     )
     kind: Mapped[str] = mapped_column(String(40))
-    subject_ref: Mapped[str] = mapped_column(String(64))
+    subject_ref: Mapped[str] = mapped_column(String(64), info=NOT_PERSON)
     due_at: Mapped[datetime]
-    recipient_ref: Mapped[str] = mapped_column(String(128), default="")
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    recipient_ref: Mapped[str] = mapped_column(String(128), default="", info=PERSON)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, info=PERSON_JSON)
     status: Mapped[str] = mapped_column(String(16), default=OccurrenceStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_by: Mapped[str | None] = mapped_column(String(64), info=NOT_PERSON)
     lease_until: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -227,11 +234,11 @@ class GlossaryTerm(Base):
     origin: Mapped[str] = mapped_column(String(16), default="general")
     related: Mapped[list[str]] = mapped_column(JSON, default=list)
     # None once the author asked to be forgotten, or for the starter glossary.
-    author_ref: Mapped[str | None] = mapped_column(String(128))
+    author_ref: Mapped[str | None] = mapped_column(String(128), info=PERSON)
     view_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_by: Mapped[str | None] = mapped_column(String(128))
+    updated_by: Mapped[str | None] = mapped_column(String(128), info=PERSON)
 
     __table_args__ = (
         CheckConstraint("origin IN ('marketing', 'it', 'general')", name="origin_known"),
@@ -275,7 +282,7 @@ class GlossaryEdit(Base):
     term_id: Mapped[int | None] = mapped_column(index=True)
     term_name: Mapped[str] = mapped_column(String(80))
     action: Mapped[str] = mapped_column(String(16))
-    editor_ref: Mapped[str | None] = mapped_column(String(128))
+    editor_ref: Mapped[str | None] = mapped_column(String(128), info=PERSON)
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -295,19 +302,19 @@ class Standup(Base):
     )
     number: Mapped[int] = mapped_column(Integer)  # the short id people type, per workspace
     name: Mapped[str] = mapped_column(String(80))
-    channel_ref: Mapped[str] = mapped_column(String(64))
+    channel_ref: Mapped[str] = mapped_column(String(64), info=NOT_PERSON)
     weekdays: Mapped[str] = mapped_column(String(40))  # "mon,wed,fri"
     local_time: Mapped[time] = mapped_column(Time)
     timezone: Mapped[str] = mapped_column(String(64))
     mode: Mapped[str] = mapped_column(String(16))  # meeting | async
     call_link: Mapped[str | None] = mapped_column(String(500))
     questions: Mapped[list[str]] = mapped_column(JSON)
-    participants: Mapped[list[str]] = mapped_column(JSON, default=list)
+    participants: Mapped[list[str]] = mapped_column(JSON, default=list, info=PERSON_JSON)
     both_sides: Mapped[bool] = mapped_column(default=False)
     reminder_lead_minutes: Mapped[int] = mapped_column(Integer, default=15)
     deadline_minutes: Mapped[int] = mapped_column(Integer, default=120)
     paused: Mapped[bool] = mapped_column(default=False)
-    creator_ref: Mapped[str | None] = mapped_column(String(128))
+    creator_ref: Mapped[str | None] = mapped_column(String(128), info=PERSON)
     calendar_token: Mapped[str] = mapped_column(String(64), unique=True)
     # Occurrences are planned up to here; the planner only looks at stand-ups behind it.
     planned_until: Mapped[datetime | None] = mapped_column(index=True)
@@ -352,7 +359,7 @@ class StandupAnswer(Base):
     )
     standup_id: Mapped[int] = mapped_column(ForeignKey("standups.id", ondelete="CASCADE"))
     local_date: Mapped[date] = mapped_column(Date)
-    user_ref: Mapped[str] = mapped_column(String(128))
+    user_ref: Mapped[str] = mapped_column(String(128), info=PERSON)
     answers: Mapped[list[str]] = mapped_column(JSON)
     # Indexes of answers the author may share as a win or challenge, and those shared.
     shareable: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
@@ -377,17 +384,17 @@ class BoardPost(Base):
     )
     kind: Mapped[str] = mapped_column(String(16))  # win | challenge
     # None once the author asked to be forgotten; the side stays for the statistics.
-    author_ref: Mapped[str | None] = mapped_column(String(128))
+    author_ref: Mapped[str | None] = mapped_column(String(128), info=PERSON)
     author_side: Mapped[str | None] = mapped_column(String(16))
     text: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="open")  # open | in_progress | resolved
     source: Mapped[str] = mapped_column(String(16), default="command")  # command | standup
-    channel_ref: Mapped[str] = mapped_column(String(64))
-    message_ref: Mapped[str | None] = mapped_column(String(64))
+    channel_ref: Mapped[str] = mapped_column(String(64), info=NOT_PERSON)
+    message_ref: Mapped[str | None] = mapped_column(String(64), info=NOT_PERSON)
     permalink: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     resolved_at: Mapped[datetime | None]
-    resolved_by: Mapped[str | None] = mapped_column(String(128))
+    resolved_by: Mapped[str | None] = mapped_column(String(128), info=PERSON)
 
     __table_args__ = (
         CheckConstraint("kind IN ('win', 'challenge')", name="kind_known"),
@@ -414,7 +421,7 @@ class Celebration(Base):
     post_id: Mapped[int] = mapped_column(
         ForeignKey("board_posts.id", ondelete="CASCADE"), index=True
     )
-    user_ref: Mapped[str] = mapped_column(String(128))
+    user_ref: Mapped[str] = mapped_column(String(128), info=PERSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (UniqueConstraint("post_id", "user_ref"),)
@@ -435,7 +442,7 @@ class ChallengeHelper(Base):
     post_id: Mapped[int] = mapped_column(
         ForeignKey("board_posts.id", ondelete="CASCADE"), index=True
     )
-    helper_ref: Mapped[str] = mapped_column(String(128))
+    helper_ref: Mapped[str] = mapped_column(String(128), info=PERSON)
     helper_side: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -466,9 +473,9 @@ class PulsePoll(Base):
     closed_at: Mapped[datetime | None]
     # People invited per side when it opened (response rates), e.g. {"marketing": 12}.
     invited: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
-    author_ref: Mapped[str | None] = mapped_column(String(128))  # ad-hoc polls only
-    channel_ref: Mapped[str | None] = mapped_column(String(64))
-    message_ref: Mapped[str | None] = mapped_column(String(64))
+    author_ref: Mapped[str | None] = mapped_column(String(128), info=PERSON)  # ad-hoc polls only
+    channel_ref: Mapped[str | None] = mapped_column(String(64), info=NOT_PERSON)
+    message_ref: Mapped[str | None] = mapped_column(String(64), info=NOT_PERSON)
 
     __table_args__ = (
         Index(
@@ -495,7 +502,7 @@ class PulseAnswer(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     poll_id: Mapped[int] = mapped_column(ForeignKey("pulse_polls.id", ondelete="CASCADE"))
-    voter_hash: Mapped[str] = mapped_column(String(64))
+    voter_hash: Mapped[str] = mapped_column(String(64), info=PERSON_HASH)
     side: Mapped[str | None] = mapped_column(String(16))
     question: Mapped[int] = mapped_column(Integer)
     value: Mapped[int] = mapped_column(Integer)
@@ -523,7 +530,7 @@ class PulseRespondent(Base):
     poll_id: Mapped[int] = mapped_column(
         ForeignKey("pulse_polls.id", ondelete="CASCADE"), primary_key=True
     )
-    voter_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    voter_hash: Mapped[str] = mapped_column(String(64), primary_key=True, info=PERSON_HASH)
     workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     side: Mapped[str | None] = mapped_column(String(16))
 
@@ -543,7 +550,7 @@ class PulseComment(Base):
     poll_id: Mapped[int] = mapped_column(
         ForeignKey("pulse_polls.id", ondelete="CASCADE"), index=True
     )
-    voter_hash: Mapped[str] = mapped_column(String(64))
+    voter_hash: Mapped[str] = mapped_column(String(64), info=PERSON_HASH)
     side: Mapped[str | None] = mapped_column(String(16))
     text: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -564,7 +571,7 @@ class PulseAudience(Base):
     poll_id: Mapped[int] = mapped_column(
         ForeignKey("pulse_polls.id", ondelete="CASCADE"), primary_key=True
     )
-    user_ref: Mapped[str] = mapped_column(String(128), primary_key=True)
+    user_ref: Mapped[str] = mapped_column(String(128), primary_key=True, info=PERSON)
     workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     side: Mapped[str] = mapped_column(String(16))
 
@@ -586,7 +593,7 @@ class SideChange(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
-    user_ref: Mapped[str] = mapped_column(String(128))
+    user_ref: Mapped[str] = mapped_column(String(128), info=PERSON)
     source: Mapped[str] = mapped_column(String(16))  # self | admin | sync
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -625,7 +632,7 @@ class TeamsConversation(Base):
     workspace_id: Mapped[str] = mapped_column(
         ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
     )
-    ref: Mapped[str] = mapped_column(String(128))
+    ref: Mapped[str] = mapped_column(String(128), info=PERSON)
     kind: Mapped[str] = mapped_column(String(16))  # person | channel | chat
     # A channel's or chat's id; for a person, their 1:1 chat with the bot once known.
     conversation_id: Mapped[str | None] = mapped_column(String(500))
@@ -657,6 +664,9 @@ class TeamsFile(Base):
     filename: Mapped[str] = mapped_column(String(200))
     content_type: Mapped[str] = mapped_column(String(100))
     content: Mapped[bytes] = mapped_column(LargeBinary)
+    # Whom a private download was made for (their export, their calendar): forget-me
+    # deletes it. None for what a channel sees (a chart posted there).
+    owner_ref: Mapped[str | None] = mapped_column(String(128), info=PERSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)
 

@@ -21,6 +21,7 @@ from bot import replies
 from bot.replies import PostedMessage, QueuedPost, Reply, Text
 from bot.services import dedupe, posting_limits, workspaces
 from bot.services.posting_limits import PostingLimitReached, PostingLimits
+from bot.services.privacy import PrivacyRegistry
 from bot.textinput import CONTROL_MESSAGE, clean_field, has_control_characters, strip_invisible
 
 logger = logging.getLogger(__name__)
@@ -200,6 +201,8 @@ class CommandRouter:
         self.posting_limits = PostingLimits()
         # Workspaces known to exist, so most commands skip the check (they are never removed).
         self.known_workspaces: set[str] = set()
+        # What each feature (and an adapter's own store) exports and forgets of a person.
+        self.privacy = PrivacyRegistry()
 
     def register_outbox(
         self,

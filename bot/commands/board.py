@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy.orm import Session
 
 from bot import replies
 from bot.commands import FeatureConfig
@@ -36,8 +39,9 @@ from bot.router import (
     UsageError,
     split_first,
 )
-from bot.services import board, outbox, workspaces
+from bot.services import board, board_privacy, outbox, workspaces
 from bot.services.board import BoardRefused, PostNotFound, PostView, WeekNumbers
+from bot.services.privacy import Forgotten, PrivacyHooks
 from bot.services.workspaces import WorkspaceView
 from bot.textinput import ascii_number
 
@@ -96,10 +100,27 @@ def register(router: CommandRouter, config: FeatureConfig) -> None:
         refresher=lambda ctx, key: None,
         renderer=render_help_note,
     )
+    router.privacy.register(
+        PrivacyHooks("board", export=board_privacy.export_person, forget=forget_person)
+    )
 
 
 def outbox_key(post_id: int) -> str:
     return f"{OUTBOX_PREFIX}:{post_id}"
+
+
+def forget_person(
+    *, session: Session, workspace_id: str, user_ref: str, now: datetime
+) -> Forgotten:
+    """Forget-me on the board; posted wins and challenges that showed the person are
+    shown again without them (found before their name goes)."""
+    naming = board_privacy.posts_naming(
+        session=session, workspace_id=workspace_id, user_ref=user_ref
+    )
+    counts = board_privacy.forget_person(
+        session=session, workspace_id=workspace_id, user_ref=user_ref
+    )
+    return Forgotten(counts, refresh_keys=tuple(outbox_key(post_id) for post_id in naming))
 
 
 def _post_id(value: str) -> int:

@@ -7,7 +7,6 @@ from collections.abc import Callable
 
 from bot import replies
 from bot.commands import FeatureConfig
-from bot.commands.board import outbox_key
 from bot.models import Side, WorkspaceSettings
 from bot.replies import (
     Attachment,
@@ -38,8 +37,17 @@ from bot.router import (
     UsageError,
     split_first,
 )
-from bot.services import occurrences, people, privacy, pulse, pulse_audience, workspaces
+from bot.services import (
+    occurrence_privacy,
+    occurrences,
+    people,
+    people_privacy,
+    pulse,
+    pulse_audience,
+    workspaces,
+)
 from bot.services.people import SideChangeTooSoon
+from bot.services.privacy import PrivacyRegistry
 from bot.services.pulse import ALL_SIDES, PULSE_AUDIENCES
 from bot.services.recurrence import (
     WEEKDAY_NAMES,
@@ -68,7 +76,6 @@ ABOUT = (
 
 def register(router: CommandRouter, config: FeatureConfig) -> None:
     """Add /bridge to the router."""
-    secret_key = config.secret_key
     router.register(
         Command(
             name="bridge",
@@ -96,13 +103,15 @@ def register(router: CommandRouter, config: FeatureConfig) -> None:
         )
     )
     router.register_action(
-        BRIDGE_FORGET_CONFIRM, lambda ctx, value: forget_confirmed(ctx, value, secret_key)
+        BRIDGE_FORGET_CONFIRM, lambda ctx, _value: forget_confirmed(ctx, router.privacy)
     )
     router.register_action(
         BRIDGE_CANCEL,
         lambda ctx, _: replies.cancelled(),
     )
     router.register_form(BRIDGE_SETTINGS_FORM, submit_settings)
+    router.privacy.register(people_privacy.HOOKS)
+    router.privacy.register(occurrence_privacy.HOOKS)
 
 
 def handle_bridge(ctx: CommandContext, args: str, *, router: CommandRouter) -> Reply:
@@ -115,7 +124,7 @@ def handle_bridge(ctx: CommandContext, args: str, *, router: CommandRouter) -> R
         "channel": lambda: set_channel(ctx, rest),
         "settings": lambda: settings_form(ctx),
         "forget-me": lambda: confirm_forget(ctx),
-        "export-me": lambda: export_me(ctx),
+        "export-me": lambda: export_me(ctx, router.privacy),
         "sync": lambda: request_sync(ctx),
     }
     if sub not in handlers:
@@ -262,17 +271,13 @@ def confirm_forget(ctx: CommandContext) -> Reply:
     )
 
 
-def forget_confirmed(ctx: CommandContext, _value: str, secret_key: str) -> Reply:
-    naming = privacy.board_posts_naming(
-        session=ctx.session, workspace_id=ctx.workspace_id, user_ref=ctx.caller.user_ref
-    )
-    counts = privacy.forget(
-        session=ctx.session,
-        workspace_id=ctx.workspace_id,
-        user_ref=ctx.caller.user_ref,
-        secret_key=secret_key,
-    )
-    done = ", ".join(f"{label}: {count}" for label, count in counts.items() if count)
+def forget_confirmed(ctx: CommandContext, registry: PrivacyRegistry) -> Reply:
+    """The forget-me button: every feature's forget hook, in this one transaction."""
+    forgotten = registry.forget(
+        session=ctx.session, workspace_id=ctx.workspace_id, user_ref=ctx.caller.user_ref,
+        now=ctx.now,
+    )  # fmt: skip
+    done = ", ".join(f"{label}: {count}" for label, count in forgotten.counts.items() if count)
     return Reply(
         blocks=(
             Paragraph(
@@ -280,14 +285,14 @@ def forget_confirmed(ctx: CommandContext, _value: str, secret_key: str) -> Reply
             ),
         ),
         replace_original=True,
-        # Posted wins and challenges that showed the person, shown again without them.
-        outbox=tuple(Outgoing(refresh_key=outbox_key(post_id)) for post_id in naming),
+        # Posted messages that showed the person, shown again without them.
+        outbox=tuple(Outgoing(refresh_key=key) for key in forgotten.refresh_keys),
     )
 
 
-def export_me(ctx: CommandContext) -> Reply:
+def export_me(ctx: CommandContext, registry: PrivacyRegistry) -> Reply:
     """`/bridge export-me`: a JSON file of everything stored about the caller, by DM."""
-    data = privacy.export(
+    data = registry.export(
         session=ctx.session, workspace_id=ctx.workspace_id, user_ref=ctx.caller.user_ref
     )
     content = json.dumps(data, indent=2, ensure_ascii=False).encode()

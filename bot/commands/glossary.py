@@ -38,7 +38,7 @@ from bot.router import (
     UsageError,
     split_first,
 )
-from bot.services import glossary, workspaces
+from bot.services import glossary, glossary_privacy, workspaces
 from bot.services.glossary import InvalidTerm, NotAllowed, TermCard, TermDraft, TermNotFound
 from bot.services.glossary_index import GlossaryIndex, GlossaryIndexCache
 from bot.textinput import ascii_number
@@ -100,6 +100,7 @@ def register(
     router.register_action(GLOSSARY_EXPLAIN, lambda ctx, message: explain(index(ctx), message))
     router.register_form(GLOSSARY_ADD_FORM, submit_add)
     router.register_form(GLOSSARY_EDIT_FORM, submit_edit)
+    router.privacy.register(glossary_privacy.HOOKS)
     router.new_workspace_hooks.append(
         lambda ctx: glossary.seed_starter(
             session=ctx.session, workspace_id=ctx.workspace_id, now=ctx.now

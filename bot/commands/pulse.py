@@ -45,7 +45,7 @@ from bot.router import (
     UsageError,
     split_first,
 )
-from bot.services import occurrences, outbox, people, pulse, workspaces
+from bot.services import occurrences, outbox, people, pulse, pulse_privacy, workspaces
 from bot.services.pulse import PollClosed, PollNotFound, PollResults, PollView, PulseRefused
 from bot.services.pulse_chart import average_agree, trend_chart
 from bot.services.recurrence import WEEKDAY_NAMES, WEEKDAYS, RecurrenceError, parse_time
@@ -102,6 +102,7 @@ def register(router: CommandRouter, config: FeatureConfig) -> None:
     router.register_outbox(
         OUTBOX_PREFIX, recorder=record_poll, refresher=refresh_poll, renderer=render_poll
     )
+    router.privacy.register(pulse_privacy.hooks(secret_key))
 
 
 def handle_pulse(ctx: CommandContext, args: str, secret_key: str) -> Reply:

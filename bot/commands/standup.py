@@ -39,7 +39,7 @@ from bot.router import (
     UsageError,
     split_first,
 )
-from bot.services import standups, workspaces
+from bot.services import standup_privacy, standups, workspaces
 from bot.services.calendar import standup_calendar
 from bot.services.recurrence import WEEKDAY_NAMES, WEEKDAYS, RecurrenceError, parse_day
 from bot.services.standups import (
@@ -94,6 +94,7 @@ def register(router: CommandRouter, config: FeatureConfig) -> None:
     router.register_action(STANDUP_SHARE, share_answer)
     router.register_action(STANDUP_DELETE_CONFIRM, delete_confirmed)
     router.register_action(STANDUP_CANCEL, lambda ctx, _: replies.cancelled())
+    router.privacy.register(standup_privacy.HOOKS)
 
 
 def handle_standup(ctx: CommandContext, args: str, *, public_url: str) -> Reply:

@@ -17,7 +17,6 @@ from microsoft_teams.apps import ActivityContext, App
 from sqlalchemy.orm import Session
 
 from bot import replies
-from bot.commands.bridge import BRIDGE_FORGET_CONFIRM
 from bot.metrics import HANDLER_SECONDS, REQUESTS
 from bot.replies import Paragraph, Reply, Visibility
 from bot.router import FormInvalid, run_action, run_form
@@ -73,8 +72,6 @@ async def handle_card_action(
         reply = await asyncio.to_thread(
             run_action, action_id=verb, value=str(data.get("v", "")), **uow
         )
-        if verb == BRIDGE_FORGET_CONFIRM and not reply.is_error:
-            await runtime.forget(turn)
         return await answer_click(runtime, reply, turn, uow, origin)
     except Exception as error:  # noqa: BLE001 - the single error path for card actions
         outcome = "error"
@@ -88,7 +85,8 @@ async def handle_card_action(
 
 async def replace(runtime: TeamsRuntime, turn: Turn, reply: Reply, origin: str) -> dict[str, Any]:
     """Show `reply` in place of the clicked card."""
-    card, line = await runtime.render(reply, turn.workspace_id, origin)
+    mine = turn.user_ref if turn.personal else None
+    card, line = await runtime.render(reply, turn.workspace_id, origin, for_person=mine)
     await persist(runtime, turn, card, line)
     return card_response(card)
 
@@ -131,7 +129,7 @@ async def answer_click(
         if not reply.attachments and isinstance(first, Paragraph) and is_short(reply, {}):
             names = await runtime.read(lambda s: _names(s, workspace_id, reply))
             return message_response(plain(first.text, names))
-        card, line = await runtime.render(reply, workspace_id, origin)
+        card, line = await runtime.render(reply, workspace_id, origin, for_person=turn.user_ref)
         service_url, conversation_id = await runtime.private_place(turn)
         await connector.send(service_url, conversation_id, card, line)
         return message_response(

@@ -151,7 +151,10 @@ async def answer_command(
         service_url, conversation_id = await runtime.private_place(turn)
         await connector.send(service_url, conversation_id, card, reply.form.title)
     elif reply.blocks or reply.attachments:
-        card, line = await runtime.render(reply, workspace_id, origin)
+        private = turn.personal or reply.visibility is not Visibility.CHANNEL
+        card, line = await runtime.render(
+            reply, workspace_id, origin, for_person=turn.user_ref if private else None
+        )
         if reply.visibility is Visibility.CHANNEL or turn.personal:
             await connector.send(turn.service_url, turn.conversation_id, card, line)
         else:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -16,6 +17,7 @@ from bot.deps import Deps
 from bot.notify import DeliveryError
 from bot.replies import Form, Reply
 from bot.router import Caller, CommandContext, run_in_context, run_refresh
+from bot.services.privacy import Forgotten, PrivacyHooks
 from handlers.teams import store
 from handlers.teams.connector import Connector
 from handlers.teams.render import (
@@ -52,6 +54,10 @@ class TeamsRuntime:
         self.refresh_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         # What was last stored per reference, to skip writing the same thing every message.
         self._remembered: dict[tuple[str, str], tuple[Any, ...]] = {}
+        # Forget-me and export-me cover this adapter's own rows, in the command's transaction.
+        deps.router.privacy.register(
+            PrivacyHooks("teams", export=store.export_person, forget=self._forget_person)
+        )
 
     # -- who and where ---------------------------------------------------------------
 
@@ -146,14 +152,15 @@ class TeamsRuntime:
         for ref, values in todo:
             self._remembered[(turn.workspace_id, ref)] = values
 
-    async def forget(self, turn: Turn) -> None:
-        """Forget where the person can be reached, as `bridge forget-me` promises."""
-        await self.read(
-            lambda s: store.forget_person(
-                session=s, workspace_id=turn.workspace_id, ref=turn.user_ref
-            )
+    def _forget_person(
+        self, *, session: Session, workspace_id: str, user_ref: str, now: datetime
+    ) -> Forgotten:
+        """Forget-me's hook: the person's reference and files go in the command's
+        transaction; their next message stores the reference afresh."""
+        self._remembered.pop((workspace_id, user_ref), None)
+        return store.forget_person(
+            session=session, workspace_id=workspace_id, user_ref=user_ref, now=now
         )
-        self._remembered.pop((turn.workspace_id, turn.user_ref), None)
 
     async def remember_channels(
         self, workspace_id: str, turn: Turn, channels: list[tuple[str, str]]
@@ -230,9 +237,12 @@ class TeamsRuntime:
     # -- rendering -------------------------------------------------------------------
 
     async def render(
-        self, reply: Reply, workspace_id: str, origin: str
+        self, reply: Reply, workspace_id: str, origin: str, *, for_person: str | None = None
     ) -> tuple[dict[str, Any], str]:
-        """The reply as a card (names looked up, files stored) and its summary line."""
+        """The reply as a card (names looked up, files stored) and its summary line.
+
+        `for_person`: the only one who sees it, so its files are theirs (forget-me).
+        """
         refs = span_refs(reply)
         now = self.deps.clock()
 
@@ -242,7 +252,7 @@ class TeamsRuntime:
             for attachment in reply.attachments:
                 token = store.save_file(
                     session=session, workspace_id=workspace_id, filename=attachment.filename,
-                    content=attachment.content, now=now,
+                    content=attachment.content, now=now, owner_ref=for_person,
                 )  # fmt: skip
                 url = f"{self.public_url}{FILES_PATH}/{token}/{quote(attachment.filename)}"
                 links.append(
@@ -280,8 +290,10 @@ class TeamsRuntime:
     async def post(self, workspace_id: str, ref: str, reply: Reply) -> str:
         """Post a reply to a channel_ref or, as a 1:1 message, to a user_ref."""
         found, conversation_id = await self.destination(workspace_id, ref)
-        origin = ref if found.kind != PERSON else ""
-        card, line = await self.render(reply, workspace_id, origin)
+        personal = found.kind == PERSON
+        card, line = await self.render(
+            reply, workspace_id, "" if personal else ref, for_person=ref if personal else None
+        )
         return await self.connector.send(found.service_url, conversation_id, card, line)
 
     async def send_outbox(

@@ -10,12 +10,14 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, and_, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.models import Person, TeamsConversation, TeamsFile
+from bot.services.privacy import Forgotten, rowcount, rows
 
 PERSON = "person"
 CHANNEL = "channel"
@@ -108,17 +110,6 @@ def set_personal_conversation(
         row.conversation_id = conversation_id
 
 
-def forget_person(*, session: Session, workspace_id: str, ref: str) -> None:
-    """Drop where a person can be reached (they asked bridgebot to forget them)."""
-    session.execute(
-        delete(TeamsConversation).where(
-            TeamsConversation.workspace_id == workspace_id,
-            TeamsConversation.ref == ref,
-            TeamsConversation.kind == PERSON,
-        )
-    )
-
-
 def forget_team(*, session: Session, workspace_id: str, team_id: str) -> None:
     """bridgebot left the team (or it was deleted): its channels can no longer be used."""
     session.execute(
@@ -206,9 +197,18 @@ def is_image(filename: str) -> bool:
 
 
 def save_file(
-    *, session: Session, workspace_id: str, filename: str, content: bytes, now: datetime
+    *,
+    session: Session,
+    workspace_id: str,
+    filename: str,
+    content: bytes,
+    now: datetime,
+    owner_ref: str | None = None,
 ) -> str:
-    """Store a file for a card; returns its unguessable token. Expired files are dropped."""
+    """Store a file for a card; returns its unguessable token. Expired files are dropped.
+
+    `owner_ref` is the person a private download was made for (forget-me deletes it).
+    """
     session.execute(delete(TeamsFile).where(TeamsFile.expires_at < now))
     token = secrets.token_urlsafe(24)
     lifetime = IMAGE_LIFETIME if is_image(filename) else FILE_LIFETIME
@@ -219,6 +219,7 @@ def save_file(
             filename=filename[:200],
             content_type=content_type(filename),
             content=content,
+            owner_ref=owner_ref,
             created_at=now,
             expires_at=now + lifetime,
         )  # fmt: skip
@@ -238,3 +239,57 @@ def load_file(*, session: Session, token: str, now: datetime) -> StoredFile | No
     if row is None or row.expires_at < now:
         return None
     return StoredFile(row.filename, row.content_type, row.content)
+
+
+# -- what forget-me and export-me do here ----------------------------------------------
+
+
+def _persons_reference(workspace_id: str, user_ref: str) -> ColumnElement[bool]:
+    return and_(
+        TeamsConversation.workspace_id == workspace_id,
+        TeamsConversation.ref == user_ref,
+        TeamsConversation.kind == PERSON,
+    )
+
+
+def _persons_files(workspace_id: str, user_ref: str) -> ColumnElement[bool]:
+    return and_(TeamsFile.workspace_id == workspace_id, TeamsFile.owner_ref == user_ref)
+
+
+def export_person(*, session: Session, workspace_id: str, user_ref: str) -> dict[str, Any]:
+    """Where Teams reaches the person, and the files made for them (named, not copied)."""
+    return {
+        "teams_contact": rows(
+            session,
+            select(
+                TeamsConversation.name,
+                TeamsConversation.member_id,
+                TeamsConversation.conversation_id,
+                TeamsConversation.tenant_id,
+                TeamsConversation.service_url,
+                TeamsConversation.updated_at,
+            ).where(_persons_reference(workspace_id, user_ref)),
+            ["name", "member_id", "chat_id", "tenant_id", "service_url", "updated_at"],
+        ),
+        "teams_files": rows(
+            session,
+            select(TeamsFile.filename, TeamsFile.created_at, TeamsFile.expires_at)
+            .where(_persons_files(workspace_id, user_ref))
+            .order_by(TeamsFile.created_at),
+            ["filename", "created_at", "expires_at"],
+        ),
+    }
+
+
+def forget_person(
+    *, session: Session, workspace_id: str, user_ref: str, now: datetime
+) -> Forgotten:
+    """Drop where the person can be reached, and the files made for them."""
+    reference = delete(TeamsConversation).where(_persons_reference(workspace_id, user_ref))
+    files = delete(TeamsFile).where(_persons_files(workspace_id, user_ref))
+    return Forgotten(
+        {
+            "where Teams reaches you": rowcount(session, reference),
+            "your files": rowcount(session, files),
+        }
+    )

@@ -20,7 +20,7 @@ from bot.deps import Deps, build_deps
 from bot.models import Base, GlossaryEdit, GlossaryKey, GlossaryTerm
 from bot.replies import Reply
 from bot.router import Caller, run_command, run_form
-from bot.services import glossary, privacy, workspaces
+from bot.services import glossary, workspaces
 from bot.services.glossary import (
     InvalidTerm,
     NotAllowed,
@@ -627,9 +627,7 @@ def test_a_card_names_the_starter_glossary_only_for_its_own_terms(deps: Deps) ->
         glossary.seed_starter(session=session, workspace_id=WS, now=NOW)
     add(deps, draft(name="Zorblax", definition="A made-up word.", aliases=(), related=()))
     with deps.session_factory.begin() as session:
-        privacy.forget(
-            session=session, workspace_id=WS, user_ref=AUTHOR, secret_key=deps.secret_key
-        )
+        deps.router.privacy.forget(session=session, workspace_id=WS, user_ref=AUTHOR, now=NOW)
 
     def card(term: str) -> str:
         return run_command(

@@ -24,7 +24,7 @@ from bot.models import (
 )
 from bot.replies import Reply, block_plain_text
 from bot.router import Caller, run_action
-from bot.services import people, privacy, pulse, workspaces
+from bot.services import people, pulse, workspaces
 from bot.services.pulse import PollClosed, PollNotFound, PollView, PulseRefused, SideStats
 
 WS = "T0PULSE"
@@ -702,9 +702,9 @@ def test_forget_me_unties_the_person_from_their_pulse_answers(deps: Deps) -> Non
     before = results(deps, last_week.id)
 
     with deps.session_factory.begin() as session:
-        counts = privacy.forget(
-            session=session, workspace_id=WS, user_ref=alice, secret_key=deps.secret_key
-        )
+        counts = deps.router.privacy.forget(
+            session=session, workspace_id=WS, user_ref=alice, now=DURING
+        ).counts
 
     # This week's answer and comment; last week's answer was untied when that pulse closed.
     assert counts["pulse answers untied from you"] == 1 and counts["pulse comments"] == 1
@@ -730,9 +730,7 @@ def test_an_admin_can_close_a_quick_poll_whose_author_was_forgotten(deps: Deps) 
             session=session, workspace_id=WS, question="Lunch?", options=["Pizza", "Sushi"],
             author_ref="U0ALICE", channel_ref="C0GENERAL", now=DURING,
         )  # fmt: skip
-        privacy.forget(
-            session=session, workspace_id=WS, user_ref="U0ALICE", secret_key=deps.secret_key
-        )
+        deps.router.privacy.forget(session=session, workspace_id=WS, user_ref="U0ALICE", now=DURING)
 
     def close_as(caller: Caller) -> Reply:
         return run_action(

@@ -13,7 +13,7 @@ from bot.db import make_engine
 from bot.deps import Deps
 from bot.migrate import upgrade
 from bot.models import PulseAnswer, PulseAudience, PulseComment, PulseRespondent, Side
-from bot.services import people, privacy, pulse, workspaces
+from bot.services import people, pulse, workspaces
 from bot.services.pulse import NotInAudience, PollView
 
 WS = "T0AUDIENCE"
@@ -143,13 +143,13 @@ def test_forget_me_takes_the_person_out_of_every_audience(deps: Deps) -> None:
     poll, _ = open_poll(deps)
     vote(deps, poll.id, LONE_IT, 3)
     with deps.session_factory() as session:
-        exported = privacy.export(session=session, workspace_id=WS, user_ref=LONE_IT)
+        exported = deps.router.privacy.export(session=session, workspace_id=WS, user_ref=LONE_IT)
     assert exported["pulses_asked"] == [{"opened_at": SLOT.isoformat(), "your_side_then": "it"}]
 
     with deps.session_factory.begin() as session:
-        counts = privacy.forget(
-            session=session, workspace_id=WS, user_ref=LONE_IT, secret_key=deps.secret_key
-        )
+        counts = deps.router.privacy.forget(
+            session=session, workspace_id=WS, user_ref=LONE_IT, now=DURING
+        ).counts
 
     assert counts["pulses you were asked"] == 1
     with deps.session_factory() as session:

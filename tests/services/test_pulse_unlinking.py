@@ -192,17 +192,15 @@ def test_upgrading_unties_pulses_closed_before(fresh_database_url: str) -> None:
 
 
 def test_forget_me_still_finds_the_answers_of_an_open_pulse_only(deps: Deps) -> None:
-    from bot.services import privacy
-
     poll_id = answered_poll(deps)
     close(deps, poll_id)
     this_week = open_poll(deps, slot=SLOT + timedelta(days=7))
     vote(deps, this_week.id, MARKETING[0], 2, now=DURING + timedelta(days=7))
     before = results(deps, poll_id)
     with deps.session_factory.begin() as session:
-        counts = privacy.forget(
-            session=session, workspace_id=WS, user_ref=MARKETING[0], secret_key=deps.secret_key
-        )
+        counts = deps.router.privacy.forget(
+            session=session, workspace_id=WS, user_ref=MARKETING[0], now=DURING
+        ).counts
     assert counts["pulse answers untied from you"] == 1  # this week's; last week's was untied
     after = results(deps, poll_id)
     assert after.questions == before.questions

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from bot.deps import Deps
 from bot.models import Side, SideChange
-from bot.services import people, privacy, workspaces
+from bot.services import people, workspaces
 from bot.services.people import SideChangeTooSoon, SideSource
 
 WS = "T0SIDES"
@@ -121,9 +121,9 @@ def test_side_changes_are_counted_over_a_period_and_forgotten_with_the_person(
         assert between(START + timedelta(minutes=30)) == 2
         assert between(START, START + timedelta(hours=1)) == 1
         assert people.side_changes_between(session=session, workspace_id="T0ELSE", start=START) == 0
-        exported = privacy.export(session=session, workspace_id=WS, user_ref="U0A")
+        exported = deps.router.privacy.export(session=session, workspace_id=WS, user_ref="U0A")
     assert exported["side_changes"] == [{"changed_at": START.isoformat(), "by": "self"}]
 
     with deps.session_factory.begin() as session:
-        privacy.forget(session=session, workspace_id=WS, user_ref="U0A", secret_key="k")
+        deps.router.privacy.forget(session=session, workspace_id=WS, user_ref="U0A", now=START)
     assert [user for user, _ in recorded(deps)] == ["U0B", "U0C"]
