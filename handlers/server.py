@@ -56,6 +56,7 @@ def create_web_app(deps: Deps, *, teams_options: TeamsOptions | None = None) -> 
         )
         http_session = make_http_session()
         background = BackgroundWork()
+        api.state.background = background  # what shutdown (and a test) waits for
         slack_app = None
         if slack_on:
             slack_app = create_slack_app(settings, deps, http_session, background)

@@ -73,6 +73,12 @@ class BackgroundWork:
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=timeout)
 
+    async def wait_idle(self) -> None:
+        """Wait until no work is under way, work started meanwhile included (the caller
+        bounds it: tests asserting something did not happen wait on this, not on a clock)."""
+        while self._tasks:
+            await asyncio.wait(set(self._tasks))
+
 
 def answered_at_ack(listener: Listener, background: BackgroundWork) -> Listener:
     """Answer Slack the moment the listener calls ack(); its remaining work runs on.

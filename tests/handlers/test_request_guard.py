@@ -28,6 +28,7 @@ from bot.models import (
 from bot.settings import Settings
 from handlers.server import create_web_app
 from tests.fake_slack import FakeSlack
+from tests.idle import wait_until_idle
 from tests.signing import (
     SIGNING_SECRET,
     slack_headers,
@@ -307,7 +308,7 @@ def test_a_signed_command_from_another_workspace_is_refused(
 
     assert response.status_code == 200
     assert "not installed in your workspace" in response.text
-    time.sleep(0.3)  # the command would run after its acknowledgement
+    wait_until_idle(slack_http)  # the command would run after its acknowledgement
     assert count_rows(slack_deps, Workspace) == 0
     assert count_rows(slack_deps, Person) == 0
     assert fake_slack.calls_to("response_url") == []

@@ -17,6 +17,7 @@ from bot.models import BoardPost, Occurrence, OccurrenceStatus
 from bot.services.outbox import CHANNEL_POST
 from handlers.server import create_web_app
 from tests.fake_slack import Call, FakeSlack
+from tests.idle import wait_until_idle
 from tests.signing import block_actions_body, slack_headers, slash_command_body
 
 # A Wednesday ahead of the real clock: the app's scheduler waits for it, so no digest or
@@ -152,7 +153,7 @@ def test_win_without_a_shared_channel_says_how_to_set_one_and_stores_nothing(
 
     reply = command(http, fake, "/challenge", "Campaign data arrives late")
     assert "/bridge channel" in reply["text"]
-    time.sleep(0.3)
+    wait_until_idle(http)
     assert posts(slack_deps) == []
     assert fake.calls_to("chat.postMessage") == []
 
@@ -287,7 +288,7 @@ def test_challenge_help_and_resolve_update_in_place_and_tell_the_author(
     refusal = answer_to(fake, refused)
     assert refusal["response_type"] == "ephemeral"
     assert "Only the author or someone helping" in refusal["text"]
-    time.sleep(0.3)
+    wait_until_idle(http)
     assert len(fake.calls_to("chat.update")) == 1
     assert posts(slack_deps)[0].status == "in_progress"
 
@@ -332,7 +333,7 @@ def test_six_rate_limits_in_a_row_delay_a_win_but_post_it_once(
     assert "Shipped the partner portal" in shown(calls[-1].params)
     (post,) = posts(slack_deps)
     assert recorded(slack_deps, post.id).message_ref is not None
-    time.sleep(0.3)
+    wait_until_idle(http)
     assert len(shared_posts(fake)) == 7  # never posted a second time
     # Nobody was told it failed, nor that it was posted before it was.
     for call in fake.calls_to("response_url"):
@@ -348,7 +349,7 @@ def test_server_errors_past_the_clients_retries_delay_a_win_but_post_it_once(
     command(http, fake, "/win", "Closed the quarter early")
     # The client tries four times, then the delivery is put back for its next attempt.
     wait_until(lambda: len(shared_posts(fake)) == 4 and delivery_status(slack_deps) == "pending")
-    time.sleep(0.3)
+    wait_until_idle(http)
     assert len(shared_posts(fake)) == 4
 
     moved = NOW + timedelta(seconds=31)  # past the backoff

@@ -19,6 +19,7 @@ from bot.services import board, glossary, people, pulse, standups, workspaces
 from bot.services.standups import StandupDraft
 from handlers.server import create_web_app
 from tests.fake_slack import TEAM_ID, Call, FakeSlack
+from tests.idle import wait_until_idle
 from tests.signing import (
     app_home_opened_body,
     home_action_body,
@@ -213,7 +214,7 @@ def test_a_retried_event_is_acknowledged_but_not_handled_again(
     # A later, different event is handled; by then the retry would have been too.
     assert open_home(http, BOB, "Ev0HOMEOTHER") == 200
     wait_for_publishes(fake_slack, BOB, 1)
-    time.sleep(0.3)
+    wait_until_idle(http)
     assert len(publishes(fake_slack, ALICE)) == 1
 
 
@@ -235,7 +236,7 @@ def test_a_repeated_click_changes_the_side_once_and_publishes_once(
     # Bob's own click goes through, showing clicks are still handled; Alice's ran once.
     assert click(http, "home_side:1", "it", BOB, "333.42.cccc") == 200
     wait_for_publishes(fake_slack, BOB, 1)
-    time.sleep(0.3)
+    wait_until_idle(http)
     assert len(publishes(fake_slack, ALICE)) == 2
     assert side_of(slack_deps, ALICE) == "marketing"
     assert side_of(slack_deps, BOB) == "it"

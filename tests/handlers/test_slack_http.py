@@ -20,6 +20,7 @@ from handlers.server import create_web_app
 from handlers.slack.render import escape
 from schedules.jobs import run_tick
 from tests.fake_slack import TEAM_ID, Call, FakeSlack
+from tests.idle import wait_until_idle
 from tests.signing import SIGNING_SECRET, slack_headers, slash_command_body
 
 
@@ -59,7 +60,7 @@ def test_bad_signature_is_refused_and_changes_nothing(
     body = slash_command_body("/bridge", "side it", response_url=fake_slack.response_url())
     headers = slack_headers(body, secret="not-the-signing-secret")
     assert slack_http.post("/slack/events", content=body, headers=headers).status_code == 401
-    time.sleep(0.3)
+    wait_until_idle(slack_http)
     assert count_rows(slack_deps, Person) == 0
     assert count_rows(slack_deps, Workspace) == 0
     assert fake_slack.calls_to("response_url") == []
@@ -285,7 +286,7 @@ def test_rate_limited_post_waits_for_retry_after_and_is_sent_once(
     assert calls[1].params["text"] == "hello"
     # Delivered by the client's retry, not by a second delivery attempt of the tick.
     assert occurrence_state(slack_deps) == (OccurrenceStatus.SENT, 1)
-    time.sleep(0.3)
+    wait_until_idle(slack_http)
     assert len(posts_to_shared_channel(fake_slack)) == 2
     retries_after = metric(slack_http, "bridgebot_slack_api_retries_total", reason="rate_limited")
     assert retries_after >= retries_before + 1

@@ -23,8 +23,10 @@ from bot.settings import RunMode, Settings
 from handlers import server
 from handlers.server import create_web_app
 from handlers.slack.app import create_slack_app
+from handlers.slack.errors import BackgroundWork
 from schedules.jobs import run_tick
 from tests.fake_slack import TEAM_ID, FakeSlack
+from tests.idle import wait_until_idle
 from tests.signing import (
     SIGNING_SECRET,
     event_callback_body,
@@ -94,7 +96,7 @@ def test_socket_mode_has_no_http_events_endpoint_and_posts_nowhere(
         assert socket_http.post("/slack/events", content=body, headers=headers).status_code == 404
     for path in ("/slack/install", "/slack/oauth_redirect?code=x&state=y"):
         assert socket_http.get(path).status_code == 404
-    time.sleep(0.5)  # work after an answer would have had its time
+    wait_until_idle(socket_http)  # work after an answer would have been done by now
     assert httpserver.log == []
 
 
@@ -109,9 +111,11 @@ def test_bolt_never_answers_a_request_that_failed_verification(
 
     async def dispatch() -> int:
         async with aiohttp.ClientSession() as session:
-            app = create_slack_app(slack_settings, slack_deps, session)
+            background = BackgroundWork()
+            app = create_slack_app(slack_settings, slack_deps, session, background)
             response = await app.async_dispatch(AsyncBoltRequest(body=body, headers=headers))
-            await asyncio.sleep(0.5)  # work after an answer would have had its time
+            # Work after an answer would have been done by now.
+            await asyncio.wait_for(background.wait_idle(), timeout=10)
             return response.status
 
     assert asyncio.run(dispatch()) != 200
