@@ -18,9 +18,11 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import replies
-from bot.replies import PostedMessage, QueuedPost, Reply, Text
+from bot.errors import DomainError, Invalid, NotAllowed, usage_line
+from bot.errors import NotFound as NotFound
+from bot.replies import PostedMessage, QueuedPost, Reply
 from bot.services import dedupe, posting_limits, workspaces
-from bot.services.posting_limits import PostingLimitReached, PostingLimits
+from bot.services.posting_limits import PostingLimits
 from bot.services.privacy import PrivacyRegistry
 from bot.textinput import CONTROL_MESSAGE, clean_field, has_control_characters, strip_invisible
 
@@ -32,31 +34,15 @@ T = TypeVar("T")
 MAX_COMMAND_LENGTH = 4000
 
 
-class BridgebotError(Exception):
-    """A problem the caller should be told about in plain words."""
-
-    def __init__(self, message: str | Text, usage: str | None = None) -> None:
-        super().__init__(message if isinstance(message, str) else replies.plain_text(message))
-        self.text = message
-        self.usage = usage
-
-    def reply(self) -> Reply:
-        return replies.error(self.text, self.usage)
+# The router's older names for the one vocabulary of bot.errors (adapters catch
+# FormInvalid: an Invalid with field errors, which run_form lets through).
+BridgebotError = DomainError
+UsageError = Invalid
+PermissionDenied = NotAllowed
+FormInvalid = Invalid
 
 
-class UsageError(BridgebotError):
-    """The command was typed wrong; the reply carries the usage line."""
-
-
-class PermissionDenied(BridgebotError):
-    """The caller may not do this (not an admin, not the author)."""
-
-
-class NotFound(BridgebotError):
-    """The thing named does not exist in this workspace."""
-
-
-class AdminCheckFailed(BridgebotError):
+class AdminCheckFailed(DomainError):
     """The platform did not say whether the caller is an admin: not a refusal, a failure."""
 
     def __init__(self, platform_name: str) -> None:
@@ -64,18 +50,6 @@ class AdminCheckFailed(BridgebotError):
             f"bridgebot could not check whether you are a workspace admin "
             f"({platform_name} did not answer); please try again."
         )
-
-
-class PostingLimited(BridgebotError):
-    """The caller, or their workspace, posted as often as the limits allow for now."""
-
-
-class FormInvalid(BridgebotError):
-    """A submitted form has bad fields; adapters show each message next to its field."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{name}: {message}" for name, message in errors.items()))
-        self.errors = errors
 
 
 class RepeatedRequest(Exception):
@@ -124,20 +98,18 @@ class CommandContext:
 
     def require_admin(self, action: str) -> None:
         if not self.caller.has_admin_rights():
-            raise PermissionDenied(f"Only workspace admins can {action}.")
+            raise NotAllowed(f"Only workspace admins can {action}.")
 
     def require_posting_allowance(self) -> None:
-        """Refuse a post to a shared channel over the caller's or the workspace's limit."""
-        try:
-            posting_limits.check(
-                session=self.session,
-                workspace_id=self.workspace_id,
-                author_ref=self.caller.user_ref,
-                now=self.now,
-                limits=self.posting_limits,
-            )
-        except PostingLimitReached as exc:
-            raise PostingLimited(str(exc)) from None
+        """Refuse a post to a shared channel over the caller's or the workspace's limit
+        (PostingLimitReached, a NotAllowed saying when posting works again)."""
+        posting_limits.check(
+            session=self.session,
+            workspace_id=self.workspace_id,
+            author_ref=self.caller.user_ref,
+            now=self.now,
+            limits=self.posting_limits,
+        )
 
 
 CommandHandler = Callable[[CommandContext, str], Reply]
@@ -250,7 +222,7 @@ class CommandRouter:
     def dispatch_action(self, ctx: CommandContext, action_id: str, value: str) -> Reply:
         handler = self._actions.get(action_id)
         if handler is None:
-            raise UsageError("That button no longer does anything; try the command again.")
+            raise Invalid("That button no longer does anything; try the command again.")
         return handler(ctx, value)
 
     def dispatch_form(
@@ -258,7 +230,7 @@ class CommandRouter:
     ) -> Reply:
         handler = self._forms.get(callback_id)
         if handler is None:
-            raise UsageError("That form has expired; open it again.")
+            raise Invalid("That form has expired; open it again.")
         cleaned = {name: clean_field(value) for name, value in values.items()}
         refused = {
             name: CONTROL_MESSAGE
@@ -266,7 +238,7 @@ class CommandRouter:
             if has_control_characters(value)
         }
         if refused:
-            raise FormInvalid(refused)
+            raise Invalid(field_errors=refused)
         return handler(ctx, cleaned, metadata)
 
     def commands(self) -> list[Command]:
@@ -279,8 +251,10 @@ class CommandRouter:
         command = self._commands.get(name.lower())
         if command is None:
             known = ", ".join(f"/{c}" for c in sorted(self._commands))
-            raise UsageError(f"There is no /{name} command here. Try one of: {known}.")
-        return command.handler(ctx, clean_arguments(args, command.usage))
+            raise Invalid(f"There is no /{name} command here. Try one of: {known}.")
+        # A command typed wrong is told its usage line, however deep the refusal came from.
+        with usage_line(command.usage):
+            return command.handler(ctx, clean_arguments(args, command.usage))
 
 
 def _first_word(value: str) -> tuple[str, str]:
@@ -306,12 +280,12 @@ def clean_arguments(args: str, usage: str) -> str:
     drop invisible direction and zero-width characters (see bot.textinput)."""
     args = strip_invisible(args)
     if len(args) > MAX_COMMAND_LENGTH:
-        raise UsageError(
+        raise Invalid(
             f"That is {len(args):,} characters; commands take at most {MAX_COMMAND_LENGTH:,}.",
             usage,
         )
     if has_control_characters(args):
-        raise UsageError(CONTROL_MESSAGE, usage)
+        raise Invalid(CONTROL_MESSAGE, usage)
     return unicodedata.normalize("NFC", args.strip())
 
 
@@ -349,8 +323,9 @@ def run_in_context(
     instance raises RepeatedRequest; the key is stored in the same transaction, so it
     counts as handled exactly when its work is committed.
 
-    A BridgebotError rolls the transaction back and becomes an error reply (FormInvalid
-    propagates, for the adapter to show next to the fields); any other exception
+    A DomainError (bot.errors) rolls the transaction back and becomes an error reply,
+    mapped here and nowhere else (an Invalid with field errors propagates, for the
+    adapter to show each next to its field); any other exception
     propagates to the adapter's single error path.
     """
     try:
@@ -373,11 +348,16 @@ def run_in_context(
         # Committed: the workspace surely exists now, so later commands skip the check.
         router.known_workspaces.add(caller.workspace_id)
         return result
-    except FormInvalid:
-        raise
-    except BridgebotError as exc:
+    except DomainError as exc:
+        if isinstance(exc, Invalid) and exc.field_errors:
+            raise
         logger.info("refused: %s (%s)", label, type(exc).__name__)
-        return exc.reply()
+        return refusal(exc)
+
+
+def refusal(error: DomainError) -> Reply:
+    """The reply to every refusal: its message, and under it the usage line if it has one."""
+    return replies.error(error.text, error.usage)
 
 
 def run_command(*, router: CommandRouter, name: str, args: str, **kwargs: Any) -> Reply:

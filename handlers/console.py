@@ -262,7 +262,9 @@ class ConsoleSession:
                 **self._context(),
             )
         except FormInvalid as exc:
-            problems = "\n".join(f"  {name}: {message}" for name, message in exc.errors.items())
+            problems = "\n".join(
+                f"  {name}: {message}" for name, message in exc.field_errors.items()
+            )
             self.write(f"! Nothing was saved:\n{problems}")
             return
         await self.show(reply)

@@ -331,7 +331,7 @@ def test_pulse_votes_and_results_stay_in_their_workspace(deps: Deps, a: Workspac
     assert is_refused(reply, "That poll no longer exists.")
     with pytest.raises(FormInvalid) as refused:
         submit(deps, B_SAME, "pulse_comment_form", {"comment": "B hijack"}, str(a.weekly_poll_id))
-    assert refused.value.errors == {"comment": "That poll no longer exists."}
+    assert refused.value.field_errors == {"comment": "That poll no longer exists."}
     assert count(deps, PulseAnswer) == answers_before
     assert count(deps, PulseComment) == 0
     with deps.session_factory() as session:

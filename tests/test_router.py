@@ -56,7 +56,7 @@ def refused_form(
             router=deps.router, callback_id=callback_id, values=values, metadata="",
             session_factory=deps.session_factory, caller=caller, now=NOW, default_timezone="UTC",
         )  # fmt: skip
-    return refused.value.errors
+    return refused.value.field_errors
 
 
 def person_count(deps: Deps) -> int:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from bot import replies
 from bot.commands import FeatureConfig
+from bot.errors import Conflict, Invalid, usage_line
 from bot.models import Side
 from bot.replies import (
     Block,
@@ -33,14 +34,11 @@ from bot.router import (
     Command,
     CommandContext,
     CommandRouter,
-    NotFound,
-    PermissionDenied,
     TeamsMenuEntry,
-    UsageError,
     split_first,
 )
 from bot.services import board, board_privacy, outbox, workspaces
-from bot.services.board import BoardRefused, PostNotFound, PostView, WeekNumbers
+from bot.services.board import PostNotFound, PostView, WeekNumbers
 from bot.services.privacy import Forgotten, PrivacyHooks
 from bot.services.workspaces import WorkspaceView
 from bot.textinput import ascii_number
@@ -126,7 +124,7 @@ def forget_person(
 def _post_id(value: str) -> int:
     post_id = ascii_number(value.split(":")[-1])
     if post_id is None:
-        raise UsageError("That button is out of date.")
+        raise Invalid("That button is out of date.")
     return post_id
 
 
@@ -138,9 +136,9 @@ def handle_board(ctx: CommandContext, kind: str, args: str) -> Reply:
     # after "list" is more likely a typo than a post, so it is refused, not published.
     if sub == "list" and len(rest.split()) <= 1:
         if kind == "win" and rest:
-            raise UsageError("/win list takes nothing after it.", usage)
+            raise Invalid("/win list takes nothing after it.", usage)
         if kind == "challenge" and rest not in {"", "open"}:
-            raise UsageError("Use /challenge list or /challenge list open.", usage)
+            raise Invalid("Use /challenge list or /challenge list open.", usage)
         return list_reply(ctx, kind, only_open=rest == "open")
     if sub == "help" and not rest:
         return replies.message(text("Usage: ", replies.code(usage)))
@@ -152,13 +150,13 @@ def post(ctx: CommandContext, kind: str, body: str, *, source: str) -> Reply:
     workspace = workspaces.get_workspace(session=ctx.session, workspace_id=ctx.workspace_id)
     usage = WIN_USAGE if kind == "win" else CHALLENGE_USAGE
     if not workspace.shared_channel_ref:
-        raise UsageError(
+        raise Conflict(
             "There is no shared channel yet, so nothing was posted. "
             "A workspace admin can choose one with /bridge channel #channel.",
             usage,
         )
     ctx.require_posting_allowance()
-    try:
+    with usage_line(usage):  # also when a stand-up answer is shared, not typed
         view = board.create_post(
             session=ctx.session,
             workspace_id=ctx.workspace_id,
@@ -169,8 +167,6 @@ def post(ctx: CommandContext, kind: str, body: str, *, source: str) -> Reply:
             now=ctx.now,
             source=source,
         )
-    except BoardRefused as exc:
-        raise UsageError(str(exc), usage) from None
     outbox.queue_post(
         session=ctx.session, workspace_id=ctx.workspace_id, key=outbox_key(view.id), now=ctx.now
     )
@@ -317,12 +313,7 @@ def _refresh(view_id: int) -> Outgoing:
 
 
 def _act(ctx: CommandContext, value: str, action: Callable[[int], Reply]) -> Reply:
-    try:
-        return action(_post_id(value))
-    except PostNotFound:
-        raise NotFound("That post no longer exists.") from None
-    except BoardRefused as exc:
-        raise PermissionDenied(str(exc)) from None
+    return action(_post_id(value))
 
 
 def celebrate(ctx: CommandContext, value: str) -> Reply:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from bot import replies
 from bot.commands import FeatureConfig
+from bot.errors import Conflict, Invalid
 from bot.models import Side, WorkspaceSettings
 from bot.replies import (
     Attachment,
@@ -31,10 +32,7 @@ from bot.router import (
     Command,
     CommandContext,
     CommandRouter,
-    FormInvalid,
-    PermissionDenied,
     TeamsMenuEntry,
-    UsageError,
     split_first,
 )
 from bot.services import (
@@ -128,7 +126,7 @@ def handle_bridge(ctx: CommandContext, args: str, *, router: CommandRouter) -> R
         "sync": lambda: request_sync(ctx),
     }
     if sub not in handlers:
-        raise UsageError(f"/bridge has no “{sub}” option.", USAGE)
+        raise Invalid(f"/bridge has no “{sub}” option.", USAGE)
     return handlers[sub]()
 
 
@@ -172,7 +170,7 @@ def set_side(ctx: CommandContext, args: str) -> Reply:
         )
     side = parse_side(args, workspace.labels)
     if side is None:
-        raise UsageError(
+        raise Invalid(
             text("“", args[:40], "” is not a side. Choose marketing, it or other."), usage
         )
     change_own_side(ctx, side)
@@ -207,9 +205,9 @@ def change_own_side(ctx: CommandContext, side: Side) -> None:
 
     try:
         change(is_admin=False)
-    except SideChangeTooSoon as exc:
+    except SideChangeTooSoon:
         if not ctx.caller.has_admin_rights():
-            raise PermissionDenied(str(exc)) from None
+            raise
         change(is_admin=True)
 
 
@@ -232,10 +230,10 @@ def set_channel(ctx: CommandContext, args: str) -> Reply:
     usage = "/bridge channel #CHANNEL"
     ctx.require_admin("choose the shared channel")
     if not args:
-        raise UsageError("Name the channel, for example /bridge channel #marketing-it.", usage)
+        raise Invalid("Name the channel, for example /bridge channel #marketing-it.", usage)
     channel_ref = ctx.resolve_channel(args)
     if channel_ref is None:
-        raise UsageError(
+        raise Invalid(
             text("“", args[:80], "” is not a channel. Type # and pick one from the list."), usage
         )
     workspaces.set_shared_channel(
@@ -419,7 +417,7 @@ def submit_settings(ctx: CommandContext, values: dict[str, str], _metadata: str)
         if len(values.get(field, "")) > GROUP_ID_LIMIT:
             errors[field] = f"A user group id is at most {GROUP_ID_LIMIT} characters."
     if errors:
-        raise FormInvalid(errors)
+        raise Invalid(field_errors=errors)
     row = _settings_row(ctx)
     row.timezone = timezone
     row.label_marketing = labels["label_marketing"]
@@ -449,7 +447,7 @@ def request_sync(ctx: CommandContext) -> Reply:
     ctx.require_admin("sync sides")
     row = _settings_row(ctx)
     if not (row.usergroup_marketing or row.usergroup_it):
-        raise UsageError("No user groups are set. Add their ids in /bridge settings first.", USAGE)
+        raise Conflict("No user groups are set. Add their ids in /bridge settings first.", USAGE)
     occurrences.schedule(
         session=ctx.session,
         workspace_id=ctx.workspace_id,

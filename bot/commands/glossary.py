@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from bot import replies
 from bot.commands import FeatureConfig
+from bot.errors import Invalid, NotAllowed, NotFound
 from bot.models import Side
 from bot.replies import (
     Block,
@@ -31,15 +32,11 @@ from bot.router import (
     Command,
     CommandContext,
     CommandRouter,
-    FormInvalid,
-    NotFound,
-    PermissionDenied,
     TeamsMenuEntry,
-    UsageError,
     split_first,
 )
 from bot.services import glossary, glossary_privacy, workspaces
-from bot.services.glossary import InvalidTerm, NotAllowed, TermCard, TermDraft, TermNotFound
+from bot.services.glossary import TermCard, TermDraft
 from bot.services.glossary_index import GlossaryIndex, GlossaryIndexCache
 from bot.textinput import ascii_number
 
@@ -124,7 +121,7 @@ def handle_jargon(ctx: CommandContext, args: str, index: GlossaryIndex) -> Reply
     if sub in subcommands and (sub in {"", "help", "random", "add", "reset"} or rest):
         return subcommands[sub]()
     if sub in {"search", "edit", "delete"}:
-        raise UsageError(f"Say which term, for example /jargon {sub} CAC.", USAGE)
+        raise Invalid(f"Say which term, for example /jargon {sub} CAC.", USAGE)
     return lookup(ctx, index, args)
 
 
@@ -142,7 +139,7 @@ def help_reply() -> Reply:
 def _term_id(value: str) -> int:
     term_id = ascii_number(value)
     if term_id is None:
-        raise UsageError("That button is out of date; look the term up again.")
+        raise Invalid("That button is out of date; look the term up again.")
     return term_id
 
 
@@ -178,15 +175,12 @@ def show(
 ) -> Reply:
     # The index, when at hand, knows the aliases and related terms: fewer queries.
     indexed = index.terms.get(term_id) if index is not None else None
-    try:
-        card = glossary.view_card(
-            session=ctx.session,
-            workspace_id=ctx.workspace_id,
-            term_id=term_id,
-            aliases=indexed.aliases if indexed is not None else None,
-        )
-    except TermNotFound:
-        raise NotFound("That term has been deleted.") from None
+    card = glossary.view_card(
+        session=ctx.session,
+        workspace_id=ctx.workspace_id,
+        term_id=term_id,
+        aliases=indexed.aliases if indexed is not None else None,
+    )
     blocks = list(card_blocks(ctx, card, with_actions=True, index=index))
     if fuzzy_query:
         blocks.insert(1, Note(text("Closest match to “", fuzzy_query[:80], "”")))
@@ -268,12 +262,9 @@ def _related_buttons(
 
 def share_term(ctx: CommandContext, value: str) -> Reply:
     """Post the card where the button was clicked, saying who shared it."""
-    try:
-        card = glossary.get_card(
-            session=ctx.session, workspace_id=ctx.workspace_id, term_id=_term_id(value)
-        )
-    except TermNotFound:
-        raise NotFound("That term has been deleted.") from None
+    card = glossary.get_card(
+        session=ctx.session, workspace_id=ctx.workspace_id, term_id=_term_id(value)
+    )
     blocks = card_blocks(ctx, card, with_actions=False)
     blocks.append(
         Note(text("Shared by ", replies.user(ctx.caller.user_ref), " · /jargon ", card.name))
@@ -417,58 +408,41 @@ def term_form(ctx: CommandContext, card: TermCard | None, name: str = "") -> For
 
 
 def edit_form(ctx: CommandContext, term_id: int) -> Reply:
-    try:
-        card = glossary.get_card(
-            session=ctx.session, workspace_id=ctx.workspace_id, term_id=term_id
-        )
-    except TermNotFound:
-        raise NotFound("That term has been deleted.") from None
+    card = glossary.get_card(session=ctx.session, workspace_id=ctx.workspace_id, term_id=term_id)
     _require_author_or_admin(ctx, card.author_ref, card.name)
     return Reply(form=term_form(ctx, card))
 
 
 def _require_author_or_admin(ctx: CommandContext, author_ref: str | None, name: str) -> None:
     if not ctx.caller.has_admin_rights() and author_ref != ctx.caller.user_ref:
-        raise PermissionDenied(
+        raise NotAllowed(
             text("Only the person who added “", name, "” or a workspace admin can change it.")
         )
 
 
 def submit_add(ctx: CommandContext, values: dict[str, str], _metadata: str) -> Reply:
     draft = TermDraft.from_mapping(values)
-    try:
-        card = glossary.add_term(
-            session=ctx.session,
-            workspace_id=ctx.workspace_id,
-            draft=draft,
-            author_ref=ctx.caller.user_ref,
-            now=ctx.now,
-        )
-    except InvalidTerm as exc:
-        raise FormInvalid(exc.errors) from None
+    card = glossary.add_term(
+        session=ctx.session,
+        workspace_id=ctx.workspace_id,
+        draft=draft,
+        author_ref=ctx.caller.user_ref,
+        now=ctx.now,
+    )
     return _saved(ctx, card, "Added")
 
 
 def submit_edit(ctx: CommandContext, values: dict[str, str], metadata: str) -> Reply:
     draft = TermDraft.from_mapping(values)
-    try:
-        card = glossary.edit_term(
-            session=ctx.session,
-            workspace_id=ctx.workspace_id,
-            term_id=_term_id(metadata),
-            draft=draft,
-            editor_ref=ctx.caller.user_ref,
-            is_admin=ctx.caller.has_admin_rights(),
-            now=ctx.now,
-        )
-    except InvalidTerm as exc:
-        raise FormInvalid(exc.errors) from None
-    except NotAllowed:
-        raise PermissionDenied(
-            "Only the person who added this term or an admin can change it."
-        ) from None
-    except TermNotFound:
-        raise NotFound("That term has been deleted meanwhile.") from None
+    card = glossary.edit_term(
+        session=ctx.session,
+        workspace_id=ctx.workspace_id,
+        term_id=_term_id(metadata),
+        draft=draft,
+        editor_ref=ctx.caller.user_ref,
+        is_admin=ctx.caller.has_admin_rights(),
+        now=ctx.now,
+    )
     return _saved(ctx, card, "Saved")
 
 
@@ -505,21 +479,14 @@ def confirm_delete(ctx: CommandContext, term_id: int) -> Reply:
 
 
 def delete_confirmed(ctx: CommandContext, value: str) -> Reply:
-    try:
-        name = glossary.delete_term(
-            session=ctx.session,
-            workspace_id=ctx.workspace_id,
-            term_id=_term_id(value),
-            user_ref=ctx.caller.user_ref,
-            is_admin=ctx.caller.has_admin_rights(),
-            now=ctx.now,
-        )
-    except TermNotFound:
-        raise NotFound("That term was already deleted.") from None
-    except NotAllowed:
-        raise PermissionDenied(
-            "Only the person who added this term or an admin can delete it."
-        ) from None
+    name = glossary.delete_term(
+        session=ctx.session,
+        workspace_id=ctx.workspace_id,
+        term_id=_term_id(value),
+        user_ref=ctx.caller.user_ref,
+        is_admin=ctx.caller.has_admin_rights(),
+        now=ctx.now,
+    )
     return Reply(blocks=(Paragraph(text("Deleted “", name, "”.")),), replace_original=True)
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from bot import replies
 from bot.commands import FeatureConfig
 from bot.commands.bridge import change_own_side
+from bot.errors import Invalid
 from bot.models import GlossaryTerm, Side
 from bot.replies import (
     Block,
@@ -29,7 +30,7 @@ from bot.replies import (
     bold,
     text,
 )
-from bot.router import CommandContext, CommandRouter, UsageError
+from bot.router import CommandContext, CommandRouter
 from bot.services import board, glossary, people, pulse, standups, workspaces
 
 HOME_SIDE = "home_side"
@@ -174,7 +175,7 @@ def set_side_from_home(ctx: CommandContext, value: str) -> Reply:
     try:
         side = Side(value)
     except ValueError:
-        raise UsageError("That is not a side.") from None
+        raise Invalid("That is not a side.") from None
     change_own_side(ctx, side)
     return Reply(outbox=(Outgoing(refresh_key=home_key(ctx.caller.user_ref)),))
 

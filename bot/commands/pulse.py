@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from bot import replies
 from bot.commands import FeatureConfig
+from bot.errors import Conflict, DomainError, Invalid, NotAllowed, usage_line
 from bot.models import Side, WorkspaceSettings
 from bot.replies import (
     Attachment,
@@ -38,15 +39,11 @@ from bot.router import (
     Command,
     CommandContext,
     CommandRouter,
-    FormInvalid,
-    NotFound,
-    PermissionDenied,
     TeamsMenuEntry,
-    UsageError,
     split_first,
 )
 from bot.services import occurrences, outbox, people, pulse, pulse_privacy, workspaces
-from bot.services.pulse import PollClosed, PollNotFound, PollResults, PollView, PulseRefused
+from bot.services.pulse import NotInAudience, PollNotFound, PollResults, PollView, PulseRefused
 from bot.services.pulse_chart import average_agree, trend_chart
 from bot.services.recurrence import WEEKDAY_NAMES, WEEKDAYS, RecurrenceError, parse_time
 from bot.services.workspaces import WorkspaceView
@@ -116,7 +113,7 @@ def handle_pulse(ctx: CommandContext, args: str, secret_key: str) -> Reply:
         "ask": lambda: ask(ctx, rest),
     }
     if sub not in handlers:
-        raise UsageError(f"/pulse has no “{sub[:20]}” option.", USAGE)
+        raise Invalid(f"/pulse has no “{sub[:20]}” option.", USAGE)
     return handlers[sub]()
 
 
@@ -214,7 +211,7 @@ def results_reply(ctx: CommandContext, weeks_text: str) -> Reply:
     if weeks_text:
         weeks = ascii_number(weeks_text) or 0
         if not 1 <= weeks <= MAX_WEEKS:
-            raise UsageError(f"WEEKS is a number from 1 to {MAX_WEEKS}.", USAGE)
+            raise Invalid(f"WEEKS is a number from 1 to {MAX_WEEKS}.", USAGE)
     workspace = workspaces.get_workspace(session=ctx.session, workspace_id=ctx.workspace_id)
     history = pulse.trend(session=ctx.session, workspace_id=ctx.workspace_id, weeks=weeks)
     if not history:
@@ -373,14 +370,14 @@ def start_now(ctx: CommandContext) -> Reply:
     ctx.require_admin("start a pulse")
     existing = pulse.open_weekly_poll(session=ctx.session, workspace_id=ctx.workspace_id)
     if existing is not None and existing.closes_at and existing.closes_at > ctx.now:
-        raise UsageError(f"A pulse is already open until {existing.closes_at:%a %d %b %H:%M} UTC.")
+        raise Conflict(f"A pulse is already open until {existing.closes_at:%a %d %b %H:%M} UTC.")
     settings = _settings_row(ctx)
     poll, people = open_and_plan(
         ctx.session, ctx.workspace_id, slot=ctx.now, now=ctx.now, hours=settings.pulse_open_hours
     )
     if not people:
         # An error rolls the opening back: an empty poll would block the weekly one.
-        raise UsageError(
+        raise Conflict(
             "Nobody has chosen a side yet, so there is nobody to ask. People set theirs with /bridge side."
         )
     return Reply(
@@ -483,31 +480,23 @@ def _split_value(value: str, parts: int) -> list[int]:
     found = [ascii_number(part) for part in value.split(":")]
     numbers = [number for number in found if number is not None]
     if len(found) != parts or len(numbers) != parts:
-        raise UsageError("That button is out of date.")
+        raise Invalid("That button is out of date.")
     return numbers
 
 
 def vote(ctx: CommandContext, value: str, secret_key: str) -> Reply:
     """A click on 1-5: record it and redraw the DM with the choice marked."""
     poll_id, question, answer = _split_value(value, 3)
-    try:
-        poll = pulse.vote(
-            session=ctx.session,
-            workspace_id=ctx.workspace_id,
-            poll_id=poll_id,
-            question=question,
-            value=answer,
-            user_ref=ctx.caller.user_ref,
-            secret_key=secret_key,
-            now=ctx.now,
-        )
-    except PollClosed as exc:
-        raise PermissionDenied(str(exc)) from None
-    except PulseRefused as exc:
-        raise UsageError(str(exc)) from None
-    except PollNotFound:
-        # str() of PollNotFound is the bare poll id, which is no message for a person.
-        raise NotFound("That poll no longer exists.") from None
+    poll = pulse.vote(
+        session=ctx.session,
+        workspace_id=ctx.workspace_id,
+        poll_id=poll_id,
+        question=question,
+        value=answer,
+        user_ref=ctx.caller.user_ref,
+        secret_key=secret_key,
+        now=ctx.now,
+    )
     chosen = pulse.my_answers(
         session=ctx.session,
         workspace_id=ctx.workspace_id,
@@ -521,20 +510,13 @@ def vote(ctx: CommandContext, value: str, secret_key: str) -> Reply:
 
 def comment_form(ctx: CommandContext, value: str) -> Reply:
     (poll_id,) = _split_value(value, 1)
-    try:  # refused before typing, not after
-        pulse.check_may_answer(
-            session=ctx.session,
-            workspace_id=ctx.workspace_id,
-            poll_id=poll_id,
-            user_ref=ctx.caller.user_ref,
-            now=ctx.now,
-        )
-    except PollClosed as exc:
-        raise PermissionDenied(str(exc)) from None
-    except PulseRefused as exc:
-        raise PermissionDenied(str(exc)) from None
-    except PollNotFound:
-        raise NotFound("That poll no longer exists.") from None
+    pulse.check_may_answer(  # refused before typing, not after
+        session=ctx.session,
+        workspace_id=ctx.workspace_id,
+        poll_id=poll_id,
+        user_ref=ctx.caller.user_ref,
+        now=ctx.now,
+    )
     return Reply(
         form=Form(
             callback_id=PULSE_COMMENT_FORM,
@@ -572,11 +554,8 @@ def submit_comment(
             secret_key=secret_key,
             now=ctx.now,
         )
-    except (PollClosed, PulseRefused) as exc:
-        raise FormInvalid({"comment": str(exc)}) from None
-    except PollNotFound:
-        # Deleted meanwhile, or not this workspace's poll; str() of it is a bare id.
-        raise FormInvalid({"comment": "That poll no longer exists."}) from None
+    except DomainError as exc:  # closed, gone, too long: said next to the comment
+        raise Invalid(field_errors={"comment": str(exc)}) from None
     return replies.message("Thanks — your comment is saved without your name.")
 
 
@@ -631,7 +610,7 @@ def submit_schedule(ctx: CommandContext, values: dict[str, str], _metadata: str)
     if not 1 <= hours <= 168:
         errors["hours"] = "Between 1 and 168 hours."
     if errors:
-        raise FormInvalid(errors)
+        raise Invalid(field_errors=errors)
     settings = _settings_row(ctx)
     settings.pulse_enabled = values.get("enabled", "on") != "off"
     settings.pulse_weekday = WEEKDAYS.index(weekday)
@@ -652,12 +631,12 @@ def submit_schedule(ctx: CommandContext, values: dict[str, str], _metadata: str)
 def ask(ctx: CommandContext, rest: str) -> Reply:
     """`/pulse ask QUESTION | A | B`: a quick poll posted in this channel."""
     if "|" not in rest:
-        raise UsageError("Separate the question and the options with |.", ASK_USAGE)
+        raise Invalid("Separate the question and the options with |.", ASK_USAGE)
     question, *options = rest.split("|")
     if not ctx.channel_ref:
-        raise UsageError("Quick polls are posted in a channel; run this in one.", ASK_USAGE)
+        raise Invalid("Quick polls are posted in a channel; run this in one.", ASK_USAGE)
     ctx.require_posting_allowance()
-    try:
+    with usage_line(ASK_USAGE):
         poll = pulse.create_adhoc(
             session=ctx.session,
             workspace_id=ctx.workspace_id,
@@ -667,8 +646,6 @@ def ask(ctx: CommandContext, rest: str) -> Reply:
             channel_ref=ctx.channel_ref,
             now=ctx.now,
         )
-    except PulseRefused as exc:
-        raise UsageError(str(exc), ASK_USAGE) from None
     outbox.queue_post(
         session=ctx.session,
         workspace_id=ctx.workspace_id,
@@ -721,22 +698,17 @@ def ask_vote(ctx: CommandContext, value: str, secret_key: str) -> Reply:
             secret_key=secret_key,
             now=ctx.now,
         )
-    except PollClosed as exc:
-        raise PermissionDenied(str(exc)) from None
-    except (PulseRefused, PollNotFound):
-        raise NotFound("That poll no longer exists.") from None
+    except (PulseRefused, NotInAudience):  # a stale or forged option: as good as gone
+        raise PollNotFound(poll_id) from None
     return Reply(outbox=(Outgoing(refresh_key=f"{OUTBOX_PREFIX}:{poll_id}"),))
 
 
 def ask_close(ctx: CommandContext, value: str) -> Reply:
     (poll_id,) = _split_value(value, 1)
-    try:
-        poll = pulse.get_poll(session=ctx.session, workspace_id=ctx.workspace_id, poll_id=poll_id)
-    except PollNotFound:
-        raise NotFound("That poll no longer exists.") from None
+    poll = pulse.get_poll(session=ctx.session, workspace_id=ctx.workspace_id, poll_id=poll_id)
     # Admins too: a poll has no closing time, and its author may have left (forget-me).
     if poll.author_ref != ctx.caller.user_ref and not ctx.caller.has_admin_rights():
-        raise PermissionDenied("Only the person who asked, or an admin, can close this poll.")
+        raise NotAllowed("Only the person who asked, or an admin, can close this poll.")
     pulse.close(session=ctx.session, workspace_id=ctx.workspace_id, poll_id=poll_id, now=ctx.now)
     return Reply(outbox=(Outgoing(refresh_key=f"{OUTBOX_PREFIX}:{poll_id}"),))
 

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from bot import replies
 from bot.commands import FeatureConfig
 from bot.commands import board as board_commands
+from bot.errors import Invalid, NotFound
 from bot.models import Side
 from bot.replies import (
     Attachment,
@@ -32,22 +33,16 @@ from bot.router import (
     Command,
     CommandContext,
     CommandRouter,
-    FormInvalid,
-    NotFound,
-    PermissionDenied,
     TeamsMenuEntry,
-    UsageError,
     split_first,
 )
 from bot.services import standup_privacy, standups, workspaces
 from bot.services.calendar import standup_calendar
-from bot.services.recurrence import WEEKDAY_NAMES, WEEKDAYS, RecurrenceError, parse_day
+from bot.services.recurrence import WEEKDAY_NAMES, WEEKDAYS, parse_day
 from bot.services.standups import (
     AnswerRefused,
     InvalidStandup,
     StandupDraft,
-    StandupNotAllowed,
-    StandupNotFound,
     StandupView,
 )
 from bot.textinput import ascii_number
@@ -117,23 +112,14 @@ def handle_standup(ctx: CommandContext, args: str, *, public_url: str) -> Reply:
         "calendar": lambda number, _: calendar(ctx, number, public_url),
     }
     if sub not in with_id:
-        raise UsageError(f"/standup has no “{sub[:20]}” option.", USAGE)
+        raise Invalid(f"/standup has no “{sub[:20]}” option.", USAGE)
     number_text, more = split_first(rest)
     number = ascii_number(number_text)
     if number is None:
-        raise UsageError(
+        raise Invalid(
             f"Give the stand-up's number, as shown by /standup list (e.g. /standup {sub} 1).", USAGE
         )
-    try:
-        return with_id[sub](number, more)
-    except StandupNotFound:
-        raise NotFound(f"There is no stand-up {number_text}. /standup list shows them.") from None
-    except StandupNotAllowed:
-        raise PermissionDenied(
-            "Only the person who created this stand-up or an admin can change it."
-        ) from None
-    except InvalidStandup as exc:
-        raise UsageError(" ".join(exc.errors.values()), USAGE) from None
+    return with_id[sub](number, more)
 
 
 # -- creating ------------------------------------------------------------------
@@ -229,9 +215,10 @@ def submit_create(ctx: CommandContext, values: dict[str, str], *, secret_key: st
             now=ctx.now,
             secret_key=secret_key,
         )
-    except InvalidStandup as exc:
+    except InvalidStandup as exc:  # the service's names for the form's fields
         renamed = {"reminder_lead": "lead", "participants": "participants"}
-        raise FormInvalid({renamed.get(k, k): v for k, v in exc.errors.items()}) from None
+        errors = {renamed.get(k, k): v for k, v in exc.field_errors.items()}
+        raise Invalid(field_errors=errors) from None
     return Reply(
         blocks=(
             Paragraph(text("Created stand-up ", bold(str(view.number)), ": ", view.name, ".")),
@@ -313,22 +300,19 @@ def set_paused(ctx: CommandContext, number: int, paused: bool) -> Reply:
 
 def skip(ctx: CommandContext, number: int, date_text: str) -> Reply:
     if not date_text:
-        raise UsageError("Which day? For example /standup skip 1 friday, or 24 Dec.", USAGE)
+        raise Invalid("Which day? For example /standup skip 1 friday, or 24 Dec.", USAGE)
     planned = standups.get(session=ctx.session, workspace_id=ctx.workspace_id, number=number)
-    try:
-        # "friday" and "tomorrow" are the stand-up's own, in its time zone.
-        local_date = parse_day(date_text, today=ctx.now.astimezone(planned.weekly.zone).date())
-        view = standups.skip(
-            session=ctx.session,
-            workspace_id=ctx.workspace_id,
-            number=number,
-            local_date=local_date,
-            user_ref=ctx.caller.user_ref,
-            is_admin=ctx.caller.has_admin_rights(),
-            now=ctx.now,
-        )
-    except RecurrenceError as exc:
-        raise UsageError(str(exc), USAGE) from None
+    # "friday" and "tomorrow" are the stand-up's own, in its time zone.
+    local_date = parse_day(date_text, today=ctx.now.astimezone(planned.weekly.zone).date())
+    view = standups.skip(
+        session=ctx.session,
+        workspace_id=ctx.workspace_id,
+        number=number,
+        local_date=local_date,
+        user_ref=ctx.caller.user_ref,
+        is_admin=ctx.caller.has_admin_rights(),
+        now=ctx.now,
+    )
     return Reply(
         blocks=(
             Paragraph(
@@ -369,8 +353,7 @@ def run_now(ctx: CommandContext, number: int) -> Reply:
 
 def confirm_delete(ctx: CommandContext, number: int) -> Reply:
     view = standups.get(session=ctx.session, workspace_id=ctx.workspace_id, number=number)
-    if not ctx.caller.has_admin_rights() and view.creator_ref != ctx.caller.user_ref:
-        raise StandupNotAllowed(view.name)
+    standups.may_change(view, ctx.caller.user_ref, ctx.caller.has_admin_rights())
     return Reply(
         blocks=(
             Paragraph(text("Delete the stand-up ", bold(view.name), "? Its reminders stop.")),
@@ -393,20 +376,16 @@ def _button_number(value: str) -> int:
 
 
 def delete_confirmed(ctx: CommandContext, value: str) -> Reply:
-    try:
-        name = standups.delete_standup(
-            session=ctx.session,
-            workspace_id=ctx.workspace_id,
-            number=_button_number(value),
-            user_ref=ctx.caller.user_ref,
-            is_admin=ctx.caller.has_admin_rights(),
-        )
-    except (StandupNotFound, ValueError):
-        raise NotFound("That stand-up was already deleted.") from None
-    except StandupNotAllowed:
-        raise PermissionDenied(
-            "Only the person who created this stand-up or an admin can delete it."
-        ) from None
+    number = ascii_number(value)
+    if number is None:  # a forged value names no stand-up
+        raise NotFound("That stand-up was already deleted.")
+    name = standups.delete_standup(
+        session=ctx.session,
+        workspace_id=ctx.workspace_id,
+        number=number,
+        user_ref=ctx.caller.user_ref,
+        is_admin=ctx.caller.has_admin_rights(),
+    )
     return Reply(
         blocks=(Paragraph(text("Deleted the stand-up “", name, "”.")),), replace_original=True
     )
@@ -528,17 +507,14 @@ def _parse_occurrence_value(value: str) -> tuple[int, date]:
         standup_id, day = value.split(":", 1)
         return _button_number(standup_id), date.fromisoformat(day)
     except ValueError:
-        raise UsageError("That button is out of date.") from None
+        raise Invalid("That button is out of date.") from None
 
 
 def open_answer_form(ctx: CommandContext, value: str) -> Reply:
     standup_id, local_date = _parse_occurrence_value(value)
-    try:
-        view = standups.get_by_id(
-            session=ctx.session, workspace_id=ctx.workspace_id, standup_id=standup_id
-        )
-    except StandupNotFound:
-        raise NotFound("That stand-up has been deleted.") from None
+    view = standups.get_by_id(
+        session=ctx.session, workspace_id=ctx.workspace_id, standup_id=standup_id
+    )
     previous = standups.get_answers(
         session=ctx.session,
         workspace_id=ctx.workspace_id,
@@ -570,18 +546,15 @@ def open_answer_form(ctx: CommandContext, value: str) -> Reply:
 
 def submit_answers(ctx: CommandContext, values: dict[str, str], metadata: str) -> Reply:
     standup_id, local_date = _parse_occurrence_value(metadata)
-    try:
-        view = standups.get_by_id(
-            session=ctx.session, workspace_id=ctx.workspace_id, standup_id=standup_id
-        )
-    except StandupNotFound:
-        raise NotFound("That stand-up has been deleted.") from None
+    view = standups.get_by_id(
+        session=ctx.session, workspace_id=ctx.workspace_id, standup_id=standup_id
+    )
     answers = [values.get(f"q{n}", "").strip() for n in range(len(view.questions))]
     if not any(answers):
-        raise FormInvalid({"q0": "Answer at least one question."})
+        raise Invalid(field_errors={"q0": "Answer at least one question."})
     too_long = [f"q{n}" for n, a in enumerate(answers) if len(a) > 1500]
     if too_long:
-        raise FormInvalid({name: "Keep it under 1,500 characters." for name in too_long})
+        raise Invalid(field_errors={name: "Keep it under 1,500 characters." for name in too_long})
     try:
         row = standups.save_answers(
             session=ctx.session,
@@ -592,8 +565,8 @@ def submit_answers(ctx: CommandContext, values: dict[str, str], metadata: str) -
             answers=answers,
             now=ctx.now,
         )
-    except AnswerRefused as exc:
-        raise FormInvalid({"q0": str(exc)}) from None
+    except AnswerRefused as exc:  # shown next to the first question
+        raise Invalid(field_errors={"q0": str(exc)}) from None
     buttons = tuple(
         Button(f"Share as {role}", STANDUP_SHARE, f"{row.id}:{index}")
         for index, role in sorted((int(i), r) for i, r in (row.shareable or {}).items())
@@ -616,17 +589,13 @@ def share_answer(ctx: CommandContext, value: str) -> Reply:
     """*Share as win/challenge* on one's own answer: posts it to the board."""
     try:
         answer_id, index = (_button_number(part) for part in value.split(":", 1))
-        role, answer = standups.mark_shared(
-            session=ctx.session,
-            workspace_id=ctx.workspace_id,
-            answer_id=answer_id,
-            index=index,
-            user_ref=ctx.caller.user_ref,
-        )
-    except AnswerRefused as exc:
-        raise UsageError(str(exc)) from None
     except ValueError:
-        raise UsageError("That button is out of date.") from None
-    except StandupNotAllowed:
-        raise PermissionDenied("Only the person who wrote an answer can share it.") from None
+        raise Invalid("That button is out of date.") from None
+    role, answer = standups.mark_shared(
+        session=ctx.session,
+        workspace_id=ctx.workspace_id,
+        answer_id=answer_id,
+        index=index,
+        user_ref=ctx.caller.user_ref,
+    )
     return board_commands.post(ctx, role, answer, source="standup")

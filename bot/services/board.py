@@ -10,6 +10,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.db import insert_ignoring_conflicts
+from bot.errors import Invalid, NotAllowed, NotFound
 from bot.models import BoardPost, Celebration, ChallengeHelper, Person, Side
 
 KINDS = ("win", "challenge")
@@ -18,11 +19,15 @@ LIST_LIMIT = 10
 OPEN, IN_PROGRESS, RESOLVED = "open", "in_progress", "resolved"
 
 
-class PostNotFound(LookupError):
-    pass
+class PostNotFound(NotFound):
+    """Deleted (forget-me, the workspace's removal), or another workspace's post."""
+
+    def __init__(self, post_id: int) -> None:
+        super().__init__("That post no longer exists.")
+        self.post_id = post_id
 
 
-class BoardRefused(ValueError):
+class BoardRefused(NotAllowed):
     """Not allowed or not possible (resolve by a stranger, help with one's own challenge)."""
 
 
@@ -59,7 +64,7 @@ class WeekNumbers:
 
 
 def validate_text(kind: str, text: str) -> str:
-    """The text to post, or BoardRefused with a clear message."""
+    """The text to post, or Invalid with a clear message."""
     cleaned = text.strip()
     if not cleaned:
         example = (
@@ -67,9 +72,9 @@ def validate_text(kind: str, text: str) -> str:
             if kind == "win"
             else "our campaign data arrives a day late"
         )
-        raise BoardRefused(f"Write your {kind} after the command, e.g. /{kind} {example}.")
+        raise Invalid(f"Write your {kind} after the command, e.g. /{kind} {example}.")
     if len(cleaned) > MAX_TEXT:
-        raise BoardRefused(
+        raise Invalid(
             f"That {kind} is {len(cleaned):,} characters; keep it under {MAX_TEXT:,} so people read it."
         )
     return cleaned
@@ -95,7 +100,7 @@ def create_post(
     """Store a win or challenge; the adapter posts it and records the message.
 
     Raises:
-        BoardRefused: empty or over-long text.
+        Invalid: empty or over-long text.
     """
     if kind not in KINDS:
         raise ValueError(kind)

@@ -13,6 +13,7 @@ import yaml
 from sqlalchemy import Row, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from bot.errors import Invalid, NotAllowed, NotFound
 from bot.models import GlossaryEdit, GlossaryKey, GlossaryTerm, Workspace
 from bot.services.glossary_index import compact_key
 from bot.textinput import CONTROL_MESSAGE, JOINER_MESSAGE, has_control_characters, has_joiners
@@ -31,22 +32,30 @@ LIMITS = {
 }
 
 
-class TermNotFound(LookupError):
-    def __init__(self, name: str) -> None:
-        super().__init__(name)
-        self.name = name
+# What a person is told when the term they act on is gone, by what they were doing.
+GONE = "That term has been deleted."
+GONE_WHILE_EDITING = "That term has been deleted meanwhile."
+GONE_BEFORE_DELETE = "That term was already deleted."
 
 
-class NotAllowed(PermissionError):
-    """Only the author or an admin may change a term."""
+class TermNotFound(NotFound):
+    def __init__(self, term_id: int, message: str = GONE) -> None:
+        super().__init__(message)
+        self.term_id = term_id
 
 
-class InvalidTerm(ValueError):
+class TermChangeNotAllowed(NotAllowed):
+    """Only the author or an admin may change or delete a term."""
+
+    def __init__(self, verb: str) -> None:
+        super().__init__(f"Only the person who added this term or an admin can {verb} it.")
+
+
+class InvalidTerm(Invalid):
     """A draft with problems, by field name; nothing was saved."""
 
     def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
+        super().__init__(field_errors=errors)
 
 
 @dataclass(frozen=True)
@@ -319,20 +328,20 @@ def add_term(
     return _card(term, draft.aliases)
 
 
-def _get_row(session: Session, workspace_id: str, term_id: int) -> GlossaryTerm:
+def _get_row(session: Session, workspace_id: str, term_id: int, gone: str = GONE) -> GlossaryTerm:
     term = session.execute(
         select(GlossaryTerm).where(
             GlossaryTerm.workspace_id == workspace_id, GlossaryTerm.id == term_id
         )
     ).scalar_one_or_none()
     if term is None:
-        raise TermNotFound(str(term_id))
+        raise TermNotFound(term_id, gone)
     return term
 
 
-def _check_may_change(term: GlossaryTerm, user_ref: str, is_admin: bool) -> None:
+def _check_may_change(term: GlossaryTerm, user_ref: str, is_admin: bool, verb: str) -> None:
     if not is_admin and term.author_ref != user_ref:
-        raise NotAllowed(term.name)
+        raise TermChangeNotAllowed(verb)
 
 
 def edit_term(
@@ -348,10 +357,10 @@ def edit_term(
     """Change a term (its author or an admin); the previous version goes to the history.
 
     Raises:
-        TermNotFound, NotAllowed, InvalidTerm.
+        TermNotFound, TermChangeNotAllowed, InvalidTerm.
     """
-    term = _get_row(session, workspace_id, term_id)
-    _check_may_change(term, editor_ref, is_admin)
+    term = _get_row(session, workspace_id, term_id, GONE_WHILE_EDITING)
+    _check_may_change(term, editor_ref, is_admin, "change")
     _check(session, workspace_id, draft, term.id)
     before = _snapshot(
         get_card(session=session, workspace_id=workspace_id, term_id=term_id).draft()
@@ -401,8 +410,8 @@ def delete_term(
     Returns:
         The deleted term's name.
     """
-    term = _get_row(session, workspace_id, term_id)
-    _check_may_change(term, user_ref, is_admin)
+    term = _get_row(session, workspace_id, term_id, GONE_BEFORE_DELETE)
+    _check_may_change(term, user_ref, is_admin, "delete")
     card = get_card(session=session, workspace_id=workspace_id, term_id=term_id)
     session.add(
         GlossaryEdit(
@@ -482,7 +491,7 @@ def view_card(
         _COUNT_VIEW, {"in_workspace": workspace_id, "term": term_id}
     ).one_or_none()
     if term is None:
-        raise TermNotFound(str(term_id))
+        raise TermNotFound(term_id)
     return _card(term, aliases if aliases is not None else _aliases(session, term.id))
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 from sqlalchemy.orm import Session
 
+from bot.errors import Invalid
 from bot.services import glossary
 from bot.services.glossary import InvalidTerm, TermCard, TermDraft
 from bot.textinput import strip_invisible
@@ -31,7 +32,7 @@ REQUIRED_COLUMNS = {"name", "definition"}
 LIST_SEPARATOR = "; "
 
 
-class GlossaryFileError(ValueError):
+class GlossaryFileError(Invalid):
     """The file as a whole cannot be read (wrong format, missing columns); nothing was imported."""
 
 
@@ -188,7 +189,7 @@ def _import_one(
         )
     except InvalidTerm as exc:
         savepoint.rollback()
-        reasons = "; ".join(f"{name}: {message}" for name, message in exc.errors.items())
+        reasons = "; ".join(f"{name}: {message}" for name, message in exc.field_errors.items())
         return Rejection(row.line, draft.name, reasons)
     savepoint.commit()
     return outcome

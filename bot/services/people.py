@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.db import insert_ignoring_conflicts
+from bot.errors import NotAllowed
 from bot.models import Person, Side, SideChange, utcnow
 
 # A person may move themselves to another side once in this long: a pulse freezes sides
@@ -25,7 +26,7 @@ class SideSource(StrEnum):
     SYNC = "sync"
 
 
-class SideChangeTooSoon(ValueError):
+class SideChangeTooSoon(NotAllowed):
     """The person changed their own side less than OWN_CHANGE_INTERVAL ago."""
 
     def __init__(self, changed_at: datetime, allowed_from: datetime) -> None:

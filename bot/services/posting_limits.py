@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, select, union_all
 from sqlalchemy.orm import Session
 
+from bot.errors import NotAllowed
 from bot.models import BoardPost, PulsePoll, Workspace
 
 MINUTE = timedelta(minutes=1)
@@ -28,7 +29,7 @@ class PostingLimits:
     per_workspace_hour: int = 60
 
 
-class PostingLimitReached(Exception):
+class PostingLimitReached(NotAllowed):
     """Over a limit; `str()` says which one and when posting works again."""
 
     def __init__(self, message: str, retry_at: datetime) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.db import insert_ignoring_conflicts, upsert
+from bot.errors import Conflict, Invalid, NotAllowed, NotFound
 from bot.models import (
     Person,
     PulseAnswer,
@@ -53,19 +54,23 @@ PULSE_AUDIENCES = {ALL_SIDES: "Everyone with a side", TWO_SIDES: "Marketing and 
 AUDIENCE_SIDES = {ALL_SIDES: SIDES, TWO_SIDES: SIDES[:2]}
 
 
-class PollClosed(ValueError):
+class PollClosed(Conflict):
     pass
 
 
-class PollNotFound(LookupError):
-    pass
+class PollNotFound(NotFound):
+    """Deleted meanwhile, or another workspace's poll."""
+
+    def __init__(self, poll_id: int) -> None:
+        super().__init__("That poll no longer exists.")
+        self.poll_id = poll_id
 
 
-class PulseRefused(ValueError):
-    pass
+class PulseRefused(Invalid):
+    """A question, an option or a comment the poll cannot take."""
 
 
-class NotInAudience(PulseRefused):
+class NotInAudience(NotAllowed):
     """A weekly pulse asked only the people who had a side when it opened."""
 
     def __init__(self, opened_at: datetime) -> None:

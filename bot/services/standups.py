@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
+from bot.errors import Invalid, NotAllowed, NotFound
 from bot.models import (
     Occurrence,
     OccurrenceStatus,
@@ -65,22 +66,24 @@ DIGEST = "standup.digest"
 KINDS = (REMINDER_POST, REMINDER_FANOUT, REMINDER_DM, QUESTIONS_FANOUT, QUESTIONS_DM, DIGEST)
 
 
-class StandupNotFound(LookupError):
-    pass
+class StandupNotFound(NotFound):
+    """Deleted, or another workspace's; scheduled work for it is dropped."""
 
 
-class StandupNotAllowed(PermissionError):
-    pass
+class StandupNotAllowed(NotAllowed):
+    """Only its creator or an admin may change a stand-up; only an author shares an answer."""
 
 
-class InvalidStandup(ValueError):
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
+class InvalidStandup(Invalid):
+    """A draft's problems by field (a form), or a day or a state a command cannot use."""
 
 
-class AnswerRefused(ValueError):
+class AnswerRefused(NotAllowed):
     """Answers after the deadline, or from someone not taking part."""
+
+
+# A stand-up looked up by its id (a button, a scheduled job) that is no longer there.
+GONE = "That stand-up has been deleted."
 
 
 @dataclass(frozen=True)
@@ -225,7 +228,7 @@ def create(
     """
     values, errors = _parse(draft)
     if errors:
-        raise InvalidStandup(errors)
+        raise InvalidStandup(field_errors=errors)
     number = (
         session.execute(
             select(func.max(Standup.number)).where(Standup.workspace_id == workspace_id)
@@ -258,12 +261,12 @@ def create(
     return _view(session, row)
 
 
-def _row(session: Session, workspace_id: str, number: int) -> Standup:
+def _row(session: Session, workspace_id: str, number: int, gone: str | None = None) -> Standup:
     row = session.execute(
         select(Standup).where(Standup.workspace_id == workspace_id, Standup.number == number)
     ).scalar_one_or_none()
     if row is None:
-        raise StandupNotFound(number)
+        raise StandupNotFound(gone or f"There is no stand-up {number}. /standup list shows them.")
     return row
 
 
@@ -276,7 +279,7 @@ def get_by_id(*, session: Session, workspace_id: str, standup_id: int) -> Standu
         select(Standup).where(Standup.workspace_id == workspace_id, Standup.id == standup_id)
     ).scalar_one_or_none()
     if row is None:
-        raise StandupNotFound(standup_id)
+        raise StandupNotFound(GONE)
     return _view(session, row)
 
 
@@ -294,9 +297,14 @@ def list_standups(*, session: Session, workspace_id: str) -> list[StandupView]:
     return [_view(session, row) for row in rows]
 
 
-def _may_change(row: Standup, user_ref: str, is_admin: bool) -> None:
+def may_change(
+    row: Standup | StandupView, user_ref: str, is_admin: bool, verb: str = "change"
+) -> None:
+    """Refuse anyone but its creator or an admin (StandupNotAllowed, saying who may `verb` it)."""
     if not is_admin and row.creator_ref != user_ref:
-        raise StandupNotAllowed(row.name)
+        raise StandupNotAllowed(
+            f"Only the person who created this stand-up or an admin can {verb} it."
+        )
 
 
 def _replan(session: Session, row: Standup, now: datetime) -> None:
@@ -352,7 +360,7 @@ def set_paused(
     now: datetime,
 ) -> StandupView:
     row = _row(session, workspace_id, number)
-    _may_change(row, user_ref, is_admin)
+    may_change(row, user_ref, is_admin)
     if row.paused != paused:  # resuming a running stand-up changes nothing
         row.paused = paused
         _replan(session, row, now)
@@ -363,8 +371,8 @@ def set_paused(
 def delete_standup(
     *, session: Session, workspace_id: str, number: int, user_ref: str, is_admin: bool
 ) -> str:
-    row = _row(session, workspace_id, number)
-    _may_change(row, user_ref, is_admin)
+    row = _row(session, workspace_id, number, gone="That stand-up was already deleted.")
+    may_change(row, user_ref, is_admin, "delete")
     # Every delivery row goes too, not only those pending: a later stand-up given the
     # same id (SQLite reuses the highest) must not inherit its digests and deadlines.
     session.execute(
@@ -396,12 +404,12 @@ def skip(
         InvalidStandup: the date is past or not one of the stand-up's days.
     """
     row = _row(session, workspace_id, number)
-    _may_change(row, user_ref, is_admin)
+    may_change(row, user_ref, is_admin)
     view = _view(session, row)
     if local_date.weekday() not in view.weekly.weekdays:
-        raise InvalidStandup({"date": f"{row.name} does not meet on {local_date:%A %d %B}."})
+        raise InvalidStandup(f"{row.name} does not meet on {local_date:%A %d %B}.")
     if view.weekly.start_on(local_date) < now:
-        raise InvalidStandup({"date": f"{local_date.isoformat()} has already started or passed."})
+        raise InvalidStandup(f"{local_date.isoformat()} has already started or passed.")
     if local_date in view.skipped:
         # Already off (or taken by /standup now, whose round is that day's: it goes on).
         return view
@@ -423,11 +431,11 @@ def run_now(
 ) -> tuple[StandupView, date]:
     """Hold the next occurrence now: it is skipped at its usual time and run at once."""
     row = _row(session, workspace_id, number)
-    _may_change(row, user_ref, is_admin)
+    may_change(row, user_ref, is_admin)
     if row.paused:
         # Running it would take a future day's place, a skip that outlives the pause.
         raise InvalidStandup(
-            {"standup": f"{row.name} is paused: resume it first with /standup resume {number}."}
+            f"{row.name} is paused: resume it first with /standup resume {number}."
         )
     view = _view(session, row)
     upcoming = view.weekly.next_after(now, view.skipped)
@@ -634,7 +642,7 @@ def fan_out(
     request = FanOut(workspace_id=workspace_id, kind=kind, due_at=due_at, payload=payload)
     view, count = fan_out_many(session=session, fan_outs=[request])[0]
     if view is None:
-        raise StandupNotFound(request.standup_key[1])
+        raise StandupNotFound(GONE)
     return count
 
 
@@ -737,7 +745,7 @@ def mark_shared(
         )
     ).scalar_one_or_none()
     if row is None or row.user_ref != user_ref:
-        raise StandupNotAllowed("only the author can share an answer")
+        raise StandupNotAllowed("Only the person who wrote an answer can share it.")
     role = (row.shareable or {}).get(str(index))
     if role is None:
         raise AnswerRefused("That answer cannot be shared.")

@@ -116,7 +116,7 @@ async def handle_view_submission(
             **uow,
         )
     except FormInvalid as exc:
-        await ack(response_action="errors", errors=_errors_by_block(exc.errors, list(values)))
+        await ack(response_action="errors", errors=_errors_by_block(exc.field_errors, list(values)))
         return
     except RepeatedRequest:
         logger.info("skipping a replayed form submission")

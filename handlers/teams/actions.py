@@ -165,7 +165,7 @@ async def submit_form(
     except FormInvalid as exc:
         form = form_from_spec(spec, values)
         return card_response(
-            await runtime.render_form(form, workspace_id, origin, errors=exc.errors)
+            await runtime.render_form(form, workspace_id, origin, errors=exc.field_errors)
         )
     await runtime.send_outbox(reply, uow, workspace_id)
     if reply.wake_scheduler:

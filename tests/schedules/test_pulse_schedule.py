@@ -354,7 +354,7 @@ def test_admins_set_the_weekly_schedule_in_a_modal(deps: Deps, notifier: Recordi
 
     with pytest.raises(FormInvalid) as invalid:
         submit({"enabled": "on", "weekday": "wed", "time": "25:99", "hours": "0"})
-    assert set(invalid.value.errors) == {"time", "hours"}
+    assert set(invalid.value.field_errors) == {"time", "hours"}
     assert submit({"weekday": "wed", "time": "15:30", "hours": "24"}, admin=False).is_error
 
     saved = submit({"enabled": "on", "weekday": "wed", "time": "15:30", "hours": "24"})

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from bot.commands import board as board_commands
 from bot.db import make_engine, make_session_factory
 from bot.deps import Deps, build_deps
+from bot.errors import Invalid
 from bot.models import Base, BoardPost, Celebration, Side
 from bot.replies import Buttons, Visibility
 from bot.services import board, people, workspaces
@@ -174,13 +175,13 @@ def test_someone_without_a_side_can_post(deps: Deps) -> None:
 @pytest.mark.parametrize("kind", ["win", "challenge"])
 @pytest.mark.parametrize("text", ["", "   ", "\n\t "])
 def test_empty_text_is_refused_and_nothing_is_stored(deps: Deps, kind: str, text: str) -> None:
-    with pytest.raises(BoardRefused, match=f"Write your {kind} after the command"):
+    with pytest.raises(Invalid, match=f"Write your {kind} after the command"):
         create(deps, kind, ANN, text)
     assert post_count(deps) == 0
 
 
 def test_text_over_2000_characters_is_refused_and_2000_is_fine(deps: Deps) -> None:
-    with pytest.raises(BoardRefused, match="2,001 characters.*2,000"):
+    with pytest.raises(Invalid, match="2,001 characters.*2,000"):
         create(deps, "win", ANN, "x" * 2001)
     assert post_count(deps) == 0
     assert len(create(deps, "challenge", ANN, "y" * 2000).text) == 2000
@@ -188,7 +189,7 @@ def test_text_over_2000_characters_is_refused_and_2000_is_fine(deps: Deps) -> No
 
 
 def test_a_10000_character_challenge_is_refused(deps: Deps) -> None:
-    with pytest.raises(BoardRefused, match="10,000 characters"):
+    with pytest.raises(Invalid, match="10,000 characters"):
         create(deps, "challenge", IAN, "z" * 10_000)
     assert post_count(deps) == 0
 

@@ -23,8 +23,8 @@ from bot.router import Caller, run_command, run_form
 from bot.services import glossary, workspaces
 from bot.services.glossary import (
     InvalidTerm,
-    NotAllowed,
     TermCard,
+    TermChangeNotAllowed,
     TermDraft,
     TermNotFound,
 )
@@ -280,7 +280,7 @@ def test_invalid_drafts_are_refused_by_field(changes: dict[str, object], field: 
 def test_an_invalid_add_stores_nothing(deps: Deps) -> None:
     with pytest.raises(InvalidTerm) as refused:
         add(deps, draft(name="", definition="", origin="sales"))
-    assert set(refused.value.errors) == {"name", "definition", "origin"}
+    assert set(refused.value.field_errors) == {"name", "definition", "origin"}
     assert term_count(deps) == 0
     assert edit_count(deps) == 0
 
@@ -297,7 +297,7 @@ def test_a_name_that_expands_when_normalised_is_refused_not_a_crash(
 ) -> None:
     with pytest.raises(InvalidTerm) as refused:
         add(deps, draft(**changes))
-    assert field in refused.value.errors
+    assert field in refused.value.field_errors
     assert term_count(deps) == 0
 
 
@@ -320,7 +320,7 @@ def test_an_invalid_edit_changes_nothing(deps: Deps) -> None:
     added = add(deps)
     with pytest.raises(InvalidTerm) as refused:
         edit(deps, added.id, draft(definition=""))
-    assert "definition" in refused.value.errors
+    assert "definition" in refused.value.field_errors
     assert card(deps, added.id).definition == "What it costs to win one new customer."
     assert [row.action for row in history(deps, added.id)] == ["created"]
 
@@ -329,8 +329,8 @@ def test_an_alias_that_is_another_terms_name_is_refused_on_aliases(deps: Deps) -
     add(deps, draft(name="Churn", aliases=(), related=()))
     with pytest.raises(InvalidTerm) as refused:
         add(deps, draft(aliases=("CAC", "churn")))
-    assert list(refused.value.errors) == ["aliases"]
-    assert "Churn" in refused.value.errors["aliases"]
+    assert list(refused.value.field_errors) == ["aliases"]
+    assert "Churn" in refused.value.field_errors["aliases"]
     assert term_count(deps) == 1
 
 
@@ -338,8 +338,8 @@ def test_a_name_that_is_another_terms_alias_is_refused_on_name(deps: Deps) -> No
     add(deps)  # Customer acquisition cost, alias CAC
     with pytest.raises(InvalidTerm) as refused:
         add(deps, draft(name="C.A.C.", aliases=(), definition="Something else."))
-    assert list(refused.value.errors) == ["name"]
-    assert "Customer acquisition cost" in refused.value.errors["name"]
+    assert list(refused.value.field_errors) == ["name"]
+    assert "Customer acquisition cost" in refused.value.field_errors["name"]
     assert term_count(deps) == 1
 
 
@@ -347,7 +347,7 @@ def test_a_name_clash_ignores_case_spaces_and_punctuation(deps: Deps) -> None:
     add(deps, draft(name="Pen test", aliases=(), related=()))
     with pytest.raises(InvalidTerm) as refused:
         add(deps, draft(name="PEN-TEST", aliases=()))
-    assert "name" in refused.value.errors
+    assert "name" in refused.value.field_errors
 
 
 def test_an_edit_cannot_take_another_terms_alias(deps: Deps) -> None:
@@ -355,7 +355,7 @@ def test_an_edit_cannot_take_another_terms_alias(deps: Deps) -> None:
     churn = add(deps, draft(name="Churn", aliases=(), related=()))
     with pytest.raises(InvalidTerm) as refused:
         edit(deps, churn.id, draft(name="Churn", aliases=("cac",)))
-    assert "aliases" in refused.value.errors
+    assert "aliases" in refused.value.field_errors
     assert card(deps, churn.id).aliases == ()
 
 
@@ -373,7 +373,7 @@ def test_a_form_alias_that_restates_the_name_is_dropped_not_refused() -> None:
 
 def test_only_the_author_or_an_admin_may_edit(deps: Deps) -> None:
     added = add(deps)
-    with pytest.raises(NotAllowed):
+    with pytest.raises(TermChangeNotAllowed):
         edit(deps, added.id, draft(definition="Hijacked."), editor=STRANGER)
     assert card(deps, added.id).definition == "What it costs to win one new customer."
     assert len(history(deps, added.id)) == 1
@@ -386,7 +386,7 @@ def test_only_the_author_or_an_admin_may_edit(deps: Deps) -> None:
 
 def test_only_the_author_or_an_admin_may_delete(deps: Deps) -> None:
     added = add(deps)
-    with pytest.raises(NotAllowed):
+    with pytest.raises(TermChangeNotAllowed):
         remove(deps, added.id, user=STRANGER)
     assert find(deps, "CAC") == added.id
 
@@ -401,7 +401,7 @@ def test_starter_terms_can_be_changed_by_admins_only(deps: Deps) -> None:
     assert term_id is not None
     starter = card(deps, term_id)
     assert starter.author_ref is None
-    with pytest.raises(NotAllowed):
+    with pytest.raises(TermChangeNotAllowed):
         edit(deps, term_id, replace(starter.draft(), definition="Mine now."), editor=STRANGER)
     edit(deps, term_id, replace(starter.draft(), definition="Admin's wording."), editor=ADMIN)
     assert card(deps, term_id).definition == "Admin's wording."

@@ -200,8 +200,8 @@ def test_each_bad_field_is_named_and_nothing_is_stored(
 ) -> None:
     with pytest.raises(InvalidStandup) as caught:
         create(deps, make_draft(**changes))
-    assert set(caught.value.errors) == {field}
-    assert caught.value.errors[field]  # a message to show next to the field
+    assert set(caught.value.field_errors) == {field}
+    assert caught.value.field_errors[field]  # a message to show next to the field
     with deps.session_factory() as session:
         assert session.execute(select(func.count()).select_from(Standup)).scalar_one() == 0
 
@@ -221,7 +221,7 @@ def test_every_bad_field_is_reported_at_once(deps: Deps) -> None:
                 reminder_lead_minutes="x",
             ),
         )
-    assert set(caught.value.errors) == {
+    assert set(caught.value.field_errors) == {
         "name",
         "channel",
         "weekdays",
