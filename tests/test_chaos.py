@@ -32,7 +32,10 @@ TEAM = "T0BRIDGE"
 PEOPLE = 30
 STANDUPS = 12
 LEASE_SECONDS = 3
-pytestmark = pytest.mark.skipif(not PG_URL, reason="needs TEST_DATABASE_URL (PostgreSQL)")
+pytestmark = [
+    pytest.mark.slow,  # real instances, one killed, and a lease to wait out
+    pytest.mark.skipif(not PG_URL, reason="needs TEST_DATABASE_URL (PostgreSQL)"),
+]
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import io
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, select
 
 from bot.deps import Deps
@@ -29,6 +30,7 @@ def console(tmp_path: Path, lines: list[str]) -> str:
     return result.stdout
 
 
+@pytest.mark.slow  # a real console process
 def test_console_runs_commands_and_prints_replies(tmp_path: Path) -> None:
     out = console(
         tmp_path,

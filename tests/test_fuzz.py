@@ -161,6 +161,7 @@ def outgoing_texts(reply: Reply, queued: list[Reply]) -> list[str]:
     return texts
 
 
+@pytest.mark.slow  # 300 examples
 @settings(
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

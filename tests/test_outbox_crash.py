@@ -35,7 +35,10 @@ SHARED = "C0SHARED"
 BURST = 30
 KILL_AFTER = 15  # acknowledged commands before the SIGKILL
 LEASE_SECONDS = 3
-pytestmark = pytest.mark.skipif(not PG_URL, reason="needs TEST_DATABASE_URL (PostgreSQL)")
+pytestmark = [
+    pytest.mark.slow,  # real instances, one killed mid-burst
+    pytest.mark.skipif(not PG_URL, reason="needs TEST_DATABASE_URL (PostgreSQL)"),
+]
 
 
 @pytest.fixture

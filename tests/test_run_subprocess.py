@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.fake_slack import FakeSlack
 from tests.processes import bridgebot_command, clean_env, free_port, stop
@@ -30,6 +31,7 @@ def wait_until_healthy(base_url: str, process: subprocess.Popen[bytes]) -> httpx
         time.sleep(0.1)
 
 
+@pytest.mark.slow  # a real bridgebot process
 def test_run_serves_slack_over_http_and_stops_on_sigterm(
     tmp_path: Path, fake_slack: FakeSlack
 ) -> None:

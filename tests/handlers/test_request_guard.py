@@ -267,6 +267,7 @@ def test_bolts_own_signature_check_logs_no_body(
 # -- metrics labels --------------------------------------------------------------------
 
 
+@pytest.mark.slow  # many requests, each refused in full
 def test_unsigned_requests_add_no_metric_series(slack_http: TestClient) -> None:
     """2,000 unsigned requests with made-up kinds, commands and paths barely grow /metrics."""
     before = len(slack_http.get("/metrics").content)

@@ -27,7 +27,13 @@ def shared_channel(deps: Deps) -> str | None:
 
 
 @pytest.mark.parametrize(
-    ("status", "error"), [(200, "fatal_error"), (200, "ratelimited"), (503, "service_unavailable")]
+    ("status", "error"),
+    [
+        (200, "fatal_error"),
+        (200, "ratelimited"),
+        # The client retries a 503 with real backoff.
+        pytest.param(503, "service_unavailable", marks=pytest.mark.slow),
+    ],
 )
 def test_a_failed_admin_check_is_reported_as_such_and_changes_nothing(
     slack_http: TestClient, fake_slack: FakeSlack, slack_deps: Deps, status: int, error: str

@@ -317,6 +317,7 @@ def delivery_status(deps: Deps) -> str:
         )
 
 
+@pytest.mark.slow  # six real Retry-After waits
 def test_six_rate_limits_in_a_row_delay_a_win_but_post_it_once(
     http: TestClient, fake: FakeSlack, slack_deps: Deps
 ) -> None:
@@ -340,6 +341,7 @@ def test_six_rate_limits_in_a_row_delay_a_win_but_post_it_once(
         assert "could not post" not in shown(call.params)
 
 
+@pytest.mark.slow  # the client's real retry backoff
 def test_server_errors_past_the_clients_retries_delay_a_win_but_post_it_once(
     http: TestClient, fake: FakeSlack, slack_deps: Deps
 ) -> None:

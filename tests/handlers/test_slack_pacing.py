@@ -115,6 +115,7 @@ def test_a_message_slack_keeps_refusing_with_429_is_put_off_not_failed(
     assert len(arrivals(fake_slack, "C0BUSY")) == 2
 
 
+@pytest.mark.slow  # waits out the real limit
 def test_at_the_workspace_posting_limit_the_whole_workspace_waits(
     fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -218,6 +218,7 @@ def test_upgrading_moves_the_stored_key_out_and_keeps_calendar_links_and_open_vo
         again.engine.dispose()
 
 
+@pytest.mark.slow  # real bridgebot processes
 def test_bridgebot_keeps_its_key_beside_its_database_and_refuses_a_file_others_can_read(
     tmp_path: Path,
 ) -> None:

@@ -7,12 +7,14 @@ import subprocess
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.processes import bridgebot_command, clean_env, free_port, stop
 from tests.teams.activities import APP_ID, message, person, personal
 from tests.test_run_subprocess import wait_until_healthy
 
 
+@pytest.mark.slow  # a real bridgebot process
 def test_run_serves_teams_with_token_validation_on(tmp_path: Path) -> None:
     port = free_port()
     env = clean_env(
