@@ -12,8 +12,9 @@ import hypothesis
 import pytest
 from fastapi.testclient import TestClient
 from pytest_httpserver import HTTPServer
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, delete, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from bot.db import make_engine, sync_url
 from bot.deps import Deps, build_deps
@@ -54,6 +55,15 @@ def _no_developer_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name.upper(), raising=False)
 
 
+def settings_for(database_url: str) -> Settings:
+    """Settings for `database_url` and nothing of the developer's environment, for a
+    fixture wider than one test (built before the per-test clean-up above runs)."""
+    with pytest.MonkeyPatch.context() as env:
+        for name in Settings.model_fields.keys() - {KEY_FILE_SETTING}:
+            env.delenv(name.upper(), raising=False)
+        return Settings(_env_file=None, database_url=database_url)  # type: ignore[call-arg]
+
+
 def create_pg_database(server_url: str) -> str:
     """A new, empty PostgreSQL database on the test server; returns its URL."""
     name = f"bridgebot_test_{uuid.uuid4().hex[:12]}"
@@ -79,6 +89,12 @@ def fresh_database_url(request: pytest.FixtureRequest, tmp_path: object) -> Iter
     if backend == "sqlite":
         yield f"sqlite:///{tmp_path}/fresh.db"
         return
+    yield request.getfixturevalue("pg_database_url")
+
+
+@pytest.fixture
+def pg_database_url() -> Iterator[str]:
+    """An empty PostgreSQL database (no schema) of the test's own; skipped without one."""
     if not PG_URL:
         pytest.skip("TEST_DATABASE_URL is not set (CI sets it to the local PostgreSQL)")
     url = create_pg_database(PG_URL)
@@ -111,6 +127,14 @@ def _truncate_all(url: str) -> None:
             text(f"TRUNCATE {tables}, slack_bots, slack_installations, slack_oauth_states CASCADE")
         )
     engine.dispose()
+
+
+def empty_tables(session: Session) -> None:
+    """Delete every row but the key's fingerprint (app_secrets), from a database a module's
+    tests share: the instances the run starts on it must still find their key's."""
+    for table in reversed(Base.metadata.sorted_tables):
+        if table.name != "app_secrets":
+            session.execute(delete(table))
 
 
 @pytest.fixture(scope="session")

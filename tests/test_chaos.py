@@ -11,7 +11,6 @@ import random
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from bot.deps import Deps, build_deps
 from bot.models import Occurrence, OccurrenceStatus, Side, Standup
 from bot.services import occurrences, people, standups, workspaces
 from bot.settings import Settings
-from tests.conftest import PG_URL, create_pg_database, drop_pg_database
+from tests.conftest import PG_URL
 from tests.fake_slack import FakeSlack
 from tests.processes import bridgebot_command, clean_env, free_port, stop
 from tests.signing import SIGNING_SECRET
@@ -36,16 +35,6 @@ pytestmark = [
     pytest.mark.slow,  # real instances, one killed, and a lease to wait out
     pytest.mark.skipif(not PG_URL, reason="needs TEST_DATABASE_URL (PostgreSQL)"),
 ]
-
-
-@pytest.fixture
-def chaos_db() -> Iterator[str]:
-    assert PG_URL
-    url = create_pg_database(PG_URL)
-    try:
-        yield url
-    finally:
-        drop_pg_database(PG_URL, url)
 
 
 def prepare(deps: Deps, now: datetime) -> int:
@@ -135,9 +124,9 @@ def unfinished(deps: Deps) -> int:
 
 
 def test_killing_an_instance_mid_fan_out_loses_nothing(
-    chaos_db: str, fake_slack: FakeSlack, tmp_path: Path
+    pg_database_url: str, fake_slack: FakeSlack, tmp_path: Path
 ) -> None:
-    settings = Settings(_env_file=None, database_url=chaos_db)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, database_url=pg_database_url)  # type: ignore[call-arg]
     deps = build_deps(settings)
     rng = random.Random(7)
     processes: list[subprocess.Popen[bytes]] = []
@@ -145,8 +134,8 @@ def test_killing_an_instance_mid_fan_out_loses_nothing(
         expected = prepare(deps, datetime.now(UTC))
         fake_slack.latency = 0.02
         first, second = (
-            start_instance(chaos_db, fake_slack, tmp_path),
-            start_instance(chaos_db, fake_slack, tmp_path),
+            start_instance(pg_database_url, fake_slack, tmp_path),
+            start_instance(pg_database_url, fake_slack, tmp_path),
         )
         processes += [first, second]
         # Kill one instance at a random moment while messages are going out.
@@ -155,7 +144,7 @@ def test_killing_an_instance_mid_fan_out_loses_nothing(
         first.wait(timeout=10)
         # Its claims expire after the lease; a restarted instance takes them over.
         time.sleep(LEASE_SECONDS + 0.5)
-        processes.append(start_instance(chaos_db, fake_slack, tmp_path))
+        processes.append(start_instance(pg_database_url, fake_slack, tmp_path))
         deadline = time.monotonic() + 60
         while unfinished(deps) and time.monotonic() < deadline:
             time.sleep(0.25)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from bot.router import Caller, run_command
 from bot.services.outbox import CHANNEL_POST
 from bot.settings import Settings
 from handlers.slack.slash_text import resolve_channel
-from tests.conftest import PG_URL, create_pg_database, drop_pg_database
+from tests.conftest import PG_URL
 from tests.fake_slack import FakeSlack
 from tests.processes import bridgebot_command, clean_env, free_port, stop
 from tests.signing import SIGNING_SECRET, slack_headers, slash_command_body
@@ -39,16 +38,6 @@ pytestmark = [
     pytest.mark.slow,  # real instances, one killed mid-burst
     pytest.mark.skipif(not PG_URL, reason="needs TEST_DATABASE_URL (PostgreSQL)"),
 ]
-
-
-@pytest.fixture
-def crash_db() -> Iterator[str]:
-    assert PG_URL
-    url = create_pg_database(PG_URL)
-    try:
-        yield url
-    finally:
-        drop_pg_database(PG_URL, url)
 
 
 @pytest.fixture
@@ -127,9 +116,9 @@ def unfinished(deps: Deps) -> int:
 
 
 def test_a_kill_mid_burst_loses_no_stored_win_and_posts_none_twice(
-    crash_db: str, fake: FakeSlack, tmp_path: Path
+    pg_database_url: str, fake: FakeSlack, tmp_path: Path
 ) -> None:
-    deps = build_deps(Settings(_env_file=None, database_url=crash_db))  # type: ignore[call-arg]
+    deps = build_deps(Settings(_env_file=None, database_url=pg_database_url))  # type: ignore[call-arg]
     admin = Caller(workspace_id=TEAM, user_ref="U0ADMIN", platform="slack", is_admin=True)
     chosen = run_command(
         session_factory=deps.session_factory,
@@ -145,7 +134,7 @@ def test_a_kill_mid_burst_loses_no_stored_win_and_posts_none_twice(
     processes: list[subprocess.Popen[bytes]] = []
     acknowledged: list[int] = []
     try:
-        first, base_url = start(crash_db, fake, tmp_path)
+        first, base_url = start(pg_database_url, fake, tmp_path)
         processes.append(first)
         for n in range(KILL_AFTER):
             if send_win(base_url, fake, n):
@@ -154,7 +143,7 @@ def test_a_kill_mid_burst_loses_no_stored_win_and_posts_none_twice(
         first.wait(timeout=10)
         posted_before_kill = len(fake.calls_to("chat.postMessage"))
 
-        second, base_url = start(crash_db, fake, tmp_path)
+        second, base_url = start(pg_database_url, fake, tmp_path)
         processes.append(second)
         for n in range(KILL_AFTER, BURST):
             if send_win(base_url, fake, n):

@@ -8,16 +8,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from bot.deps import Deps, build_deps
-from bot.models import Base, Occurrence, Side, WorkspaceSettings
+from bot.models import Occurrence, Side, WorkspaceSettings
 from bot.replies import Reply
 from bot.services import board, people, workspaces
-from bot.settings import Settings
 from schedules import board as board_schedule
 from schedules.jobs import TickReport, register_builtin_deliveries, run_tick
-from tests.conftest import KEY_FILE_SETTING
+from tests.conftest import empty_tables, settings_for
 
 WS = "T0DIGEST"  # New York: the default Friday 16:00 is 21:00 UTC in early March 2026
 OTHER_WS = "T0UTCCO"  # UTC: Friday 16:00 is 16:00 UTC
@@ -52,13 +51,6 @@ class RecordingNotifier:
         return f"msg-{len(self.sent)}"
 
 
-def settings_for(url: str) -> Settings:
-    with pytest.MonkeyPatch.context() as env:
-        for name in Settings.model_fields.keys() - {KEY_FILE_SETTING}:
-            env.delenv(name.upper(), raising=False)
-        return Settings(_env_file=None, database_url=url)  # type: ignore[call-arg]
-
-
 @pytest.fixture(scope="module", params=("sqlite", "postgresql"))
 def module_deps(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -80,9 +72,7 @@ def module_deps(
 def deps(module_deps: Deps) -> Deps:
     """Empty tables; three workspaces, two with a shared channel; people on both sides."""
     with module_deps.session_factory.begin() as session:
-        for table in reversed(Base.metadata.sorted_tables):
-            if table.name != "app_secrets":
-                session.execute(delete(table))
+        empty_tables(session)
         for workspace_id, zone in ((WS, "America/New_York"), (OTHER_WS, "UTC"), (QUIET_WS, "UTC")):
             workspaces.ensure_workspace(
                 session=session, workspace_id=workspace_id, platform="slack", timezone=zone

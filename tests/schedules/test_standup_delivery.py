@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from bot import replies
 from bot.commands.standup import (
@@ -22,17 +22,16 @@ from bot.commands.standup import (
     STANDUP_SHARE,
 )
 from bot.deps import Deps, build_deps
-from bot.models import Base, BoardPost, Occurrence, OccurrenceStatus, Side, StandupAnswer
+from bot.models import BoardPost, Occurrence, OccurrenceStatus, Side, StandupAnswer
 from bot.replies import Buttons, Reply
 from bot.router import Caller, FormInvalid, run_action, run_command, run_form
 from bot.services import occurrences, people, standups, workspaces
 from bot.services.occurrences import DEFAULT_LEASE
 from bot.services.outbox import CHANNEL_POST
 from bot.services.standups import StandupDraft, StandupView
-from bot.settings import Settings
 from schedules.jobs import TickReport, register_builtin_deliveries, run_tick
 from schedules.standups import register
-from tests.conftest import KEY_FILE_SETTING
+from tests.conftest import empty_tables, settings_for
 
 WS = "T0DELIVER"
 CREATOR = "U0CREATOR"
@@ -100,13 +99,6 @@ def prepare(deps: Deps) -> RecordingNotifier:
     return notifier
 
 
-def settings_for(url: str) -> Settings:
-    with pytest.MonkeyPatch.context() as env:
-        for name in Settings.model_fields.keys() - {KEY_FILE_SETTING}:
-            env.delenv(name.upper(), raising=False)
-        return Settings(_env_file=None, database_url=url)  # type: ignore[call-arg]
-
-
 @pytest.fixture(scope="module", params=("sqlite", "postgresql"))
 def module_deps(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -126,9 +118,7 @@ def module_deps(
 @pytest.fixture
 def deps(module_deps: Deps) -> Deps:
     with module_deps.session_factory.begin() as session:
-        for table in reversed(Base.metadata.sorted_tables):
-            if table.name != "app_secrets":
-                session.execute(delete(table))
+        empty_tables(session)
         workspaces.ensure_workspace(
             session=session, workspace_id=WS, platform="slack", timezone="UTC"
         )

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.commands import board as board_commands
@@ -19,8 +19,7 @@ from bot.models import Base, BoardPost, Celebration, Side
 from bot.replies import Buttons, Visibility
 from bot.services import board, people, workspaces
 from bot.services.board import BoardRefused, PostNotFound, PostView
-from bot.settings import Settings
-from tests.conftest import KEY_FILE_SETTING
+from tests.conftest import empty_tables, settings_for
 
 WS = "T0BOARD"
 OTHER_WS = "T0OTHERCO"
@@ -36,13 +35,6 @@ STRANGER = "U0STRANGER"
 T = TypeVar("T")
 
 SIDES = {ANN: Side.MARKETING, MAX: Side.MARKETING, IAN: Side.IT, IDA: Side.IT, OLA: Side.OTHER}
-
-
-def settings_for(url: str) -> Settings:
-    with pytest.MonkeyPatch.context() as env:
-        for name in Settings.model_fields.keys() - {KEY_FILE_SETTING}:
-            env.delenv(name.upper(), raising=False)
-        return Settings(_env_file=None, database_url=url)  # type: ignore[call-arg]
 
 
 @pytest.fixture(scope="module", params=("sqlite", "postgresql"))
@@ -65,9 +57,7 @@ def module_deps(
 def deps(module_deps: Deps) -> Deps:
     """Empty tables, two workspaces, and people on each side in the first one."""
     with module_deps.session_factory.begin() as session:
-        for table in reversed(Base.metadata.sorted_tables):
-            if table.name != "app_secrets":
-                session.execute(delete(table))
+        empty_tables(session)
         for workspace_id in (WS, OTHER_WS):
             workspaces.ensure_workspace(
                 session=session, workspace_id=workspace_id, platform="slack", timezone="UTC"

@@ -13,11 +13,11 @@ from importlib import resources
 
 import pytest
 import yaml
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
 from bot.commands.glossary import GLOSSARY_ADD_FORM
 from bot.deps import Deps, build_deps
-from bot.models import Base, GlossaryEdit, GlossaryKey, GlossaryTerm
+from bot.models import GlossaryEdit, GlossaryKey, GlossaryTerm
 from bot.replies import Reply
 from bot.router import Caller, run_command, run_form
 from bot.services import glossary, workspaces
@@ -29,8 +29,7 @@ from bot.services.glossary import (
     TermNotFound,
 )
 from bot.services.glossary_index import GlossaryIndexCache, compact_key
-from bot.settings import Settings
-from tests.conftest import KEY_FILE_SETTING
+from tests.conftest import empty_tables, settings_for
 
 WS = "T0GLOSS"
 OTHER_WS = "T0OTHER"
@@ -50,10 +49,7 @@ def module_deps(
         url = f"sqlite:///{tmp_path_factory.mktemp('glossary')}/bridgebot.db"
     else:
         url = request.getfixturevalue("pg_migrated_url")
-    with pytest.MonkeyPatch.context() as env:
-        for name in Settings.model_fields.keys() - {KEY_FILE_SETTING}:
-            env.delenv(name.upper(), raising=False)
-        built = build_deps(Settings(_env_file=None, database_url=url))  # type: ignore[call-arg]
+    built = build_deps(settings_for(url))
     try:
         yield built
     finally:
@@ -64,9 +60,7 @@ def module_deps(
 def deps(module_deps: Deps) -> Deps:
     """The module's database, emptied of everything but the secret key; two workspaces."""
     with module_deps.session_factory.begin() as session:
-        for table in reversed(Base.metadata.sorted_tables):
-            if table.name != "app_secrets":
-                session.execute(delete(table))
+        empty_tables(session)
         for workspace_id in (WS, OTHER_WS):
             workspaces.ensure_workspace(
                 session=session, workspace_id=workspace_id, platform="slack", timezone="UTC"

@@ -7,10 +7,10 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
 from bot.deps import Deps, build_deps
-from bot.models import Base, Occurrence, OccurrenceStatus, Side, Standup, StandupAnswer
+from bot.models import Occurrence, OccurrenceStatus, Side, Standup, StandupAnswer
 from bot.services import occurrences, people, standups, workspaces
 from bot.services.standups import (
     DIGEST,
@@ -25,8 +25,7 @@ from bot.services.standups import (
     StandupNotFound,
     StandupView,
 )
-from bot.settings import Settings
-from tests.conftest import KEY_FILE_SETTING
+from tests.conftest import empty_tables, settings_for
 
 WS = "T0STAND"
 OTHER_WS = "T0OTHER"
@@ -47,10 +46,7 @@ def module_deps(
         url = f"sqlite:///{tmp_path_factory.mktemp('standups')}/bridgebot.db"
     else:
         url = request.getfixturevalue("pg_migrated_url")
-    with pytest.MonkeyPatch.context() as env:
-        for name in Settings.model_fields.keys() - {KEY_FILE_SETTING}:
-            env.delenv(name.upper(), raising=False)
-        built = build_deps(Settings(_env_file=None, database_url=url))  # type: ignore[call-arg]
+    built = build_deps(settings_for(url))
     try:
         yield built
     finally:
@@ -61,9 +57,7 @@ def module_deps(
 def deps(module_deps: Deps) -> Deps:
     """The module's database, emptied of everything but the secret key."""
     with module_deps.session_factory.begin() as session:
-        for table in reversed(Base.metadata.sorted_tables):
-            if table.name != "app_secrets":
-                session.execute(delete(table))
+        empty_tables(session)
     return module_deps
 
 
