@@ -90,7 +90,7 @@ from bot.db import sync_url
 from bot.deps import Deps, build_deps
 from bot.metrics import REDELIVERIES, SLACK_API_RETRIES
 from bot.models import Occurrence, OccurrenceStatus, Standup
-from bot.notify import DeliveryDeferred
+from bot.notify import DeliveryDeferred, Notifier
 from bot.replies import Reply
 from bot.services import standups as standup_service
 from bot.services import workspaces
@@ -98,7 +98,7 @@ from bot.services.recurrence import WEEKDAYS
 from bot.settings import Settings
 from handlers.slack.notifier import MAX_IN_FLIGHT, SlackNotifier
 from handlers.slack.render import render_message
-from schedules import jobs
+from schedules import Scheduler, jobs
 from schedules import standups as standup_deliveries
 
 WORKSPACE = "T0BENCH"
@@ -331,6 +331,22 @@ def database(server_url: str | None, label: str) -> Iterator[str]:
         admin.dispose()
 
 
+class DeliveryClock:
+    """Real time until the delivery starts; then the due minute plus the time since."""
+
+    def __init__(self) -> None:
+        self._from: tuple[datetime, float] | None = None
+
+    def start_at(self, due: datetime) -> None:
+        self._from = (due, time.monotonic())
+
+    def __call__(self) -> datetime:
+        if self._from is None:
+            return datetime.now(UTC)
+        due, started = self._from
+        return due + timedelta(seconds=time.monotonic() - started)
+
+
 def make_deps(database_url: str, api_url: str) -> Deps:
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None,
@@ -339,14 +355,20 @@ def make_deps(database_url: str, api_url: str) -> Deps:
         slack_signing_secret=SecretStr("x"),
         slack_api_url=api_url,
     )
-    deps = build_deps(settings)
-    jobs.register_builtin_deliveries(deps)
-    standup_deliveries.register(deps)
+    deps = build_deps(settings, clock=DeliveryClock())
     with deps.session_factory.begin() as session:
         workspaces.ensure_workspace(
             session=session, workspace_id=WORKSPACE, platform="slack", timezone="UTC"
         )
     return deps
+
+
+def make_scheduler(deps: Deps, notifier: Notifier) -> Scheduler:
+    """Plain posts and stand-ups only, as the bot delivers them; not started."""
+    scheduler = Scheduler(deps, notifier)
+    jobs.register_builtin_deliveries(scheduler)
+    standup_deliveries.register(scheduler)
+    return scheduler
 
 
 def count_unfinished(deps: Deps, now: datetime) -> int:
@@ -527,15 +549,17 @@ class Delivery:
     ticks: list[TickTiming] = field(default_factory=list)
 
 
-async def deliver_with_ticks(deps: Deps, due: datetime) -> Delivery:
+async def deliver_with_ticks(scheduler: Scheduler, due: datetime) -> Delivery:
     """Tick from T, one tick after another, until nothing due is left (or the time box)."""
+    deps = scheduler.deps
     started = time.monotonic()
     cpu = time.process_time()
-    deps.clock = lambda: due + timedelta(seconds=time.monotonic() - started)
+    assert isinstance(deps.clock, DeliveryClock)
+    deps.clock.start_at(due)
     run = Delivery(started=started, finished=0.0, cpu=0.0, stats={})
     while time.monotonic() - started < DELIVERY_TIMEBOX_SECONDS:
         began = time.monotonic()
-        report = await jobs.run_tick(deps, now=deps.clock())
+        report = await jobs.run_tick(scheduler, now=deps.clock())
         run.ticks.append(TickTiming(began - started, time.monotonic() - began, report))
         if not await asyncio.to_thread(count_unfinished, deps, deps.clock()):
             break
@@ -693,7 +717,7 @@ async def run_fanout(
         return TOKEN
 
     notifier = SlackNotifier(deps.settings, tokens=tokens, session=http)
-    deps.notifier = notifier
+    scheduler = make_scheduler(deps, notifier)
     try:
         # T: the minute every reminder is due; the stand-ups start 15 minutes later.
         due = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=2)
@@ -711,7 +735,7 @@ async def run_fanout(
         before_due = due - timedelta(minutes=1)
         while await asyncio.to_thread(unplanned, deps, before_due) and len(planning) < 2_000:
             began = time.perf_counter()
-            report = await jobs.run_tick(deps, now=before_due)
+            report = await jobs.run_tick(scheduler, now=before_due)
             planning.append(time.perf_counter() - began)
             assert report.claimed == 0, report
         due_count = await asyncio.to_thread(count_unfinished, deps, due)
@@ -724,7 +748,7 @@ async def run_fanout(
         retries_before = metric_total(SLACK_API_RETRIES)
         redeliveries_before = metric_total(REDELIVERIES)
         print(f"delivering...            ({load_average()})")
-        run = await deliver_with_ticks(deps, due)
+        run = await deliver_with_ticks(scheduler, due)
         run.stats = await _control(control, root_url, "stats")
         retries = metric_total(SLACK_API_RETRIES) - retries_before
         redeliveries = metric_total(REDELIVERIES) - redeliveries_before
@@ -865,7 +889,7 @@ def insert_standups(deps: Deps, count: int, now: datetime) -> None:
 async def run_tick_cost(count: int, database_url: str) -> None:
     print(f"== Part 2: the tick with {count:,} stand-ups in the database ==")
     deps = make_deps(database_url, "http://127.0.0.1:9/api/")
-    deps.notifier = SilentNotifier()
+    scheduler = make_scheduler(deps, SilentNotifier())
     try:
         # A Wednesday: the whole two-day planning horizon falls on weekdays.
         now = datetime.now(UTC).replace(second=0, microsecond=0)
@@ -875,7 +899,7 @@ async def run_tick_cost(count: int, database_url: str) -> None:
         print(f"inserted {count:,} stand-ups in bulk in {time.perf_counter() - began:.2f} s")
 
         # New to the plan, all of them: something may be due at once, so one tick plans all.
-        first = await planning_ticks(deps, now)
+        first = await planning_ticks(scheduler, now)
         statuses = await asyncio.to_thread(status_counts, deps)
         print(f"first plan (all new)     {len(first):>9} tick(s), {ms(sum(first))}")
         print(f"occurrence rows planned  {sum(statuses.values()):>9,}  {statuses}")
@@ -884,7 +908,7 @@ async def run_tick_cost(count: int, database_url: str) -> None:
         claimed = 0
         for minute in range(1, STEADY_TICKS + 1):
             began = time.perf_counter()
-            report = await jobs.run_tick(deps, now=now + timedelta(minutes=minute))
+            report = await jobs.run_tick(scheduler, now=now + timedelta(minutes=minute))
             steady.append(time.perf_counter() - began)
             claimed += report.claimed + report.missed
         print(
@@ -900,7 +924,7 @@ async def run_tick_cost(count: int, database_url: str) -> None:
         # A day on, every plan runs out within the day at once: those can wait their turn.
         later = now + timedelta(days=1, hours=1)
         await asyncio.to_thread(mark_sent_until, deps, later)
-        again = await planning_ticks(deps, later)
+        again = await planning_ticks(scheduler, later)
         print(
             f"re-planning ticks        {len(again):>9}  (a day on, all {count:,} at once; "
             f"total {sum(again):.2f} s; p50 {ms(percentile(again, 0.5))}, "
@@ -911,12 +935,12 @@ async def run_tick_cost(count: int, database_url: str) -> None:
     print()
 
 
-async def planning_ticks(deps: Deps, now: datetime) -> list[float]:
+async def planning_ticks(scheduler: Scheduler, now: datetime) -> list[float]:
     """Ticks at `now` until no stand-up is left to plan; the time of each."""
     seconds: list[float] = []
-    while await asyncio.to_thread(unplanned, deps, now) and len(seconds) < 2_000:
+    while await asyncio.to_thread(unplanned, scheduler.deps, now) and len(seconds) < 2_000:
         began = time.perf_counter()
-        report = await jobs.run_tick(deps, now=now)
+        report = await jobs.run_tick(scheduler, now=now)
         seconds.append(time.perf_counter() - began)
         assert report.claimed == 0, report
     return seconds

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -15,26 +15,29 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot import migrate
 from bot.commands import build_router
 from bot.db import make_engine, make_session_factory
-from bot.notify import Notifier
 from bot.router import CommandRouter
-from bot.services.occurrences import ClaimedOccurrence
 from bot.services.posting_limits import PostingLimits
 from bot.services.secret_key import ensure_secret_key
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-Delivery = Callable[[ClaimedOccurrence, "Deps"], Awaitable[None]]
-Planner = Callable[[Session, datetime], object]
-
 
 def utc_clock() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass
+def new_instance_id() -> str:
+    return f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
+
+
+@dataclass(frozen=True)
 class Deps:
-    """What the app needs at run time; tests build one with their own pieces."""
+    """What every adapter, job and command shares: built once, never changed afterwards.
+
+    Where scheduled messages go and what the scheduler delivers belong to the scheduler
+    (schedules.create_scheduler), which is built from these and the platform's notifier.
+    """
 
     settings: Settings
     engine: Engine
@@ -42,26 +45,19 @@ class Deps:
     router: CommandRouter
     secret_key: str
     clock: Callable[[], datetime] = utc_clock
-    instance_id: str = field(
-        default_factory=lambda: f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
-    )
-    # Filled in by the adapter that runs (Slack, console): where scheduled messages go.
-    notifier: Notifier | None = None
-    # Features add a delivery per occurrence kind and planners that schedule ahead.
-    deliveries: dict[str, Delivery] = field(default_factory=dict)
-    planners: list[Planner] = field(default_factory=list)
-    # Kinds a person is waiting for (their own post): never recorded as missed, and
-    # retried until they go out or the platform refuses them for good.
-    persistent_kinds: set[str] = field(default_factory=set)
-    # Called as each scheduler tick starts (deliveries' per-tick caches start afresh).
-    tick_started: list[Callable[[], None]] = field(default_factory=list)
-    # Set by whoever runs the scheduler: run the tick now rather than at the next minute.
-    wake: Callable[[], None] = lambda: None
-    wake_requested: bool = False
+    instance_id: str = field(default_factory=new_instance_id)
 
 
-def build_deps(settings: Settings, *, upgrade_schema: bool = True) -> Deps:
-    """Connect, bring the schema up to date, and load the secret key."""
+def build_deps(
+    settings: Settings,
+    *,
+    upgrade_schema: bool = True,
+    clock: Callable[[], datetime] = utc_clock,
+) -> Deps:
+    """Connect, bring the schema up to date, and load the secret key.
+
+    `clock` is what every command, job and delivery takes as now (tests pass their own).
+    """
     engine = make_engine(settings.database_url)
     if upgrade_schema:
         migrate.upgrade(engine)
@@ -87,4 +83,5 @@ def build_deps(settings: Settings, *, upgrade_schema: bool = True) -> Deps:
             ),
         ),
         secret_key=secret_key,
+        clock=clock,
     )

@@ -127,14 +127,23 @@ class ConsoleNotifier:
 class ConsoleSession:
     """One person at the terminal: runs commands, clicks numbered buttons, fills forms."""
 
-    def __init__(self, deps: Deps, input_stream: TextIO, output: TextIO, caller: Caller) -> None:
+    def __init__(
+        self,
+        deps: Deps,
+        scheduler: Scheduler,
+        input_stream: TextIO,
+        output: TextIO,
+        caller: Caller,
+        buttons: list[Button],
+    ) -> None:
         self.deps = deps
+        self.scheduler = scheduler
         self.input = input_stream
         self.output = output
         self.caller = caller
         self.interactive = input_stream.isatty()
-        self.buttons: list[Button] = []
-        self.scheduler: Scheduler | None = None
+        # The last reply's clickable buttons, shared with the notifier (a post replaces them).
+        self.buttons = buttons
 
     def _context(self) -> dict[str, Any]:
         return {
@@ -212,9 +221,9 @@ class ConsoleSession:
     async def deliver_due(self) -> None:
         """Deliver what the command queued before the next line is read, so a post
         appears under its command and its buttons can be typed at once."""
-        await run_tick(self.deps)
+        await run_tick(self.scheduler)
         # A scheduled tick may have claimed the work first: let it finish printing.
-        while self.scheduler is not None and self.scheduler.jobs_in_progress > 0:
+        while self.scheduler.jobs_in_progress > 0:
             await asyncio.sleep(0.01)
 
     async def show_update(self, outgoing: Outgoing) -> None:
@@ -280,10 +289,9 @@ async def run_console(
         platform="console",
         is_admin=True,  # the person at the terminal runs this bridgebot
     )
-    console = ConsoleSession(deps, input_stream, output, caller)
-    deps.notifier = ConsoleNotifier(output, console.buttons)
-    scheduler = create_scheduler(deps)
-    console.scheduler = scheduler
+    buttons: list[Button] = []
+    scheduler = create_scheduler(deps, ConsoleNotifier(output, buttons))
+    console = ConsoleSession(deps, scheduler, input_stream, output, caller, buttons)
     scheduler.start()
     if console.interactive:
         output.write(BANNER + "\n")

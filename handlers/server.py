@@ -24,7 +24,13 @@ from bot.services.calendar import standup_calendar
 from bot.settings import RunMode
 from handlers.body_limit import BodySizeLimit
 from handlers.metrics_access import metrics_allowed
-from handlers.slack.app import INSTALL_PATH, REDIRECT_PATH, create_slack_app
+from handlers.slack.app import (
+    INSTALL_PATH,
+    REDIRECT_PATH,
+    create_installation_store,
+    create_slack_app,
+    create_slack_notifier,
+)
 from handlers.slack.client import make_http_session
 from handlers.slack.errors import BackgroundWork
 from handlers.slack.request_metrics import handle_measured
@@ -57,24 +63,29 @@ def create_web_app(deps: Deps, *, teams_options: TeamsOptions | None = None) -> 
         http_session = make_http_session()
         background = BackgroundWork()
         api.state.background = background  # what shutdown (and a test) waits for
+        # The notifiers first, then the scheduler with them, then the adapters with its wake.
+        installations = create_installation_store(settings) if slack_on else None
+        notifiers: dict[str, Notifier] = {}
+        if slack_on:
+            notifiers["slack"] = create_slack_notifier(settings, http_session, installations)
+        if teams_bot is not None:
+            notifiers["teams"] = teams_bot.notifier
+        scheduler = create_scheduler(deps, one_notifier(deps, notifiers))
+        api.state.scheduler = scheduler
         slack_app = None
         if slack_on:
-            slack_app = create_slack_app(settings, deps, http_session, background)
+            slack_app = create_slack_app(
+                settings,
+                deps,
+                http_session,
+                background,
+                installations=installations,
+                wake=scheduler.wake,
+            )
             api.state.slack_handler = AsyncSlackRequestHandler(slack_app)
         if teams_bot is not None:
-            await teams_bot.start()
-            # With both platforms, scheduled messages go by each workspace's platform.
-            notifiers: dict[str, Notifier] = {"teams": teams_bot.notifier}
-            if slack_app is not None and deps.notifier is not None:
-                notifiers["slack"] = deps.notifier
-            deps.notifier = (
-                teams_bot.notifier
-                if len(notifiers) == 1
-                else PlatformNotifier(deps.session_factory, notifiers)
-            )
-        scheduler = create_scheduler(deps)
+            await teams_bot.start(wake=scheduler.wake)
         scheduler.start()
-        api.state.scheduler = scheduler
         socket_handler = None
         if settings.run_mode is RunMode.SLACK_SOCKET and slack_app is not None:
             assert settings.slack_app_token is not None
@@ -153,6 +164,14 @@ def create_web_app(deps: Deps, *, teams_options: TeamsOptions | None = None) -> 
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     return api
+
+
+def one_notifier(deps: Deps, notifiers: dict[str, Notifier]) -> Notifier:
+    """Where scheduled messages go: the one platform that runs, or each workspace's own."""
+    if len(notifiers) == 1:
+        (only,) = notifiers.values()
+        return only
+    return PlatformNotifier(deps.session_factory, notifiers)
 
 
 async def health_response(deps: Deps, scheduler: Any) -> JSONResponse:

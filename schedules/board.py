@@ -10,24 +10,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.commands.board import digest_message
-from bot.deps import Deps
 from bot.models import WorkspaceSettings
 from bot.replies import Reply
 from bot.services import board, occurrences, workspaces
 from bot.services.occurrences import ClaimedOccurrence
 from bot.services.recurrence import Weekly
+from schedules.scheduler import Scheduler
 
 logger = logging.getLogger(__name__)
 
 DIGEST = "board.digest"
 
 
-def register(deps: Deps) -> None:
-    if DIGEST in deps.deliveries:
-        return
-    grace = timedelta(minutes=deps.settings.bridgebot_grace_minutes)
-    deps.planners.append(lambda session, now: plan_digests(session, now, grace=grace))
-    deps.deliveries[DIGEST] = deliver_digest
+def register(scheduler: Scheduler) -> None:
+    grace = timedelta(minutes=scheduler.deps.settings.bridgebot_grace_minutes)
+    scheduler.add_planner(lambda session, now: plan_digests(session, now, grace=grace))
+    scheduler.add_delivery(DIGEST, deliver_digest)
 
 
 def digest_schedule(settings: WorkspaceSettings) -> Weekly:
@@ -69,7 +67,9 @@ def plan_digests(session: Session, now: datetime, grace: timedelta = timedelta(0
             )
 
 
-async def deliver_digest(occurrence: ClaimedOccurrence, deps: Deps) -> None:
+async def deliver_digest(occurrence: ClaimedOccurrence, scheduler: Scheduler) -> None:
+    deps = scheduler.deps
+
     def build() -> tuple[str, Reply] | None:
         with deps.session_factory() as session:
             workspace = workspaces.get_workspace(
@@ -92,7 +92,7 @@ async def deliver_digest(occurrence: ClaimedOccurrence, deps: Deps) -> None:
             return workspace.shared_channel_ref, digest_message(numbers, workspace)
 
     built = await asyncio.to_thread(build)
-    if built is None or deps.notifier is None:
+    if built is None:
         return
     channel, reply = built
-    await deps.notifier.post(occurrence.workspace_id, channel, reply)
+    await scheduler.notifier.post(occurrence.workspace_id, channel, reply)

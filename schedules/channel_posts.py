@@ -16,12 +16,13 @@ import logging
 from sqlalchemy.orm import Session
 
 from bot.deps import Deps
-from bot.notify import ConversationRefused, Notifier
+from bot.notify import ConversationRefused
 from bot.replies import PostedMessage, QueuedPost, Reply, Visibility, channel, message, text
 from bot.router import CommandContext, delivery_context
 from bot.services import occurrences
 from bot.services.occurrences import ClaimedOccurrence
 from bot.services.outbox import CHANNEL_POST, POST_REFUSED
+from schedules.scheduler import Scheduler
 
 logger = logging.getLogger(__name__)
 
@@ -29,29 +30,21 @@ logger = logging.getLogger(__name__)
 MAX_MESSAGE_REF = 64
 
 
-def register(deps: Deps) -> None:
-    if CHANNEL_POST in deps.deliveries:
-        return
-    deps.deliveries[CHANNEL_POST] = deliver_channel_post
-    deps.deliveries[POST_REFUSED] = deliver_refusal_note
+def register(scheduler: Scheduler) -> None:
     # A person's post: delivered however late, retried until it goes out or is refused.
-    deps.persistent_kinds.add(CHANNEL_POST)
+    scheduler.add_delivery(CHANNEL_POST, deliver_channel_post, persistent=True)
+    scheduler.add_delivery(POST_REFUSED, deliver_refusal_note)
 
 
-def _notifier(deps: Deps) -> Notifier:
-    if deps.notifier is None:
-        raise RuntimeError("no notifier configured")
-    return deps.notifier
-
-
-async def deliver_channel_post(occurrence: ClaimedOccurrence, deps: Deps) -> None:
+async def deliver_channel_post(occurrence: ClaimedOccurrence, scheduler: Scheduler) -> None:
     """Post the queued item as it stands now and record where its message is."""
+    deps = scheduler.deps
     key = occurrence.subject_ref
     queued = await asyncio.to_thread(_render, deps, occurrence.workspace_id, key)
     if queued is None:
         logger.info("queued post %s: nothing to post (gone, or posted already)", key)
         return
-    notifier = _notifier(deps)
+    notifier = scheduler.notifier
     try:
         message_ref = await notifier.post(
             occurrence.workspace_id, queued.conversation_ref, queued.reply
@@ -59,6 +52,7 @@ async def deliver_channel_post(occurrence: ClaimedOccurrence, deps: Deps) -> Non
     except ConversationRefused as exc:
         if queued.author_ref:
             await asyncio.to_thread(_queue_refusal_note, deps, occurrence, queued, exc.remedy)
+            scheduler.wake()
         raise
     if not message_ref:
         return
@@ -76,10 +70,10 @@ async def deliver_channel_post(occurrence: ClaimedOccurrence, deps: Deps) -> Non
             await asyncio.to_thread(_record, deps, occurrence.workspace_id, key, linked)
 
 
-async def deliver_refusal_note(occurrence: ClaimedOccurrence, deps: Deps) -> None:
+async def deliver_refusal_note(occurrence: ClaimedOccurrence, scheduler: Scheduler) -> None:
     """Tell the author that their post was refused, and what would let it through."""
     payload = occurrence.payload
-    await _notifier(deps).post(
+    await scheduler.notifier.post(
         occurrence.workspace_id, occurrence.recipient_ref, refusal_note(**payload)
     )
 
@@ -129,4 +123,3 @@ def _queue_refusal_note(
                 "remedy": remedy,
             },
         )
-    deps.wake()

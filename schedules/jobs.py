@@ -6,9 +6,11 @@ import asyncio
 import logging
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
+from typing import TYPE_CHECKING
 
 from bot import replies
 from bot.deps import Deps
@@ -17,6 +19,9 @@ from bot.notify import DeliveryDeferred, DeliveryError, WorkspaceUninstalled
 from bot.services import dedupe, occurrences
 from bot.services.occurrences import ClaimedOccurrence
 from schedules.batching import Batched
+
+if TYPE_CHECKING:  # the scheduler runs this module's tick
+    from schedules.scheduler import Planner, Scheduler
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +33,7 @@ DELIVERY_CONCURRENCY = 1024
 MAX_ATTEMPTS = 5
 # A failed delivery is tried again after this long (times the attempt number).
 RETRY_BACKOFF = timedelta(seconds=30)
-# A persistent kind (deps.persistent_kinds) keeps trying, at least this often.
+# A persistent kind (see Scheduler.add_delivery) keeps trying, at least this often.
 MAX_RETRY_BACKOFF = timedelta(minutes=10)
 
 
@@ -42,18 +47,17 @@ class TickReport:
     undeliverable: int = 0  # the workspace cannot be reached (uninstalled): not retried
 
 
-async def deliver_post(occurrence: ClaimedOccurrence, deps: Deps) -> None:
+async def deliver_post(occurrence: ClaimedOccurrence, scheduler: Scheduler) -> None:
     """The built-in kind: post the payload's text to the payload's conversation."""
-    if deps.notifier is None:
-        raise RuntimeError("no notifier configured")
     reply = replies.message(occurrence.payload["text"], visibility=replies.Visibility.CHANNEL)
-    await deps.notifier.post(occurrence.workspace_id, occurrence.payload["conversation_ref"], reply)
+    await scheduler.notifier.post(
+        occurrence.workspace_id, occurrence.payload["conversation_ref"], reply
+    )
 
 
-def register_builtin_deliveries(deps: Deps) -> None:
-    if POST_KIND not in deps.deliveries:
-        deps.deliveries[POST_KIND] = deliver_post
-        deps.planners.append(dedupe.forget_old)
+def register_builtin_deliveries(scheduler: Scheduler) -> None:
+    scheduler.add_delivery(POST_KIND, deliver_post)
+    scheduler.add_planner(dedupe.forget_old)
 
 
 # Claim a few at a time so several instances share the work and a crash strands few.
@@ -62,24 +66,25 @@ CLAIM_BATCH = 128
 TICK_BUDGET_SECONDS = 50.0
 
 
-async def run_tick(deps: Deps, now: datetime | None = None) -> TickReport:
+async def run_tick(scheduler: Scheduler, now: datetime | None = None) -> TickReport:
     """One pass of the scheduler; safe to run on every instance at the same time.
 
     Workers deliver while a claimer keeps them fed in small batches. Deliveries may
     plan more deliveries due at once (a fan-out to each participant), so the pass
     repeats until a round finds nothing left to claim.
     """
+    deps = scheduler.deps
     now = now or deps.clock()
     started = time.monotonic()
-    for hook in deps.tick_started:
+    for hook in scheduler.tick_started_hooks:
         hook()
-    await asyncio.to_thread(_plan, deps, now)
+    await asyncio.to_thread(_plan, deps, scheduler.planners, now)
     totals = {"claimed": 0, "sent": 0, "failed": 0, "missed": 0, "deferred": 0, "undeliverable": 0}
     recorder = _sent_recorder(deps)
 
     while time.monotonic() - started < TICK_BUDGET_SECONDS:
         claimed_before = totals["claimed"]
-        await _deliver_round(deps, now, started, totals, recorder)
+        await _deliver_round(scheduler, now, started, totals, recorder)
         if totals["claimed"] == claimed_before:
             break
     report = TickReport(**totals)
@@ -89,12 +94,18 @@ async def run_tick(deps: Deps, now: datetime | None = None) -> TickReport:
 
 
 async def _deliver_round(
-    deps: Deps, now: datetime, started: float, totals: dict[str, int], recorder: SentRecorder
+    scheduler: Scheduler,
+    now: datetime,
+    started: float,
+    totals: dict[str, int],
+    recorder: SentRecorder,
 ) -> None:
     """Deliver everything claimable now with up to DELIVERY_CONCURRENCY workers.
 
     Workers start as claims bring work (a tick with nothing due starts one).
     """
+    deps = scheduler.deps
+    persistent_kinds = scheduler.persistent_kinds
     buffer: deque[ClaimedOccurrence] = deque()
     lock = asyncio.Lock()
     exhausted = False
@@ -111,7 +122,11 @@ async def _deliver_round(
                     # The lease runs from the claim, not from the start of a long tick.
                     lease = timedelta(seconds=deps.settings.bridgebot_claim_lease_seconds)
                     claim = await asyncio.to_thread(
-                        _claim, deps, now, lease + timedelta(seconds=time.monotonic() - started)
+                        _claim,
+                        deps,
+                        now,
+                        lease + timedelta(seconds=time.monotonic() - started),
+                        persistent_kinds,
                     )
                     totals["missed"] += claim.missed
                     totals["claimed"] += len(claim.claimed)
@@ -124,7 +139,7 @@ async def _deliver_round(
 
     async def worker() -> None:
         while (occurrence := await take()) is not None:
-            totals[await _deliver_one(deps, occurrence, recorder)] += 1
+            totals[await _deliver_one(scheduler, occurrence, recorder)] += 1
             in_progress.discard(occurrence.id)
 
     workers.append(asyncio.create_task(worker()))
@@ -173,13 +188,15 @@ def _renew(deps: Deps, occurrence_ids: list[int], until: datetime) -> None:
         )
 
 
-def _plan(deps: Deps, now: datetime) -> None:
+def _plan(deps: Deps, planners: Sequence[Planner], now: datetime) -> None:
     with deps.session_factory.begin() as session:
-        for planner in deps.planners:
+        for planner in planners:
             planner(session, now)
 
 
-def _claim(deps: Deps, now: datetime, lease: timedelta) -> occurrences.ClaimResult:
+def _claim(
+    deps: Deps, now: datetime, lease: timedelta, persistent_kinds: frozenset[str]
+) -> occurrences.ClaimResult:
     with deps.session_factory.begin() as session:
         return occurrences.claim_due(
             session=session,
@@ -188,7 +205,7 @@ def _claim(deps: Deps, now: datetime, lease: timedelta) -> occurrences.ClaimResu
             grace=timedelta(minutes=deps.settings.bridgebot_grace_minutes),
             lease=lease,
             limit=CLAIM_BATCH,
-            never_missed=deps.persistent_kinds,
+            never_missed=persistent_kinds,
         )
 
 
@@ -202,9 +219,12 @@ def _sent_recorder(deps: Deps) -> SentRecorder:
     return Batched(partial(_mark_sent, deps))
 
 
-async def _deliver_one(deps: Deps, occurrence: ClaimedOccurrence, recorder: SentRecorder) -> str:
+async def _deliver_one(
+    scheduler: Scheduler, occurrence: ClaimedOccurrence, recorder: SentRecorder
+) -> str:
     """Deliver and record one occurrence: "sent", "deferred", "undeliverable" or "failed"."""
-    delivery = deps.deliveries.get(occurrence.kind)
+    deps = scheduler.deps
+    delivery = scheduler.delivery_for(occurrence.kind)
     if occurrence.attempt > 1:
         # The first attempt died or failed; this is the only way a duplicate can happen.
         REDELIVERIES.labels(kind=occurrence.kind).inc()
@@ -217,14 +237,14 @@ async def _deliver_one(deps: Deps, occurrence: ClaimedOccurrence, recorder: Sent
     try:
         if delivery is None:
             raise LookupError(f"no delivery registered for kind {occurrence.kind!r}")
-        await delivery(occurrence, deps)
+        await delivery(occurrence, scheduler)
     except DeliveryDeferred as exc:
         logger.info("delivery %s put off for %.0f s: %s", occurrence.id, exc.retry_after, exc)
         DELIVERIES.labels(kind=occurrence.kind, outcome="deferred").inc()
         retry_at = deps.clock() + timedelta(seconds=exc.retry_after)
         await asyncio.to_thread(_put_off, deps, occurrence, str(exc), retry_at)
         # Back on time, not at the next minute's tick.
-        asyncio.get_running_loop().call_later(exc.retry_after, deps.wake)
+        asyncio.get_running_loop().call_later(exc.retry_after, scheduler.wake)
         return "deferred"
     except WorkspaceUninstalled as exc:
         # No retry can reach a workspace that removed bridgebot; a reinstall lets the
@@ -236,7 +256,8 @@ async def _deliver_one(deps: Deps, occurrence: ClaimedOccurrence, recorder: Sent
     except Exception as exc:  # noqa: BLE001 - any failure is recorded on the row and retried
         logger.exception("delivery %s (%s) failed", occurrence.id, occurrence.kind)
         DELIVERIES.labels(kind=occurrence.kind, outcome="failed").inc()
-        await asyncio.to_thread(_release, deps, occurrence, repr(exc), exc)
+        persistent = occurrence.kind in scheduler.persistent_kinds
+        await asyncio.to_thread(_release, deps, occurrence, repr(exc), exc, persistent=persistent)
         return "failed"
     # Record at once: the gap between the platform accepting and this write is the
     # only window in which a crash could cause a second delivery.
@@ -260,10 +281,15 @@ def _mark_sent(deps: Deps, batch: list[ClaimedOccurrence]) -> list[None]:
 
 
 def _release(
-    deps: Deps, occurrence: ClaimedOccurrence, error: str, exc: BaseException | None = None
+    deps: Deps,
+    occurrence: ClaimedOccurrence,
+    error: str,
+    exc: BaseException | None = None,
+    *,
+    persistent: bool = False,
 ) -> None:
     backoff = RETRY_BACKOFF * occurrence.attempt
-    if occurrence.kind in deps.persistent_kinds:
+    if persistent:
         # Retrying cannot fix a refusal (DeliveryError); anything else may pass in time.
         give_up = isinstance(exc, DeliveryError)
         backoff = min(backoff, MAX_RETRY_BACKOFF)

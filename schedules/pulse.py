@@ -17,30 +17,28 @@ from bot.commands.pulse import (
     question_message,
     results_message,
 )
-from bot.deps import Deps
 from bot.models import Person, WorkspaceSettings
 from bot.replies import Reply
 from bot.services import occurrences, pulse, workspaces
 from bot.services.occurrences import ClaimedOccurrence
 from bot.services.recurrence import Weekly
 from bot.services.workspaces import WorkspaceView
+from schedules.scheduler import Scheduler
 
 logger = logging.getLogger(__name__)
 
 TREND_WEEKS = 12
 
 
-def register(deps: Deps) -> None:
-    if PULSE_OPEN in deps.deliveries:
-        return
-    grace = timedelta(minutes=deps.settings.bridgebot_grace_minutes)
-    deps.planners.append(lambda session, now: plan_pulses(session, now, grace=grace))
-    deps.planners.append(
+def register(scheduler: Scheduler) -> None:
+    grace = timedelta(minutes=scheduler.deps.settings.bridgebot_grace_minutes)
+    scheduler.add_planner(lambda session, now: plan_pulses(session, now, grace=grace))
+    scheduler.add_planner(
         lambda session, now: pulse.close_overdue(session=session, before=now - grace)
     )
-    deps.deliveries.update(
-        {PULSE_OPEN: deliver_open, PULSE_DM: deliver_dm, PULSE_CLOSE: deliver_close}
-    )
+    scheduler.add_delivery(PULSE_OPEN, deliver_open)
+    scheduler.add_delivery(PULSE_DM, deliver_dm)
+    scheduler.add_delivery(PULSE_CLOSE, deliver_close)
 
 
 def pulse_schedule(settings: WorkspaceSettings) -> Weekly:
@@ -85,8 +83,9 @@ def plan_pulses(session: Session, now: datetime, grace: timedelta = timedelta(0)
             )
 
 
-async def deliver_open(occurrence: ClaimedOccurrence, deps: Deps) -> None:
+async def deliver_open(occurrence: ClaimedOccurrence, scheduler: Scheduler) -> None:
     """Open the pulse for this slot; its DMs are planned due now and go out this tick."""
+    deps = scheduler.deps
 
     def open_poll() -> None:
         with deps.session_factory.begin() as session:
@@ -119,7 +118,9 @@ async def deliver_open(occurrence: ClaimedOccurrence, deps: Deps) -> None:
     await asyncio.to_thread(open_poll)
 
 
-async def deliver_dm(occurrence: ClaimedOccurrence, deps: Deps) -> None:
+async def deliver_dm(occurrence: ClaimedOccurrence, scheduler: Scheduler) -> None:
+    deps = scheduler.deps
+
     def build() -> Reply | None:
         with deps.session_factory() as session:
             try:
@@ -133,12 +134,13 @@ async def deliver_dm(occurrence: ClaimedOccurrence, deps: Deps) -> None:
             return question_message(poll, {}) if poll.is_open else None
 
     reply = await asyncio.to_thread(build)
-    if reply is not None and deps.notifier is not None:
-        await deps.notifier.post(occurrence.workspace_id, occurrence.recipient_ref, reply)
+    if reply is not None:
+        await scheduler.notifier.post(occurrence.workspace_id, occurrence.recipient_ref, reply)
 
 
-async def deliver_close(occurrence: ClaimedOccurrence, deps: Deps) -> None:
+async def deliver_close(occurrence: ClaimedOccurrence, scheduler: Scheduler) -> None:
     """Close the poll and post the results (table and trend chart) to the shared channel."""
+    deps = scheduler.deps
 
     def close() -> tuple[WorkspaceView, Reply] | None:
         with deps.session_factory.begin() as session:
@@ -163,7 +165,7 @@ async def deliver_close(occurrence: ClaimedOccurrence, deps: Deps) -> None:
             return workspace, results_message(results, history, workspace)
 
     built = await asyncio.to_thread(close)
-    if built is not None and deps.notifier is not None:
+    if built is not None:
         workspace, reply = built
         assert workspace.shared_channel_ref is not None
-        await deps.notifier.post(occurrence.workspace_id, workspace.shared_channel_ref, reply)
+        await scheduler.notifier.post(occurrence.workspace_id, workspace.shared_channel_ref, reply)

@@ -14,30 +14,26 @@ from bot.services import standups, workspaces
 from bot.services.occurrences import ClaimedOccurrence
 from bot.services.standups import StandupNotFound, StandupView
 from schedules.batching import Batched
+from schedules.scheduler import Scheduler
 
 logger = logging.getLogger(__name__)
 
 
-def register(deps: Deps) -> None:
-    """Teach the tick to plan stand-ups and deliver each of their kinds (once per deps)."""
-    if standups.REMINDER_POST in deps.deliveries:
-        return
-    deps.planners.append(lambda session, now: standups.plan_due(session=session, now=now))
+def register(scheduler: Scheduler) -> None:
+    """Teach the tick to plan stand-ups and deliver each of their kinds."""
+    deps = scheduler.deps
+    scheduler.add_planner(lambda session, now: standups.plan_due(session=session, now=now))
     views = RecentStandups(deps)
-    deps.tick_started.append(views.clear)
+    scheduler.on_tick_started(views.clear)
     fan_out = partial(
         deliver_fan_out, expansions=Batched(partial(_expand_fan_outs, deps)), views=views
     )
-    deps.deliveries.update(
-        {
-            standups.REMINDER_POST: partial(deliver_reminder_post, views=views),
-            standups.REMINDER_FANOUT: fan_out,
-            standups.QUESTIONS_FANOUT: fan_out,
-            standups.REMINDER_DM: partial(deliver_reminder_dm, views=views),
-            standups.QUESTIONS_DM: partial(deliver_questions_dm, views=views),
-            standups.DIGEST: deliver_digest,
-        }
-    )
+    scheduler.add_delivery(standups.REMINDER_POST, partial(deliver_reminder_post, views=views))
+    scheduler.add_delivery(standups.REMINDER_FANOUT, fan_out)
+    scheduler.add_delivery(standups.QUESTIONS_FANOUT, fan_out)
+    scheduler.add_delivery(standups.REMINDER_DM, partial(deliver_reminder_dm, views=views))
+    scheduler.add_delivery(standups.QUESTIONS_DM, partial(deliver_questions_dm, views=views))
+    scheduler.add_delivery(standups.DIGEST, deliver_digest)
 
 
 ViewKey = tuple[str, int, datetime]  # workspace, stand-up id, due time
@@ -100,11 +96,9 @@ def _expand_fan_outs(
 
 
 async def _post(
-    deps: Deps, occurrence: ClaimedOccurrence, conversation_ref: str, reply: Reply
+    scheduler: Scheduler, occurrence: ClaimedOccurrence, conversation_ref: str, reply: Reply
 ) -> None:
-    if deps.notifier is None:
-        raise RuntimeError("no notifier configured")
-    await deps.notifier.post(occurrence.workspace_id, conversation_ref, reply)
+    await scheduler.notifier.post(occurrence.workspace_id, conversation_ref, reply)
 
 
 def _start(occurrence: ClaimedOccurrence) -> datetime:
@@ -116,11 +110,11 @@ def _local_date(occurrence: ClaimedOccurrence) -> date:
 
 
 async def deliver_reminder_post(
-    occurrence: ClaimedOccurrence, deps: Deps, *, views: RecentStandups
+    occurrence: ClaimedOccurrence, scheduler: Scheduler, *, views: RecentStandups
 ) -> None:
     if view := await views.get(occurrence):
         await _post(
-            deps,
+            scheduler,
             occurrence,
             view.channel_ref,
             reminder_message(view, _start(occurrence), direct=False),
@@ -128,24 +122,24 @@ async def deliver_reminder_post(
 
 
 async def deliver_reminder_dm(
-    occurrence: ClaimedOccurrence, deps: Deps, *, views: RecentStandups
+    occurrence: ClaimedOccurrence, scheduler: Scheduler, *, views: RecentStandups
 ) -> None:
     if view := await views.get(occurrence):
         reply = reminder_message(view, _start(occurrence), direct=True)
-        await _post(deps, occurrence, occurrence.recipient_ref, reply)
+        await _post(scheduler, occurrence, occurrence.recipient_ref, reply)
 
 
 async def deliver_questions_dm(
-    occurrence: ClaimedOccurrence, deps: Deps, *, views: RecentStandups
+    occurrence: ClaimedOccurrence, scheduler: Scheduler, *, views: RecentStandups
 ) -> None:
     if view := await views.get(occurrence):
         reply = questions_message(view, _local_date(occurrence))
-        await _post(deps, occurrence, occurrence.recipient_ref, reply)
+        await _post(scheduler, occurrence, occurrence.recipient_ref, reply)
 
 
 async def deliver_fan_out(
     occurrence: ClaimedOccurrence,
-    deps: Deps,
+    scheduler: Scheduler,
     *,
     expansions: Batched[ClaimedOccurrence, tuple[StandupView | None, int]],
     views: RecentStandups,
@@ -160,7 +154,9 @@ async def deliver_fan_out(
     logger.info("stand-up delivery %s fans out to %d people", occurrence.id, count)
 
 
-async def deliver_digest(occurrence: ClaimedOccurrence, deps: Deps) -> None:
+async def deliver_digest(occurrence: ClaimedOccurrence, scheduler: Scheduler) -> None:
+    deps = scheduler.deps
+
     def build() -> tuple[StandupView, Reply] | None:
         with deps.session_factory() as session:
             try:
@@ -180,4 +176,4 @@ async def deliver_digest(occurrence: ClaimedOccurrence, deps: Deps) -> None:
     built = await asyncio.to_thread(build)
     if built:
         view, reply = built
-        await _post(deps, occurrence, view.channel_ref, reply)
+        await _post(scheduler, occurrence, view.channel_ref, reply)

@@ -15,6 +15,7 @@ from bot.models import Side, WorkspaceSettings
 from bot.notify import DeliveryError
 from bot.services import occurrences, people
 from bot.services.occurrences import ClaimedOccurrence
+from schedules.scheduler import Scheduler
 
 logger = logging.getLogger(__name__)
 
@@ -22,11 +23,9 @@ SYNC = "sides.sync"
 DAILY_AT = time(3, 0)
 
 
-def register(deps: Deps) -> None:
-    if SYNC in deps.deliveries:
-        return
-    deps.planners.append(plan_daily_sync)
-    deps.deliveries[SYNC] = deliver_sync
+def register(scheduler: Scheduler) -> None:
+    scheduler.add_planner(plan_daily_sync)
+    scheduler.add_delivery(SYNC, deliver_sync)
 
 
 def plan_daily_sync(session: Session, now: datetime) -> None:
@@ -46,8 +45,9 @@ def plan_daily_sync(session: Session, now: datetime) -> None:
         )
 
 
-async def deliver_sync(occurrence: ClaimedOccurrence, deps: Deps) -> None:
-    directory = deps.notifier
+async def deliver_sync(occurrence: ClaimedOccurrence, scheduler: Scheduler) -> None:
+    deps = scheduler.deps
+    directory = scheduler.notifier
     group_members = getattr(directory, "group_members", None)
     requested_by = occurrence.payload.get("requested_by")
 
@@ -72,8 +72,8 @@ async def deliver_sync(occurrence: ClaimedOccurrence, deps: Deps) -> None:
         else:
             summary = await asyncio.to_thread(_apply, deps, occurrence.workspace_id, members)
     logger.info("side sync for %s: %s", occurrence.workspace_id, summary)
-    if requested_by and deps.notifier is not None:
-        await deps.notifier.post(
+    if requested_by:
+        await scheduler.notifier.post(
             occurrence.workspace_id,
             requested_by,
             replies.message(summary, visibility=replies.Visibility.CHANNEL),

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import hypothesis
@@ -21,6 +22,7 @@ from bot.deps import Deps, build_deps
 from bot.migrate import upgrade
 from bot.models import Base
 from bot.settings import Settings
+from tests.clock import Clock
 from tests.fake_slack import FakeSlack
 from tests.signing import SIGNING_SECRET
 
@@ -166,8 +168,16 @@ def settings(database_url: str) -> Settings:
 
 
 @pytest.fixture
-def deps(settings: Settings) -> Iterator[Deps]:
-    built = build_deps(settings, upgrade_schema=False)  # database_url is already migrated
+def clock() -> Clock:
+    """What the test's deps take as now: real time until the test sets `clock.now`
+    (a module may override this fixture with a clock of its own)."""
+    return Clock()
+
+
+@pytest.fixture
+def deps(settings: Settings, clock: Callable[[], datetime]) -> Iterator[Deps]:
+    # database_url is already migrated
+    built = build_deps(settings, upgrade_schema=False, clock=clock)
     try:
         yield built
     finally:
@@ -208,8 +218,8 @@ def slack_settings(database_url: str, fake_slack: FakeSlack) -> Settings:
 
 
 @pytest.fixture
-def slack_deps(slack_settings: Settings) -> Iterator[Deps]:
-    built = build_deps(slack_settings, upgrade_schema=False)
+def slack_deps(slack_settings: Settings, clock: Callable[[], datetime]) -> Iterator[Deps]:
+    built = build_deps(slack_settings, upgrade_schema=False, clock=clock)
     try:
         yield built
     finally:

@@ -61,8 +61,8 @@ def test_console_runs_commands_and_prints_replies(tmp_path: Path) -> None:
 
 def test_scheduled_messages_are_printed_when_they_fire(deps: Deps) -> None:
     output = io.StringIO()
-    deps.notifier = ConsoleNotifier(output)
-    create_scheduler(deps)  # registers every delivery, as run_console does; not started
+    # Every delivery registered, as run_console does; not started.
+    scheduler = create_scheduler(deps, ConsoleNotifier(output))
     due = deps.clock().replace(microsecond=0) + timedelta(minutes=5)
     with deps.session_factory.begin() as session:
         workspaces.ensure_workspace(
@@ -77,15 +77,15 @@ def test_scheduled_messages_are_printed_when_they_fire(deps: Deps) -> None:
             payload={"conversation_ref": "marketing-it", "text": "Stand-up in 15 minutes"},
         )
 
-    early = asyncio.run(run_tick(deps, now=due - timedelta(minutes=1)))
+    early = asyncio.run(run_tick(scheduler, now=due - timedelta(minutes=1)))
     assert early.sent == 0
     assert output.getvalue() == ""
 
-    on_time = asyncio.run(run_tick(deps, now=due))
+    on_time = asyncio.run(run_tick(scheduler, now=due))
     assert on_time.sent == 1
     assert output.getvalue() == "\n[posted to marketing-it]\nStand-up in 15 minutes\n"
 
-    asyncio.run(run_tick(deps, now=due + timedelta(minutes=1)))
+    asyncio.run(run_tick(scheduler, now=due + timedelta(minutes=1)))
     assert output.getvalue().count("Stand-up in 15 minutes") == 1
 
 

@@ -6,20 +6,26 @@ import asyncio
 import io
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import select
 
 from bot.deps import Deps
 from bot.models import BoardPost
 from handlers.console import run_console
+from tests.clock import Clock
 
 # A Wednesday ahead of the real clock: the console's scheduler waits for it, so no
 # scheduled message (a digest, a pulse) can interleave with the replies under test.
 NOW = datetime(2030, 3, 6, 12, 0, tzinfo=UTC)
 
 
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(NOW)
+
+
 def console(deps: Deps, lines: list[str], user: str = "alice") -> list[str]:
     """Feed `lines` to a console session; return the printed lines."""
-    deps.clock = lambda: NOW
     output = io.StringIO()
     source = io.StringIO("\n".join(lines) + "\n")
     asyncio.run(

@@ -144,8 +144,7 @@ def outage_deps(database: str, proxy: SwitchableProxy, fake_slack: FakeSlack) ->
         slack_signing_secret=SecretStr(SIGNING_SECRET),
         slack_api_url=fake_slack.api_url,
     )
-    built = build_deps(settings)
-    built.clock = lambda: NOW
+    built = build_deps(settings, clock=lambda: NOW)
     try:
         yield built
     finally:

@@ -15,6 +15,7 @@ from bot.models import Side
 from bot.services import people, pulse, workspaces
 from handlers.server import create_web_app
 from handlers.slack.replies import modal_metadata
+from tests.clock import Clock
 from tests.fake_slack import TEAM_ID, FakeSlack
 from tests.signing import (
     block_actions_body,
@@ -31,8 +32,8 @@ SECRETS = ("secret-launch-plan-xyz", "secret-side-qqq", "secret-comment-www")
 
 
 @pytest.fixture
-def http(slack_deps: Deps, fake_slack: FakeSlack) -> Iterator[TestClient]:
-    slack_deps.clock = lambda: NOW
+def http(slack_deps: Deps, fake_slack: FakeSlack, clock: Clock) -> Iterator[TestClient]:
+    clock.now = NOW
     fake_slack.add_user(ADMIN, admin=True)
     fake_slack.add_user(ALICE)
     with TestClient(create_web_app(slack_deps)) as client:

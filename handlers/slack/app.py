@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp
@@ -25,7 +26,7 @@ from handlers.slack import (
 from handlers.slack.client import make_web_client
 from handlers.slack.errors import BackgroundWork
 from handlers.slack.manifest import BOT_SCOPES
-from handlers.slack.notifier import SlackNotifier, TokenLookup
+from handlers.slack.notifier import SlackNotifier
 from handlers.slack.payload_logging import slack_library_logger
 from handlers.slack.people import SlackRuntime
 from handlers.slack.signature import quiet_bolt_verification_log
@@ -40,21 +41,61 @@ def _secret(value: object) -> str | None:
     return value.get_secret_value() if value is not None else None  # type: ignore[attr-defined]
 
 
+def create_installation_store(settings: Settings) -> AsyncSQLAlchemyInstallationStore | None:
+    """Each workspace's bot token, in OAuth mode; None with the one bot token of the settings.
+
+    Built once and shared by the notifier and the app's OAuth flow.
+    """
+    if settings.run_mode is not RunMode.SLACK_OAUTH:
+        return None
+    assert settings.slack_client_id is not None
+    return AsyncSQLAlchemyInstallationStore(
+        client_id=settings.slack_client_id, engine=make_async_engine(settings.database_url)
+    )
+
+
+def create_slack_notifier(
+    settings: Settings,
+    session: aiohttp.ClientSession,
+    installations: AsyncSQLAlchemyInstallationStore | None = None,
+) -> SlackNotifier:
+    """Where scheduled messages go on Slack: posted with each workspace's bot token."""
+    if installations is None:
+        fixed_token = _secret(settings.slack_bot_token)
+
+        async def tokens(workspace_id: str) -> str | None:
+            return fixed_token
+
+    else:
+        store = installations
+
+        async def tokens(workspace_id: str) -> str | None:
+            bot = await store.async_find_bot(enterprise_id=None, team_id=workspace_id)
+            return bot.bot_token if bot else None
+
+    return SlackNotifier(settings, tokens, session)
+
+
 def create_slack_app(
     settings: Settings,
     deps: Deps,
     session: aiohttp.ClientSession,
     background: BackgroundWork | None = None,
+    *,
+    installations: AsyncSQLAlchemyInstallationStore | None = None,
+    wake: Callable[[], None] = lambda: None,
 ) -> AsyncApp:
-    """The Bolt app with every listener registered; also installs the Slack notifier.
+    """The Bolt app with every listener registered.
 
     Listeners answer Slack when they call ack() and go on in `background` (see
     answered_at_ack), so Bolt runs them before responding (process_before_response).
+    `wake` runs the scheduler at once, for the posts a command queued. In OAuth mode
+    `installations` is the store create_installation_store built (one is made if not).
     """
     client = make_web_client(settings, token=_secret(settings.slack_bot_token), session=session)
     quiet_bolt_verification_log()
     if settings.run_mode is RunMode.SLACK_OAUTH:
-        app, tokens = _oauth_app(settings, client)
+        app = _oauth_app(settings, client, installations or create_installation_store(settings))
     else:
         # The client carries the bot token (and the API URL and retry handlers).
         app = AsyncApp(
@@ -63,38 +104,33 @@ def create_slack_app(
             process_before_response=True,
             logger=slack_library_logger(),  # never below INFO: no payloads in the logs
         )
-        fixed_token = _secret(settings.slack_bot_token)
-
-        async def tokens(_workspace_id: str) -> str | None:
-            return fixed_token
 
     errors.mark_verified_requests(app)  # before any middleware of ours
     if settings.run_mode is not RunMode.SLACK_OAUTH:
         # Before dedupe, so another workspace's requests leave nothing behind.
         own_workspace.register(app)
     dedupe.register(app, deps)
-    runtime = SlackRuntime(settings, session, background)
+    runtime = SlackRuntime(settings, session, background, wake=wake)
     commands.register(app, deps, runtime)
     interactions.register(app, deps, runtime)
     home.register(app, deps, runtime)
     installation.register(app)
     errors.register(app)
-    deps.notifier = SlackNotifier(settings, tokens, session)
     return app
 
 
-def _oauth_app(settings: Settings, client: object) -> tuple[AsyncApp, TokenLookup]:
-    assert settings.slack_client_id is not None
-    async_engine = make_async_engine(settings.database_url)
-    installations = AsyncSQLAlchemyInstallationStore(
-        client_id=settings.slack_client_id, engine=async_engine
-    )
+def _oauth_app(
+    settings: Settings, client: object, installations: AsyncSQLAlchemyInstallationStore | None
+) -> AsyncApp:
+    assert settings.slack_client_id is not None and installations is not None
     oauth_settings = AsyncOAuthSettings(
         client_id=settings.slack_client_id,
         client_secret=_secret(settings.slack_client_secret),
         scopes=list(BOT_SCOPES),
         installation_store=installations,
-        state_store=AsyncSQLAlchemyOAuthStateStore(expiration_seconds=600, engine=async_engine),
+        state_store=AsyncSQLAlchemyOAuthStateStore(
+            expiration_seconds=600, engine=installations.engine
+        ),
         state_validation_enabled=True,
         install_path=INSTALL_PATH,
         redirect_uri_path=REDIRECT_PATH,
@@ -106,9 +142,4 @@ def _oauth_app(settings: Settings, client: object) -> tuple[AsyncApp, TokenLooku
         process_before_response=True,
         logger=slack_library_logger(),
     )
-
-    async def tokens(workspace_id: str) -> str | None:
-        bot = await installations.async_find_bot(enterprise_id=None, team_id=workspace_id)
-        return bot.bot_token if bot else None
-
-    return app, tokens
+    return app

@@ -81,6 +81,6 @@ async def handle_slash_command(
         channel_ref=body.get("channel_id"),
         trigger_id=body.get("trigger_id"),
         respond=runtime.responder(body, respond),
-        wake=deps.wake,
+        wake=runtime.wake,
     )
     await send_reply(reply, answering)

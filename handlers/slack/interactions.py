@@ -81,7 +81,7 @@ async def handle_block_action(
         channel_ref=channel,
         trigger_id=body.get("trigger_id"),
         respond=runtime.responder(body, respond),
-        wake=deps.wake,
+        wake=runtime.wake,
     )
     await send_reply(reply, answering)
 
@@ -129,7 +129,7 @@ async def handle_view_submission(
         uow=uow,
         user_ref=user_id,
         channel_ref=channel,
-        wake=deps.wake,
+        wake=runtime.wake,
     )
     await send_reply(reply, answering)
 

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -87,9 +88,13 @@ class SlackRuntime:
         settings: Settings,
         session: aiohttp.ClientSession | None = None,
         background: BackgroundWork | None = None,
+        *,
+        wake: Callable[[], None] = lambda: None,
     ) -> None:
         self.http_session = session
         self.background = background or BackgroundWork()
+        # Runs the scheduler at once, so the posts a command queued go out now.
+        self.wake = wake
         self.admins = AdminDirectory(settings)
         # One lock per board message, so updates from concurrent clicks go out in order
         # and each re-reads the latest state.

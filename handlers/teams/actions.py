@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from functools import partial
 from typing import Any, cast
 
@@ -41,13 +42,18 @@ logger = logging.getLogger(__name__)
 OTHER_TENANT = "This bridgebot serves another organisation."
 
 
-def register(app: App, runtime: TeamsRuntime) -> None:
+def register(app: App, runtime: TeamsRuntime, wake: Callable[[], None]) -> None:
+    """Answer clicks and forms; `wake` runs the scheduler at once for the posts they queue."""
     # The SDK types the answer as its response models; a plain dict serialises the same.
-    app.on_card_action_execute(cast(Any, partial(handle_card_action, runtime=runtime)))
+    handler = partial(handle_card_action, runtime=runtime, wake=wake)
+    app.on_card_action_execute(cast(Any, handler))
 
 
 async def handle_card_action(
-    ctx: ActivityContext[AdaptiveCardInvokeActivity], *, runtime: TeamsRuntime
+    ctx: ActivityContext[AdaptiveCardInvokeActivity],
+    *,
+    runtime: TeamsRuntime,
+    wake: Callable[[], None],
 ) -> dict[str, Any]:
     """Handle a click on a bridgebot card: a button, a form's Submit or its Cancel."""
     turn = read_turn(ctx.activity)
@@ -68,11 +74,11 @@ async def handle_card_action(
                 runtime, turn, replies.message("Cancelled; nothing was saved."), origin
             )
         if verb == FORM_VERB:
-            return await submit_form(runtime, turn, data, uow, origin)
+            return await submit_form(runtime, turn, data, uow, origin, wake)
         reply = await asyncio.to_thread(
             run_action, action_id=verb, value=str(data.get("v", "")), **uow
         )
-        return await answer_click(runtime, reply, turn, uow, origin)
+        return await answer_click(runtime, reply, turn, uow, origin, wake)
     except Exception as error:  # noqa: BLE001 - the single error path for card actions
         outcome = "error"
         return message_response(apology(error, "card action"))
@@ -100,14 +106,19 @@ async def persist(runtime: TeamsRuntime, turn: Turn, card: dict[str, Any], line:
 
 
 async def answer_click(
-    runtime: TeamsRuntime, reply: Reply, turn: Turn, uow: dict[str, Any], origin: str
+    runtime: TeamsRuntime,
+    reply: Reply,
+    turn: Turn,
+    uow: dict[str, Any],
+    origin: str,
+    wake: Callable[[], None],
 ) -> dict[str, Any]:
     """Deliver what a button answered and say what the clicked card shows now."""
     workspace_id = turn.workspace_id
     connector = runtime.connector
     refreshed = await runtime.send_outbox(reply, uow, workspace_id)
     if reply.wake_scheduler:
-        runtime.deps.wake()
+        wake()
     if reply.form is not None:
         # A form opens as a new card, so the card clicked on (a pulse, a term) stays.
         card = await runtime.render_form(reply.form, workspace_id, origin)
@@ -146,7 +157,12 @@ def _names(session: Session, workspace_id: str, reply: Reply) -> dict[str, str]:
 
 
 async def submit_form(
-    runtime: TeamsRuntime, turn: Turn, data: dict[str, Any], uow: dict[str, Any], origin: str
+    runtime: TeamsRuntime,
+    turn: Turn,
+    data: dict[str, Any],
+    uow: dict[str, Any],
+    origin: str,
+    wake: Callable[[], None],
 ) -> dict[str, Any]:
     """A form's Submit: errors next to their fields, or save and show the result in its place."""
     spec = data.get("spec")
@@ -169,7 +185,7 @@ async def submit_form(
         )
     await runtime.send_outbox(reply, uow, workspace_id)
     if reply.wake_scheduler:
-        runtime.deps.wake()
+        wake()
     if reply.form is not None:
         card = await runtime.render_form(reply.form, workspace_id, origin)
         await persist(runtime, turn, card, reply.form.title)

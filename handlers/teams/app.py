@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from fastapi import FastAPI, Response
@@ -35,14 +36,26 @@ class TeamsOptions:
     dangerously_allow_unauthenticated_requests: bool = False
 
 
-@dataclass
+@dataclass(frozen=True)
 class TeamsBot:
+    """The Teams App and its notifier; its handlers are added when it starts.
+
+    The notifier comes first, for the scheduler to be built with it; the handlers then
+    receive the scheduler's wake.
+    """
+
     app: App
     runtime: TeamsRuntime
     notifier: TeamsNotifier
 
-    async def start(self) -> None:
-        """Register POST /api/messages (with token validation) on the FastAPI app."""
+    async def start(self, wake: Callable[[], None]) -> None:
+        """Add the handlers and register POST /api/messages (token validation on).
+
+        `wake` runs the scheduler at once, for the posts a command or click queued.
+        """
+        messages.register(self.app, self.runtime, wake)
+        actions.register(self.app, self.runtime, wake)
+        install.register(self.app, self.runtime)
         await self.app.initialize()
 
 
@@ -50,7 +63,7 @@ __all__ = ["TeamsBot", "TeamsOptions", "create_teams_bot", "settings_problem", "
 
 
 def create_teams_bot(deps: Deps, api: FastAPI, options: TeamsOptions | None = None) -> TeamsBot:
-    """The Teams App, its handlers and notifier, mounted on `api` (started in its lifespan)."""
+    """The Teams App and its notifier, mounted on `api` (handlers added as it starts)."""
     options = options or TeamsOptions()
     settings = deps.settings
     assert settings.teams_app_id is not None
@@ -76,9 +89,6 @@ def create_teams_bot(deps: Deps, api: FastAPI, options: TeamsOptions | None = No
         public_url=settings.public_url,
         tenant_id=settings.teams_tenant_id,
     )
-    messages.register(app, runtime)
-    actions.register(app, runtime)
-    install.register(app, runtime)
     register_files(api, deps)
     return TeamsBot(app=app, runtime=runtime, notifier=TeamsNotifier(runtime))
 

@@ -35,8 +35,9 @@ TEAMS_HINT = (
 )
 
 
-def register(app: App, runtime: TeamsRuntime) -> None:
-    app.on_message(partial(handle_message, runtime=runtime))
+def register(app: App, runtime: TeamsRuntime, wake: Callable[[], None]) -> None:
+    """Answer typed commands; `wake` runs the scheduler at once for the posts they queue."""
+    app.on_message(partial(handle_message, runtime=runtime, wake=wake))
 
 
 def command_of(text: str) -> tuple[str, str]:
@@ -76,7 +77,12 @@ def _request_key(turn: Turn) -> str:
     return f"teams:{digest[:40]}"
 
 
-async def handle_message(ctx: ActivityContext[MessageActivity], *, runtime: TeamsRuntime) -> None:
+async def handle_message(
+    ctx: ActivityContext[MessageActivity],
+    *,
+    runtime: TeamsRuntime,
+    wake: Callable[[], None],
+) -> None:
     """Handle a message to bridgebot: run the command it types and answer."""
     activity = ctx.activity
     turn = read_turn(activity)
@@ -91,7 +97,7 @@ async def handle_message(ctx: ActivityContext[MessageActivity], *, runtime: Team
         ):
             logger.info("skipping a repeated Teams message")
             return
-        await run_typed_command(runtime, turn, activity)
+        await run_typed_command(runtime, turn, activity, wake)
     except Exception as error:  # noqa: BLE001 - the single error path for typed commands
         outcome = "error"
         message = apology(error, "message")
@@ -106,7 +112,9 @@ async def handle_message(ctx: ActivityContext[MessageActivity], *, runtime: Team
         )
 
 
-async def run_typed_command(runtime: TeamsRuntime, turn: Turn, activity: MessageActivity) -> None:
+async def run_typed_command(
+    runtime: TeamsRuntime, turn: Turn, activity: MessageActivity, wake: Callable[[], None]
+) -> None:
     text = command_text(activity.text, activity)
     if not text and activity.value is not None:
         logger.info("ignoring a card submission sent as a message (Action.Submit)")
@@ -132,6 +140,8 @@ async def run_typed_command(runtime: TeamsRuntime, turn: Turn, activity: Message
     if name == "bridge" and args.lower() in {"", "help"} and not reply.is_error:
         reply = replace(reply, blocks=(*reply.blocks, Note(replies.text(TEAMS_HINT))))
     await answer_command(runtime, reply, turn, uow)
+    if reply.wake_scheduler:
+        wake()
 
 
 async def answer_command(
@@ -161,5 +171,3 @@ async def answer_command(
             service_url, conversation_id = await runtime.private_place(turn)
             await connector.send(service_url, conversation_id, card, line)
     await runtime.send_outbox(reply, uow, workspace_id)
-    if reply.wake_scheduler:
-        runtime.deps.wake()

@@ -16,6 +16,8 @@ from bot.deps import Deps
 from bot.models import BoardPost, Occurrence, OccurrenceStatus
 from bot.services.outbox import CHANNEL_POST
 from handlers.server import create_web_app
+from tests.app_scheduler import app_scheduler
+from tests.clock import Clock
 from tests.fake_slack import Call, FakeSlack
 from tests.idle import wait_until_idle
 from tests.signing import block_actions_body, slack_headers, slash_command_body
@@ -53,8 +55,8 @@ def fake(fake_slack: FakeSlack) -> FakeSlack:
 
 
 @pytest.fixture
-def http(slack_deps: Deps, fake: FakeSlack) -> Iterator[TestClient]:
-    slack_deps.clock = lambda: NOW
+def http(slack_deps: Deps, fake: FakeSlack, clock: Clock) -> Iterator[TestClient]:
+    clock.now = NOW
     with TestClient(create_web_app(slack_deps)) as client:
         yield client
 
@@ -343,7 +345,7 @@ def test_six_rate_limits_in_a_row_delay_a_win_but_post_it_once(
 
 @pytest.mark.slow  # the client's real retry backoff
 def test_server_errors_past_the_clients_retries_delay_a_win_but_post_it_once(
-    http: TestClient, fake: FakeSlack, slack_deps: Deps
+    http: TestClient, fake: FakeSlack, slack_deps: Deps, clock: Clock
 ) -> None:
     set_up_workspace(http, fake)
     fake.fail_next("chat.postMessage", status=503, error="service_unavailable", times=4)
@@ -354,9 +356,8 @@ def test_server_errors_past_the_clients_retries_delay_a_win_but_post_it_once(
     wait_until_idle(http)
     assert len(shared_posts(fake)) == 4
 
-    moved = NOW + timedelta(seconds=31)  # past the backoff
-    slack_deps.clock = lambda: moved
-    slack_deps.wake()
+    clock.now = NOW + timedelta(seconds=31)  # past the backoff
+    app_scheduler(http).wake()
     wait_until(lambda: delivery_status(slack_deps) == OccurrenceStatus.SENT.value)
     calls = shared_posts(fake)
     assert len(calls) == 5

@@ -18,6 +18,7 @@ from bot.models import GlossaryTerm, Person, Side
 from bot.services import board, glossary, people, pulse, standups, workspaces
 from bot.services.standups import StandupDraft
 from handlers.server import create_web_app
+from tests.clock import Clock
 from tests.fake_slack import TEAM_ID, Call, FakeSlack
 from tests.idle import wait_until_idle
 from tests.signing import (
@@ -35,8 +36,8 @@ IT = ["U0IT1", "U0IT2", "U0IT3"]
 
 
 @pytest.fixture
-def http(slack_deps: Deps, fake_slack: FakeSlack) -> Iterator[TestClient]:
-    slack_deps.clock = lambda: NOW
+def http(slack_deps: Deps, fake_slack: FakeSlack, clock: Clock) -> Iterator[TestClient]:
+    clock.now = NOW
     for user in (ALICE, BOB):
         fake_slack.add_user(user)
     with TestClient(create_web_app(slack_deps)) as client:

@@ -19,6 +19,7 @@ from bot.settings import Settings
 from handlers.server import create_web_app
 from handlers.slack.render import escape
 from schedules.jobs import run_tick
+from tests.app_scheduler import app_scheduler
 from tests.fake_slack import TEAM_ID, Call, FakeSlack
 from tests.idle import wait_until_idle
 from tests.signing import SIGNING_SECRET, slack_headers, slash_command_body
@@ -247,7 +248,7 @@ def tick_until_sent(client: TestClient, deps: Deps, timeout: float = 15.0) -> No
     The app's own scheduler may claim the occurrence first; either way it is sent once.
     """
     assert client.portal is not None
-    client.portal.call(run_tick, deps)
+    client.portal.call(run_tick, app_scheduler(client))
     deadline = time.monotonic() + timeout
     while occurrence_state(deps)[0] != OccurrenceStatus.SENT:
         assert time.monotonic() < deadline, f"not sent: {occurrence_state(deps)}"

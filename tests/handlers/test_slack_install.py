@@ -25,6 +25,7 @@ from handlers.server import create_web_app
 from handlers.slack.app import create_slack_app
 from handlers.slack.errors import BackgroundWork
 from schedules.jobs import run_tick
+from tests.app_scheduler import app_scheduler
 from tests.fake_slack import TEAM_ID, FakeSlack
 from tests.idle import wait_until_idle
 from tests.signing import (
@@ -204,7 +205,7 @@ def tick_until(
 ) -> tuple[str, int, str | None]:
     """Run a tick (the app's own scheduler may take the post first); wait for `status`."""
     assert client.portal is not None
-    client.portal.call(run_tick, deps, now)
+    client.portal.call(run_tick, app_scheduler(client), now)
     deadline = time.monotonic() + 10
     while (state := post_state(deps, subject))[0] != status:
         assert state[0] in {OccurrenceStatus.PENDING, OccurrenceStatus.CLAIMED}, state
@@ -279,7 +280,7 @@ def test_uninstall_deletes_tokens_keeps_data_and_posts_resume_after_reinstall(
     assert state == (OccurrenceStatus.UNDELIVERABLE, 1, UNINSTALLED)
     # Not retried: later ticks leave it as it is, and Slack was never asked.
     assert oauth_http.portal is not None
-    oauth_http.portal.call(run_tick, oauth_deps, now + timedelta(minutes=5))
+    oauth_http.portal.call(run_tick, app_scheduler(oauth_http), now + timedelta(minutes=5))
     assert post_state(oauth_deps, "while-gone") == state
     assert fake_slack.calls_to("chat.postMessage") == []
     assert data_kept(oauth_deps) == kept
@@ -330,7 +331,7 @@ def test_a_revoked_fixed_token_is_recorded_once_not_retried(
         assert state[2] is not None and state[2].startswith(UNINSTALLED)
     # Slack was asked once: a revoked token is not tried again, now or at later ticks.
     assert slack_http.portal is not None
-    slack_http.portal.call(run_tick, slack_deps, now + timedelta(minutes=5))
+    slack_http.portal.call(run_tick, app_scheduler(slack_http), now + timedelta(minutes=5))
     assert len(fake_slack.calls_to("chat.postMessage")) == 1
 
 

@@ -30,6 +30,8 @@ from bot.services.glossary import TermDraft
 from bot.services.standups import StandupDraft
 from handlers.server import create_web_app
 from schedules.jobs import run_tick
+from tests.app_scheduler import app_scheduler
+from tests.clock import Clock
 from tests.fake_slack import TEAM_ID, FakeSlack
 from tests.signing import (
     block_actions_body,
@@ -44,8 +46,8 @@ ADMIN, ALICE, BOB = "U0ADA", "U0ALICE", "U0BOB"
 
 
 @pytest.fixture
-def http(slack_deps: Deps, fake_slack: FakeSlack) -> Iterator[TestClient]:
-    slack_deps.clock = lambda: NOW
+def http(slack_deps: Deps, fake_slack: FakeSlack, clock: Clock) -> Iterator[TestClient]:
+    clock.now = NOW
     fake_slack.add_user(ADMIN, admin=True)
     for user in (ALICE, BOB):
         fake_slack.add_user(user)
@@ -395,7 +397,7 @@ def test_sync_sets_sides_from_user_groups_and_tells_the_admin(
     reply = command(http, fake_slack, "sync", user=ADMIN)
     assert "you will get a DM when it is done" in reply["text"]
     assert http.portal is not None
-    http.portal.call(run_tick, slack_deps)
+    http.portal.call(run_tick, app_scheduler(http))
 
     dm = next(
         call for call in fake_slack.wait_for("chat.postMessage") if call.params["channel"] == ADMIN

@@ -19,6 +19,7 @@ from bot.deps import Deps
 from bot.models import PulseAnswer, PulseComment, PulsePoll, Side
 from bot.services import people, pulse, workspaces
 from handlers.server import create_web_app
+from tests.clock import Clock
 from tests.fake_slack import TEAM_ID, Call, FakeSlack, Upload
 from tests.idle import wait_until_idle
 from tests.signing import (
@@ -37,9 +38,9 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture
-def http(slack_deps: Deps) -> Iterator[TestClient]:
+def http(slack_deps: Deps, clock: Clock) -> Iterator[TestClient]:
     """The whole app over HTTP, its clock fixed so no scheduled delivery interferes."""
-    slack_deps.clock = lambda: NOW
+    clock.now = NOW
     with TestClient(create_web_app(slack_deps)) as client:
         yield client
 

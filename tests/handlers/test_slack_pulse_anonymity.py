@@ -19,6 +19,7 @@ from bot.deps import Deps
 from bot.models import Side
 from bot.services import people, pulse, workspaces
 from handlers.server import create_web_app
+from tests.clock import Clock
 from tests.fake_slack import TEAM_ID, FakeSlack
 from tests.handlers.test_slack_pulse import NOW, click, command, uploaded
 from tests.signing import slack_headers, view_submission_body
@@ -31,9 +32,9 @@ SLOT = NOW - timedelta(days=2)
 
 
 @pytest.fixture
-def http(slack_deps: Deps) -> Iterator[TestClient]:
+def http(slack_deps: Deps, clock: Clock) -> Iterator[TestClient]:
     """The whole app over HTTP, its clock fixed so no scheduled delivery interferes."""
-    slack_deps.clock = lambda: NOW
+    clock.now = NOW
     with TestClient(create_web_app(slack_deps)) as client:
         yield client
 

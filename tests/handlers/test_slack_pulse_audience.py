@@ -15,6 +15,7 @@ from bot.deps import Deps
 from bot.models import PulseAnswer, PulseComment, Side
 from bot.services import people, pulse, workspaces
 from handlers.server import create_web_app
+from tests.clock import Clock
 from tests.fake_slack import TEAM_ID, FakeSlack
 from tests.signing import block_actions_body, slack_headers, slash_command_body
 
@@ -27,8 +28,8 @@ STRANGER, LATE = "U0STRANGER", "U0LATE"
 
 
 @pytest.fixture
-def http(slack_deps: Deps, fake_slack: FakeSlack) -> Iterator[TestClient]:
-    slack_deps.clock = lambda: NOW
+def http(slack_deps: Deps, fake_slack: FakeSlack, clock: Clock) -> Iterator[TestClient]:
+    clock.now = NOW
     fake_slack.add_user(ADMIN, admin=True)
     for user in (*MARKETING, LONE_IT, STRANGER, LATE):
         fake_slack.add_user(user)

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from bot.deps import Deps
 from handlers.server import create_web_app
 from handlers.slack.payload_logging import SLACK_LIBRARY_LOGGERS
+from tests.clock import Clock
 from tests.fake_slack import FakeSlack
 from tests.handlers.test_slack_pulse import NOW, buttons, click, open_pulse, seed
 from tests.test_logs import everything_logged
@@ -32,13 +33,14 @@ def test_a_vote_leaves_no_answer_in_the_logs_at_debug(
     fake_slack: FakeSlack,
     caplog: pytest.LogCaptureFixture,
     library_levels: None,
+    clock: Clock,
 ) -> None:
     fake_slack.add_user("U0ALICE")
     seed(slack_deps)
     poll_id = open_pulse(slack_deps)
     # LOG_LEVEL=DEBUG, set before the app is built, as `bridgebot run` does.
     caplog.set_level(logging.DEBUG)
-    slack_deps.clock = lambda: NOW
+    clock.now = NOW
     with TestClient(create_web_app(slack_deps)) as http:
         click(http, fake_slack, "pulse_vote:3", f"{poll_id}:0:4")  # "Agree" on question 1
         reply = fake_slack.wait_for("response_url")[0]

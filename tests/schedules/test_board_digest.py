@@ -14,8 +14,10 @@ from bot.deps import Deps, build_deps
 from bot.models import Occurrence, Side, WorkspaceSettings
 from bot.replies import Reply
 from bot.services import board, people, workspaces
+from schedules import Scheduler
 from schedules import board as board_schedule
 from schedules.jobs import TickReport, register_builtin_deliveries, run_tick
+from tests.clock import Clock
 from tests.conftest import empty_tables, settings_for
 
 WS = "T0DIGEST"  # New York: the default Friday 16:00 is 21:00 UTC in early March 2026
@@ -59,9 +61,7 @@ def module_deps(
         url = f"sqlite:///{tmp_path_factory.mktemp('digest')}/bridgebot.db"
     else:
         url = request.getfixturevalue("pg_migrated_url")
-    built = build_deps(settings_for(url))
-    register_builtin_deliveries(built)
-    board_schedule.register(built)
+    built = build_deps(settings_for(url), clock=Clock())
     try:
         yield built
     finally:
@@ -93,15 +93,31 @@ def deps(module_deps: Deps) -> Deps:
 
 
 @pytest.fixture
-def notifier(deps: Deps) -> RecordingNotifier:
-    recording = RecordingNotifier()
-    deps.notifier = recording
-    return recording
+def notifier() -> RecordingNotifier:
+    return RecordingNotifier()
 
 
-def tick(deps: Deps, moment: datetime) -> TickReport:
-    deps.clock = lambda: moment
-    return asyncio.run(run_tick(deps, now=moment))
+def digest_scheduler(deps: Deps, notifier: RecordingNotifier) -> Scheduler:
+    """Plain posts and the board digest only; not started."""
+    built = Scheduler(deps, notifier)
+    register_builtin_deliveries(built)
+    board_schedule.register(built)
+    return built
+
+
+@pytest.fixture
+def scheduler(deps: Deps, notifier: RecordingNotifier) -> Scheduler:
+    return digest_scheduler(deps, notifier)
+
+
+def set_clock(deps: Deps, moment: datetime) -> None:
+    assert isinstance(deps.clock, Clock)
+    deps.clock.now = moment
+
+
+def tick(scheduler: Scheduler, moment: datetime) -> TickReport:
+    set_clock(scheduler.deps, moment)
+    return asyncio.run(run_tick(scheduler, now=moment))
 
 
 def a_week_on_the_board(deps: Deps) -> None:
@@ -151,13 +167,13 @@ def digest_text(sent: Sent) -> str:
 
 
 def test_the_digest_goes_once_at_friday_16_workspace_time_with_the_weeks_numbers(
-    deps: Deps, notifier: RecordingNotifier
+    deps: Deps, notifier: RecordingNotifier, scheduler: Scheduler
 ) -> None:
     a_week_on_the_board(deps)
 
-    tick(deps, FRIDAY_NY - 2 * DAY)  # Wednesday: too early to plan
-    tick(deps, FRIDAY_NY - DAY + timedelta(minutes=5))  # Thursday: planned, not due
-    tick(deps, FRIDAY_UTC)  # 11:00 in New York; the UTC workspace's digest is due
+    tick(scheduler, FRIDAY_NY - 2 * DAY)  # Wednesday: too early to plan
+    tick(scheduler, FRIDAY_NY - DAY + timedelta(minutes=5))  # Thursday: planned, not due
+    tick(scheduler, FRIDAY_UTC)  # 11:00 in New York; the UTC workspace's digest is due
     assert [(s.workspace_id, s.conversation_ref) for s in notifier.sent] == [
         (OTHER_WS, OTHER_SHARED)
     ]
@@ -166,10 +182,10 @@ def test_the_digest_goes_once_at_friday_16_workspace_time_with_the_weeks_numbers
     assert "Checkout" not in other and "Campaign data" not in other
     notifier.sent.clear()
 
-    tick(deps, FRIDAY_NY - timedelta(minutes=1))
+    tick(scheduler, FRIDAY_NY - timedelta(minutes=1))
     assert notifier.sent == []
 
-    report = tick(deps, FRIDAY_NY)
+    report = tick(scheduler, FRIDAY_NY)
     assert report.sent == 1 and report.failed == 0
     (digest,) = notifier.sent
     assert (digest.workspace_id, digest.conversation_ref) == (WS, SHARED)
@@ -185,32 +201,31 @@ def test_the_digest_goes_once_at_friday_16_workspace_time_with_the_weeks_numbers
     assert "VPN drops" not in text  # resolved
     assert "another company" not in text and "nowhere to go" not in text
 
-    tick(deps, FRIDAY_NY)
-    tick(deps, FRIDAY_NY + timedelta(minutes=1))
-    tick(deps, FRIDAY_NY + DAY)
+    tick(scheduler, FRIDAY_NY)
+    tick(scheduler, FRIDAY_NY + timedelta(minutes=1))
+    tick(scheduler, FRIDAY_NY + DAY)
     assert len(notifier.sent) == 1
 
 
 def test_a_second_instance_on_the_same_database_sends_nothing_more(
-    deps: Deps, notifier: RecordingNotifier
+    deps: Deps, notifier: RecordingNotifier, scheduler: Scheduler
 ) -> None:
     a_week_on_the_board(deps)
-    second = build_deps(deps.settings, upgrade_schema=False)
-    register_builtin_deliveries(second)
-    board_schedule.register(second)
+    second = build_deps(deps.settings, upgrade_schema=False, clock=Clock())
     second_notifier = RecordingNotifier()
-    second.notifier = second_notifier
+    other = digest_scheduler(second, second_notifier)
     try:
-        tick(deps, FRIDAY_NY - DAY + timedelta(minutes=1))
-        tick(second, FRIDAY_NY - DAY + timedelta(minutes=2))
+        tick(scheduler, FRIDAY_NY - DAY + timedelta(minutes=1))
+        tick(other, FRIDAY_NY - DAY + timedelta(minutes=2))
 
         async def both() -> None:
-            await asyncio.gather(run_tick(deps, now=FRIDAY_NY), run_tick(second, now=FRIDAY_NY))
+            await asyncio.gather(run_tick(scheduler, now=FRIDAY_NY), run_tick(other, now=FRIDAY_NY))
 
-        deps.clock = second.clock = lambda: FRIDAY_NY
+        set_clock(deps, FRIDAY_NY)
+        set_clock(second, FRIDAY_NY)
         asyncio.run(both())
-        tick(second, FRIDAY_NY + timedelta(minutes=1))
-        tick(deps, FRIDAY_NY + timedelta(minutes=1))
+        tick(other, FRIDAY_NY + timedelta(minutes=1))
+        tick(scheduler, FRIDAY_NY + timedelta(minutes=1))
     finally:
         second.engine.dispose()
 
@@ -231,42 +246,44 @@ def test_a_second_instance_on_the_same_database_sends_nothing_more(
 
 
 def test_a_bot_back_within_the_grace_period_still_sends_the_digest_once(
-    deps: Deps, notifier: RecordingNotifier
+    deps: Deps, notifier: RecordingNotifier, scheduler: Scheduler
 ) -> None:
     """Down from Wednesday until five minutes after the digest was due."""
     a_week_on_the_board(deps)
-    tick(deps, FRIDAY_NY - 2 * DAY)
-    tick(deps, FRIDAY_NY + timedelta(minutes=5))
-    tick(deps, FRIDAY_NY + timedelta(minutes=6))
+    tick(scheduler, FRIDAY_NY - 2 * DAY)
+    tick(scheduler, FRIDAY_NY + timedelta(minutes=5))
+    tick(scheduler, FRIDAY_NY + timedelta(minutes=6))
     assert [s.conversation_ref for s in notifier.sent if s.workspace_id == WS] == [SHARED]
 
 
-def test_a_digest_long_overdue_is_not_sent_late(deps: Deps, notifier: RecordingNotifier) -> None:
+def test_a_digest_long_overdue_is_not_sent_late(
+    deps: Deps, notifier: RecordingNotifier, scheduler: Scheduler
+) -> None:
     a_week_on_the_board(deps)
-    tick(deps, FRIDAY_NY - 2 * DAY)
-    tick(deps, FRIDAY_NY + timedelta(hours=3))  # back long after the grace period
+    tick(scheduler, FRIDAY_NY - 2 * DAY)
+    tick(scheduler, FRIDAY_NY + timedelta(hours=3))  # back long after the grace period
     assert [s for s in notifier.sent if s.workspace_id == WS] == []
 
 
 def test_an_admins_digest_day_and_time_are_honoured(
-    deps: Deps, notifier: RecordingNotifier
+    deps: Deps, notifier: RecordingNotifier, scheduler: Scheduler
 ) -> None:
     with deps.session_factory.begin() as session:
         row = session.get(WorkspaceSettings, WS)
         assert row is not None
         row.digest_weekday, row.digest_time = 0, time(9, 30)  # Monday 09:30 New York
     monday_ny = datetime(2026, 3, 9, 13, 30, tzinfo=UTC)  # EDT from 8 March: UTC-4
-    tick(deps, FRIDAY_NY)
-    tick(deps, monday_ny - timedelta(hours=12))
+    tick(scheduler, FRIDAY_NY)
+    tick(scheduler, monday_ny - timedelta(hours=12))
     assert [s for s in notifier.sent if s.workspace_id == WS] == []
-    tick(deps, monday_ny)
+    tick(scheduler, monday_ny)
     assert [s.conversation_ref for s in notifier.sent if s.workspace_id == WS] == [SHARED]
 
 
 def test_moving_the_digest_after_it_was_planned_sends_one_digest_at_the_new_time(
-    deps: Deps, notifier: RecordingNotifier
+    deps: Deps, notifier: RecordingNotifier, scheduler: Scheduler
 ) -> None:
-    tick(deps, FRIDAY_NY - DAY + timedelta(minutes=5))  # Friday 16:00 is planned
+    tick(scheduler, FRIDAY_NY - DAY + timedelta(minutes=5))  # Friday 16:00 is planned
     with deps.session_factory.begin() as session:
         row = session.get(WorkspaceSettings, WS)
         assert row is not None
@@ -275,15 +292,15 @@ def test_moving_the_digest_after_it_was_planned_sends_one_digest_at_the_new_time
     def digests() -> list[Sent]:
         return [s for s in notifier.sent if s.workspace_id == WS]
 
-    tick(deps, FRIDAY_NY)
+    tick(scheduler, FRIDAY_NY)
     assert digests() == []  # the old time
-    tick(deps, FRIDAY_NY + timedelta(hours=2))
-    tick(deps, FRIDAY_NY + timedelta(hours=3))
+    tick(scheduler, FRIDAY_NY + timedelta(hours=2))
+    tick(scheduler, FRIDAY_NY + timedelta(hours=3))
     assert len(digests()) == 1
 
 
 def test_across_a_clock_change_the_digest_counts_each_post_in_one_week_only(
-    deps: Deps, notifier: RecordingNotifier
+    deps: Deps, notifier: RecordingNotifier, scheduler: Scheduler
 ) -> None:
     """New York's clocks go forward on 8 March: from Friday 16:00 EST to Friday 16:00 EDT
     is 167 hours, not 168."""
@@ -295,8 +312,8 @@ def test_across_a_clock_change_the_digest_counts_each_post_in_one_week_only(
             now=FRIDAY_NY - timedelta(minutes=30),
         )  # fmt: skip
     for digest_time in (FRIDAY_NY, next_friday):
-        tick(deps, digest_time - timedelta(hours=2))
-        tick(deps, digest_time)
+        tick(scheduler, digest_time - timedelta(hours=2))
+        tick(scheduler, digest_time)
 
     first, second = (digest_text(s) for s in notifier.sent if s.workspace_id == WS)
     assert "Wins: 1 (Marketing 1" in first

@@ -17,6 +17,7 @@ from bot.replies import Reply
 from bot.router import Caller, run_action, run_command
 from bot.services import occurrences
 from bot.services.outbox import CHANNEL_POST, POST_REFUSED
+from schedules import Scheduler
 from schedules.channel_posts import register
 from schedules.jobs import MAX_ATTEMPTS, TickReport, register_builtin_deliveries, run_tick
 
@@ -59,15 +60,25 @@ class Clock:
 
 
 @pytest.fixture
+def clock() -> Clock:
+    """The deps' clock (see tests/conftest.py), moved by each tick."""
+    return Clock(NOW)
+
+
+@pytest.fixture
 def notifier(deps: Deps) -> FlakyNotifier:
-    register_builtin_deliveries(deps)
-    register(deps)
-    flaky = FlakyNotifier()
-    deps.notifier = flaky
-    deps.clock = Clock(NOW)
     run(deps, ALICE, "/bridge channel #" + SHARED, admin=True)
     run(deps, BOB, "/bridge side it")
-    return flaky
+    return FlakyNotifier()
+
+
+@pytest.fixture
+def scheduler(deps: Deps, notifier: FlakyNotifier) -> Scheduler:
+    """Queued posts and plain posts only, through the flaky notifier; not started."""
+    built = Scheduler(deps, notifier)
+    register_builtin_deliveries(built)
+    register(built)
+    return built
 
 
 def unit(deps: Deps, user: str, *, admin: bool = False) -> dict[str, Any]:
@@ -87,11 +98,11 @@ def run(deps: Deps, user: str, line: str, *, admin: bool = False) -> Reply:
     return run_command(name=name, args=args, **unit(deps, user, admin=admin))
 
 
-def tick(deps: Deps, after: timedelta = timedelta(0)) -> TickReport:
-    clock = deps.clock
+def tick(scheduler: Scheduler, after: timedelta = timedelta(0)) -> TickReport:
+    clock = scheduler.deps.clock
     assert isinstance(clock, Clock)
     clock.now += after
-    return asyncio.run(run_tick(deps, now=clock.now))
+    return asyncio.run(run_tick(scheduler, now=clock.now))
 
 
 def deliveries(deps: Deps, kind: str = CHANNEL_POST) -> list[Occurrence]:
@@ -109,7 +120,7 @@ def the_post(deps: Deps) -> BoardPost:
 
 
 def test_a_win_is_stored_and_queued_together_and_posted_once(
-    deps: Deps, notifier: FlakyNotifier
+    deps: Deps, notifier: FlakyNotifier, scheduler: Scheduler
 ) -> None:
     reply = run(deps, BOB, "/win Cut the build to 4 minutes")
 
@@ -119,14 +130,14 @@ def test_a_win_is_stored_and_queued_together_and_posted_once(
     assert (queued.subject_ref, queued.status) == (f"board:{the_post(deps).id}", "pending")
     assert notifier.posts == []  # nothing is posted inside the command
 
-    assert tick(deps).sent == 1
+    assert tick(scheduler).sent == 1
     assert notifier.texts(SHARED) == [
         "Win from @U0BOB (IT)\nCut the build to 4 minutes",
     ]
     post = the_post(deps)
     assert post.message_ref == "1700000000.000001"  # its buttons can update it
     assert post.permalink == "https://bridge.example/archives/C0SHARED/p1700000000.000001"
-    assert tick(deps, timedelta(minutes=5)).claimed == 0
+    assert tick(scheduler, timedelta(minutes=5)).claimed == 0
     assert len(notifier.posts) == 1
 
 
@@ -137,16 +148,16 @@ def test_a_refused_command_queues_nothing(deps: Deps, notifier: FlakyNotifier) -
 
 
 def test_server_errors_beyond_the_usual_attempts_still_post_it_once(
-    deps: Deps, notifier: FlakyNotifier
+    deps: Deps, notifier: FlakyNotifier, scheduler: Scheduler
 ) -> None:
     run(deps, BOB, "/challenge Lead data arrives a day late")
     notifier.failures = MAX_ATTEMPTS + 2
     for _ in range(MAX_ATTEMPTS + 2):
-        report = tick(deps, timedelta(minutes=11))  # past any backoff
+        report = tick(scheduler, timedelta(minutes=11))  # past any backoff
         assert report.failed == 1
         assert deliveries(deps)[0].status == OccurrenceStatus.PENDING.value
     # An hour past the grace period too: a person's post is still wanted.
-    report = tick(deps, timedelta(minutes=11))
+    report = tick(scheduler, timedelta(minutes=11))
     assert (report.sent, report.missed) == (1, 0)
     assert notifier.texts(SHARED)[0].startswith("Challenge from @U0BOB (IT) · Open")
     assert len(notifier.posts) == 1
@@ -154,7 +165,7 @@ def test_server_errors_beyond_the_usual_attempts_still_post_it_once(
 
 
 def test_a_retry_after_a_crash_past_the_post_does_not_post_again(
-    deps: Deps, notifier: FlakyNotifier
+    deps: Deps, notifier: FlakyNotifier, scheduler: Scheduler
 ) -> None:
     """The instance posted and recorded the message, then died before the delivery was
     marked done; another instance takes the delivery over once its lease runs out."""
@@ -163,23 +174,25 @@ def test_a_retry_after_a_crash_past_the_post_does_not_post_again(
         (claimed,) = occurrences.claim_due(
             session=session, now=NOW, instance_id="dead", grace=timedelta(minutes=30)
         ).claimed
-    asyncio.run(deps.deliveries[CHANNEL_POST](claimed, deps))  # posted; then the crash
+    deliver = scheduler.delivery_for(CHANNEL_POST)
+    assert deliver is not None
+    asyncio.run(deliver(claimed, scheduler))  # posted; then the crash
     assert len(notifier.posts) == 1
 
-    report = tick(deps, timedelta(minutes=3))  # the lease has run out
+    report = tick(scheduler, timedelta(minutes=3))  # the lease has run out
     assert (report.claimed, report.sent) == (1, 1)
     assert len(notifier.posts) == 1
     assert deliveries(deps)[0].status == OccurrenceStatus.SENT.value
 
 
 def test_a_quick_poll_goes_through_the_table_and_its_votes_update_it(
-    deps: Deps, notifier: FlakyNotifier
+    deps: Deps, notifier: FlakyNotifier, scheduler: Scheduler
 ) -> None:
     reply = run(deps, BOB, "/pulse ask Demo day? | Tuesday | Wednesday")
     assert reply.wake_scheduler and not reply.is_error
     notifier.failures = 1
-    assert tick(deps).failed == 1
-    assert tick(deps, timedelta(seconds=31)).sent == 1
+    assert tick(scheduler).failed == 1
+    assert tick(scheduler, timedelta(seconds=31)).sent == 1
     assert "Demo day?" in notifier.texts(SHARED)[0]
     with deps.session_factory() as session:
         poll = session.execute(select(PulsePoll)).scalar_one()
@@ -189,7 +202,7 @@ def test_a_quick_poll_goes_through_the_table_and_its_votes_update_it(
 
 
 def test_a_refused_post_fails_at_once_and_its_author_is_told_by_dm(
-    deps: Deps, notifier: FlakyNotifier
+    deps: Deps, notifier: FlakyNotifier, scheduler: Scheduler
 ) -> None:
     notifier.refusal = ConversationRefused(
         "Slack refused the message: not_in_channel",
@@ -197,7 +210,7 @@ def test_a_refused_post_fails_at_once_and_its_author_is_told_by_dm(
     )
     run(deps, BOB, "/win Launched the pricing page")
 
-    report = tick(deps)
+    report = tick(scheduler)
     assert report.failed == 1
     (post,) = deliveries(deps)
     assert (post.status, post.attempts) == (OccurrenceStatus.FAILED.value, 1)
@@ -207,21 +220,21 @@ def test_a_refused_post_fails_at_once_and_its_author_is_told_by_dm(
         "channel. Invite it there with /invite @bridgebot."
     ]
     assert [d.status for d in deliveries(deps, POST_REFUSED)] == [OccurrenceStatus.SENT.value]
-    assert tick(deps, timedelta(hours=1)).claimed == 0  # neither is tried again
+    assert tick(scheduler, timedelta(hours=1)).claimed == 0  # neither is tried again
     assert len(notifier.posts) == 1
 
 
 def test_an_offer_of_help_reaches_the_author_through_the_table(
-    deps: Deps, notifier: FlakyNotifier
+    deps: Deps, notifier: FlakyNotifier, scheduler: Scheduler
 ) -> None:
     run(deps, ALICE, "/challenge Campaign data arrives late")
-    tick(deps)
+    tick(scheduler)
     post = the_post(deps)
     thanks = run_action(action_id="board_help", value=str(post.id), **unit(deps, BOB))
     assert "will be told" in thanks.fallback and thanks.wake_scheduler
     notifier.failures = 1  # the first try fails; the note is not lost
-    tick(deps)
-    tick(deps, timedelta(seconds=31))
+    tick(scheduler)
+    tick(scheduler, timedelta(seconds=31))
     assert notifier.texts(ALICE) == [
         "@U0BOB from IT can help with your challenge:\nCampaign data arrives late"
     ]

@@ -17,7 +17,7 @@ from bot.models import Occurrence, OccurrenceStatus
 from bot.notify import DeliveryDeferred
 from bot.replies import Reply, Visibility
 from bot.services import occurrences, workspaces
-from schedules import create_scheduler
+from schedules import Scheduler, create_scheduler
 from schedules.jobs import MAX_ATTEMPTS, POST_KIND, register_builtin_deliveries, run_tick
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -49,22 +49,30 @@ class Clock:
 
 
 @pytest.fixture
-def clock(deps: Deps) -> Clock:
-    clock = Clock(NOW)
-    deps.clock = clock
-    return clock
+def clock() -> Clock:
+    """The deps' clock (see tests/conftest.py), moved by hand."""
+    return Clock(NOW)
 
 
 @pytest.fixture
-def notifier(deps: Deps, clock: Clock) -> RecordingNotifier:
-    recording = RecordingNotifier()
-    deps.notifier = recording
-    register_builtin_deliveries(deps)
+def notifier(deps: Deps) -> RecordingNotifier:
     with deps.session_factory.begin() as session:
         workspaces.ensure_workspace(
             session=session, workspace_id="T1", platform="slack", timezone="UTC"
         )
-    return recording
+    return RecordingNotifier()
+
+
+def builtin_scheduler(deps: Deps, notifier: RecordingNotifier) -> Scheduler:
+    """A scheduler (not started) that delivers plain posts only."""
+    built = Scheduler(deps, notifier)
+    register_builtin_deliveries(built)
+    return built
+
+
+@pytest.fixture
+def scheduler(deps: Deps, notifier: RecordingNotifier) -> Scheduler:
+    return builtin_scheduler(deps, notifier)
 
 
 def _schedule_post(
@@ -86,17 +94,19 @@ def _only_row(deps: Deps) -> Occurrence:
         return session.execute(select(Occurrence)).scalar_one()
 
 
-def _tick(deps: Deps, now: datetime | None = None) -> tuple[int, int, int, int]:
-    report = asyncio.run(run_tick(deps, now))
+def _tick(scheduler: Scheduler, now: datetime | None = None) -> tuple[int, int, int, int]:
+    report = asyncio.run(run_tick(scheduler, now))
     return report.claimed, report.sent, report.failed, report.missed
 
 
-def test_a_due_post_is_delivered_once(deps: Deps, notifier: RecordingNotifier) -> None:
+def test_a_due_post_is_delivered_once(
+    deps: Deps, notifier: RecordingNotifier, scheduler: Scheduler
+) -> None:
     _schedule_post(deps, NOW)
 
-    assert _tick(deps, NOW) == (1, 1, 0, 0)
-    assert _tick(deps, NOW) == (0, 0, 0, 0)
-    assert _tick(deps, NOW + timedelta(minutes=10)) == (0, 0, 0, 0)
+    assert _tick(scheduler, NOW) == (1, 1, 0, 0)
+    assert _tick(scheduler, NOW) == (0, 0, 0, 0)
+    assert _tick(scheduler, NOW + timedelta(minutes=10)) == (0, 0, 0, 0)
 
     [(workspace_id, conversation_ref, reply)] = notifier.posts
     assert (workspace_id, conversation_ref) == ("T1", "C1")
@@ -110,18 +120,18 @@ def test_a_due_post_is_delivered_once(deps: Deps, notifier: RecordingNotifier) -
 
 
 def test_a_post_not_yet_due_waits_for_its_time(
-    deps: Deps, notifier: RecordingNotifier, clock: Clock
+    deps: Deps, notifier: RecordingNotifier, clock: Clock, scheduler: Scheduler
 ) -> None:
     _schedule_post(deps, NOW + timedelta(minutes=1))
 
-    assert _tick(deps) == (0, 0, 0, 0)
+    assert _tick(scheduler) == (0, 0, 0, 0)
     clock.now = NOW + timedelta(minutes=1)
-    assert _tick(deps) == (1, 1, 0, 0)
+    assert _tick(scheduler) == (1, 1, 0, 0)
     assert len(notifier.posts) == 1
 
 
 def test_two_instances_ticking_at_once_post_each_message_once(
-    deps: Deps, notifier: RecordingNotifier, database_url: str
+    deps: Deps, notifier: RecordingNotifier, database_url: str, scheduler: Scheduler
 ) -> None:
     for n in range(30):
         _schedule_post(deps, NOW, subject_ref=f"announcement:{n}")
@@ -134,7 +144,9 @@ def test_two_instances_ticking_at_once_post_each_message_once(
     )
 
     async def both() -> None:
-        await asyncio.gather(run_tick(deps, NOW), run_tick(other, NOW))
+        await asyncio.gather(
+            run_tick(scheduler, NOW), run_tick(builtin_scheduler(other, notifier), NOW)
+        )
 
     try:
         asyncio.run(both())
@@ -148,13 +160,13 @@ def test_two_instances_ticking_at_once_post_each_message_once(
 
 
 def test_a_failed_post_stays_pending_and_a_later_tick_delivers_it(
-    deps: Deps, notifier: RecordingNotifier, clock: Clock
+    deps: Deps, notifier: RecordingNotifier, clock: Clock, scheduler: Scheduler
 ) -> None:
     notifier.failures = 1
     _schedule_post(deps, NOW)
     redeliveries_before = _redeliveries()
 
-    assert _tick(deps) == (1, 0, 1, 0)
+    assert _tick(scheduler) == (1, 0, 1, 0)
     row = _only_row(deps)
     assert row.status == OccurrenceStatus.PENDING
     assert row.attempts == 1
@@ -162,10 +174,10 @@ def test_a_failed_post_stays_pending_and_a_later_tick_delivers_it(
     assert notifier.posts == []
 
     # Not hammered again in the same minute: there is a back-off.
-    assert _tick(deps) == (0, 0, 0, 0)
+    assert _tick(scheduler) == (0, 0, 0, 0)
 
     clock.now = NOW + timedelta(minutes=1)
-    assert _tick(deps) == (1, 1, 0, 0)
+    assert _tick(scheduler) == (1, 1, 0, 0)
     assert len(notifier.posts) == 1
     row = _only_row(deps)
     assert row.status == OccurrenceStatus.SENT
@@ -176,7 +188,7 @@ def test_a_failed_post_stays_pending_and_a_later_tick_delivers_it(
 
 
 def test_a_post_put_off_by_a_busy_conversation_goes_later_without_using_an_attempt(
-    deps: Deps, notifier: RecordingNotifier, clock: Clock
+    deps: Deps, notifier: RecordingNotifier, clock: Clock, scheduler: Scheduler
 ) -> None:
     put_offs = MAX_ATTEMPTS + 1  # more than failures would be allowed
 
@@ -193,18 +205,30 @@ def test_a_post_put_off_by_a_busy_conversation_goes_later_without_using_an_attem
     redeliveries_before = _redeliveries()
 
     for _ in range(MAX_ATTEMPTS + 1):
-        report = asyncio.run(run_tick(deps, clock.now))
+        report = asyncio.run(run_tick(scheduler, clock.now))
         assert (report.claimed, report.deferred, report.sent, report.failed) == (1, 1, 0, 0)
         row = _only_row(deps)
         assert (row.status, row.attempts) == (OccurrenceStatus.PENDING, 0)
-        assert _tick(deps, clock.now + timedelta(seconds=39)) == (0, 0, 0, 0)  # not yet
+        assert _tick(scheduler, clock.now + timedelta(seconds=39)) == (0, 0, 0, 0)  # not yet
         clock.now += timedelta(seconds=40)
 
-    assert _tick(deps, clock.now) == (1, 1, 0, 0)
+    assert _tick(scheduler, clock.now) == (1, 1, 0, 0)
     row = _only_row(deps)
     assert (row.status, row.attempts) == (OccurrenceStatus.SENT, 1)
     assert len(notifier.posts) == 1
     assert _redeliveries() == redeliveries_before  # putting off is no second attempt
+
+
+class WakeRecorder(Scheduler):
+    """A scheduler that notes when it is woken instead of running the tick."""
+
+    def __init__(self, deps: Deps, notifier: RecordingNotifier) -> None:
+        super().__init__(deps, notifier)
+        self.woken: list[float] = []
+        register_builtin_deliveries(self)
+
+    def wake(self) -> None:
+        self.woken.append(time.monotonic())
 
 
 def test_a_put_off_post_wakes_the_scheduler_when_its_time_comes(
@@ -213,28 +237,27 @@ def test_a_put_off_post_wakes_the_scheduler_when_its_time_comes(
     async def busy(workspace_id: str, conversation_ref: str, reply: Reply) -> str:
         raise DeliveryDeferred("C1 is busy", retry_after=0.3)
 
-    woken: list[float] = []
     notifier.post = busy  # type: ignore[method-assign]
-    deps.wake = lambda: woken.append(time.monotonic())
+    scheduler = WakeRecorder(deps, notifier)
     _schedule_post(deps, NOW)
 
     async def tick_and_wait() -> float:
         started = time.monotonic()
-        await run_tick(deps, NOW)
+        await run_tick(scheduler, NOW)
         await asyncio.sleep(0.6)
         return started
 
     started = asyncio.run(tick_and_wait())
     # Woken once, and not before the time the conversation gave.
-    assert len(woken) == 1 and woken[0] - started >= 0.3
+    assert len(scheduler.woken) == 1 and scheduler.woken[0] - started >= 0.3
 
 
 def test_a_delivery_of_an_unknown_kind_is_recorded_not_lost(
-    deps: Deps, notifier: RecordingNotifier, clock: Clock
+    deps: Deps, notifier: RecordingNotifier, clock: Clock, scheduler: Scheduler
 ) -> None:
     _schedule_post(deps, NOW, kind="no-such-kind")
 
-    assert _tick(deps) == (1, 0, 1, 0)
+    assert _tick(scheduler) == (1, 0, 1, 0)
     row = _only_row(deps)
     assert row.status == OccurrenceStatus.PENDING
     assert row.attempts == 1
@@ -243,25 +266,25 @@ def test_a_delivery_of_an_unknown_kind_is_recorded_not_lost(
     # Retried with a back-off until the attempts run out, then recorded as failed.
     for minute in range(1, MAX_ATTEMPTS):
         clock.now = NOW + timedelta(minutes=minute * 3)
-        assert _tick(deps) == (1, 0, 1, 0)
+        assert _tick(scheduler) == (1, 0, 1, 0)
     row = _only_row(deps)
     assert row.status == OccurrenceStatus.FAILED
     assert row.attempts == MAX_ATTEMPTS
     clock.now = NOW + timedelta(minutes=20)
-    assert _tick(deps) == (0, 0, 0, 0)
+    assert _tick(scheduler) == (0, 0, 0, 0)
     assert notifier.posts == []
 
 
 def test_a_post_missed_beyond_the_grace_period_is_never_sent(
-    deps: Deps, notifier: RecordingNotifier, clock: Clock
+    deps: Deps, notifier: RecordingNotifier, clock: Clock, scheduler: Scheduler
 ) -> None:
     grace = timedelta(minutes=deps.settings.bridgebot_grace_minutes)
     _schedule_post(deps, NOW - grace - timedelta(minutes=1), subject_ref="while-down")
     _schedule_post(deps, NOW - grace + timedelta(minutes=1), subject_ref="within-grace")
 
-    assert _tick(deps) == (1, 1, 0, 1)
+    assert _tick(scheduler) == (1, 1, 0, 1)
     clock.now = NOW + timedelta(hours=1)
-    assert _tick(deps) == (0, 0, 0, 0)
+    assert _tick(scheduler) == (0, 0, 0, 0)
 
     assert len(notifier.posts) == 1
     with deps.session_factory() as session:
@@ -273,9 +296,8 @@ def test_a_post_missed_beyond_the_grace_period_is_never_sent(
 
 
 def test_scheduler_registers_the_tick(deps: Deps) -> None:
-    deps.notifier = RecordingNotifier()
-    scheduler = create_scheduler(deps)
-    assert POST_KIND in deps.deliveries
+    scheduler = create_scheduler(deps, RecordingNotifier())
+    assert scheduler.delivery_for(POST_KIND) is not None
 
     async def start_paused() -> tuple[list[str], bool]:
         scheduler.start(paused=True)

@@ -19,6 +19,7 @@ from bot.replies import Buttons, Reply, block_plain_text
 from bot.router import Caller, FormInvalid, run_command, run_form
 from bot.services import people, pulse, workspaces
 from bot.settings import Settings
+from schedules import Scheduler
 from schedules import pulse as pulse_schedule
 from schedules.jobs import register_builtin_deliveries, run_tick
 
@@ -64,25 +65,47 @@ class Clock:
         return self.now
 
 
-def wire(deps: Deps, now: datetime) -> RecordingNotifier:
-    """The pulse deliveries and planner, a recording notifier and a clock set to `now`."""
-    register_builtin_deliveries(deps)
-    pulse_schedule.register(deps)
-    notifier = RecordingNotifier()
-    deps.notifier = notifier
-    deps.clock = Clock(now)
-    return notifier
+def set_clock(deps: Deps, now: datetime) -> None:
+    """Move the hand-moved clock the deps were built with."""
+    assert isinstance(deps.clock, Clock)
+    deps.clock.now = now
+
+
+def wire(deps: Deps, now: datetime) -> Scheduler:
+    """A scheduler (not started) with the pulse deliveries and planner and a recording
+    notifier; the deps' clock set to `now`."""
+    scheduler = Scheduler(deps, RecordingNotifier())
+    register_builtin_deliveries(scheduler)
+    pulse_schedule.register(scheduler)
+    set_clock(deps, now)
+    return scheduler
+
+
+def recorded(scheduler: Scheduler) -> RecordingNotifier:
+    assert isinstance(scheduler.notifier, RecordingNotifier)
+    return scheduler.notifier
 
 
 @pytest.fixture
-def notifier(deps: Deps) -> RecordingNotifier:
+def clock() -> Clock:
+    """The deps' clock (see tests/conftest.py)."""
+    return Clock(OPENS)
+
+
+@pytest.fixture
+def scheduler(deps: Deps) -> Scheduler:
     return wire(deps, OPENS)
+
+
+@pytest.fixture
+def notifier(scheduler: Scheduler) -> RecordingNotifier:
+    return recorded(scheduler)
 
 
 @pytest.fixture
 def second_instance(settings: Settings) -> Iterator[Deps]:
     """Another bot instance on the same database."""
-    built = build_deps(settings)
+    built = build_deps(settings, clock=Clock(OPENS))
     try:
         yield built
     finally:
@@ -102,9 +125,9 @@ def seed(deps: Deps, *, timezone: str = BERLIN, shared_channel: bool = True) -> 
         session.add(Person(workspace_id=WS, user_ref="U0NOSIDE", side=None))
 
 
-def tick(deps: Deps, now: datetime) -> None:
-    deps.clock = Clock(now)
-    asyncio.run(run_tick(deps, now))
+def tick(scheduler: Scheduler, now: datetime) -> None:
+    set_clock(scheduler.deps, now)
+    asyncio.run(run_tick(scheduler, now))
 
 
 def planned(deps: Deps, kind: str) -> list[Occurrence]:
@@ -163,10 +186,14 @@ def command(deps: Deps, args: str, *, user: str = "U0ADA", admin: bool = True) -
     ],
 )
 def test_default_schedule_is_monday_ten_in_the_workspace_time_zone(
-    deps: Deps, notifier: RecordingNotifier, day_before: datetime, expected: datetime
+    deps: Deps,
+    notifier: RecordingNotifier,
+    day_before: datetime,
+    expected: datetime,
+    scheduler: Scheduler,
 ) -> None:
     seed(deps)
-    tick(deps, day_before)
+    tick(scheduler, day_before)
 
     (opening,) = planned(deps, pulse_schedule.PULSE_OPEN)
     assert opening.due_at == expected
@@ -177,18 +204,19 @@ def test_default_schedule_is_monday_ten_in_the_workspace_time_zone(
 
 
 def test_no_pulse_is_planned_without_people_with_a_side_or_when_turned_off(deps: Deps) -> None:
-    notifier = wire(deps, OPENS)
+    scheduler = wire(deps, OPENS)
+    notifier = recorded(scheduler)
     with deps.session_factory.begin() as session:
         workspaces.ensure_workspace(
             session=session, workspace_id=WS, platform="slack", timezone=BERLIN
         )
-    tick(deps, OPENS)
+    tick(scheduler, OPENS)
     assert planned(deps, pulse_schedule.PULSE_OPEN) == []
 
     seed(deps)
     with deps.session_factory.begin() as session:
         session.execute(update(WorkspaceSettings).values(pulse_enabled=False))
-    tick(deps, OPENS)
+    tick(scheduler, OPENS)
     assert planned(deps, pulse_schedule.PULSE_OPEN) == []
     assert notifier.posts == []
 
@@ -197,12 +225,12 @@ def test_no_pulse_is_planned_without_people_with_a_side_or_when_turned_off(deps:
 
 
 def test_opening_dms_everyone_with_a_side_exactly_once(
-    deps: Deps, notifier: RecordingNotifier
+    deps: Deps, notifier: RecordingNotifier, scheduler: Scheduler
 ) -> None:
     seed(deps)
-    tick(deps, OPENS)
-    tick(deps, OPENS + timedelta(minutes=1))
-    tick(deps, OPENS + timedelta(minutes=2))
+    tick(scheduler, OPENS)
+    tick(scheduler, OPENS + timedelta(minutes=1))
+    tick(scheduler, OPENS + timedelta(minutes=2))
 
     assert sorted(post.conversation_ref for post in notifier.posts) == WITH_A_SIDE
     poll = the_poll(deps)
@@ -230,14 +258,16 @@ def test_opening_dms_everyone_with_a_side_exactly_once(
 
 
 def test_two_instances_on_one_database_send_each_dm_and_the_results_once(
-    deps: Deps, notifier: RecordingNotifier, second_instance: Deps
+    deps: Deps, notifier: RecordingNotifier, second_instance: Deps, scheduler: Scheduler
 ) -> None:
-    other = wire(second_instance, OPENS)
+    second = wire(second_instance, OPENS)
+    other = recorded(second)
     seed(deps)
 
     async def both(now: datetime) -> None:
-        deps.clock = second_instance.clock = Clock(now)
-        await asyncio.gather(run_tick(deps, now), run_tick(second_instance, now))
+        set_clock(deps, now)
+        set_clock(second_instance, now)
+        await asyncio.gather(run_tick(scheduler, now), run_tick(second, now))
 
     asyncio.run(both(OPENS))
     asyncio.run(both(OPENS + timedelta(minutes=1)))
@@ -254,19 +284,19 @@ def test_two_instances_on_one_database_send_each_dm_and_the_results_once(
 
 
 def test_closing_after_48_hours_posts_the_results_and_chart_once(
-    deps: Deps, notifier: RecordingNotifier
+    deps: Deps, notifier: RecordingNotifier, scheduler: Scheduler
 ) -> None:
     seed(deps)
-    tick(deps, OPENS)
+    tick(scheduler, OPENS)
     poll = the_poll(deps)
     during = OPENS + timedelta(hours=3)
     for user, value in zip(MARKETING + IT, (5, 4, 4, 2, 3, 4), strict=True):
         vote(deps, poll.id, user, value, during)
 
-    tick(deps, CLOSES - timedelta(minutes=1))
+    tick(scheduler, CLOSES - timedelta(minutes=1))
     assert notifier.to(SHARED) == []  # still open
-    tick(deps, CLOSES)
-    tick(deps, CLOSES + timedelta(minutes=1))
+    tick(scheduler, CLOSES)
+    tick(scheduler, CLOSES + timedelta(minutes=1))
 
     (posted,) = notifier.to(SHARED)
     assert posted.workspace_id == WS
@@ -292,10 +322,10 @@ def test_closing_after_48_hours_posts_the_results_and_chart_once(
 
 
 def test_pulse_now_is_for_admins_and_only_when_none_is_open(
-    deps: Deps, notifier: RecordingNotifier
+    deps: Deps, notifier: RecordingNotifier, scheduler: Scheduler
 ) -> None:
     now = datetime(2026, 3, 4, 15, 0, tzinfo=UTC)  # a Wednesday afternoon
-    deps.clock = Clock(now)
+    set_clock(deps, now)
     with deps.session_factory.begin() as session:
         workspaces.ensure_workspace(
             session=session, workspace_id=WS, platform="slack", timezone=BERLIN
@@ -316,7 +346,7 @@ def test_pulse_now_is_for_admins_and_only_when_none_is_open(
     assert not started.is_error
     assert started.wake_scheduler
     assert "Pulse sent to 7 people" in plain(started)
-    tick(deps, now)
+    tick(scheduler, now)
     assert sorted(post.conversation_ref for post in notifier.posts) == WITH_A_SIDE
 
     again = command(deps, "now")
@@ -325,13 +355,15 @@ def test_pulse_now_is_for_admins_and_only_when_none_is_open(
     with deps.session_factory() as session:
         assert len(session.execute(select(PulsePoll)).all()) == 1
 
-    tick(deps, now + timedelta(hours=48))
+    tick(scheduler, now + timedelta(hours=48))
     assert len(notifier.to(SHARED)) == 1
-    deps.clock = Clock(now + timedelta(hours=49))
+    set_clock(deps, now + timedelta(hours=49))
     assert not command(deps, "now").is_error  # the previous one has closed
 
 
-def test_admins_set_the_weekly_schedule_in_a_modal(deps: Deps, notifier: RecordingNotifier) -> None:
+def test_admins_set_the_weekly_schedule_in_a_modal(
+    deps: Deps, notifier: RecordingNotifier, scheduler: Scheduler
+) -> None:
     seed(deps)
     assert command(deps, "schedule", user="U0BOB", admin=False).is_error
 
@@ -361,14 +393,14 @@ def test_admins_set_the_weekly_schedule_in_a_modal(deps: Deps, notifier: Recordi
     assert "Weekly pulse on: Wednesdays at 15:30 (Europe/Berlin), open 24 hours." in plain(saved)
 
     opens = datetime(2026, 3, 4, 14, 30, tzinfo=UTC)  # Wednesday 15:30 in Berlin
-    tick(deps, opens - timedelta(hours=20))
+    tick(scheduler, opens - timedelta(hours=20))
     assert [o.due_at for o in planned(deps, pulse_schedule.PULSE_OPEN)] == [opens]
-    tick(deps, opens)
+    tick(scheduler, opens)
     assert len(notifier.posts) == 7
     assert the_poll(deps).closes_at == opens + timedelta(hours=24)
 
     submit({"enabled": "off", "weekday": "wed", "time": "15:30", "hours": "24"})
-    tick(deps, opens + timedelta(days=6, hours=20))
+    tick(scheduler, opens + timedelta(days=6, hours=20))
     assert len(planned(deps, pulse_schedule.PULSE_OPEN)) == 1  # nothing new planned
 
 
@@ -383,26 +415,26 @@ def set_schedule(deps: Deps, **values: object) -> None:
 
 
 def test_a_pulse_turned_off_after_it_was_planned_asks_nobody(
-    deps: Deps, notifier: RecordingNotifier
+    deps: Deps, notifier: RecordingNotifier, scheduler: Scheduler
 ) -> None:
     seed(deps)
-    tick(deps, OPENS - timedelta(hours=20))  # Sunday: Monday's pulse is planned
+    tick(scheduler, OPENS - timedelta(hours=20))  # Sunday: Monday's pulse is planned
     set_schedule(deps, pulse_enabled=False)
-    tick(deps, OPENS)
+    tick(scheduler, OPENS)
     assert notifier.posts == []
     with deps.session_factory() as session:
         assert session.execute(select(PulsePoll)).first() is None
 
 
 def test_moving_a_planned_pulse_asks_once_at_the_new_time_for_the_hours_set_now(
-    deps: Deps, notifier: RecordingNotifier
+    deps: Deps, notifier: RecordingNotifier, scheduler: Scheduler
 ) -> None:
     seed(deps)
-    tick(deps, OPENS - timedelta(hours=20))  # Monday 10:00 is planned
+    tick(scheduler, OPENS - timedelta(hours=20))  # Monday 10:00 is planned
     set_schedule(deps, pulse_weekday=2, pulse_open_hours=24)  # Wednesday, open a day
     wednesday = OPENS + timedelta(days=2)
     for moment in (OPENS, wednesday - timedelta(hours=20), wednesday):
-        tick(deps, moment)
+        tick(scheduler, moment)
 
     assert sorted(post.conversation_ref for post in notifier.posts) == WITH_A_SIDE  # once each
     poll = the_poll(deps)
@@ -410,11 +442,11 @@ def test_moving_a_planned_pulse_asks_once_at_the_new_time_for_the_hours_set_now(
 
 
 def test_a_bot_back_within_the_grace_period_still_opens_the_pulse(
-    deps: Deps, notifier: RecordingNotifier
+    deps: Deps, notifier: RecordingNotifier, scheduler: Scheduler
 ) -> None:
     seed(deps)
     back = OPENS + timedelta(minutes=10)  # down since Saturday: never planned before
-    tick(deps, back)
+    tick(scheduler, back)
     assert sorted(post.conversation_ref for post in notifier.posts) == WITH_A_SIDE
     assert the_poll(deps).closes_at == CLOSES  # from its slot, not from the late start
     # Its DMs were due when it opened, so a failed one has the whole grace period to retry.
@@ -422,13 +454,13 @@ def test_a_bot_back_within_the_grace_period_still_opens_the_pulse(
 
 
 def test_a_pulse_whose_close_was_missed_is_closed_without_posting_late(
-    deps: Deps, notifier: RecordingNotifier
+    deps: Deps, notifier: RecordingNotifier, scheduler: Scheduler
 ) -> None:
     seed(deps)
-    tick(deps, OPENS)
+    tick(scheduler, OPENS)
     vote(deps, the_poll(deps).id, MARKETING[0], 5, OPENS + timedelta(hours=1))
 
-    tick(deps, CLOSES + timedelta(hours=5))  # down from before the close until long after
+    tick(scheduler, CLOSES + timedelta(hours=5))  # down from before the close until long after
 
     assert notifier.to(SHARED) == []  # never sent late
     poll = the_poll(deps)

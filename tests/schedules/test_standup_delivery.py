@@ -29,6 +29,7 @@ from bot.services import occurrences, people, standups, workspaces
 from bot.services.occurrences import DEFAULT_LEASE
 from bot.services.outbox import CHANNEL_POST
 from bot.services.standups import StandupDraft, StandupView
+from schedules import Scheduler
 from schedules.jobs import TickReport, register_builtin_deliveries, run_tick
 from schedules.standups import register
 from tests.conftest import empty_tables, settings_for
@@ -89,14 +90,23 @@ class Clock:
         return self.now
 
 
-def prepare(deps: Deps) -> RecordingNotifier:
-    """Wire the stand-up deliveries, a recording notifier and a hand-moved clock."""
-    register_builtin_deliveries(deps)
-    register(deps)
-    notifier = RecordingNotifier()
-    deps.notifier = notifier
-    deps.clock = Clock(NOW)
-    return notifier
+def prepare(deps: Deps) -> Scheduler:
+    """A scheduler (not started) with the stand-up deliveries and a recording notifier."""
+    scheduler = Scheduler(deps, RecordingNotifier())
+    register_builtin_deliveries(scheduler)
+    register(scheduler)
+    return scheduler
+
+
+def recorded(scheduler: Scheduler) -> RecordingNotifier:
+    assert isinstance(scheduler.notifier, RecordingNotifier)
+    return scheduler.notifier
+
+
+def set_clock(deps: Deps, moment: datetime) -> None:
+    """Move the hand-moved clock the deps were built with."""
+    assert isinstance(deps.clock, Clock)
+    deps.clock.now = moment
 
 
 @pytest.fixture(scope="module", params=("sqlite", "postgresql"))
@@ -108,7 +118,7 @@ def module_deps(
         url = f"sqlite:///{tmp_path_factory.mktemp('delivery')}/bridgebot.db"
     else:
         url = request.getfixturevalue("pg_migrated_url")
-    built = build_deps(settings_for(url))
+    built = build_deps(settings_for(url), clock=Clock(NOW))
     try:
         yield built
     finally:
@@ -122,17 +132,23 @@ def deps(module_deps: Deps) -> Deps:
         workspaces.ensure_workspace(
             session=session, workspace_id=WS, platform="slack", timezone="UTC"
         )
+    set_clock(module_deps, NOW)
     return module_deps
 
 
 @pytest.fixture
-def notifier(deps: Deps) -> RecordingNotifier:
+def scheduler(deps: Deps) -> Scheduler:
     return prepare(deps)
 
 
-def tick(deps: Deps, moment: datetime) -> TickReport:
-    deps.clock = Clock(moment)
-    return asyncio.run(run_tick(deps, now=moment))
+@pytest.fixture
+def notifier(scheduler: Scheduler) -> RecordingNotifier:
+    return recorded(scheduler)
+
+
+def tick(scheduler: Scheduler, moment: datetime) -> TickReport:
+    set_clock(scheduler.deps, moment)
+    return asyncio.run(run_tick(scheduler, now=moment))
 
 
 def create(deps: Deps, *, now: datetime = NOW, **changes: Any) -> StandupView:
@@ -185,14 +201,14 @@ def as_user(deps: Deps, user: str, now: datetime, *, admin: bool = False) -> dic
 
 
 def test_meeting_reminder_goes_once_to_the_channel_and_each_participant(
-    deps: Deps, notifier: RecordingNotifier
+    deps: Deps, notifier: RecordingNotifier, scheduler: Scheduler
 ) -> None:
     create(deps)
-    tick(deps, NOW)
-    tick(deps, at(MON, 8, 14))
+    tick(scheduler, NOW)
+    tick(scheduler, at(MON, 8, 14))
     assert notifier.take() == []
 
-    report = tick(deps, at(MON, 8, 15))  # 15 minutes before 09:30 London
+    report = tick(scheduler, at(MON, 8, 15))  # 15 minutes before 09:30 London
     sent = notifier.take()
     assert sorted(s.conversation_ref for s in sent) == [CHANNEL, "U0ANN", "U0BEN"]
     assert report.failed == 0 and report.missed == 0
@@ -205,16 +221,17 @@ def test_meeting_reminder_goes_once_to_the_channel_and_each_participant(
     assert all(s.workspace_id == WS for s in sent)
 
     for moment in (at(MON, 8, 15), at(MON, 8, 16), at(MON, 8, 30), at(MON, 9, 0)):
-        tick(deps, moment)
+        tick(scheduler, moment)
     assert notifier.take() == []
     assert statuses(deps, standups.REMINDER_POST) == [OccurrenceStatus.SENT, "pending"]
 
-    tick(deps, at(TUE, 8, 15))
+    tick(scheduler, at(TUE, 8, 15))
     assert sorted(s.conversation_ref for s in notifier.take()) == [CHANNEL, "U0ANN", "U0BEN"]
 
 
 def test_london_reminder_keeps_local_time_when_the_clocks_go_back(deps: Deps) -> None:
-    notifier = prepare(deps)
+    scheduler = prepare(deps)
+    notifier = recorded(scheduler)
     friday, monday = date(2026, 10, 23), date(2026, 10, 26)
     with deps.session_factory.begin() as session:
         standups.create(
@@ -232,45 +249,45 @@ def test_london_reminder_keeps_local_time_when_the_clocks_go_back(deps: Deps) ->
             now=at(friday, 6),
             secret_key=deps.secret_key,
         )
-    tick(deps, at(friday, 6))
-    tick(deps, at(friday, 8, 15))  # 09:15 BST
+    tick(scheduler, at(friday, 6))
+    tick(scheduler, at(friday, 8, 15))  # 09:15 BST
     assert [s.conversation_ref for s in notifier.to(CHANNEL)] == [CHANNEL]
     assert "starts at 09:30" in notifier.take()[0].text
 
-    tick(deps, at(monday, 8, 15))  # 08:15 GMT: too early now that summer time is over
+    tick(scheduler, at(monday, 8, 15))  # 08:15 GMT: too early now that summer time is over
     assert notifier.take() == []
-    tick(deps, at(monday, 9, 15))  # 09:15 GMT
+    tick(scheduler, at(monday, 9, 15))  # 09:15 GMT
     channel_posts = [s for s in notifier.take() if s.conversation_ref == CHANNEL]
     assert len(channel_posts) == 1 and "starts at 09:30" in channel_posts[0].text
 
 
 def test_skipped_dates_and_paused_stand_ups_send_nothing(
-    deps: Deps, notifier: RecordingNotifier
+    deps: Deps, notifier: RecordingNotifier, scheduler: Scheduler
 ) -> None:
     create(deps, name="Skips Monday")
     create(deps, name="Paused", channel_ref="C0PAUSED", participants="U0CAT")
-    tick(deps, NOW)
+    tick(scheduler, NOW)
     skipped = run_command(name="standup", args="skip 1 2026-06-01", **as_user(deps, CREATOR, NOW))
     assert "No Skips Monday on Monday 01 June 2026" in skipped.fallback
     run_command(name="standup", args="pause 2", **as_user(deps, CREATOR, NOW))
 
     for moment in (at(MON, 8, 15), at(MON, 8, 30), at(MON, 12)):
-        tick(deps, moment)
+        tick(scheduler, moment)
     assert notifier.take() == []
 
-    tick(deps, at(TUE, 8, 15))
+    tick(scheduler, at(TUE, 8, 15))
     assert sorted(s.conversation_ref for s in notifier.take()) == [CHANNEL, "U0ANN", "U0BEN"]
 
     run_command(name="standup", args="resume 2", **as_user(deps, CREATOR, at(TUE, 9)))
-    tick(deps, at(TUE, 9))
-    tick(deps, at(WED, 8, 15))
+    tick(scheduler, at(TUE, 9))
+    tick(scheduler, at(WED, 8, 15))
     assert sorted(s.conversation_ref for s in notifier.take()) == sorted(
         [CHANNEL, "U0ANN", "U0BEN", "C0PAUSED", "U0CAT"]
     )
 
 
 def test_skip_reads_friendly_days_in_the_stand_ups_own_time_zone(
-    deps: Deps, notifier: RecordingNotifier
+    deps: Deps, notifier: RecordingNotifier, scheduler: Scheduler
 ) -> None:
     create(deps, name="London")
     create(deps, name="Auckland", channel_ref="C0NZ", timezone="Pacific/Auckland")
@@ -289,37 +306,37 @@ def test_skip_reads_friendly_days_in_the_stand_ups_own_time_zone(
     assert "No London on Monday 01 June 2026" in london.fallback
     assert "No Auckland on Tuesday 02 June 2026" in auckland.fallback
     assert "No London on Wednesday 03 June 2026" in by_name.fallback
-    tick(deps, at(MON, 8, 15))
+    tick(scheduler, at(MON, 8, 15))
     assert [s.conversation_ref for s in notifier.take()] == []  # London's Monday is off
 
 
 def test_standup_now_sends_at_once_instead_of_the_next_usual_time(
-    deps: Deps, notifier: RecordingNotifier
+    deps: Deps, notifier: RecordingNotifier, scheduler: Scheduler
 ) -> None:
     create(deps)
-    tick(deps, NOW)
+    tick(scheduler, NOW)
     moment = NOW + timedelta(minutes=5)
     reply = run_command(name="standup", args="now 1", **as_user(deps, CREATOR, moment))
     assert reply.wake_scheduler
-    tick(deps, moment)
+    tick(scheduler, moment)
     assert sorted(s.conversation_ref for s in notifier.take()) == [CHANNEL, "U0ANN", "U0BEN"]
-    tick(deps, at(MON, 8, 15))
+    tick(scheduler, at(MON, 8, 15))
     assert notifier.take() == []  # Monday's usual reminder was replaced by the run now
-    tick(deps, at(TUE, 8, 15))
+    tick(scheduler, at(TUE, 8, 15))
     assert len(notifier.take()) == 3
 
 
 def test_a_reminder_due_just_before_a_plan_ends_is_sent(
-    deps: Deps, notifier: RecordingNotifier
+    deps: Deps, notifier: RecordingNotifier, scheduler: Scheduler
 ) -> None:
     # Made at 08:20 UTC, the first plan runs to Wednesday 08:20: after Wednesday's
     # 08:15 reminder, before its 08:30 start.
     create(deps, now=at(MON, 8, 20))
-    tick(deps, at(MON, 8, 20))
-    tick(deps, at(TUE, 9))  # the plan is renewed a day before it ends
+    tick(scheduler, at(MON, 8, 20))
+    tick(scheduler, at(TUE, 9))  # the plan is renewed a day before it ends
     notifier.take()
 
-    tick(deps, at(WED, 8, 15))
+    tick(scheduler, at(WED, 8, 15))
 
     assert sorted(s.conversation_ref for s in notifier.take()) == [CHANNEL, "U0ANN", "U0BEN"]
 
@@ -344,24 +361,26 @@ def submit(deps: Deps, user: str, value: str, answers: list[str], now: datetime)
     )
 
 
-def test_async_stand_up_end_to_end(deps: Deps, notifier: RecordingNotifier) -> None:
+def test_async_stand_up_end_to_end(
+    deps: Deps, notifier: RecordingNotifier, scheduler: Scheduler
+) -> None:
     view = create(deps, mode="async", participants="U0ANN,U0BEN,U0CAT", deadline_minutes="120")
     with deps.session_factory.begin() as session:
         people.set_side(session=session, workspace_id=WS, user_ref="U0ANN", side=Side.MARKETING)
         people.set_side(session=session, workspace_id=WS, user_ref="U0BEN", side=Side.IT)
         people.set_side(session=session, workspace_id=WS, user_ref="U0CAT", side=Side.IT)
         workspaces.set_shared_channel(session=session, workspace_id=WS, channel_ref="C0BOARD")
-    tick(deps, NOW)
-    tick(deps, at(MON, 8, 15))
+    tick(scheduler, NOW)
+    tick(scheduler, at(MON, 8, 15))
     reminders = notifier.take()
     assert sorted(s.conversation_ref for s in reminders) == [CHANNEL, "U0ANN", "U0BEN", "U0CAT"]
     assert all("Questions arrive by DM" in s.text for s in reminders)
     assert all(not s.buttons() for s in reminders)
 
     # At the start each participant gets the questions with an Answer button.
-    tick(deps, at(MON, 8, 29))
+    tick(scheduler, at(MON, 8, 29))
     assert notifier.take() == []
-    tick(deps, at(MON, 8, 30))
+    tick(scheduler, at(MON, 8, 30))
     questions = {s.conversation_ref: s for s in notifier.take()}
     assert sorted(questions) == ["U0ANN", "U0BEN", "U0CAT"]
     for sent in questions.values():
@@ -382,9 +401,9 @@ def test_async_stand_up_end_to_end(deps: Deps, notifier: RecordingNotifier) -> N
     assert form is not None and form.fields[0].initial == "Launched the campaign"
     submit(deps, "U0ANN", value, ["Launched the spring campaign", "", "API docs"], at(MON, 10))
 
-    tick(deps, at(MON, 10, 29))
+    tick(scheduler, at(MON, 10, 29))
     assert notifier.take() == []
-    tick(deps, at(MON, 10, 30))  # the deadline: start + 120 minutes
+    tick(scheduler, at(MON, 10, 30))  # the deadline: start + 120 minutes
     (digest,) = notifier.take()
     assert digest.conversation_ref == CHANNEL
     lines = [replies.block_plain_text(block) for block in digest.reply.blocks]
@@ -403,8 +422,8 @@ def test_async_stand_up_end_to_end(deps: Deps, notifier: RecordingNotifier) -> N
     # After the deadline answers are refused, and the digest is not posted again.
     with pytest.raises(FormInvalid, match="deadline"):
         submit(deps, "U0CAT", value, ["Late", "", ""], at(MON, 10, 31))
-    tick(deps, at(MON, 10, 31))
-    tick(deps, at(MON, 12))
+    tick(scheduler, at(MON, 10, 31))
+    tick(scheduler, at(MON, 12))
     assert notifier.take() == []
 
     # The author shares their win to the board; the flag is stored.
@@ -432,19 +451,19 @@ def test_async_stand_up_end_to_end(deps: Deps, notifier: RecordingNotifier) -> N
     [["skip 1 2026-06-03"], ["now 1"], ["resume 1"], ["pause 1"], ["pause 1", "resume 1"]],
 )
 def test_changing_a_stand_up_while_answers_come_in_keeps_todays_digest(
-    deps: Deps, notifier: RecordingNotifier, commands: list[str]
+    deps: Deps, notifier: RecordingNotifier, commands: list[str], scheduler: Scheduler
 ) -> None:
     create(deps, mode="async", participants="U0ANN", deadline_minutes="120")
-    tick(deps, NOW)
-    tick(deps, at(MON, 8, 30))  # Monday's questions are out; the digest is due at 10:30
+    tick(scheduler, NOW)
+    tick(scheduler, at(MON, 8, 30))  # Monday's questions are out; the digest is due at 10:30
     notifier.take()
 
     for command in commands:
         reply = run_command(name="standup", args=command, **as_user(deps, CREATOR, at(MON, 9)))
         assert not reply.is_error, reply.fallback
-    tick(deps, at(MON, 9))
+    tick(scheduler, at(MON, 9))
     notifier.take()  # what "now" sends at once
-    tick(deps, at(MON, 10, 30))
+    tick(scheduler, at(MON, 10, 30))
 
     digests = [s for s in notifier.take() if s.conversation_ref == CHANNEL]
     assert [d.reply.fallback.startswith("Marketing + IT — Monday 01 June") for d in digests] == [
@@ -453,17 +472,17 @@ def test_changing_a_stand_up_while_answers_come_in_keeps_todays_digest(
 
 
 def test_skipping_the_day_a_run_now_took_leaves_that_run_alone(
-    deps: Deps, notifier: RecordingNotifier
+    deps: Deps, notifier: RecordingNotifier, scheduler: Scheduler
 ) -> None:
     create(deps, mode="async", participants="U0ANN", deadline_minutes="60")
-    tick(deps, NOW)
+    tick(scheduler, NOW)
     run_command(name="standup", args="now 1", **as_user(deps, CREATOR, NOW))  # Monday's
-    tick(deps, NOW)
+    tick(scheduler, NOW)
     notifier.take()
 
     skipped = run_command(name="standup", args="skip 1 2026-06-01", **as_user(deps, CREATOR, NOW))
     assert "No Marketing + IT on Monday 01 June 2026" in skipped.fallback
-    tick(deps, NOW + timedelta(minutes=60))
+    tick(scheduler, NOW + timedelta(minutes=60))
 
     assert [s.conversation_ref for s in notifier.take()] == [CHANNEL]  # the run's digest
 
@@ -481,13 +500,13 @@ def test_run_now_is_refused_while_paused(deps: Deps, notifier: RecordingNotifier
 
 
 def test_someone_asked_who_then_changes_side_can_still_answer(
-    deps: Deps, notifier: RecordingNotifier
+    deps: Deps, notifier: RecordingNotifier, scheduler: Scheduler
 ) -> None:
     with deps.session_factory.begin() as session:
         people.set_side(session=session, workspace_id=WS, user_ref="U0ANN", side=Side.MARKETING)
     create(deps, mode="async", participants="", both_sides=True, deadline_minutes="120")
-    tick(deps, NOW)
-    tick(deps, at(MON, 8, 30))
+    tick(scheduler, NOW)
+    tick(scheduler, at(MON, 8, 30))
     (questions,) = [s for s in notifier.take() if s.conversation_ref == "U0ANN" and s.buttons()]
     with deps.session_factory.begin() as session:  # now neither Marketing nor IT
         people.set_side(session=session, workspace_id=WS, user_ref="U0ANN", side=Side.OTHER)
@@ -495,17 +514,17 @@ def test_someone_asked_who_then_changes_side_can_still_answer(
     thanks = submit(deps, "U0ANN", answer_button(questions).value, ["Shipped", "", ""], at(MON, 9))
 
     assert not thanks.is_error
-    tick(deps, at(MON, 10, 30))
+    tick(scheduler, at(MON, 10, 30))
     (digest,) = notifier.take()
     assert "A win to share: Shipped" in digest.text and "Not answered" not in digest.text
 
 
 def test_a_deleted_stand_up_leaves_nothing_for_the_next_one(
-    deps: Deps, notifier: RecordingNotifier
+    deps: Deps, notifier: RecordingNotifier, scheduler: Scheduler
 ) -> None:
     create(deps, mode="async", participants="U0ANN,U0BEN", deadline_minutes="120")
-    tick(deps, NOW)
-    tick(deps, at(MON, 8, 30))
+    tick(scheduler, NOW)
+    tick(scheduler, at(MON, 8, 30))
     run_action(
         action_id=STANDUP_DELETE_CONFIRM, value="1", **as_user(deps, CREATOR, at(MON, 8, 40))
     )
@@ -513,8 +532,8 @@ def test_a_deleted_stand_up_leaves_nothing_for_the_next_one(
         assert session.execute(select(Occurrence.kind, Occurrence.subject_ref)).all() == []
 
     create(deps, now=at(MON, 8, 40), mode="async", participants="U0CAT", deadline_minutes="30")
-    tick(deps, at(TUE, 8, 30))
-    tick(deps, at(TUE, 9))
+    tick(scheduler, at(TUE, 8, 30))
+    tick(scheduler, at(TUE, 9))
     digests = [
         s
         for s in notifier.take()
@@ -528,11 +547,11 @@ def test_a_deleted_stand_up_leaves_nothing_for_the_next_one(
 
 @pytest.mark.parametrize(("late", "delivered"), [(20, True), (29, True), (40, False)])
 def test_a_late_tick_sends_within_grace_and_records_missed_after(
-    deps: Deps, notifier: RecordingNotifier, late: int, delivered: bool
+    deps: Deps, notifier: RecordingNotifier, late: int, delivered: bool, scheduler: Scheduler
 ) -> None:
     create(deps)
-    tick(deps, NOW)
-    report = tick(deps, at(MON, 8, 15) + timedelta(minutes=late))  # the bot was down till now
+    tick(scheduler, NOW)
+    report = tick(scheduler, at(MON, 8, 15) + timedelta(minutes=late))  # the bot was down till now
     sent = notifier.take()
     if delivered:
         assert sorted(s.conversation_ref for s in sent) == [CHANNEL, "U0ANN", "U0BEN"]
@@ -543,8 +562,8 @@ def test_a_late_tick_sends_within_grace_and_records_missed_after(
         assert statuses(deps, standups.REMINDER_POST)[0] == OccurrenceStatus.MISSED
         assert statuses(deps, standups.REMINDER_FANOUT)[0] == OccurrenceStatus.MISSED
         assert statuses(deps, standups.REMINDER_DM) == []
-    tick(deps, at(MON, 9, 30))
-    tick(deps, at(MON, 12))
+    tick(scheduler, at(MON, 9, 30))
+    tick(scheduler, at(MON, 12))
     assert notifier.take() == []  # never sent late in a burst, never twice
 
 
@@ -554,7 +573,9 @@ def test_a_late_tick_sends_within_grace_and_records_missed_after(
 @pytest.fixture
 def second_deps(deps: Deps) -> Iterator[Deps]:
     """Another bot instance on the same database."""
-    other = build_deps(settings_for(deps.settings.database_url), upgrade_schema=False)
+    other = build_deps(
+        settings_for(deps.settings.database_url), upgrade_schema=False, clock=Clock(NOW)
+    )
     assert other.instance_id != deps.instance_id
     try:
         yield other
@@ -565,9 +586,10 @@ def second_deps(deps: Deps) -> Iterator[Deps]:
 def test_a_crashed_instances_claim_is_taken_over_once_its_lease_runs_out(
     deps: Deps, second_deps: Deps, caplog: pytest.LogCaptureFixture
 ) -> None:
-    sent_by_a, sent_by_b = prepare(deps), prepare(second_deps)
+    scheduler, second = prepare(deps), prepare(second_deps)
+    sent_by_a, sent_by_b = recorded(scheduler), recorded(second)
     create(deps)
-    tick(deps, NOW)
+    tick(scheduler, NOW)
 
     due = at(MON, 8, 15)
     with deps.session_factory.begin() as session:  # instance A claims, then dies
@@ -579,11 +601,11 @@ def test_a_crashed_instances_claim_is_taken_over_once_its_lease_runs_out(
         standups.REMINDER_FANOUT,
     ]
 
-    tick(second_deps, due + timedelta(seconds=30))  # A's lease still holds
+    tick(second, due + timedelta(seconds=30))  # A's lease still holds
     assert sent_by_b.sent == []
 
     with caplog.at_level(logging.WARNING, logger="schedules.jobs"):
-        tick(second_deps, due + DEFAULT_LEASE + timedelta(seconds=1))
+        tick(second, due + DEFAULT_LEASE + timedelta(seconds=1))
     assert sorted(s.conversation_ref for s in sent_by_b.take()) == [CHANNEL, "U0ANN", "U0BEN"]
     assert len([r for r in caplog.records if "second attempt" in r.getMessage()]) == 2
     with deps.session_factory() as session:
@@ -601,8 +623,8 @@ def test_a_crashed_instances_claim_is_taken_over_once_its_lease_runs_out(
             assert not occurrences.mark_sent(
                 session=session, occurrence_id=claimed.id, instance_id=deps.instance_id, now=due
             )
-    tick(deps, due + timedelta(minutes=5))
-    tick(second_deps, due + timedelta(minutes=5))
+    tick(scheduler, due + timedelta(minutes=5))
+    tick(second, due + timedelta(minutes=5))
     assert sent_by_a.sent == [] and sent_by_b.sent == []
 
 
@@ -612,7 +634,8 @@ STANDUPS = 50
 def test_two_instances_ticking_together_deliver_everything_exactly_once(
     deps: Deps, second_deps: Deps
 ) -> None:
-    sent_by_a, sent_by_b = prepare(deps), prepare(second_deps)
+    scheduler, second = prepare(deps), prepare(second_deps)
+    sent_by_a, sent_by_b = recorded(scheduler), recorded(second)
     expected: Counter[tuple[str, str]] = Counter()
     with deps.session_factory.begin() as session:
         for n in range(STANDUPS):
@@ -641,8 +664,9 @@ def test_two_instances_ticking_together_deliver_everything_exactly_once(
                     expected[(user, "questions")] = 1
 
     async def both(moment: datetime) -> None:
-        deps.clock = second_deps.clock = Clock(moment)
-        await asyncio.gather(run_tick(deps, now=moment), run_tick(second_deps, now=moment))
+        set_clock(deps, moment)
+        set_clock(second_deps, moment)
+        await asyncio.gather(run_tick(scheduler, now=moment), run_tick(second, now=moment))
 
     for moment in (NOW, at(MON, 8, 15), at(MON, 8, 15, 30), at(MON, 8, 30), at(MON, 8, 31)):
         asyncio.run(both(moment))

@@ -19,6 +19,7 @@ from bot.services.outbox import CHANNEL_POST, POST_REFUSED
 from bot.settings import Settings
 from handlers.server import create_web_app
 from handlers.teams.app import TeamsOptions
+from tests.clock import Clock
 from tests.teams.activities import (
     APP_ID,
     TENANT_A,
@@ -87,9 +88,10 @@ def teams_settings_for(database_url: str, **overrides: Any) -> Settings:
 
 
 @pytest.fixture
-def teams_deps(database_url: str) -> Iterator[Deps]:
-    built = build_deps(teams_settings_for(database_url), upgrade_schema=False)  # already migrated
-    built.clock = lambda: NOW
+def teams_deps(database_url: str, clock: Clock) -> Iterator[Deps]:
+    clock.now = NOW
+    # database_url is already migrated
+    built = build_deps(teams_settings_for(database_url), upgrade_schema=False, clock=clock)
     try:
         yield built
     finally:

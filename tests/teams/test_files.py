@@ -7,6 +7,7 @@ from datetime import timedelta
 from urllib.parse import urlparse
 
 from bot.deps import Deps
+from tests.clock import Clock
 from tests.teams.activities import person, personal
 from tests.teams.conftest import ADMIN, ALICE, BOB, NOW, SHARED, Teams, actions, card_text
 from tests.teams.fake_connector import Call
@@ -84,10 +85,10 @@ def test_a_calendar_is_a_download_button(teams: Teams) -> None:
     assert b"BEGIN:VCALENDAR" in served.content
 
 
-def test_files_expire(teams: Teams, teams_deps: Deps) -> None:
+def test_files_expire(teams: Teams, teams_deps: Deps, clock: Clock) -> None:
     (answer,) = teams.say("bridge export-me", ALICE)
     download = next(a for a in actions(answer.card) if a["type"] == "Action.OpenUrl")
     path = urlparse(download["url"]).path
     assert teams.client.get(path).status_code == 200
-    teams_deps.clock = lambda: NOW + timedelta(days=2)
+    clock.now = NOW + timedelta(days=2)
     assert teams.client.get(path).status_code == 404

@@ -13,6 +13,8 @@ from bot.deps import Deps
 from bot.models import Occurrence, TeamsConversation
 from handlers.teams.connector import MAX_ATTEMPTS
 from schedules.jobs import TickReport, run_tick
+from tests.app_scheduler import app_scheduler
+from tests.clock import Clock
 from tests.teams.activities import (
     bot_added,
     bot_removed,
@@ -45,15 +47,16 @@ def tick(teams: Teams, deps: Deps, moment: datetime) -> TickReport:
     meanwhile (a put-off message's turn) waits for it instead of starting a second pass
     that would race this one for the same deliveries.
     """
-    deps.clock = lambda: moment
-    scheduler = teams.client.app.state.scheduler  # type: ignore[attr-defined]
+    assert isinstance(deps.clock, Clock)  # teams_deps runs on the test's clock
+    deps.clock.now = moment
+    scheduler = app_scheduler(teams.client)
 
     async def as_the_schedulers_job() -> TickReport:
         while scheduler.jobs_in_progress:  # its own start-up pass
             await asyncio.sleep(0.01)
         scheduler.jobs_in_progress += 1
         try:
-            return await run_tick(deps, moment)
+            return await run_tick(scheduler, moment)
         finally:
             scheduler.jobs_in_progress -= 1
 

@@ -14,6 +14,7 @@ from bot.notify import DeliveryError
 from bot.replies import message
 from handlers.server import create_web_app
 from handlers.teams.app import TeamsOptions
+from tests.app_scheduler import app_scheduler
 from tests.teams.activities import TENANT_A, TENANT_B, card_action, channel, person, personal
 from tests.teams.conftest import (
     ADMIN,
@@ -83,8 +84,7 @@ def test_a_click_from_another_tenant_cannot_touch_a_post(teams: Teams) -> None:
 
 def test_references_are_looked_up_only_in_their_own_tenant(teams: Teams) -> None:
     teams.say("bridge side it", ALICE, SHARED)  # bridgebot now knows SHARED in tenant A
-    assert teams.deps is not None and teams.deps.notifier is not None
-    notifier = teams.deps.notifier
+    notifier = app_scheduler(teams.client).notifier
     with pytest.raises(DeliveryError):
         teams.client.portal.call(notifier.post, TENANT_B, SHARED.channel_id, message("hello"))
     with pytest.raises(DeliveryError):
@@ -95,9 +95,10 @@ def test_references_are_looked_up_only_in_their_own_tenant(teams: Teams) -> None
 @pytest.fixture
 def single_tenant(database_url: str, connector: FakeConnector) -> Iterator[tuple[Teams, Deps]]:
     deps = build_deps(
-        teams_settings_for(database_url, teams_tenant_id=TENANT_A), upgrade_schema=False
+        teams_settings_for(database_url, teams_tenant_id=TENANT_A),
+        upgrade_schema=False,
+        clock=lambda: NOW,
     )
-    deps.clock = lambda: NOW
     options = TeamsOptions(token=outgoing_token, dangerously_allow_unauthenticated_requests=True)
     try:
         with TestClient(create_web_app(deps, teams_options=options)) as client:

@@ -24,6 +24,7 @@ from handlers.server import create_web_app
 from handlers.teams.app import TeamsOptions
 from handlers.teams.composite import PlatformNotifier
 from handlers.teams.config import settings_problem
+from tests.app_scheduler import app_scheduler
 from tests.signing import SIGNING_SECRET
 from tests.teams.activities import APP_ID
 from tests.teams.conftest import ALICE, Teams, card_text, outgoing_token, teams_settings_for
@@ -86,8 +87,9 @@ def both(database_url: str, connector: FakeConnector) -> Iterator[tuple[TestClie
 def test_slack_and_teams_share_one_app_and_one_scheduler(
     both: tuple[TestClient, Deps], connector: FakeConnector
 ) -> None:
-    client, deps = both
-    assert isinstance(deps.notifier, PlatformNotifier)
+    client, _ = both
+    notifier = app_scheduler(client).notifier
+    assert isinstance(notifier, PlatformNotifier)  # scheduled messages go by workspace
     assert client.post("/slack/events", content="x").status_code == 401  # Slack's signature check
     Teams(client, connector).say("bridge side it", ALICE)
     assert card_text(connector.sent()[0].card) == "Done: you are on the IT side."
