@@ -1,8 +1,8 @@
 """The command router: turns "bridge side it" into a domain call and a neutral Reply.
 
-Every adapter (Slack, Teams, console) parses its own transport, builds a Caller and
-calls `run_command`, which owns the unit of work: a command that fails with a
-domain error rolls back completely, so nothing is ever half-saved.
+Every adapter (Slack, Teams, console) parses its own transport, builds a RequestScope
+(who asks, where, when) and calls `run_command`, which owns the unit of work: a command
+that fails with a domain error rolls back completely, so nothing is ever half-saved.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import logging
 import re
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -56,6 +56,18 @@ class RepeatedRequest(Exception):
     """The platform sent a request that was already handled (see run_in_context's once_key)."""
 
 
+class AdminCheckNeeded(Exception):
+    """The request needs to know whether the caller is an admin, and nobody asked yet.
+
+    Raised inside the transaction, which rolls back: the adapter asks the platform with
+    no transaction open and runs the request again with the answer (see Caller.is_admin).
+    """
+
+
+# How an adapter names its platform when it could not get an answer from it.
+PLATFORM_NAMES = {"slack": "Slack", "teams": "Teams"}
+
+
 @dataclass(frozen=True)
 class Caller:
     """Who is asking, as the adapter established it."""
@@ -63,14 +75,23 @@ class Caller:
     workspace_id: str
     user_ref: str
     platform: str
-    is_admin: bool = False
+    # None: not known yet. Adapters whose admin check is a call to the platform leave it
+    # unknown, and ask only when a request needs it (most clicks never do).
+    is_admin: bool | None = False
     display_name: str | None = None
-    # Asked instead of is_admin when set, the first time a command needs to know: for
-    # adapters whose admin check is a call to the platform (most clicks never need it).
-    admin_check: Callable[[], bool] | None = field(default=None, compare=False, repr=False)
+    # The platform was asked whether the caller is an admin and did not answer.
+    admin_check_failed: bool = False
 
     def has_admin_rights(self) -> bool:
-        return self.admin_check() if self.admin_check is not None else self.is_admin
+        if self.admin_check_failed:
+            raise AdminCheckFailed(PLATFORM_NAMES.get(self.platform, self.platform))
+        if self.is_admin is None:
+            raise AdminCheckNeeded(self.user_ref)
+        return self.is_admin
+
+    def with_admin_answer(self, is_admin: bool | None) -> Caller:
+        """This caller with the platform's answer; None when the platform did not answer."""
+        return replace(self, is_admin=is_admin, admin_check_failed=is_admin is None)
 
 
 ChannelResolver = Callable[[str], str | None]
@@ -304,17 +325,37 @@ def prepare_workspace(ctx: CommandContext, router: CommandRouter) -> None:
             hook(ctx)
 
 
+@dataclass(frozen=True)
+class RequestScope:
+    """One request as its adapter established it: what every unit of work runs with.
+
+    Built once per request; the adapter passes it to run_command, run_action, run_form,
+    run_in_context and run_refresh, and replaces its caller once the platform says
+    whether they are an admin (see AdminCheckNeeded).
+    """
+
+    session_factory: sessionmaker[Session]
+    router: CommandRouter
+    caller: Caller
+    now: datetime
+    default_timezone: str
+    channel_ref: str | None = None
+    resolve_channel: ChannelResolver = no_channel_mentions
+
+    @property
+    def workspace_id(self) -> str:
+        return self.caller.workspace_id
+
+    def with_admin_answer(self, is_admin: bool | None) -> RequestScope:
+        """This scope with the platform's answer (None: it did not answer)."""
+        return replace(self, caller=self.caller.with_admin_answer(is_admin))
+
+
 def run_in_context(
-    *,
-    session_factory: sessionmaker[Session],
-    router: CommandRouter,
-    caller: Caller,
-    now: datetime,
-    default_timezone: str,
+    scope: RequestScope,
     work: Callable[[CommandContext], T],
+    *,
     label: str,
-    channel_ref: str | None = None,
-    resolve_channel: ChannelResolver = no_channel_mentions,
     once_key: str | None = None,
 ) -> T | Reply:
     """Run `work` in its own transaction and return the reply to show.
@@ -325,28 +366,30 @@ def run_in_context(
 
     A DomainError (bot.errors) rolls the transaction back and becomes an error reply,
     mapped here and nowhere else (an Invalid with field errors propagates, for the
-    adapter to show each next to its field); any other exception
-    propagates to the adapter's single error path.
+    adapter to show each next to its field); AdminCheckNeeded rolls it back and
+    propagates, for the adapter to ask the platform and run the request again; any other
+    exception propagates to the adapter's single error path.
     """
+    router = scope.router
     try:
-        with session_factory.begin() as session:
+        with scope.session_factory.begin() as session:
             ctx = CommandContext(
                 session=session,
-                caller=caller,
-                now=now,
-                default_timezone=default_timezone,
-                channel_ref=channel_ref,
-                resolve_channel=resolve_channel,
+                caller=scope.caller,
+                now=scope.now,
+                default_timezone=scope.default_timezone,
+                channel_ref=scope.channel_ref,
+                resolve_channel=scope.resolve_channel,
                 posting_limits=router.posting_limits,
             )
             if once_key is not None and not dedupe.first_time(
-                session=session, key=once_key, now=now
+                session=session, key=once_key, now=scope.now
             ):
                 raise RepeatedRequest(label)
             prepare_workspace(ctx, router)
             result = work(ctx)
         # Committed: the workspace surely exists now, so later commands skip the check.
-        router.known_workspaces.add(caller.workspace_id)
+        router.known_workspaces.add(scope.workspace_id)
         return result
     except DomainError as exc:
         if isinstance(exc, Invalid) and exc.field_errors:
@@ -360,35 +403,42 @@ def refusal(error: DomainError) -> Reply:
     return replies.error(error.text, error.usage)
 
 
-def run_command(*, router: CommandRouter, name: str, args: str, **kwargs: Any) -> Reply:
-    """Run `/name args`; see run_in_context for the keyword arguments."""
-    return run_in_context(  # type: ignore[return-value]
-        router=router,
-        work=lambda ctx: router.dispatch(ctx, name, args),
+def run_command(scope: RequestScope, name: str, args: str, *, once_key: str | None = None) -> Reply:
+    """Run `/name args`; see run_in_context for `once_key`."""
+    return run_in_context(
+        scope,
+        lambda ctx: scope.router.dispatch(ctx, name, args),
         label=f"/{name}",
-        **kwargs,
+        once_key=once_key,
     )
 
 
-def run_action(*, router: CommandRouter, action_id: str, value: str, **kwargs: Any) -> Reply:
+def run_action(
+    scope: RequestScope, action_id: str, value: str, *, once_key: str | None = None
+) -> Reply:
     """Run the handler of a clicked button."""
-    return run_in_context(  # type: ignore[return-value]
-        router=router,
-        work=lambda ctx: router.dispatch_action(ctx, action_id, value),
+    return run_in_context(
+        scope,
+        lambda ctx: scope.router.dispatch_action(ctx, action_id, value),
         label=f"button {action_id}",
-        **kwargs,
+        once_key=once_key,
     )
 
 
 def run_form(
-    *, router: CommandRouter, callback_id: str, values: dict[str, str], metadata: str, **kwargs: Any
+    scope: RequestScope,
+    callback_id: str,
+    values: dict[str, str],
+    metadata: str,
+    *,
+    once_key: str | None = None,
 ) -> Reply:
     """Run a form's submission; raises FormInvalid when fields need correcting."""
-    return run_in_context(  # type: ignore[return-value]
-        router=router,
-        work=lambda ctx: router.dispatch_form(ctx, callback_id, values, metadata),
+    return run_in_context(
+        scope,
+        lambda ctx: scope.router.dispatch_form(ctx, callback_id, values, metadata),
         label=f"form {callback_id}",
-        **kwargs,
+        once_key=once_key,
     )
 
 
@@ -404,11 +454,9 @@ def delivery_context(
     )
 
 
-def run_refresh(
-    *, router: CommandRouter, key: str, **kwargs: Any
-) -> tuple[PostedMessage, Reply] | None:
+def run_refresh(scope: RequestScope, key: str) -> tuple[PostedMessage, Reply] | None:
     """The current rendering of an outbox item and where its message is, or None."""
     result = run_in_context(
-        router=router, work=lambda ctx: router.refresh(ctx, key), label=f"refresh {key}", **kwargs
+        scope, lambda ctx: scope.router.refresh(ctx, key), label=f"refresh {key}"
     )
     return None if isinstance(result, Reply) else result

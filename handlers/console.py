@@ -7,7 +7,7 @@ import getpass
 import logging
 import re
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from bot.commands.home import HOME_CONVERSATION, build_home
 from bot.deps import Deps
@@ -31,6 +31,7 @@ from bot.replies import (
 from bot.router import (
     Caller,
     FormInvalid,
+    RequestScope,
     parse_line,
     run_action,
     run_command,
@@ -145,16 +146,16 @@ class ConsoleSession:
         # The last reply's clickable buttons, shared with the notifier (a post replaces them).
         self.buttons = buttons
 
-    def _context(self) -> dict[str, Any]:
-        return {
-            "session_factory": self.deps.session_factory,
-            "router": self.deps.router,
-            "caller": self.caller,
-            "now": self.deps.clock(),
-            "default_timezone": self.deps.settings.bridgebot_timezone,
-            "channel_ref": CONSOLE_WORKSPACE,
-            "resolve_channel": resolve_channel,
-        }
+    def _scope(self) -> RequestScope:
+        return RequestScope(
+            session_factory=self.deps.session_factory,
+            router=self.deps.router,
+            caller=self.caller,
+            now=self.deps.clock(),
+            default_timezone=self.deps.settings.bridgebot_timezone,
+            channel_ref=CONSOLE_WORKSPACE,
+            resolve_channel=resolve_channel,
+        )
 
     async def read_line(self, prompt: str) -> str | None:
         if self.interactive:
@@ -182,14 +183,11 @@ class ConsoleSession:
             await self.click(int(line))
             return
         if line.lstrip("/") == "home":
-            context = self._context()
-            reply = await asyncio.to_thread(
-                lambda: run_in_context(work=build_home, label="home", **context)
-            )
+            reply = await asyncio.to_thread(run_in_context, self._scope(), build_home, label="home")
             await self.show(reply)
             return
         name, args = parse_line(line)
-        reply = await asyncio.to_thread(run_command, name=name, args=args, **self._context())
+        reply = await asyncio.to_thread(run_command, self._scope(), name, args)
         await self.show(reply)
 
     async def click(self, number: int) -> None:
@@ -197,9 +195,7 @@ class ConsoleSession:
             self.write("! There is no button with that number on the last reply.")
             return
         button = self.buttons[number - 1]
-        reply = await asyncio.to_thread(
-            run_action, action_id=button.action_id, value=button.value, **self._context()
-        )
+        reply = await asyncio.to_thread(run_action, self._scope(), button.action_id, button.value)
         await self.show(reply)
 
     async def show(self, reply: Reply) -> None:
@@ -228,7 +224,7 @@ class ConsoleSession:
 
     async def show_update(self, outgoing: Outgoing) -> None:
         """Print an item's message as updated; its buttons become clickable."""
-        fresh = await asyncio.to_thread(run_refresh, key=outgoing.refresh_key, **self._context())
+        fresh = await asyncio.to_thread(run_refresh, self._scope(), outgoing.refresh_key)
         if fresh is not None:
             where, message = fresh
             self.buttons.clear()
@@ -264,11 +260,7 @@ class ConsoleSession:
             values[field.name] = "" if cleared else answer or field.initial
         try:
             reply = await asyncio.to_thread(
-                run_form,
-                callback_id=form.callback_id,
-                values=values,
-                metadata=form.metadata,
-                **self._context(),
+                run_form, self._scope(), form.callback_id, values, form.metadata
             )
         except FormInvalid as exc:
             problems = "\n".join(

@@ -7,6 +7,7 @@ import re
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
@@ -54,6 +55,9 @@ class FakeSlack:
         self.server = server
         self.calls: list[Call] = []
         self.latency = 0.0  # seconds to wait before answering each call
+        # Run while Slack works on a call of a method, before it answers: what a test
+        # wants to know about the bot meanwhile (its database transactions, say).
+        self.while_answering: dict[str, Callable[[Call], None]] = {}
         self.users: dict[str, dict[str, Any]] = {}
         self._failures: dict[str, deque[Failure]] = defaultdict(deque)
         self._posting_full_until = 0.0  # see fill_posting_limit
@@ -148,6 +152,8 @@ class FakeSlack:
             self._changed.notify_all()
         if self.latency:
             time.sleep(self.latency)  # a slower Slack keeps deliveries in flight longer
+        if method in self.while_answering:
+            self.while_answering[method](call)
         if failure is not None:
             return Response(
                 json.dumps(failure.body),

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from bot.deps import Deps, build_deps
 from bot.models import Base, Occurrence
 from bot.replies import Reply
-from bot.router import Caller, delivery_context, run_command
+from bot.router import Caller, RequestScope, delivery_context, run_command
 from bot.services.outbox import CHANNEL_POST
 from bot.settings import Settings
 from handlers.slack.render import render_message
@@ -99,17 +99,16 @@ def fuzz_deps(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deps]:
 
 
 def run(deps: Deps, name: str, args: str, *, admin: bool = False) -> Reply:
-    return run_command(
+    scope = RequestScope(
         session_factory=deps.session_factory,
         router=deps.router,
         caller=Caller("T0FUZZ", CALLER, "slack", is_admin=admin),
-        name=name,
-        args=args,
         now=datetime(2026, 11, 23, 12, 0, tzinfo=UTC),
         default_timezone="UTC",
         channel_ref=OUR_CHANNEL,
         resolve_channel=resolve_channel,
     )
+    return run_command(scope, name, args)
 
 
 def row_counts(deps: Deps) -> dict[str, int]:

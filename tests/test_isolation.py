@@ -37,6 +37,7 @@ from bot.replies import Buttons, Reply
 from bot.router import (
     Caller,
     FormInvalid,
+    RequestScope,
     delivery_context,
     parse_line,
     run_action,
@@ -60,31 +61,31 @@ A_WIN = "A-only win: the spring launch doubled sign-ups"
 A_CHALLENGE = "A-only challenge: lead data arrives a day late"
 
 
-def unit(deps: Deps, caller: Caller) -> dict[str, Any]:
-    return {
-        "session_factory": deps.session_factory,
-        "router": deps.router,
-        "caller": caller,
-        "now": NOW,
-        "default_timezone": "UTC",
-        "channel_ref": "C0HERE",
-        "resolve_channel": resolve_channel,
-    }
+def unit(deps: Deps, caller: Caller) -> RequestScope:
+    return RequestScope(
+        session_factory=deps.session_factory,
+        router=deps.router,
+        caller=caller,
+        now=NOW,
+        default_timezone="UTC",
+        channel_ref="C0HERE",
+        resolve_channel=resolve_channel,
+    )
 
 
 def run(deps: Deps, caller: Caller, line: str) -> Reply:
     name, args = parse_line(line)
-    return run_command(name=name, args=args, **unit(deps, caller))
+    return run_command(unit(deps, caller), name, args)
 
 
 def act(deps: Deps, caller: Caller, action_id: str, value: str) -> Reply:
-    return run_action(action_id=action_id, value=value, **unit(deps, caller))
+    return run_action(unit(deps, caller), action_id, value)
 
 
 def submit(
     deps: Deps, caller: Caller, callback_id: str, values: dict[str, str], metadata: str = ""
 ) -> Reply:
-    return run_form(callback_id=callback_id, values=values, metadata=metadata, **unit(deps, caller))
+    return run_form(unit(deps, caller), callback_id, values, metadata)
 
 
 def shown(reply: Reply) -> str:
@@ -237,7 +238,7 @@ def test_wins_and_challenges_stay_in_their_workspace(deps: Deps, a: WorkspaceA) 
         reply = run(deps, B_SAME, line)
         assert A_WIN not in shown(reply) and A_CHALLENGE not in shown(reply), line
         assert "No " in reply.fallback, line
-    home = run_in_context(work=build_home, label="home", **unit(deps, B_SAME))
+    home = run_in_context(unit(deps, B_SAME), build_home, label="home")
     assert isinstance(home, Reply)
     assert A_CHALLENGE not in shown(home)
 
@@ -250,7 +251,7 @@ def test_wins_and_challenges_stay_in_their_workspace(deps: Deps, a: WorkspaceA) 
     assert count(deps, Celebration) == 0
     assert count(deps, ChallengeHelper) == 0
     assert scalar(deps, select(BoardPost.status).where(BoardPost.id == a.challenge_id)) == "open"
-    assert run_refresh(key=f"board:{a.win_id}", **unit(deps, B_ADMIN)) is None
+    assert run_refresh(unit(deps, B_ADMIN), f"board:{a.win_id}") is None
     # A's queued posts render only for A: a delivery in B's name posts nothing of A's.
     with deps.session_factory() as session:
         in_b = delivery_context(session=session, workspace_id=B, now=NOW, default_timezone="UTC")
@@ -351,7 +352,7 @@ def test_pulse_votes_and_results_stay_in_their_workspace(deps: Deps, a: Workspac
     (attachment,) = exported.attachments
     table = list(csv.reader(io.StringIO(attachment.content.decode())))
     assert len(table) == 1  # the header only
-    home = run_in_context(work=build_home, label="home", **unit(deps, B_SAME))
+    home = run_in_context(unit(deps, B_SAME), build_home, label="home")
     assert isinstance(home, Reply)
     assert "No pulse results yet." in shown(home)
 

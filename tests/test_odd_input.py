@@ -20,7 +20,7 @@ from bot.services import glossary_io, workspaces
 from bot.services.pulse import ALL_SIDES
 from bot.settings import Settings
 from handlers.slack.render import render_span
-from tests.test_router import ADMIN, ALICE, CHANNELS, NOW, refused_form, run
+from tests.test_router import ADMIN, ALICE, CHANNELS, NOW, refused_form, run, scope
 
 # Superscript three, Arabic-Indic three, full-width five: str.isdigit() is True for all.
 NOT_ASCII_NUMBERS = ("³", "٣", "５", "1²")
@@ -58,10 +58,7 @@ def standup_values(**changes: str) -> dict[str, str]:
 
 
 def submit(deps: Deps, callback_id: str, values: dict[str, str], caller: object = ADMIN) -> None:
-    run_form(
-        router=deps.router, callback_id=callback_id, values=values, metadata="",
-        session_factory=deps.session_factory, caller=caller, now=NOW, default_timezone="UTC",
-    )  # fmt: skip
+    run_form(scope(deps, caller), callback_id, values, "")
 
 
 def stored_threshold(deps: Deps) -> int:
@@ -128,10 +125,7 @@ def test_the_pulse_schedule_refuses_non_ascii_hours(deps: Deps) -> None:
 def test_a_typed_button_with_a_non_ascii_id_is_out_of_date(deps: Deps) -> None:
     from bot.router import run_action
 
-    reply = run_action(
-        router=deps.router, action_id="board_celebrate", value="٣",
-        session_factory=deps.session_factory, caller=ALICE, now=NOW, default_timezone="UTC",
-    )  # fmt: skip
+    reply = run_action(scope(deps, ALICE), "board_celebrate", "٣")
     assert reply.is_error
     assert "That button is out of date." in reply.fallback
 

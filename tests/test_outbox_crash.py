@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from bot.deps import Deps, build_deps
 from bot.models import BoardPost, Occurrence, OccurrenceStatus
-from bot.router import Caller, run_command
+from bot.router import Caller, RequestScope, run_command
 from bot.services.outbox import CHANNEL_POST
 from bot.settings import Settings
 from handlers.slack.slash_text import resolve_channel
@@ -120,16 +120,15 @@ def test_a_kill_mid_burst_loses_no_stored_win_and_posts_none_twice(
 ) -> None:
     deps = build_deps(Settings(_env_file=None, database_url=pg_database_url))  # type: ignore[call-arg]
     admin = Caller(workspace_id=TEAM, user_ref="U0ADMIN", platform="slack", is_admin=True)
-    chosen = run_command(
+    scope = RequestScope(
         session_factory=deps.session_factory,
         router=deps.router,
         caller=admin,
-        name="bridge",
-        args=f"channel <#{SHARED}|shared>",
         now=datetime.now(UTC),
         default_timezone="UTC",
         resolve_channel=resolve_channel,
     )
+    chosen = run_command(scope, "bridge", f"channel <#{SHARED}|shared>")
     assert not chosen.is_error
     processes: list[subprocess.Popen[bytes]] = []
     acknowledged: list[int] = []

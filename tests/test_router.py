@@ -20,6 +20,7 @@ from bot.router import (
     CommandContext,
     CommandRouter,
     FormInvalid,
+    RequestScope,
     UsageError,
     parse_line,
     run_command,
@@ -35,15 +36,24 @@ CHANNELS = {"#marketing-it": "C123", "<#C123|marketing-it>": "C123"}
 
 def run(deps: Deps, line: str, caller: Caller = ALICE, **kwargs: Any) -> Reply:
     name, args = parse_line(line)
-    return run_command(
-        router=kwargs.pop("router", deps.router),
-        name=name,
-        args=args,
+    scope = RequestScope(
         session_factory=deps.session_factory,
+        router=kwargs.pop("router", deps.router),
         caller=caller,
         now=NOW,
         default_timezone="UTC",
         **kwargs,
+    )
+    return run_command(scope, name, args)
+
+
+def scope(deps: Deps, caller: Caller) -> RequestScope:
+    return RequestScope(
+        session_factory=deps.session_factory,
+        router=deps.router,
+        caller=caller,
+        now=NOW,
+        default_timezone="UTC",
     )
 
 
@@ -52,10 +62,7 @@ def refused_form(
 ) -> dict[str, str]:
     """Submit a form that must be refused; its errors by field."""
     with pytest.raises(FormInvalid) as refused:
-        run_form(
-            router=deps.router, callback_id=callback_id, values=values, metadata="",
-            session_factory=deps.session_factory, caller=caller, now=NOW, default_timezone="UTC",
-        )  # fmt: skip
+        run_form(scope(deps, caller), callback_id, values, "")
     return refused.value.field_errors
 
 

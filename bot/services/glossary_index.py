@@ -17,9 +17,10 @@ from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.orm import Session
 
 from bot.models import GlossaryKey, GlossaryTerm, Workspace, WorkspaceSettings
@@ -465,7 +466,19 @@ class GlossaryIndexCache:
                 return cached[1]
             index = build_index(session, workspace_id)
             self._entries[workspace_id] = (revision, index)
+        # An index read in a transaction that then rolls back may hold terms that never
+        # existed: a first command seeds the starter glossary, is rolled back (to ask the
+        # platform whether its caller is an admin, say) and seeds it again with new ids.
+        event.listen(
+            session, "after_rollback", partial(self._forget, workspace_id, index), once=True
+        )
         return index
+
+    def _forget(self, workspace_id: str, index: GlossaryIndex, _session: Session) -> None:
+        with self._lock:
+            cached = self._entries.get(workspace_id)
+            if cached is not None and cached[1] is index:
+                del self._entries[workspace_id]
 
 
 def build_index(session: Session, workspace_id: str) -> GlossaryIndex:

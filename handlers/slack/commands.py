@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from functools import partial
@@ -15,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.deps import Deps
 from bot.metrics import COMMAND_SECONDS
 from bot.router import RepeatedRequest, run_command
-from handlers.slack.common import make_caller, unit_of_work
+from handlers.slack.common import make_caller, request_scope, run_resolving_admin
 from handlers.slack.errors import answered_at_ack
 from handlers.slack.people import SlackRuntime
 from handlers.slack.replies import Answering, send_reply
@@ -52,22 +51,18 @@ async def handle_slash_command(
     """
     await ack()
     name = body["command"].lstrip("/")
-    caller = await make_caller(
-        client,
-        runtime,
-        team_id=body["team_id"],
-        user_id=body["user_id"],
-        name=body.get("user_name"),
+    caller = make_caller(
+        runtime, team_id=body["team_id"], user_id=body["user_id"], name=body.get("user_name")
     )
-    uow = unit_of_work(deps, caller, body.get("channel_id"))
+    args = typed_text(body.get("text", ""))
+    once_key = replay_key(request.headers)
     started = time.perf_counter()
     try:
-        reply = await asyncio.to_thread(
-            run_command,
-            name=name,
-            args=typed_text(body.get("text", "")),
-            once_key=replay_key(request.headers),
-            **uow,
+        reply, scope = await run_resolving_admin(
+            request_scope(deps, caller, body.get("channel_id")),
+            lambda scope: run_command(scope, name, args, once_key=once_key),
+            client=client,
+            runtime=runtime,
         )
     except RepeatedRequest:
         logger.info("skipping a replayed slash command")
@@ -76,7 +71,7 @@ async def handle_slash_command(
     answering = Answering(
         client=client,
         runtime=runtime,
-        uow=uow,
+        scope=scope,
         user_ref=body["user_id"],
         channel_ref=body.get("channel_id"),
         trigger_id=body.get("trigger_id"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from functools import partial
 from typing import Any
 
@@ -12,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.commands.home import build_home
 from bot.deps import Deps
 from bot.router import run_in_context
-from handlers.slack.common import make_caller, unit_of_work
+from handlers.slack.common import make_caller, request_scope, run_resolving_admin
 from handlers.slack.errors import answered_at_ack
 from handlers.slack.people import SlackRuntime
 from handlers.slack.replies import publish_home
@@ -38,9 +37,11 @@ async def handle_app_home_opened(
     if event.get("tab", "home") != "home":
         return
     team_id = body.get("team_id") or event.get("view", {}).get("team_id", "")
-    caller = await make_caller(client, runtime, team_id=team_id, user_id=event["user"], name=None)
-    uow = unit_of_work(deps, caller, None)
-    reply = await asyncio.to_thread(
-        lambda: run_in_context(work=build_home, label="app home", **uow)
+    caller = make_caller(runtime, team_id=team_id, user_id=event["user"], name=None)
+    reply, _ = await run_resolving_admin(
+        request_scope(deps, caller, None),
+        lambda scope: run_in_context(scope, build_home, label="app home"),
+        client=client,
+        runtime=runtime,
     )
     await publish_home(client, event["user"], reply)

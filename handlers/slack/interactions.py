@@ -14,9 +14,23 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.glossary import GLOSSARY_EXPLAIN
 from bot.deps import Deps
-from bot.router import FormInvalid, RepeatedRequest, run_action, run_form
+from bot.router import (
+    AdminCheckFailed,
+    AdminCheckNeeded,
+    FormInvalid,
+    RepeatedRequest,
+    refusal,
+    run_action,
+    run_form,
+)
 from handlers.slack import dedupe
-from handlers.slack.common import interaction_caller_ids, make_caller, unit_of_work
+from handlers.slack.common import (
+    ask_admin,
+    interaction_caller_ids,
+    make_caller,
+    request_scope,
+    run_resolving_admin,
+)
 from handlers.slack.errors import answered_at_ack
 from handlers.slack.manifest import EXPLAIN_SHORTCUT_ID
 from handlers.slack.people import SlackRuntime
@@ -26,6 +40,13 @@ from handlers.slack.signature import replay_key
 from handlers.slack.slash_text import typed_text
 
 logger = logging.getLogger(__name__)
+
+# Shown in a form whose sender's admin rights Slack was not asked about yet: it is
+# asked after the acknowledgement, and the next submission has the answer at hand.
+CHECKING_ADMIN = (
+    "bridgebot is checking with Slack whether you are a workspace admin; "
+    "nothing was saved yet, please submit again in a moment."
+)
 
 
 def register(app: AsyncApp, deps: Deps, runtime: SlackRuntime) -> None:
@@ -58,17 +79,18 @@ async def handle_block_action(
     """Handle a click on any bridgebot button."""
     await ack()
     team_id, user_id, name = interaction_caller_ids(body)
-    caller = await make_caller(client, runtime, team_id=team_id, user_id=user_id, name=name)
+    caller = make_caller(runtime, team_id=team_id, user_id=user_id, name=name)
     channel = _channel_of(body)
-    uow = unit_of_work(deps, caller, channel)
+    action_id = action_name(action["action_id"])
+    value = action.get("value", "")
+    # The click's id is stored with its effect: a repeat of it is skipped.
+    once_key = dedupe.request_key(body)
     try:
-        # The click's id is stored with its effect: a repeat of it is skipped.
-        reply = await asyncio.to_thread(
-            run_action,
-            action_id=action_name(action["action_id"]),
-            value=action.get("value", ""),
-            once_key=dedupe.request_key(body),
-            **uow,
+        reply, scope = await run_resolving_admin(
+            request_scope(deps, caller, channel),
+            lambda scope: run_action(scope, action_id, value, once_key=once_key),
+            client=client,
+            runtime=runtime,
         )
     except RepeatedRequest:
         logger.info("skipping a repeated click")
@@ -76,7 +98,7 @@ async def handle_block_action(
     answering = Answering(
         client=client,
         runtime=runtime,
-        uow=uow,
+        scope=scope,
         user_ref=user_id,
         channel_ref=channel,
         trigger_id=body.get("trigger_id"),
@@ -100,20 +122,31 @@ async def handle_view_submission(
 
     Validation must answer inside the acknowledgement, so the work runs before ack().
     A replay of the same signed submission is acknowledged and not saved again.
+    Slack is never asked anything before the ack: a form that needs to know whether
+    its sender is an admin, when no recent answer is at hand, stays open and asks them
+    to submit again while Slack is asked after the ack.
     """
     team_id, user_id, name = interaction_caller_ids(body)
-    caller = await make_caller(client, runtime, team_id=team_id, user_id=user_id, name=name)
+    caller = make_caller(runtime, team_id=team_id, user_id=user_id, name=name)
     metadata, channel = read_modal_metadata(view.get("private_metadata", ""))
     values = form_values(view.get("state", {}))
-    uow = unit_of_work(deps, caller, channel)
+    scope = request_scope(deps, caller, channel)
+    answering = Answering(
+        client=client,
+        runtime=runtime,
+        scope=scope,
+        user_ref=user_id,
+        channel_ref=channel,
+        wake=runtime.wake,
+    )
     try:
         reply = await asyncio.to_thread(
             run_form,
-            callback_id=view["callback_id"],
-            values=values,
-            metadata=metadata,
+            scope,
+            view["callback_id"],
+            values,
+            metadata,
             once_key=replay_key(request.headers),
-            **uow,
         )
     except FormInvalid as exc:
         await ack(response_action="errors", errors=_errors_by_block(exc.field_errors, list(values)))
@@ -122,15 +155,17 @@ async def handle_view_submission(
         logger.info("skipping a replayed form submission")
         await ack()
         return
+    except AdminCheckNeeded:
+        # Rolled back, nothing kept; the typed values stay in the open form.
+        await ack(
+            response_action="errors",
+            errors=_errors_by_block({"": CHECKING_ADMIN}, list(values)),
+        )
+        answered = await ask_admin(client, runtime, scope)
+        if answered.caller.admin_check_failed:
+            await send_reply(refusal(AdminCheckFailed("Slack")), answering)
+        return
     await ack()
-    answering = Answering(
-        client=client,
-        runtime=runtime,
-        uow=uow,
-        user_ref=user_id,
-        channel_ref=channel,
-        wake=runtime.wake,
-    )
     await send_reply(reply, answering)
 
 
@@ -156,13 +191,13 @@ async def handle_explain_shortcut(
     """Handle the *Explain jargon* message shortcut: the terms, shown to the caller only."""
     await ack()
     team_id, user_id, name = interaction_caller_ids(shortcut)
-    caller = await make_caller(client, runtime, team_id=team_id, user_id=user_id, name=name)
+    caller = make_caller(runtime, team_id=team_id, user_id=user_id, name=name)
     message = typed_text((shortcut.get("message") or {}).get("text", ""))
-    reply = await asyncio.to_thread(
-        run_action,
-        action_id=GLOSSARY_EXPLAIN,
-        value=message,
-        **unit_of_work(deps, caller, _channel_of(shortcut)),
+    reply, _ = await run_resolving_admin(
+        request_scope(deps, caller, _channel_of(shortcut)),
+        lambda scope: run_action(scope, GLOSSARY_EXPLAIN, message),
+        client=client,
+        runtime=runtime,
     )
     responder = runtime.responder(shortcut, respond)
     await responder(response_type="ephemeral", replace_original=False, **render_message(reply))

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
 import aiohttp
+from cachetools import TTLCache
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
@@ -22,24 +24,46 @@ from handlers.slack.errors import BackgroundWork
 logger = logging.getLogger(__name__)
 
 ADMIN_CACHE_SECONDS = 300
+# People whose answer is kept at once; the least recently asked make room.
+ADMIN_CACHE_SIZE = 10_000
 # users.info errors that answer the question (this person is not in the workspace).
 NO_SUCH_USER = {"user_not_found", "user_not_visible"}
 
 
 class AdminDirectory:
-    """Answers "is this user a workspace admin?" with one users.info call per 5 minutes."""
+    """Answers "is this user a workspace admin?" with one users.info call per 5 minutes.
 
-    def __init__(self, settings: Settings) -> None:
+    Answers are kept in a bounded cache that forgets them after ADMIN_CACHE_SECONDS
+    (rights change, people come and go); a failed check is never kept, so the next
+    try asks again.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        timer: Callable[[], float] = time.monotonic,
+        maxsize: int = ADMIN_CACHE_SIZE,
+        ttl: float = ADMIN_CACHE_SECONDS,
+    ) -> None:
         self._extra_admins = set(settings.bridgebot_admins)
-        self._cache: dict[tuple[str, str], tuple[float, bool]] = {}
+        self._answers: TTLCache[tuple[str, str], bool] = TTLCache(
+            maxsize=maxsize, ttl=ttl, timer=timer
+        )
+        # cachetools caches are not thread-safe; `known` may be read from any thread.
+        self._lock = threading.Lock()
 
-    async def is_admin(self, client: AsyncWebClient, team_id: str, user_id: str) -> bool:
+    def known(self, team_id: str, user_id: str) -> bool | None:
+        """The answer at hand without asking Slack (listed, or asked lately), else None."""
         if user_id in self._extra_admins:
             return True
-        key = (team_id, user_id)
-        cached = self._cache.get(key)
-        if cached and time.monotonic() - cached[0] < ADMIN_CACHE_SECONDS:
-            return cached[1]
+        with self._lock:
+            return self._answers.get((team_id, user_id))
+
+    async def is_admin(self, client: AsyncWebClient, team_id: str, user_id: str) -> bool:
+        known = self.known(team_id, user_id)
+        if known is not None:
+            return known
         try:
             response = await client.users_info(user=user_id)
         except SlackApiError as exc:
@@ -56,7 +80,8 @@ class AdminDirectory:
         admin = bool(
             profile.get("is_admin") or profile.get("is_owner") or profile.get("is_primary_owner")
         )
-        self._cache[key] = (time.monotonic(), admin)
+        with self._lock:
+            self._answers[(team_id, user_id)] = admin
         return admin
 
 

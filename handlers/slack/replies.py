@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from slack_bolt.async_app import AsyncRespond
 from slack_sdk.errors import SlackApiError
@@ -15,7 +13,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.home import HOME_CONVERSATION
 from bot.replies import Outgoing, Reply, Visibility
-from bot.router import run_refresh
+from bot.router import RequestScope, run_refresh
+from handlers.slack.common import run_resolving_admin
 from handlers.slack.people import SlackRuntime
 from handlers.slack.render import render_blocks, render_message, render_modal
 
@@ -28,7 +27,7 @@ class Answering:
 
     client: AsyncWebClient
     runtime: SlackRuntime
-    uow: dict[str, Any]  # keyword arguments for a unit of work (see common.unit_of_work)
+    scope: RequestScope  # the request's scope, for refreshing what it changed
     user_ref: str
     channel_ref: str | None
     trigger_id: str | None = None
@@ -108,7 +107,12 @@ async def refresh_message(outgoing: Outgoing, answering: Answering) -> None:
     # Re-render inside the lock so the last update to go out shows the latest state.
     async with answering.runtime.refresh_locks[key]:
         waiting.discard(key)
-        fresh = await asyncio.to_thread(run_refresh, key=key, **answering.uow)
+        fresh, answering.scope = await run_resolving_admin(
+            answering.scope,
+            lambda scope: run_refresh(scope, key),
+            client=client,
+            runtime=answering.runtime,
+        )
         if fresh is not None:
             where, message = fresh
             if where.conversation_ref == HOME_CONVERSATION:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from bot import replies
 from bot.metrics import HANDLER_SECONDS, REQUESTS
 from bot.replies import Paragraph, Reply, Visibility
-from bot.router import FormInvalid, run_action, run_form
+from bot.router import FormInvalid, RequestScope, run_action, run_form
 from handlers.teams import store
 from handlers.teams.errors import apology
 from handlers.teams.render import (
@@ -67,18 +67,16 @@ async def handle_card_action(
         await runtime.remember(turn)
         # The channel the card belongs to, even when it was sent by DM.
         origin = str(data.get("c") or "") or turn.channel_ref or ""
-        uow = runtime.unit_of_work(runtime.caller(turn), origin or None)
+        scope = runtime.request_scope(runtime.caller(turn), origin or None)
         verb = action.verb or ""
         if verb == CANCEL_VERB:
             return await replace(
                 runtime, turn, replies.message("Cancelled; nothing was saved."), origin
             )
         if verb == FORM_VERB:
-            return await submit_form(runtime, turn, data, uow, origin, wake)
-        reply = await asyncio.to_thread(
-            run_action, action_id=verb, value=str(data.get("v", "")), **uow
-        )
-        return await answer_click(runtime, reply, turn, uow, origin, wake)
+            return await submit_form(runtime, turn, data, scope, origin, wake)
+        reply = await asyncio.to_thread(run_action, scope, verb, str(data.get("v", "")))
+        return await answer_click(runtime, reply, turn, scope, origin, wake)
     except Exception as error:  # noqa: BLE001 - the single error path for card actions
         outcome = "error"
         return message_response(apology(error, "card action"))
@@ -109,14 +107,14 @@ async def answer_click(
     runtime: TeamsRuntime,
     reply: Reply,
     turn: Turn,
-    uow: dict[str, Any],
+    scope: RequestScope,
     origin: str,
     wake: Callable[[], None],
 ) -> dict[str, Any]:
     """Deliver what a button answered and say what the clicked card shows now."""
     workspace_id = turn.workspace_id
     connector = runtime.connector
-    refreshed = await runtime.send_outbox(reply, uow, workspace_id)
+    refreshed = await runtime.send_outbox(reply, scope, workspace_id)
     if reply.wake_scheduler:
         wake()
     if reply.form is not None:
@@ -160,7 +158,7 @@ async def submit_form(
     runtime: TeamsRuntime,
     turn: Turn,
     data: dict[str, Any],
-    uow: dict[str, Any],
+    scope: RequestScope,
     origin: str,
     wake: Callable[[], None],
 ) -> dict[str, Any]:
@@ -172,18 +170,14 @@ async def submit_form(
     workspace_id = turn.workspace_id
     try:
         reply = await asyncio.to_thread(
-            run_form,
-            callback_id=str(spec["f"]),
-            values=values,
-            metadata=str(spec.get("m", "")),
-            **uow,
+            run_form, scope, str(spec["f"]), values, str(spec.get("m", ""))
         )
     except FormInvalid as exc:
         form = form_from_spec(spec, values)
         return card_response(
             await runtime.render_form(form, workspace_id, origin, errors=exc.field_errors)
         )
-    await runtime.send_outbox(reply, uow, workspace_id)
+    await runtime.send_outbox(reply, scope, workspace_id)
     if reply.wake_scheduler:
         wake()
     if reply.form is not None:

@@ -9,7 +9,6 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
-from typing import Any
 
 from microsoft_teams.api.activities.message.message import MessageActivity
 from microsoft_teams.apps import ActivityContext, App
@@ -17,7 +16,7 @@ from microsoft_teams.apps import ActivityContext, App
 from bot import replies
 from bot.metrics import COMMAND_SECONDS, HANDLER_SECONDS, REQUESTS
 from bot.replies import Note, Reply, Visibility
-from bot.router import parse_line, run_command
+from bot.router import RequestScope, parse_line, run_command
 from bot.services import dedupe
 from handlers.teams import store
 from handlers.teams.errors import apology
@@ -129,23 +128,23 @@ async def run_typed_command(
         lambda s: store.conversations(session=s, workspace_id=turn.workspace_id)
     )
     name, args = command_of(text)
-    uow = runtime.unit_of_work(
+    scope = runtime.request_scope(
         runtime.caller(turn), turn.channel_ref, channel_resolver(turn, known, mentioned)
     )
     started = time.perf_counter()
-    reply = await asyncio.to_thread(run_command, name=name, args=args, **uow)
+    reply = await asyncio.to_thread(run_command, scope, name, args)
     COMMAND_SECONDS.labels(command=name if runtime.deps.router.get(name) else "unknown").observe(
         time.perf_counter() - started
     )
     if name == "bridge" and args.lower() in {"", "help"} and not reply.is_error:
         reply = replace(reply, blocks=(*reply.blocks, Note(replies.text(TEAMS_HINT))))
-    await answer_command(runtime, reply, turn, uow)
+    await answer_command(runtime, reply, turn, scope)
     if reply.wake_scheduler:
         wake()
 
 
 async def answer_command(
-    runtime: TeamsRuntime, reply: Reply, turn: Turn, uow: dict[str, Any]
+    runtime: TeamsRuntime, reply: Reply, turn: Turn, scope: RequestScope
 ) -> None:
     """Answer a typed command: in the conversation if everyone may see it, else privately.
 
@@ -170,4 +169,4 @@ async def answer_command(
         else:
             service_url, conversation_id = await runtime.private_place(turn)
             await connector.send(service_url, conversation_id, card, line)
-    await runtime.send_outbox(reply, uow, workspace_id)
+    await runtime.send_outbox(reply, scope, workspace_id)

@@ -16,7 +16,15 @@ from bot.commands.home import HOME_CONVERSATION
 from bot.deps import Deps
 from bot.notify import DeliveryError
 from bot.replies import Form, Reply
-from bot.router import Caller, CommandContext, run_in_context, run_refresh
+from bot.router import (
+    Caller,
+    ChannelResolver,
+    CommandContext,
+    RequestScope,
+    no_channel_mentions,
+    run_in_context,
+    run_refresh,
+)
 from bot.services.privacy import Forgotten, PrivacyHooks
 from handlers.teams import store
 from handlers.teams.connector import Connector
@@ -77,24 +85,22 @@ class TeamsRuntime:
             display_name=turn.user_name,
         )
 
-    def unit_of_work(
+    def request_scope(
         self,
         caller: Caller,
         channel_ref: str | None,
-        resolve_channel: Callable[[str], str | None] | None = None,
-    ) -> dict[str, Any]:
-        """Keyword arguments for bot.router.run_command / run_action / run_form."""
-        uow: dict[str, Any] = {
-            "session_factory": self.deps.session_factory,
-            "router": self.deps.router,
-            "caller": caller,
-            "now": self.deps.clock(),
-            "default_timezone": self.deps.settings.bridgebot_timezone,
-            "channel_ref": channel_ref,
-        }
-        if resolve_channel is not None:
-            uow["resolve_channel"] = resolve_channel
-        return uow
+        resolve_channel: ChannelResolver = no_channel_mentions,
+    ) -> RequestScope:
+        """The scope of one Teams request, for bot.router.run_command / run_action / run_form."""
+        return RequestScope(
+            session_factory=self.deps.session_factory,
+            router=self.deps.router,
+            caller=caller,
+            now=self.deps.clock(),
+            default_timezone=self.deps.settings.bridgebot_timezone,
+            channel_ref=channel_ref,
+            resolve_channel=resolve_channel,
+        )
 
     async def read(self, work: Callable[[Session], T]) -> T:
         def run() -> T:
@@ -145,8 +151,8 @@ class TeamsRuntime:
                         team_id=turn.team_id, name=turn.channel_name,
                     )  # fmt: skip
 
-        uow = self.unit_of_work(self.caller(turn), turn.channel_ref)
-        await asyncio.to_thread(lambda: run_in_context(work=work, label="teams reference", **uow))
+        scope = self.request_scope(self.caller(turn), turn.channel_ref)
+        await asyncio.to_thread(run_in_context, scope, work, label="teams reference")
         if len(self._remembered) > REMEMBERED_LIMIT:
             self._remembered.clear()
         for ref, values in todo:
@@ -297,7 +303,7 @@ class TeamsRuntime:
         return await self.connector.send(found.service_url, conversation_id, card, line)
 
     async def send_outbox(
-        self, reply: Reply, uow: dict[str, Any], workspace_id: str
+        self, reply: Reply, scope: RequestScope, workspace_id: str
     ) -> dict[str, dict[str, Any]]:
         """Refresh the outbox's items in place; returns refreshed cards by id.
 
@@ -308,7 +314,7 @@ class TeamsRuntime:
         for outgoing in reply.outbox:
             async with self.refresh_locks[outgoing.refresh_key]:
                 # Re-rendered inside the lock: the last update out shows the latest state.
-                fresh = await asyncio.to_thread(run_refresh, key=outgoing.refresh_key, **uow)
+                fresh = await asyncio.to_thread(run_refresh, scope, outgoing.refresh_key)
                 if fresh is None:
                     continue
                 where, message = fresh

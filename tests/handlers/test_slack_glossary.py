@@ -36,6 +36,7 @@ from handlers.server import create_web_app
 from handlers.slack.manifest import EXPLAIN_SHORTCUT_ID
 from tests.conftest import PG_URL, create_pg_database, drop_pg_database
 from tests.fake_slack import Call, FakeSlack
+from tests.idle import wait_until_idle
 from tests.signing import (
     SIGNING_SECRET,
     block_actions_body,
@@ -773,16 +774,18 @@ def test_another_workspace_never_sees_this_workspaces_terms(slack: Slack) -> Non
         refused = other.click(share, user=ADA)
         assert refused["response_type"] == "ephemeral"
         assert "Zorblax" not in blocks_text(refused)
-        # Nor does a forged edit of it by the other workspace's admin.
-        other.post(
-            view_submission_body(
-                GLOSSARY_EDIT_FORM,
-                {"name": "Hijacked", "definition": "Gone.", "origin": "it"},
-                private_metadata=json.dumps({"m": str(term_id), "c": "C0GENERAL"}),
-                user_id=ADA,
-                team_id=other.team,
-            )
+        # Nor does a forged edit of it by the other workspace's admin. Slack is asked
+        # whether they are an admin after the first submission's ack; the next has the answer.
+        forged = view_submission_body(
+            GLOSSARY_EDIT_FORM,
+            {"name": "Hijacked", "definition": "Gone.", "origin": "it"},
+            private_metadata=json.dumps({"m": str(term_id), "c": "C0GENERAL"}),
+            user_id=ADA,
+            team_id=other.team,
         )
+        assert "checking with Slack" in other.post(forged).text
+        wait_until_idle(other.http)
+        other.post(forged)
         assert "deleted" in message(slack.fake.wait_for("chat.postEphemeral", 2)[1])["text"]
         stored = slack.term("Zorblax")
         assert stored is not None and stored.definition == "A made-up word."

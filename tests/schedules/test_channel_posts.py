@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -14,7 +13,7 @@ from bot.deps import Deps
 from bot.models import BoardPost, Occurrence, OccurrenceStatus, PulsePoll
 from bot.notify import ConversationRefused
 from bot.replies import Reply
-from bot.router import Caller, run_action, run_command
+from bot.router import Caller, RequestScope, run_action, run_command
 from bot.services import occurrences
 from bot.services.outbox import CHANNEL_POST, POST_REFUSED
 from schedules import Scheduler
@@ -81,21 +80,21 @@ def scheduler(deps: Deps, notifier: FlakyNotifier) -> Scheduler:
     return built
 
 
-def unit(deps: Deps, user: str, *, admin: bool = False) -> dict[str, Any]:
-    return {
-        "session_factory": deps.session_factory,
-        "router": deps.router,
-        "caller": Caller(workspace_id=WS, user_ref=user, platform="slack", is_admin=admin),
-        "now": deps.clock(),
-        "default_timezone": "UTC",
-        "channel_ref": SHARED,
-        "resolve_channel": lambda value: value.strip().lstrip("#") or None,
-    }
+def unit(deps: Deps, user: str, *, admin: bool = False) -> RequestScope:
+    return RequestScope(
+        session_factory=deps.session_factory,
+        router=deps.router,
+        caller=Caller(workspace_id=WS, user_ref=user, platform="slack", is_admin=admin),
+        now=deps.clock(),
+        default_timezone="UTC",
+        channel_ref=SHARED,
+        resolve_channel=lambda value: value.strip().lstrip("#") or None,
+    )
 
 
 def run(deps: Deps, user: str, line: str, *, admin: bool = False) -> Reply:
     name, _, args = line.lstrip("/").partition(" ")
-    return run_command(name=name, args=args, **unit(deps, user, admin=admin))
+    return run_command(unit(deps, user, admin=admin), name, args)
 
 
 def tick(scheduler: Scheduler, after: timedelta = timedelta(0)) -> TickReport:
@@ -197,7 +196,7 @@ def test_a_quick_poll_goes_through_the_table_and_its_votes_update_it(
     with deps.session_factory() as session:
         poll = session.execute(select(PulsePoll)).scalar_one()
     assert (poll.channel_ref, poll.message_ref) == (SHARED, "1700000000.000001")
-    voted = run_action(action_id="pulse_ask_vote", value=f"{poll.id}:1", **unit(deps, ALICE))
+    voted = run_action(unit(deps, ALICE), "pulse_ask_vote", f"{poll.id}:1")
     assert [out.refresh_key for out in voted.outbox] == [f"pulse:{poll.id}"]
 
 
@@ -230,7 +229,7 @@ def test_an_offer_of_help_reaches_the_author_through_the_table(
     run(deps, ALICE, "/challenge Campaign data arrives late")
     tick(scheduler)
     post = the_post(deps)
-    thanks = run_action(action_id="board_help", value=str(post.id), **unit(deps, BOB))
+    thanks = run_action(unit(deps, BOB), "board_help", str(post.id))
     assert "will be told" in thanks.fallback and thanks.wake_scheduler
     notifier.failures = 1  # the first try fails; the note is not lost
     tick(scheduler)

@@ -16,7 +16,7 @@ from bot.commands.pulse import PULSE_COMMENT, PULSE_SCHEDULE_FORM, PULSE_VOTE
 from bot.deps import Deps, build_deps
 from bot.models import Occurrence, OccurrenceStatus, Person, PulsePoll, Side, WorkspaceSettings
 from bot.replies import Buttons, Reply, block_plain_text
-from bot.router import Caller, FormInvalid, run_command, run_form
+from bot.router import Caller, FormInvalid, RequestScope, run_command, run_form
 from bot.services import people, pulse, workspaces
 from bot.settings import Settings
 from schedules import Scheduler
@@ -162,16 +162,18 @@ def plain(reply: Reply) -> str:
     return "\n".join(block_plain_text(block) for block in reply.blocks)
 
 
-def command(deps: Deps, args: str, *, user: str = "U0ADA", admin: bool = True) -> Reply:
-    return run_command(
-        router=deps.router,
-        name="pulse",
-        args=args,
+def scope(deps: Deps, caller: Caller) -> RequestScope:
+    return RequestScope(
         session_factory=deps.session_factory,
-        caller=Caller(WS, user, "slack", is_admin=admin),
+        router=deps.router,
+        caller=caller,
         now=deps.clock(),
         default_timezone="UTC",
     )
+
+
+def command(deps: Deps, args: str, *, user: str = "U0ADA", admin: bool = True) -> Reply:
+    return run_command(scope(deps, Caller(WS, user, "slack", is_admin=admin)), "pulse", args)
 
 
 # -- the schedule -------------------------------------------------------------------------
@@ -373,16 +375,8 @@ def test_admins_set_the_weekly_schedule_in_a_modal(
     assert initial == {"enabled": "on", "weekday": "mon", "time": "10:00", "hours": "48"}
 
     def submit(values: dict[str, str], *, admin: bool = True) -> Reply:
-        return run_form(
-            router=deps.router,
-            callback_id=PULSE_SCHEDULE_FORM,
-            values=values,
-            metadata="",
-            session_factory=deps.session_factory,
-            caller=Caller(WS, "U0ADA", "slack", is_admin=admin),
-            now=deps.clock(),
-            default_timezone="UTC",
-        )
+        caller = Caller(WS, "U0ADA", "slack", is_admin=admin)
+        return run_form(scope(deps, caller), PULSE_SCHEDULE_FORM, values, "")
 
     with pytest.raises(FormInvalid) as invalid:
         submit({"enabled": "on", "weekday": "wed", "time": "25:99", "hours": "0"})

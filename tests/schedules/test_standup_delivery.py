@@ -24,7 +24,7 @@ from bot.commands.standup import (
 from bot.deps import Deps, build_deps
 from bot.models import BoardPost, Occurrence, OccurrenceStatus, Side, StandupAnswer
 from bot.replies import Buttons, Reply
-from bot.router import Caller, FormInvalid, run_action, run_command, run_form
+from bot.router import Caller, FormInvalid, RequestScope, run_action, run_command, run_form
 from bot.services import occurrences, people, standups, workspaces
 from bot.services.occurrences import DEFAULT_LEASE
 from bot.services.outbox import CHANNEL_POST
@@ -186,15 +186,15 @@ def occurrences_of(deps: Deps, kind: str) -> list[Occurrence]:
         return list(session.execute(select(Occurrence).where(Occurrence.kind == kind)).scalars())
 
 
-def as_user(deps: Deps, user: str, now: datetime, *, admin: bool = False) -> dict[str, Any]:
-    return {
-        "session_factory": deps.session_factory,
-        "router": deps.router,
-        "caller": Caller(workspace_id=WS, user_ref=user, platform="slack", is_admin=admin),
-        "now": now,
-        "default_timezone": "UTC",
-        "channel_ref": CHANNEL,
-    }
+def as_user(deps: Deps, user: str, now: datetime, *, admin: bool = False) -> RequestScope:
+    return RequestScope(
+        session_factory=deps.session_factory,
+        router=deps.router,
+        caller=Caller(workspace_id=WS, user_ref=user, platform="slack", is_admin=admin),
+        now=now,
+        default_timezone="UTC",
+        channel_ref=CHANNEL,
+    )
 
 
 # -- meeting reminders ---------------------------------------------------------------
@@ -267,9 +267,11 @@ def test_skipped_dates_and_paused_stand_ups_send_nothing(
     create(deps, name="Skips Monday")
     create(deps, name="Paused", channel_ref="C0PAUSED", participants="U0CAT")
     tick(scheduler, NOW)
-    skipped = run_command(name="standup", args="skip 1 2026-06-01", **as_user(deps, CREATOR, NOW))
+    skipped = run_command(
+        name="standup", args="skip 1 2026-06-01", scope=as_user(deps, CREATOR, NOW)
+    )
     assert "No Skips Monday on Monday 01 June 2026" in skipped.fallback
-    run_command(name="standup", args="pause 2", **as_user(deps, CREATOR, NOW))
+    run_command(name="standup", args="pause 2", scope=as_user(deps, CREATOR, NOW))
 
     for moment in (at(MON, 8, 15), at(MON, 8, 30), at(MON, 12)):
         tick(scheduler, moment)
@@ -278,7 +280,7 @@ def test_skipped_dates_and_paused_stand_ups_send_nothing(
     tick(scheduler, at(TUE, 8, 15))
     assert sorted(s.conversation_ref for s in notifier.take()) == [CHANNEL, "U0ANN", "U0BEN"]
 
-    run_command(name="standup", args="resume 2", **as_user(deps, CREATOR, at(TUE, 9)))
+    run_command(name="standup", args="resume 2", scope=as_user(deps, CREATOR, at(TUE, 9)))
     tick(scheduler, at(TUE, 9))
     tick(scheduler, at(WED, 8, 15))
     assert sorted(s.conversation_ref for s in notifier.take()) == sorted(
@@ -294,13 +296,13 @@ def test_skip_reads_friendly_days_in_the_stand_ups_own_time_zone(
     sunday_evening = at(MON - timedelta(days=1), 20)  # already Monday 08:00 in Auckland
 
     london = run_command(
-        name="standup", args="skip 1 tomorrow", **as_user(deps, CREATOR, sunday_evening)
+        name="standup", args="skip 1 tomorrow", scope=as_user(deps, CREATOR, sunday_evening)
     )
     auckland = run_command(
-        name="standup", args="skip 2 tomorrow", **as_user(deps, CREATOR, sunday_evening)
+        name="standup", args="skip 2 tomorrow", scope=as_user(deps, CREATOR, sunday_evening)
     )
     by_name = run_command(
-        name="standup", args="skip 1 Wed", **as_user(deps, CREATOR, sunday_evening)
+        name="standup", args="skip 1 Wed", scope=as_user(deps, CREATOR, sunday_evening)
     )
 
     assert "No London on Monday 01 June 2026" in london.fallback
@@ -316,7 +318,7 @@ def test_standup_now_sends_at_once_instead_of_the_next_usual_time(
     create(deps)
     tick(scheduler, NOW)
     moment = NOW + timedelta(minutes=5)
-    reply = run_command(name="standup", args="now 1", **as_user(deps, CREATOR, moment))
+    reply = run_command(name="standup", args="now 1", scope=as_user(deps, CREATOR, moment))
     assert reply.wake_scheduler
     tick(scheduler, moment)
     assert sorted(s.conversation_ref for s in notifier.take()) == [CHANNEL, "U0ANN", "U0BEN"]
@@ -350,14 +352,14 @@ def answer_button(sent: Sent) -> replies.Button:
 
 
 def submit(deps: Deps, user: str, value: str, answers: list[str], now: datetime) -> Reply:
-    form = run_action(action_id=STANDUP_ANSWER, value=value, **as_user(deps, user, now)).form
+    form = run_action(action_id=STANDUP_ANSWER, value=value, scope=as_user(deps, user, now)).form
     assert form is not None and form.callback_id == STANDUP_ANSWER_FORM
     assert form.metadata == value  # "standup id:local date"
     return run_form(
         callback_id=STANDUP_ANSWER_FORM,
         values={f"q{n}": text for n, text in enumerate(answers)},
         metadata=form.metadata,
-        **as_user(deps, user, now),
+        scope=as_user(deps, user, now),
     )
 
 
@@ -396,7 +398,7 @@ def test_async_stand_up_end_to_end(
 
     # Answers can be changed until the deadline; the form opens with the earlier ones.
     form = run_action(
-        action_id=STANDUP_ANSWER, value=value, **as_user(deps, "U0ANN", at(MON, 10))
+        action_id=STANDUP_ANSWER, value=value, scope=as_user(deps, "U0ANN", at(MON, 10))
     ).form
     assert form is not None and form.fields[0].initial == "Launched the campaign"
     submit(deps, "U0ANN", value, ["Launched the spring campaign", "", "API docs"], at(MON, 10))
@@ -428,7 +430,7 @@ def test_async_stand_up_end_to_end(
 
     # The author shares their win to the board; the flag is stored.
     shared = run_action(
-        action_id=STANDUP_SHARE, value=share[0].value, **as_user(deps, "U0ANN", at(MON, 13))
+        action_id=STANDUP_SHARE, value=share[0].value, scope=as_user(deps, "U0ANN", at(MON, 13))
     )
     assert not shared.is_error
     assert shared.wake_scheduler  # the post was queued with the share, to go out at once
@@ -441,7 +443,7 @@ def test_async_stand_up_end_to_end(
         ).scalar_one()
     assert row.shared == [0]
     refused = run_action(
-        action_id=STANDUP_SHARE, value=share[0].value, **as_user(deps, "U0BEN", at(MON, 13))
+        action_id=STANDUP_SHARE, value=share[0].value, scope=as_user(deps, "U0BEN", at(MON, 13))
     )
     assert refused.is_error
 
@@ -459,7 +461,7 @@ def test_changing_a_stand_up_while_answers_come_in_keeps_todays_digest(
     notifier.take()
 
     for command in commands:
-        reply = run_command(name="standup", args=command, **as_user(deps, CREATOR, at(MON, 9)))
+        reply = run_command(name="standup", args=command, scope=as_user(deps, CREATOR, at(MON, 9)))
         assert not reply.is_error, reply.fallback
     tick(scheduler, at(MON, 9))
     notifier.take()  # what "now" sends at once
@@ -476,11 +478,13 @@ def test_skipping_the_day_a_run_now_took_leaves_that_run_alone(
 ) -> None:
     create(deps, mode="async", participants="U0ANN", deadline_minutes="60")
     tick(scheduler, NOW)
-    run_command(name="standup", args="now 1", **as_user(deps, CREATOR, NOW))  # Monday's
+    run_command(name="standup", args="now 1", scope=as_user(deps, CREATOR, NOW))  # Monday's
     tick(scheduler, NOW)
     notifier.take()
 
-    skipped = run_command(name="standup", args="skip 1 2026-06-01", **as_user(deps, CREATOR, NOW))
+    skipped = run_command(
+        name="standup", args="skip 1 2026-06-01", scope=as_user(deps, CREATOR, NOW)
+    )
     assert "No Marketing + IT on Monday 01 June 2026" in skipped.fallback
     tick(scheduler, NOW + timedelta(minutes=60))
 
@@ -489,12 +493,12 @@ def test_skipping_the_day_a_run_now_took_leaves_that_run_alone(
 
 def test_run_now_is_refused_while_paused(deps: Deps, notifier: RecordingNotifier) -> None:
     create(deps)
-    run_command(name="standup", args="pause 1", **as_user(deps, CREATOR, NOW))
+    run_command(name="standup", args="pause 1", scope=as_user(deps, CREATOR, NOW))
 
-    refused = run_command(name="standup", args="now 1", **as_user(deps, CREATOR, NOW))
+    refused = run_command(name="standup", args="now 1", scope=as_user(deps, CREATOR, NOW))
 
     assert refused.is_error and "is paused: resume it first" in refused.fallback
-    run_command(name="standup", args="resume 1", **as_user(deps, CREATOR, NOW))
+    run_command(name="standup", args="resume 1", scope=as_user(deps, CREATOR, NOW))
     with deps.session_factory() as session:
         assert standups.get(session=session, workspace_id=WS, number=1).skipped == ()
 
@@ -526,7 +530,7 @@ def test_a_deleted_stand_up_leaves_nothing_for_the_next_one(
     tick(scheduler, NOW)
     tick(scheduler, at(MON, 8, 30))
     run_action(
-        action_id=STANDUP_DELETE_CONFIRM, value="1", **as_user(deps, CREATOR, at(MON, 8, 40))
+        action_id=STANDUP_DELETE_CONFIRM, value="1", scope=as_user(deps, CREATOR, at(MON, 8, 40))
     )
     with deps.session_factory() as session:
         assert session.execute(select(Occurrence.kind, Occurrence.subject_ref)).all() == []

@@ -19,7 +19,7 @@ from bot.commands.glossary import GLOSSARY_ADD_FORM
 from bot.deps import Deps, build_deps
 from bot.models import GlossaryEdit, GlossaryKey, GlossaryTerm
 from bot.replies import Reply
-from bot.router import Caller, run_command, run_form
+from bot.router import Caller, RequestScope, run_command, run_form
 from bot.services import glossary, workspaces
 from bot.services.glossary import (
     InvalidTerm,
@@ -583,6 +583,16 @@ def caller(workspace_id: str, user: str = AUTHOR) -> Caller:
     return Caller(workspace_id=workspace_id, user_ref=user, platform="slack")
 
 
+def scope(deps: Deps, caller: Caller) -> RequestScope:
+    return RequestScope(
+        session_factory=deps.session_factory,
+        router=deps.router,
+        caller=caller,
+        now=NOW,
+        default_timezone="UTC",
+    )
+
+
 def plain(reply: Reply) -> str:
     return reply.fallback
 
@@ -590,29 +600,20 @@ def plain(reply: Reply) -> str:
 def test_a_term_added_on_one_instance_is_found_by_jargon_on_another(
     deps: Deps, second_instance: Deps
 ) -> None:
-    common = {"now": NOW, "default_timezone": "UTC"}
-    before = run_command(
-        router=second_instance.router, name="jargon", args="Zorblax",
-        session_factory=second_instance.session_factory, caller=caller(WS), **common,
-    )  # fmt: skip
+    before = run_command(scope(second_instance, caller(WS)), "jargon", "Zorblax")
     assert "No term" in plain(before)
 
     run_form(
-        router=deps.router, callback_id=GLOSSARY_ADD_FORM,
-        values={"name": "Zorblax", "definition": "A made-up word for tests.", "origin": "it"},
-        metadata="", session_factory=deps.session_factory, caller=caller(WS), **common,
-    )  # fmt: skip
+        scope(deps, caller(WS)),
+        GLOSSARY_ADD_FORM,
+        {"name": "Zorblax", "definition": "A made-up word for tests.", "origin": "it"},
+        "",
+    )
 
-    after = run_command(
-        router=second_instance.router, name="jargon", args="zorblax",
-        session_factory=second_instance.session_factory, caller=caller(WS), **common,
-    )  # fmt: skip
+    after = run_command(scope(second_instance, caller(WS)), "jargon", "zorblax")
     assert "Zorblax" in plain(after)
     assert "A made-up word for tests." in plain(after)
-    elsewhere = run_command(
-        router=second_instance.router, name="jargon", args="zorblax",
-        session_factory=second_instance.session_factory, caller=caller(OTHER_WS), **common,
-    )  # fmt: skip
+    elsewhere = run_command(scope(second_instance, caller(OTHER_WS)), "jargon", "zorblax")
     assert "No term" in plain(elsewhere)
 
 
@@ -624,10 +625,7 @@ def test_a_card_names_the_starter_glossary_only_for_its_own_terms(deps: Deps) ->
         deps.router.privacy.forget(session=session, workspace_id=WS, user_ref=AUTHOR, now=NOW)
 
     def card(term: str) -> str:
-        return run_command(
-            router=deps.router, name="jargon", args=term, session_factory=deps.session_factory,
-            caller=caller(WS), now=NOW, default_timezone="UTC",
-        ).fallback  # fmt: skip
+        return run_command(scope(deps, caller(WS)), "jargon", term).fallback
 
     assert "From the starter glossary" in card("CAC")
     forgotten = card("Zorblax")

@@ -23,7 +23,7 @@ from bot.models import (
     WorkspaceSettings,
 )
 from bot.replies import Reply, block_plain_text
-from bot.router import Caller, run_action
+from bot.router import Caller, RequestScope, run_action
 from bot.services import people, pulse, workspaces
 from bot.services.pulse import PollClosed, PollNotFound, PollView, PulseRefused, SideStats
 
@@ -733,11 +733,14 @@ def test_an_admin_can_close_a_quick_poll_whose_author_was_forgotten(deps: Deps) 
         deps.router.privacy.forget(session=session, workspace_id=WS, user_ref="U0ALICE", now=DURING)
 
     def close_as(caller: Caller) -> Reply:
-        return run_action(
-            action_id=PULSE_ASK_CLOSE, value=str(poll.id), router=deps.router,
-            session_factory=deps.session_factory, caller=caller, now=DURING,
+        scope = RequestScope(
+            session_factory=deps.session_factory,
+            router=deps.router,
+            caller=caller,
+            now=DURING,
             default_timezone="UTC",
-        )  # fmt: skip
+        )
+        return run_action(scope, PULSE_ASK_CLOSE, str(poll.id))
 
     assert close_as(Caller(WS, "U0BOB", "slack")).is_error
     assert not close_as(Caller(WS, "U0ADA", "slack", is_admin=True)).is_error
