@@ -15,9 +15,9 @@ KEY_FILE = "BRIDGEBOT_SECRET_KEY_FILE"
 
 
 def bridgebot_command() -> list[str]:
-    """The installed console script next to this Python, else `python -m bot`."""
+    """The installed console script next to this Python, else `python -m handlers.cli`."""
     script = Path(sys.executable).with_name("bridgebot")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "bot"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "handlers.cli"]
 
 
 def clean_env(**settings: str) -> dict[str, str]:

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 import bot.commands
 from bot import replies
-from bot.cli import cli
+from handlers.cli import cli
 from bot.commands import FeatureConfig
 from bot.deps import Deps, build_deps
 from bot.router import Command, CommandContext, CommandRouter

@@ -10,7 +10,7 @@ from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallation
 from sqlalchemy import func, select
 from typer.testing import CliRunner, Result
 
-from bot.cli import cli
+from handlers.cli import cli
 from bot.deps import Deps
 from bot.models import GlossaryTerm, Occurrence, Person, Side, Workspace
 from bot.services import glossary, occurrences, people, workspaces

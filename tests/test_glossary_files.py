@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from bot.cli import cli
+from handlers.cli import cli
 from bot.deps import Deps
 from bot.services import glossary, workspaces
 from bot.settings import get_settings

@@ -7,7 +7,7 @@ from typing import Any
 import yaml
 from typer.testing import CliRunner
 
-from bot.cli import cli
+from handlers.cli import cli
 from bot.commands import build_router
 
 # Every command lists itself (tests/test_command_registry.py checks each entry).

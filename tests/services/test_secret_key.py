@@ -16,7 +16,7 @@ import typer
 from pydantic import SecretStr
 from sqlalchemy import select, text
 
-from bot.cli import connect
+from handlers.cli import connect
 from bot.deps import Deps, build_deps
 from bot.models import AppSecret, Base, PulseAnswer
 from bot.services import pulse, standups, workspaces

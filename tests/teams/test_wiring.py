@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from bot.cli import cli
+from handlers.cli import cli
 from bot.deps import Deps, build_deps
 from bot.notify import DeliveryError
 from bot.replies import Reply, message
