@@ -43,8 +43,10 @@ from bot.services.privacy import Forgotten, PrivacyHooks
 from bot.services.workspaces import WorkspaceView
 from bot.textinput import ascii_number
 
-WIN_USAGE = "/win TEXT | /win list"
-CHALLENGE_USAGE = "/challenge TEXT | /challenge list [open]"
+WIN_USAGE = "/win TEXT | /win list | /win celebrate N"
+CHALLENGE_USAGE = (
+    "/challenge TEXT | /challenge list [open] | /challenge help N | /challenge resolve N"
+)
 
 BOARD_CELEBRATE = "board_celebrate"
 BOARD_HELP = "board_help"
@@ -65,7 +67,10 @@ def register(router: CommandRouter, config: FeatureConfig) -> None:
             description="Share a win with both sides",
             usage_hint="TEXT | list",
             teams_menu=(TeamsMenuEntry("win", "win TEXT: share a win with both sides"),),
-            help_lines=("/win TEXT: post a win to the shared channel", "/win list: recent wins"),
+            help_lines=(
+                "/win TEXT: post a win to the shared channel",
+                "/win list: recent wins · /win celebrate N: celebrate win N (again: take it back)",
+            ),
             handler=lambda ctx, args: handle_board(ctx, "win", args),
         )
     )
@@ -82,6 +87,7 @@ def register(router: CommandRouter, config: FeatureConfig) -> None:
             help_lines=(
                 "/challenge TEXT: post a challenge; others click I can help",
                 "/challenge list [open]: recent (or open) challenges",
+                "/challenge help N: offer help with challenge N · /challenge resolve N: close it",
             ),
             handler=lambda ctx, args: handle_board(ctx, "challenge", args),
         )
@@ -142,6 +148,15 @@ def handle_board(ctx: CommandContext, kind: str, args: str) -> Reply:
         return list_reply(ctx, kind, only_open=rest == "open")
     if sub == "help" and not rest:
         return replies.message(text("Usage: ", replies.code(usage)))
+    typed = TYPED_BUTTONS.get((kind, sub))
+    if typed is not None and len(rest.split()) == 1:
+        # The typed form of a button, where clicking one is not at hand (console, Teams).
+        # Only a lone number (or "#N") is: "/win celebrate launch" is a win.
+        number = ascii_number(rest.removeprefix("#"))
+        if number is not None:
+            return typed(ctx, str(number))
+        if rest.startswith("#"):
+            raise Invalid(f"Give the {kind}'s number, for example /{kind} {sub} 3.", usage)
     return post(ctx, kind, args, source="command")
 
 
@@ -260,7 +275,17 @@ def post_message(view: PostView, workspace: WorkspaceView) -> Reply:
             )
     if view.source == "standup":
         blocks.append(Note(text("Shared from a joint stand-up")))
+    blocks.append(Note(text(*_typed_hint(view))))
     return Reply(blocks=tuple(blocks), visibility=Visibility.CHANNEL)
+
+
+def _typed_hint(view: PostView) -> tuple[str, ...]:
+    """The post's number and what its buttons are as typed commands."""
+    if view.kind == "win":
+        return (f"No. {view.id} · /win celebrate {view.id}",)
+    if view.status == board.RESOLVED:
+        return (f"No. {view.id}",)
+    return (f"No. {view.id} · /challenge help {view.id} · /challenge resolve {view.id}",)
 
 
 def render_post(ctx: CommandContext, key: str) -> QueuedPost | None:
@@ -330,6 +355,33 @@ def celebrate(ctx: CommandContext, value: str) -> Reply:
         return Reply(outbox=(_refresh(post_id),))
 
     return _act(ctx, value, run)
+
+
+def celebrate_typed(ctx: CommandContext, value: str) -> Reply:
+    """`/win celebrate N`: the Celebrate button, saying what it did (no button changes)."""
+    reply = celebrate(ctx, value)
+    post_id = _post_id(value)
+    celebrating = (
+        ctx.caller.user_ref
+        in board.get_post(
+            session=ctx.session, workspace_id=ctx.workspace_id, post_id=post_id
+        ).celebrators
+    )
+    said = (
+        f"You are celebrating win {post_id}. Type the same again to take it back."
+        if celebrating
+        else f"You no longer celebrate win {post_id}."
+    )
+    return Reply(blocks=(Paragraph(text(said)),), outbox=reply.outbox)
+
+
+def resolve_typed(ctx: CommandContext, value: str) -> Reply:
+    """`/challenge resolve N`: the Resolved button, saying what it did."""
+    reply = resolve(ctx, value)
+    return Reply(
+        blocks=(Paragraph(text(f"Challenge {_post_id(value)} is marked resolved.")),),
+        outbox=reply.outbox,
+    )
 
 
 def offer_help(ctx: CommandContext, value: str) -> Reply:
@@ -411,6 +463,14 @@ def resolve(ctx: CommandContext, value: str) -> Reply:
     return _act(ctx, value, run)
 
 
+# (kind, sub-command) -> the button it types; see handle_board.
+TYPED_BUTTONS: dict[tuple[str, str], Callable[[CommandContext, str], Reply]] = {
+    ("win", "celebrate"): celebrate_typed,
+    ("challenge", "help"): offer_help,
+    ("challenge", "resolve"): resolve_typed,
+}
+
+
 def list_reply(ctx: CommandContext, kind: str, *, only_open: bool) -> Reply:
     posts = board.recent(
         session=ctx.session, workspace_id=ctx.workspace_id, kind=kind, only_open=only_open
@@ -428,7 +488,7 @@ def list_reply(ctx: CommandContext, kind: str, *, only_open: bool) -> Reply:
             else f" · {len(view.celebrators)} celebrating"
         )
         parts: list[str | Span] = [
-            f"{view.created_at:%d %b} · ",
+            f"No. {view.id} · {view.created_at:%d %b} · ",
             _person(view.author_ref),
             f" ({_side_label(workspace, view.author_side)}){status}: ",
             summary,

@@ -130,10 +130,10 @@ def test_a_win_is_stored_and_queued_together_and_posted_once(
     assert notifier.posts == []  # nothing is posted inside the command
 
     assert tick(scheduler).sent == 1
-    assert notifier.texts(SHARED) == [
-        "Win from @U0BOB (IT)\nCut the build to 4 minutes",
-    ]
     post = the_post(deps)
+    assert notifier.texts(SHARED) == [
+        f"Win from @U0BOB (IT)\nCut the build to 4 minutes\nNo. {post.id} · /win celebrate {post.id}",
+    ]
     assert post.message_ref == "1700000000.000001"  # its buttons can update it
     assert post.permalink == "https://bridge.example/archives/C0SHARED/p1700000000.000001"
     assert tick(scheduler, timedelta(minutes=5)).claimed == 0

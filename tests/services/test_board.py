@@ -487,6 +487,7 @@ def test_a_shared_stand_up_answer_shows_like_any_post_with_its_origin(deps: Deps
         "Win from @U0IAN (IT)",
         "Release notes live",
         "Shared from a joint stand-up",
+        f"No. {view.id} · /win celebrate {view.id}",  # typed where no button is at hand
     ]
     buttons = [b for block in message.blocks if isinstance(block, Buttons) for b in block.buttons]
     assert [(b.label, b.action_id, b.value) for b in buttons] == [
