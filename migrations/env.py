@@ -5,11 +5,10 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, Engine, MetaData, engine_from_config, pool, text
 
-from bot.models import Base
-from migrations.slack_tables import slack_oauth_metadata
+from migrations.schema import target_metadata as schema_metadata
 
 config = context.config
-target_metadata: list[MetaData] = [Base.metadata, slack_oauth_metadata()]
+target_metadata: list[MetaData] = schema_metadata()
 
 # Several instances may start at once; on PostgreSQL an advisory lock makes them
 # take turns so only one applies a migration.

@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, delete, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+import handlers.teams.models  # noqa: F401  (every test sees the whole schema on Base.metadata)
 from bot.db import make_engine, sync_url
 from bot.deps import Deps, build_deps
 from bot.migrate import upgrade

@@ -16,12 +16,13 @@ from sqlalchemy import Engine, MetaData, func, inspect, select
 
 from bot.db import make_engine, make_session_factory
 from bot.migrate import alembic_config, current_revision, downgrade, upgrade
-from bot.models import Base, Person, Side, Workspace
-from migrations.slack_tables import slack_oauth_metadata
+from bot.models import Person, Side, Workspace
+from migrations.schema import target_metadata
 from tests.conftest import BACKENDS
 
-# The metadata migrations/env.py compares against: our models plus slack_sdk's OAuth tables.
-TARGET_METADATA: list[MetaData] = [Base.metadata, slack_oauth_metadata()]
+# The metadata migrations/env.py compares against: our models (the Teams adapter's too)
+# plus slack_sdk's OAuth tables.
+TARGET_METADATA: list[MetaData] = target_metadata()
 ALL_TABLES = {name for metadata in TARGET_METADATA for name in metadata.tables}
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

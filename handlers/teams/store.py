@@ -16,8 +16,9 @@ from sqlalchemy import ColumnElement, and_, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.models import Person, TeamsConversation, TeamsFile
+from bot.models import Person
 from bot.services.privacy import Forgotten, rowcount, rows
+from handlers.teams.models import TeamsConversation, TeamsFile
 
 PERSON = "person"
 CHANNEL = "channel"

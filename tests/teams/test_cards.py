@@ -171,7 +171,7 @@ def test_pulse_answers_are_counted_once_per_person(teams: Teams, teams_deps: Dep
 def test_forget_me_also_forgets_where_bridgebot_can_reach_the_person(
     teams: Teams, teams_deps: Deps
 ) -> None:
-    from bot.models import TeamsConversation
+    from handlers.teams.models import TeamsConversation
 
     teams.say("bridge side it", ALICE, SHARED)
     (confirm,) = teams.say("bridge forget-me", ALICE, SHARED)

@@ -11,8 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.deps import Deps
-from bot.models import Person, TeamsConversation, TeamsFile
+from bot.models import Person
 from bot.services.privacy import Forgotten, PrivacyHooks
+from handlers.teams.models import TeamsConversation, TeamsFile
 from tests.teams.activities import personal
 from tests.teams.conftest import ALICE, BOB, SHARED, Teams, actions, card_text
 from tests.teams.fake_connector import Call

@@ -10,8 +10,9 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.deps import Deps
-from bot.models import Occurrence, TeamsConversation
+from bot.models import Occurrence
 from handlers.teams.connector import MAX_ATTEMPTS
+from handlers.teams.models import TeamsConversation
 from schedules.jobs import TickReport, run_tick
 from tests.app_scheduler import app_scheduler
 from tests.clock import Clock

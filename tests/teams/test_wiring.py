@@ -14,12 +14,12 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from handlers.cli import cli
 from bot.deps import Deps, build_deps
 from bot.notify import DeliveryError
 from bot.replies import Reply, message
 from bot.services import workspaces
 from bot.settings import get_settings
+from handlers.cli import cli
 from handlers.server import create_web_app
 from handlers.teams.app import TeamsOptions
 from handlers.teams.composite import PlatformNotifier
