@@ -19,11 +19,11 @@ from typer.testing import CliRunner
 
 import bot.commands
 from bot import replies
-from handlers.cli import cli
 from bot.commands import FeatureConfig
 from bot.deps import Deps, build_deps
 from bot.router import Command, CommandContext, CommandRouter
 from bot.settings import Settings
+from handlers.cli import cli
 from handlers.server import create_web_app
 from handlers.slack.render import escape
 from tests.fake_slack import FakeSlack

@@ -10,11 +10,11 @@ from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallation
 from sqlalchemy import func, select
 from typer.testing import CliRunner, Result
 
-from handlers.cli import cli
 from bot.deps import Deps
 from bot.models import GlossaryTerm, Occurrence, Person, Side, Workspace
 from bot.services import glossary, occurrences, people, workspaces
 from bot.settings import get_settings
+from handlers.cli import cli
 
 GONE, KEPT = "T0GONE", "T0KEPT"
 CLIENT_ID = "1111.2222"

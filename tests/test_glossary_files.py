@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from handlers.cli import cli
 from bot.deps import Deps
 from bot.services import glossary, workspaces
 from bot.settings import get_settings
+from handlers.cli import cli
 
 HOME, ELSEWHERE = "T0FILES", "T0OTHER"
 

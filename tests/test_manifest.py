@@ -7,8 +7,8 @@ from typing import Any
 import yaml
 from typer.testing import CliRunner
 
-from handlers.cli import cli
 from bot.commands import build_router
+from handlers.cli import cli
 
 # Every command lists itself (tests/test_command_registry.py checks each entry).
 SLASH_COMMANDS = {f"/{command.name}" for command in build_router().commands()}

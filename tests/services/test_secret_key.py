@@ -16,13 +16,13 @@ import typer
 from pydantic import SecretStr
 from sqlalchemy import select, text
 
-from handlers.cli import connect
 from bot.deps import Deps, build_deps
 from bot.models import AppSecret, Base, PulseAnswer
 from bot.services import pulse, standups, workspaces
 from bot.services.secret_key import LEGACY_KEY_NAME, SecretKeyRefused
 from bot.services.standups import StandupDraft
 from bot.settings import Settings
+from handlers.cli import connect
 from tests.processes import clean_env, run_bridgebot
 from tests.services.test_pulse import SLOT, WS, open_poll, seed, users
 
