@@ -144,3 +144,30 @@ def test_posts_and_lists_show_the_number_to_type(deps: Deps) -> None:
     assert f"No. {challenge} · " in said(challenges)
     helps = run(deps, BOB, "/challenge help")
     assert "/challenge help N" in said(helps)
+
+
+def test_jargon_explain_lists_the_terms_in_typed_text(deps: Deps) -> None:
+    reply = run(deps, BOB, "/jargon explain Our CAC rose after the SEO <!channel> work")
+
+    assert not reply.is_error
+    lines = said(reply).splitlines()
+    assert lines[0].startswith("Jargon in this message (")
+    assert any(line.startswith("Customer acquisition cost (CAC) — ") for line in lines)
+    assert reply.visibility.value == "private"  # just for the person who asked
+    assert said(run(deps, BOB, "/jargon explain nothing to see")) == (
+        "No glossary terms in that message."
+    )
+    empty = run(deps, BOB, "/jargon explain")
+    assert empty.is_error and "/jargon explain our CAC rose" in said(empty)
+
+
+def test_jargon_share_posts_the_card_as_the_one_who_typed_it(deps: Deps) -> None:
+    shared = run(deps, BOB, "/jargon share cac")
+
+    assert shared.visibility.value == "channel"
+    assert said(shared).splitlines()[0] == "Customer acquisition cost"
+    assert "Shared by @UBOB · /jargon Customer acquisition cost" in said(shared)
+    missing = run(deps, BOB, "/jargon share xyzzy")
+    assert missing.is_error and said(missing).startswith("There is no term “xyzzy” to share.")
+    # A term whose name starts with "share" is still looked up.
+    assert said(run(deps, BOB, "/jargon share of voice")).splitlines()[0] == "Share of voice"

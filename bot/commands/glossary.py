@@ -40,7 +40,10 @@ from bot.services.glossary import TermCard, TermDraft
 from bot.services.glossary_index import GlossaryIndex, GlossaryIndexCache
 from bot.textinput import ascii_number
 
-USAGE = "/jargon TERM | search WORDS | add [TERM] | edit TERM | delete TERM | random"
+USAGE = (
+    "/jargon TERM | search WORDS | add [TERM] | edit TERM | delete TERM | random"
+    " | share TERM | explain TEXT"
+)
 
 GLOSSARY_SHOW = "glossary_show"
 GLOSSARY_SHARE = "glossary_share"
@@ -81,8 +84,8 @@ def register(
                 "/jargon TERM: the glossary card (a Marketing view and an IT view)",
                 "/jargon search WORDS: terms that match, best first",
                 "/jargon add [TERM] · /jargon edit TERM · /jargon delete TERM",
-                "/jargon random: one term, for curiosity",
-                "Message menu › Explain jargon: every term in a message, just for you",
+                "/jargon random: one term, for curiosity · /jargon share TERM: its card, posted here",
+                "Message menu › Explain jargon, or /jargon explain TEXT: every term in it, for you",
             ),
             handler=lambda ctx, args: handle_jargon(ctx, args, index(ctx)),
         )
@@ -117,10 +120,15 @@ def handle_jargon(ctx: CommandContext, args: str, index: GlossaryIndex) -> Reply
         "delete": lambda: confirm_delete(ctx, _resolve(ctx, index, rest, "delete")),
         "random": lambda: random_term(ctx),
         "reset": lambda: confirm_reset(ctx),
+        # The typed forms of the Share button and the Explain jargon message action.
+        "share": lambda: share_named(ctx, index, rest, args),
+        "explain": lambda: explain(index, rest),
     }
     if sub in subcommands and (sub in {"", "help", "random", "add", "reset"} or rest):
         return subcommands[sub]()
-    if sub in {"search", "edit", "delete"}:
+    if sub == "explain":
+        raise Invalid("Paste the text to explain, for example /jargon explain our CAC rose.", USAGE)
+    if sub in {"search", "edit", "delete", "share"}:
         raise Invalid(f"Say which term, for example /jargon {sub} CAC.", USAGE)
     return lookup(ctx, index, args)
 
@@ -130,10 +138,18 @@ def help_reply() -> Reply:
         text(bold("/jargon"), ": a shared glossary so Marketing and IT speak one language."),
         text(
             "/jargon TERM · /jargon search WORDS · /jargon add [TERM] · /jargon edit TERM · "
-            "/jargon delete TERM · /jargon random"
+            "/jargon delete TERM · /jargon random · /jargon share TERM · /jargon explain TEXT"
         ),
         text("In any message's menu, ", bold("Explain jargon"), " lists the terms it uses."),
     )
+
+
+def share_named(ctx: CommandContext, index: GlossaryIndex, name: str, args: str) -> Reply:
+    """`/jargon share TERM`; a term whose name starts with "share" (Share of voice) is
+    looked up as before when no term is called the rest."""
+    if index.find_exact(name) is None and index.find_exact(args) is not None:
+        return lookup(ctx, index, args)
+    return share_term(ctx, str(_resolve(ctx, index, name, "share")))
 
 
 def _term_id(value: str) -> int:
