@@ -28,7 +28,7 @@ from handlers.slack.errors import BackgroundWork
 from handlers.slack.manifest import BOT_SCOPES
 from handlers.slack.notifier import SlackNotifier
 from handlers.slack.payload_logging import slack_library_logger
-from handlers.slack.people import SlackRuntime
+from handlers.slack.runtime import SlackRuntime
 from handlers.slack.signature import quiet_bolt_verification_log
 
 logger = logging.getLogger(__name__)

@@ -16,8 +16,8 @@ from bot.metrics import COMMAND_SECONDS
 from bot.router import RepeatedRequest, run_command
 from handlers.slack.common import make_caller, request_scope, run_resolving_admin
 from handlers.slack.errors import answered_at_ack
-from handlers.slack.people import SlackRuntime
 from handlers.slack.replies import Answering, send_reply
+from handlers.slack.runtime import SlackRuntime
 from handlers.slack.signature import replay_key
 from handlers.slack.slash_text import typed_text
 

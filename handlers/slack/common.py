@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
 from bot.router import AdminCheckFailed, AdminCheckNeeded, Caller, RequestScope
-from handlers.slack.people import SlackRuntime
+from handlers.slack.runtime import SlackRuntime
 from handlers.slack.slash_text import resolve_channel
 
 logger = logging.getLogger(__name__)

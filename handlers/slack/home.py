@@ -13,8 +13,8 @@ from bot.deps import Deps
 from bot.router import run_in_context
 from handlers.slack.common import make_caller, request_scope, run_resolving_admin
 from handlers.slack.errors import answered_at_ack
-from handlers.slack.people import SlackRuntime
 from handlers.slack.replies import publish_home
+from handlers.slack.runtime import SlackRuntime
 
 
 def register(app: AsyncApp, deps: Deps, runtime: SlackRuntime) -> None:

@@ -33,9 +33,9 @@ from handlers.slack.common import (
 )
 from handlers.slack.errors import answered_at_ack
 from handlers.slack.manifest import EXPLAIN_SHORTCUT_ID
-from handlers.slack.people import SlackRuntime
 from handlers.slack.render import action_name, form_values, render_message
 from handlers.slack.replies import Answering, read_modal_metadata, send_reply
+from handlers.slack.runtime import SlackRuntime
 from handlers.slack.signature import replay_key
 from handlers.slack.slash_text import typed_text
 

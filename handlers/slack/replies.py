@@ -15,8 +15,8 @@ from bot.commands.home import HOME_CONVERSATION
 from bot.replies import Outgoing, Reply, Visibility
 from bot.router import RequestScope, run_refresh
 from handlers.slack.common import run_resolving_admin
-from handlers.slack.people import SlackRuntime
 from handlers.slack.render import render_blocks, render_message, render_modal
+from handlers.slack.runtime import SlackRuntime
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,5 @@
-"""Who is calling: admin status from Slack (cached briefly) or BRIDGEBOT_ADMINS."""
+"""The state the Slack listeners share (SlackRuntime): who is an admin (asked of Slack,
+cached briefly, or BRIDGEBOT_ADMINS), pooled response_url posts, update locks, work after acks."""
 
 from __future__ import annotations
 

@@ -22,8 +22,8 @@ from bot.services import workspaces
 from bot.settings import Settings
 from handlers.slack import common
 from handlers.slack.commands import handle_slash_command
-from handlers.slack.people import ADMIN_CACHE_SECONDS, AdminDirectory, SlackRuntime
 from handlers.slack.replies import modal_metadata
+from handlers.slack.runtime import ADMIN_CACHE_SECONDS, AdminDirectory, SlackRuntime
 from tests.fake_slack import TEAM_ID, FakeSlack
 from tests.handlers.test_slack_http import post_command
 from tests.idle import wait_until_idle
