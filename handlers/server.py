@@ -24,6 +24,7 @@ from bot.services.calendar import standup_calendar
 from bot.settings import RunMode
 from handlers.body_limit import BodySizeLimit
 from handlers.metrics_access import metrics_allowed
+from handlers.notifier import PlatformNotifier
 from handlers.slack.app import (
     INSTALL_PATH,
     REDIRECT_PATH,
@@ -36,7 +37,6 @@ from handlers.slack.errors import BackgroundWork
 from handlers.slack.request_metrics import handle_measured
 from handlers.slack.signature import SlackSignature
 from handlers.teams.app import TeamsOptions, create_teams_bot, teams_configured
-from handlers.teams.composite import PlatformNotifier
 from schedules import TICK_JOB_ID, create_scheduler
 
 logger = logging.getLogger(__name__)

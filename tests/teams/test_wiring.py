@@ -20,9 +20,9 @@ from bot.replies import Reply, message
 from bot.services import workspaces
 from bot.settings import get_settings
 from handlers.cli import cli
+from handlers.notifier import PlatformNotifier
 from handlers.server import create_web_app
 from handlers.teams.app import TeamsOptions
-from handlers.teams.composite import PlatformNotifier
 from handlers.teams.config import settings_problem
 from tests.app_scheduler import app_scheduler
 from tests.signing import SIGNING_SECRET
