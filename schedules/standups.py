@@ -117,7 +117,7 @@ async def deliver_reminder_post(
             scheduler,
             occurrence,
             view.channel_ref,
-            reminder_message(view, _start(occurrence), direct=False),
+            reminder_message(view, _start(occurrence), direct=False, due_at=occurrence.due_at),
         )
 
 
@@ -125,7 +125,7 @@ async def deliver_reminder_dm(
     occurrence: ClaimedOccurrence, scheduler: Scheduler, *, views: RecentStandups
 ) -> None:
     if view := await views.get(occurrence):
-        reply = reminder_message(view, _start(occurrence), direct=True)
+        reply = reminder_message(view, _start(occurrence), direct=True, due_at=occurrence.due_at)
         await _post(scheduler, occurrence, occurrence.recipient_ref, reply)
 
 

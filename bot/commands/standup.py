@@ -339,11 +339,18 @@ def run_now(ctx: CommandContext, number: int) -> Reply:
     what = (
         "the agenda is being posted" if view.mode == "meeting" else "questions are going out by DM"
     )
+    instead = ""
+    if local_date in view.skipped and local_date.weekday() in view.weekly.weekdays:
+        usual = view.weekly.start_on(local_date).astimezone(view.weekly.zone)
+        if usual > ctx.now:
+            instead = f" instead of at {usual:%H:%M}"
     return Reply(
         blocks=(
             Paragraph(
                 text(
-                    "Running ", bold(view.name), f" now (instead of {local_date:%A %d %B}): {what}."
+                    "Running ",
+                    bold(view.name),
+                    f" now for today, {local_date:%A %d %B}{instead}: {what}.",
                 )
             ),
         ),
@@ -413,9 +420,19 @@ def calendar(ctx: CommandContext, number: int, public_url: str) -> Reply:
 # -- messages the scheduler sends -------------------------------------------------
 
 
-def reminder_message(view: StandupView, start: datetime, *, direct: bool) -> replies.Reply:
-    """The channel post (agenda and call link) or the personal DM before a stand-up."""
+def reminder_message(
+    view: StandupView, start: datetime, *, direct: bool, due_at: datetime | None = None
+) -> replies.Reply:
+    """The channel post (agenda and call link) or the personal DM before a stand-up.
+
+    A reminder due later than the usual lead (a stand-up created or run at short notice)
+    says how soon it starts, not only when.
+    """
     when = f"starts at {start.astimezone(view.weekly.zone):%H:%M} ({view.weekly.timezone})"
+    if due_at is not None and start - due_at < view.reminder_lead:
+        minutes = max(0, round((start - due_at).total_seconds() / 60))
+        soon = "starts now" if minutes == 0 else f"starts in {replies.counted(minutes, 'minute')}"
+        when = f"{soon}, at {start.astimezone(view.weekly.zone):%H:%M} ({view.weekly.timezone})"
     lines = [text("• ", q) for q in view.questions]
     blocks: list[Block] = [
         Paragraph(text(bold(view.name), f" {when}.")),
@@ -495,7 +512,8 @@ def digest_message(sheet: standups.AnswerSheet, labels: dict[Side, str]) -> Repl
             if index:
                 names.append(", ")
             names.append(replies.user(user))
-        blocks.append(Note(text("Not answered yet: ", *names)))
+        # Sent at the deadline: answering is over, so "yet" would promise too much.
+        blocks.append(Note(text("Didn't answer: ", *names)))
     return Reply(blocks=tuple(blocks), visibility=Visibility.CHANNEL)
 
 

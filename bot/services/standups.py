@@ -429,24 +429,30 @@ def run_now(
     is_admin: bool,
     now: datetime,
 ) -> tuple[StandupView, date]:
-    """Hold the next occurrence now: it is skipped at its usual time and run at once."""
+    """Hold today's round now, in the stand-up's time zone; later days are left alone.
+
+    If today is one of its days and the usual time is still ahead, that round is the one
+    held now (skipped at its usual time). A round already under way today goes on, and
+    running it again holds another round of today's answers.
+    """
     row = _row(session, workspace_id, number)
     may_change(row, user_ref, is_admin)
     if row.paused:
-        # Running it would take a future day's place, a skip that outlives the pause.
+        # A paused stand-up sends nothing; running it would contradict the pause.
         raise InvalidStandup(
             f"{row.name} is paused: resume it first with /standup resume {number}."
         )
     view = _view(session, row)
-    upcoming = view.weekly.next_after(now, view.skipped)
-    local_date = upcoming[0] if upcoming else now.astimezone(view.weekly.zone).date()
-    if upcoming and local_date not in view.skipped:
-        session.add(
-            StandupSkip(workspace_id=workspace_id, standup_id=row.id, local_date=local_date)
-        )
-    _cancel_pending(session, row, local_date)  # its usual time; one under way goes on
-    session.flush()
-    view = _view(session, row)
+    local_date = now.astimezone(view.weekly.zone).date()
+    if local_date.weekday() in view.weekly.weekdays and view.weekly.start_on(local_date) > now:
+        if local_date not in view.skipped:
+            session.add(
+                StandupSkip(workspace_id=workspace_id, standup_id=row.id, local_date=local_date)
+            )
+        # Today's usual round, not yet started; a round already under way goes on.
+        _cancel_pending(session, row, local_date, starting_from=now)
+        session.flush()
+        view = _view(session, row)
     _plan_occurrence(session, view, local_date, start=now, not_before=now, lead=timedelta(0))
     return view, local_date
 
@@ -514,9 +520,16 @@ def _plan_batch(session: Session, now: datetime, size: int) -> list[datetime | N
         # Reminders go `lead` ahead: a start just past this plan's end has its reminders
         # in this plan (the next one starts at its end and takes nothing due before).
         reach = until + view.reminder_lead
-        for local_date, instant in view.weekly.between(window, reach, view.skipped):
+        rounds = view.weekly.between(window, reach, view.skipped)
+        reminded = _reminded(session, view, _late_for_reminder(rounds, not_before, view))
+        for local_date, instant in rounds:
             deliveries = _planned(
-                view, local_date, start=instant, not_before=not_before, lead=view.reminder_lead
+                view,
+                local_date,
+                start=instant,
+                not_before=not_before,
+                lead=view.reminder_lead,
+                remind_late=local_date not in reminded,
             )
             if instant >= until:
                 deliveries = [d for d in deliveries if d.due_at < until]
@@ -532,20 +545,55 @@ def _subject(standup_id: int) -> str:
     return f"standup:{standup_id}"
 
 
+def _late_for_reminder(
+    rounds: Sequence[tuple[date, datetime]], not_before: datetime, view: StandupView
+) -> list[date]:
+    """The rounds that start after `not_before` with less than the reminder lead left."""
+    return [day for day, start in rounds if start - view.reminder_lead < not_before <= start]
+
+
+def _reminded(session: Session, view: StandupView, local_dates: list[date]) -> set[date]:
+    """Which of these rounds already have a channel reminder (sent or planned)."""
+    if not local_dates:
+        return set()
+    local_date = Occurrence.payload["local_date"].as_string()
+    found = session.execute(
+        select(local_date).where(
+            Occurrence.workspace_id == view.workspace_id,
+            Occurrence.subject_ref == _subject(view.id),
+            Occurrence.kind == REMINDER_POST,
+            Occurrence.status != OccurrenceStatus.CANCELLED.value,
+            local_date.in_([day.isoformat() for day in local_dates]),
+        )
+    ).scalars()
+    return {date.fromisoformat(day) for day in found}
+
+
 def _planned(
-    view: StandupView, local_date: date, *, start: datetime, not_before: datetime, lead: timedelta
+    view: StandupView,
+    local_date: date,
+    *,
+    start: datetime,
+    not_before: datetime,
+    lead: timedelta,
+    remind_late: bool = True,
 ) -> list[occurrences.PlannedDelivery]:
     """One occurrence's deliveries that are not already behind `not_before`.
 
     The channel reminder and the reminder DMs go `lead` before the start; an async
     stand-up also sends its questions at the start and its digest at the deadline.
+    A round planned with less than `lead` left (just created or resumed) is reminded
+    at once rather than not at all, unless `remind_late` is off (it already was).
     """
     payload = {
         "standup_id": view.id,
         "local_date": local_date.isoformat(),
         "start": start.isoformat(),
     }
-    planned = [(REMINDER_POST, start - lead), (REMINDER_FANOUT, start - lead)]
+    reminder = start - lead
+    if remind_late and reminder < not_before <= start:
+        reminder = not_before
+    planned = [(REMINDER_POST, reminder), (REMINDER_FANOUT, reminder)]
     if view.mode == "async":
         planned += [(QUESTIONS_FANOUT, start), (DIGEST, start + view.deadline)]
     return [
@@ -780,20 +828,16 @@ def _was_asked(session: Session, view: StandupView, local_date: date, user_ref: 
 
 
 def _deadline(session: Session, view: StandupView, local_date: date) -> datetime | None:
-    due = (
-        session.execute(
-            select(Occurrence.due_at).where(
-                Occurrence.workspace_id == view.workspace_id,
-                Occurrence.subject_ref == _subject(view.id),
-                Occurrence.kind == DIGEST,
-                Occurrence.status != OccurrenceStatus.CANCELLED.value,
-                Occurrence.payload["local_date"].as_string() == local_date.isoformat(),
-            )
+    """The day's last digest: a round run again with /standup now takes answers until its own."""
+    return session.execute(
+        select(func.max(Occurrence.due_at)).where(
+            Occurrence.workspace_id == view.workspace_id,
+            Occurrence.subject_ref == _subject(view.id),
+            Occurrence.kind == DIGEST,
+            Occurrence.status != OccurrenceStatus.CANCELLED.value,
+            Occurrence.payload["local_date"].as_string() == local_date.isoformat(),
         )
-        .scalars()
-        .first()
-    )
-    return due
+    ).scalar_one_or_none()
 
 
 def answer_sheet(

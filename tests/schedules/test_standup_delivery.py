@@ -418,7 +418,7 @@ def test_async_stand_up_end_to_end(
     assert "A win to share: Launched the spring campaign" in lines[line_with("@U0ANN")]
     assert "Launched the campaign\n" not in digest.text  # the edit replaced it
     assert "A challenge you face: Flaky CI" in lines[line_with("@U0BEN")]
-    assert lines[-1] == "Not answered yet: @U0CAT"
+    assert lines[-1] == "Didn't answer: @U0CAT"
     assert "@U0CAT" not in "".join(lines[:-1])
 
     # After the deadline answers are refused, and the digest is not posted again.
@@ -503,6 +503,70 @@ def test_run_now_is_refused_while_paused(deps: Deps, notifier: RecordingNotifier
         assert standups.get(session=session, workspace_id=WS, number=1).skipped == ()
 
 
+def test_run_now_holds_todays_round_and_leaves_the_next_days_alone(
+    deps: Deps, notifier: RecordingNotifier, scheduler: Scheduler
+) -> None:
+    """On a day it does not meet, "now" is today's round, twice if asked twice, and the
+    stand-up's next Friday still happens."""
+    friday = date(2026, 6, 5)
+    create(deps, weekdays="fri", mode="async", participants="U0ANN", deadline_minutes="60")
+    tick(scheduler, NOW)
+
+    ran = run_command(name="standup", args="now 1", scope=as_user(deps, CREATOR, at(WED, 12)))
+    assert "now for today, Wednesday 03 June:" in ran.fallback
+    tick(scheduler, at(WED, 12))
+    (questions,) = [s for s in notifier.take() if s.conversation_ref == "U0ANN" and s.buttons()]
+    assert "Wednesday 03 June: your answers, please" in questions.text
+    tick(scheduler, at(WED, 13))
+    (digest,) = notifier.to(CHANNEL)
+    assert digest.text.startswith("Marketing + IT — Wednesday 03 June")
+    notifier.take()
+    again = run_command(name="standup", args="now 1", scope=as_user(deps, CREATOR, at(WED, 14)))
+    assert "Wednesday 03 June" in again.fallback
+
+    with deps.session_factory() as session:
+        assert standups.get(session=session, workspace_id=WS, number=1).skipped == ()
+    tick(scheduler, at(friday, 8, 30))  # 09:30 London
+    fridays = [s for s in notifier.take() if s.conversation_ref == "U0ANN" and s.buttons()]
+    assert ["Friday 05 June: your answers, please" in s.text for s in fridays] == [True]
+
+
+def test_run_now_before_todays_usual_time_takes_its_place(
+    deps: Deps, notifier: RecordingNotifier, scheduler: Scheduler
+) -> None:
+    create(deps, mode="async", participants="U0ANN", deadline_minutes="60")
+    tick(scheduler, NOW)
+
+    ran = run_command(name="standup", args="now 1", scope=as_user(deps, CREATOR, NOW))
+
+    assert "now for today, Monday 01 June instead of at 09:30:" in ran.fallback
+    tick(scheduler, NOW)
+    notifier.take()
+    tick(scheduler, at(MON, 8, 30))  # Monday's usual time: already held
+    assert [s for s in notifier.take() if s.buttons()] == []
+    tick(scheduler, at(TUE, 8, 30))
+    assert [s.conversation_ref for s in notifier.take() if s.buttons()] == ["U0ANN"]
+
+
+def test_a_stand_up_created_at_short_notice_is_reminded_at_once(
+    deps: Deps, notifier: RecordingNotifier, scheduler: Scheduler
+) -> None:
+    """Created 4 minutes before it starts (reminders go 15 minutes ahead): the reminder
+    goes at once, saying how soon, and only once however the stand-up is changed."""
+    create(deps, now=at(MON, 8, 26))
+
+    tick(scheduler, at(MON, 8, 26))
+
+    sent = notifier.take()
+    assert sorted(s.conversation_ref for s in sent) == [CHANNEL, "U0ANN", "U0BEN"]
+    post = next(s for s in sent if s.conversation_ref == CHANNEL)
+    assert "Marketing + IT starts in 4 minutes, at 09:30 (Europe/London)" in post.text
+    for command in ("pause 1", "resume 1"):
+        run_command(name="standup", args=command, scope=as_user(deps, CREATOR, at(MON, 8, 27)))
+    tick(scheduler, at(MON, 8, 27))
+    assert notifier.take() == []
+
+
 def test_someone_asked_who_then_changes_side_can_still_answer(
     deps: Deps, notifier: RecordingNotifier, scheduler: Scheduler
 ) -> None:
@@ -520,7 +584,7 @@ def test_someone_asked_who_then_changes_side_can_still_answer(
     assert not thanks.is_error
     tick(scheduler, at(MON, 10, 30))
     (digest,) = notifier.take()
-    assert "A win to share: Shipped" in digest.text and "Not answered" not in digest.text
+    assert "A win to share: Shipped" in digest.text and "Didn't answer" not in digest.text
 
 
 def test_a_deleted_stand_up_leaves_nothing_for_the_next_one(
@@ -543,7 +607,7 @@ def test_a_deleted_stand_up_leaves_nothing_for_the_next_one(
         for s in notifier.take()
         if s.conversation_ref == CHANNEL and s.text.startswith("Marketing + IT — Tuesday")
     ]
-    assert [d.text.splitlines()[-1] for d in digests] == ["Not answered yet: @U0CAT"]
+    assert [d.text.splitlines()[-1] for d in digests] == ["Didn't answer: @U0CAT"]
 
 
 # -- grace period -------------------------------------------------------------------------
