@@ -173,6 +173,9 @@ def validate(draft: TermDraft) -> dict[str, str]:
         errors["name"] = f"Keep it under {LIMITS['name']} characters once spelled out."
     if not draft.definition:
         errors["definition"] = "Write a plain definition, one or two sentences."
+    elif not any(character.isalnum() for character in draft.definition):
+        # "-" (a console's "empty this field") or stray punctuation explains nothing.
+        errors["definition"] = "A definition needs words: write one or two sentences."
     for name, limit in LIMITS.items():
         value = getattr(draft, name, None)
         if isinstance(value, str) and len(value) > limit:

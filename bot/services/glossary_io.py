@@ -29,6 +29,8 @@ COLUMNS = (
     "related",
 )
 REQUIRED_COLUMNS = {"name", "definition"}
+# Fields holding one text; aliases and related may also be lists.
+TEXT_COLUMNS = ("name", "definition", "marketing_view", "it_view", "example", "origin")
 LIST_SEPARATOR = "; "
 
 
@@ -174,6 +176,17 @@ def _import_one(
             row.line,
             str(row.data.get("name") or ""),
             "more cells than columns: put a value that holds a comma in double quotes",
+        )
+    not_text = sorted(
+        column
+        for column in TEXT_COLUMNS
+        if isinstance(row.data.get(column), dict | list | tuple | set)
+    )
+    if not_text:
+        return Rejection(
+            row.line,
+            str(row.data.get("name") or "") if "name" not in not_text else "",
+            f"{', '.join(not_text)}: write text, not a list or a mapping",
         )
     unknown = set(row.data) - set(COLUMNS)
     # As in forms, invisible direction and zero-width characters are dropped, not refused.

@@ -20,7 +20,7 @@ from bot.deps import Deps, build_deps
 from bot.models import GlossaryEdit, GlossaryKey, GlossaryTerm
 from bot.replies import Reply
 from bot.router import Caller, RequestScope, run_command, run_form
-from bot.services import glossary, workspaces
+from bot.services import glossary, glossary_io, workspaces
 from bot.services.glossary import (
     InvalidTerm,
     TermCard,
@@ -317,6 +317,43 @@ def test_an_invalid_edit_changes_nothing(deps: Deps) -> None:
     assert "definition" in refused.value.field_errors
     assert card(deps, added.id).definition == "What it costs to win one new customer."
     assert [row.action for row in history(deps, added.id)] == ["created"]
+
+
+@pytest.mark.parametrize("definition", ["-", "—", "?!", "- -"])
+def test_an_edit_whose_definition_is_only_punctuation_is_refused(
+    deps: Deps, definition: str
+) -> None:
+    """A console's "-" (empty this field) typed for the definition is not saved as one."""
+    added = add(deps)
+    with pytest.raises(InvalidTerm) as refused:
+        edit(deps, added.id, draft(definition=definition))
+    assert "needs words" in refused.value.field_errors["definition"]
+    assert card(deps, added.id).definition == "What it costs to win one new customer."
+
+
+@pytest.mark.parametrize("field", ["definition", "example", "name"])
+def test_a_glossary_file_with_a_list_for_a_text_field_is_refused_on_that_row(
+    deps: Deps, field: str
+) -> None:
+    yaml_text = (
+        "- name: Opex\n"
+        "  definition: Money spent to keep the business running.\n"
+        "- name: Capex\n"
+        "  definition: Money spent on things that last.\n"
+        f"  {field}: [1, 2]\n"
+    )
+    with deps.session_factory.begin() as session:
+        report = glossary_io.import_rows(
+            session=session,
+            workspace_id=WS,
+            rows=glossary_io.parse_yaml(yaml_text),
+            editor_ref=AUTHOR,
+            now=NOW,
+        )
+    assert report.added == 1
+    (rejected,) = report.rejected
+    assert rejected.line == 3 and f"{field}: write text, not a list" in rejected.reason
+    assert find(deps, "Capex") is None
 
 
 def test_an_alias_that_is_another_terms_name_is_refused_on_aliases(deps: Deps) -> None:
