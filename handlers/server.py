@@ -32,8 +32,8 @@ from handlers.slack.app import (
     create_slack_app,
     create_slack_notifier,
 )
+from handlers.slack.background import BackgroundWork
 from handlers.slack.client import make_http_session
-from handlers.slack.errors import BackgroundWork
 from handlers.slack.request_metrics import handle_measured
 from handlers.slack.signature import SlackSignature
 from handlers.teams.app import TeamsOptions, create_teams_bot, teams_configured

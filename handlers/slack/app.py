@@ -23,8 +23,8 @@ from handlers.slack import (
     interactions,
     own_workspace,
 )
+from handlers.slack.background import BackgroundWork
 from handlers.slack.client import make_web_client
-from handlers.slack.errors import BackgroundWork
 from handlers.slack.manifest import BOT_SCOPES
 from handlers.slack.notifier import SlackNotifier
 from handlers.slack.payload_logging import slack_library_logger

@@ -14,8 +14,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.deps import Deps
 from bot.metrics import COMMAND_SECONDS
 from bot.router import RepeatedRequest, run_command
+from handlers.slack.background import answered_at_ack
 from handlers.slack.common import make_caller, request_scope, run_resolving_admin
-from handlers.slack.errors import answered_at_ack
 from handlers.slack.replies import Answering, send_reply
 from handlers.slack.runtime import SlackRuntime
 from handlers.slack.signature import replay_key

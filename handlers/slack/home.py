@@ -11,8 +11,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.commands.home import build_home
 from bot.deps import Deps
 from bot.router import run_in_context
+from handlers.slack.background import answered_at_ack
 from handlers.slack.common import make_caller, request_scope, run_resolving_admin
-from handlers.slack.errors import answered_at_ack
 from handlers.slack.replies import publish_home
 from handlers.slack.runtime import SlackRuntime
 

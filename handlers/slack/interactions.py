@@ -24,6 +24,7 @@ from bot.router import (
     run_form,
 )
 from handlers.slack import dedupe
+from handlers.slack.background import answered_at_ack
 from handlers.slack.common import (
     ask_admin,
     interaction_caller_ids,
@@ -31,7 +32,6 @@ from handlers.slack.common import (
     request_scope,
     run_resolving_admin,
 )
-from handlers.slack.errors import answered_at_ack
 from handlers.slack.manifest import EXPLAIN_SHORTCUT_ID
 from handlers.slack.render import action_name, form_values, render_message
 from handlers.slack.replies import Answering, read_modal_metadata, send_reply

@@ -19,8 +19,8 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.router import AdminCheckFailed
 from bot.settings import Settings
+from handlers.slack.background import BackgroundWork
 from handlers.slack.client import retry_handlers
-from handlers.slack.errors import BackgroundWork
 
 logger = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from bot.settings import RunMode, Settings
 from handlers import server
 from handlers.server import create_web_app
 from handlers.slack.app import create_slack_app
-from handlers.slack.errors import BackgroundWork
+from handlers.slack.background import BackgroundWork
 from schedules.jobs import run_tick
 from tests.app_scheduler import app_scheduler
 from tests.fake_slack import TEAM_ID, FakeSlack
