@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     bridgebot_posts_per_person_minute: int = Field(default=5, ge=1, le=1000)
     bridgebot_posts_per_person_day: int = Field(default=30, ge=1, le=10000)
     bridgebot_posts_per_workspace_hour: int = Field(default=60, ge=1, le=10000)
+    # Where the console saves files it is given (exports, calendars, CSVs); a file of the
+    # same name already there is kept and the new one numbered.
+    bridgebot_files_dir: Path = Path("bridgebot-files")
 
     log_level: str = "INFO"
 

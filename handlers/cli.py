@@ -42,11 +42,21 @@ def load_settings() -> Settings:
         fail(f"bad setting: {describe_validation_error(exc)}")
 
 
-def configure_logging(settings: Settings) -> None:
+CONSOLE_LOG = "bridgebot-console.log"
+
+
+def configure_logging(settings: Settings, *, console: bool = False) -> None:
+    """Log lines to stderr; in the console, to a file in BRIDGEBOT_FILES_DIR instead, so
+    they never land between a reply's lines."""
+    destination: dict[str, Any] = {"stream": sys.stderr}
+    if console:
+        settings.bridgebot_files_dir.mkdir(parents=True, exist_ok=True)
+        destination = {"filename": settings.bridgebot_files_dir / CONSOLE_LOG}
     logging.basicConfig(
         level=settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
+        force=True,  # `run` logged to stderr until it knew it would be the console
+        **destination,
     )
     # Alembic narrates every plugin at INFO; only its warnings matter to an operator.
     # Alembic narrates every plugin and APScheduler every tick at INFO.
@@ -110,6 +120,7 @@ def console(
 def _console(settings: Settings, user: str | None = None) -> None:
     from handlers.console import run_console
 
+    configure_logging(settings, console=True)
     deps = connect(settings)
     try:
         asyncio.run(run_console(deps, input_stream=sys.stdin, output=sys.stdout, user_ref=user))

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, or_, select, tuple_, update
+from sqlalchemy import Table, and_, func, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -404,3 +404,24 @@ def _claimed(row: Any) -> ClaimedOccurrence:
         payload=dict(row.payload or {}),
         attempt=row.attempts,
     )
+
+
+
+def next_due(*, session: Session, workspace_id: str, now: datetime) -> datetime | None:
+    """When the workspace's next pending delivery may go (a retry's "not before" counts;
+    a time at or before `now` means at once), or None: how far a simulated clock may
+    jump in one step."""
+    pending = (
+        Occurrence.workspace_id == workspace_id,
+        Occurrence.status == OccurrenceStatus.PENDING.value,
+    )
+    due = session.execute(
+        select(func.min(Occurrence.due_at)).where(
+            *pending, or_(Occurrence.lease_until.is_(None), Occurrence.lease_until <= now)
+        )
+    ).scalar_one_or_none()
+    retry = session.execute(
+        select(func.min(Occurrence.lease_until)).where(*pending, Occurrence.lease_until > now)
+    ).scalar_one_or_none()
+    found = [moment for moment in (due, retry) if moment is not None]
+    return min(found) if found else None
