@@ -15,8 +15,8 @@ from bot.deps import Deps
 from bot.metrics import COMMAND_SECONDS
 from bot.router import RepeatedRequest, run_command
 from handlers.slack.background import answered_at_ack
-from handlers.slack.common import make_caller, request_scope, run_resolving_admin
 from handlers.slack.replies import Answering, send_reply
+from handlers.slack.request_scope import make_caller, request_scope, run_resolving_admin
 from handlers.slack.runtime import SlackRuntime
 from handlers.slack.signature import replay_key
 from handlers.slack.slash_text import typed_text

@@ -12,8 +12,8 @@ from bot.commands.home import build_home
 from bot.deps import Deps
 from bot.router import run_in_context
 from handlers.slack.background import answered_at_ack
-from handlers.slack.common import make_caller, request_scope, run_resolving_admin
 from handlers.slack.replies import publish_home
+from handlers.slack.request_scope import make_caller, request_scope, run_resolving_admin
 from handlers.slack.runtime import SlackRuntime
 
 

@@ -25,16 +25,16 @@ from bot.router import (
 )
 from handlers.slack import dedupe
 from handlers.slack.background import answered_at_ack
-from handlers.slack.common import (
+from handlers.slack.manifest import EXPLAIN_SHORTCUT_ID
+from handlers.slack.render import action_name, form_values, render_message
+from handlers.slack.replies import Answering, read_modal_metadata, send_reply
+from handlers.slack.request_scope import (
     ask_admin,
     interaction_caller_ids,
     make_caller,
     request_scope,
     run_resolving_admin,
 )
-from handlers.slack.manifest import EXPLAIN_SHORTCUT_ID
-from handlers.slack.render import action_name, form_values, render_message
-from handlers.slack.replies import Answering, read_modal_metadata, send_reply
 from handlers.slack.runtime import SlackRuntime
 from handlers.slack.signature import replay_key
 from handlers.slack.slash_text import typed_text

@@ -14,8 +14,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.commands.home import HOME_CONVERSATION
 from bot.replies import Outgoing, Reply, Visibility
 from bot.router import RequestScope, run_refresh
-from handlers.slack.common import run_resolving_admin
 from handlers.slack.render import render_blocks, render_message, render_modal
+from handlers.slack.request_scope import run_resolving_admin
 from handlers.slack.runtime import SlackRuntime
 
 logger = logging.getLogger(__name__)

@@ -20,7 +20,7 @@ from bot.deps import Deps
 from bot.models import WorkspaceSettings
 from bot.services import workspaces
 from bot.settings import Settings
-from handlers.slack import common
+from handlers.slack import request_scope
 from handlers.slack.commands import handle_slash_command
 from handlers.slack.replies import modal_metadata
 from handlers.slack.runtime import ADMIN_CACHE_SECONDS, AdminDirectory, SlackRuntime
@@ -87,7 +87,7 @@ def test_slack_answering_too_slowly_is_a_failed_check_too(
     slack_deps: Deps,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(common, "ADMIN_CHECK_SECONDS", 0.2)
+    monkeypatch.setattr(request_scope, "ADMIN_CHECK_SECONDS", 0.2)
     fake_slack.add_user("U0ADA", admin=True)
     fake_slack.latency = 0.6
 
