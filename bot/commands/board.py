@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -511,8 +512,11 @@ def digest_message(numbers: WeekNumbers, workspace: WorkspaceView) -> Reply:
             parts.append(f"no side {counts['none']}")
         return " · ".join(parts)
 
+    zone = ZoneInfo(workspace.timezone)
+    start, end = numbers.start.astimezone(zone), numbers.end.astimezone(zone)
     blocks: list[Block] = [
-        Heading(f"The week of {numbers.start:%d %b} on the board"),
+        # The week it covers, from one digest to the next, in the workspace's dates.
+        Heading(f"The board's week: {start:%a %d %b} – {end:%a %d %b %Y}"),
         Paragraph(
             text(
                 bold("Wins: "),

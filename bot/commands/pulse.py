@@ -6,6 +6,7 @@ import csv
 import io
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -215,8 +216,21 @@ def results_reply(ctx: CommandContext, weeks_text: str) -> Reply:
     workspace = workspaces.get_workspace(session=ctx.session, workspace_id=ctx.workspace_id)
     history = pulse.trend(session=ctx.session, workspace_id=ctx.workspace_id, weeks=weeks)
     if not history:
+        open_poll = pulse.open_weekly_poll(session=ctx.session, workspace_id=ctx.workspace_id)
+        if open_poll is not None:
+            closes = (
+                f" until {_local(open_poll.closes_at, workspace)}" if open_poll.closes_at else ""
+            )
+            return replies.message(
+                f"A pulse is open{closes}; its results appear here when it closes."
+            )
         return replies.message("No pulse has closed yet. Admins can start one with /pulse now.")
     return trend_reply(history, workspace, visibility=Visibility.PRIVATE)
+
+
+def _local(moment: datetime, workspace: WorkspaceView) -> str:
+    """A moment as the workspace reads it: "Wed 09 Dec 10:00 Europe/London"."""
+    return f"{moment.astimezone(ZoneInfo(workspace.timezone)):%a %d %b %H:%M} {workspace.timezone}"
 
 
 def trend_reply(

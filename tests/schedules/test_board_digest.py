@@ -190,6 +190,7 @@ def test_the_digest_goes_once_at_friday_16_workspace_time_with_the_weeks_numbers
     (digest,) = notifier.sent
     assert (digest.workspace_id, digest.conversation_ref) == (WS, SHARED)
     text = digest_text(digest)
+    assert text.startswith("The board's week: Fri 27 Feb – Fri 06 Mar 2026")
     assert "Wins: 3 (Marketing 2 · IT 1 · Other 0)" in text
     assert "Challenges: 3 (Marketing 1 · IT 2 · Other 0)" in text
     assert "Helped across sides: 2 challenges" in text

@@ -23,7 +23,7 @@ from bot.models import (
     WorkspaceSettings,
 )
 from bot.replies import Reply, block_plain_text
-from bot.router import Caller, RequestScope, run_action
+from bot.router import Caller, RequestScope, run_action, run_command
 from bot.services import people, pulse, workspaces
 from bot.services.pulse import PollClosed, PollNotFound, PollView, PulseRefused, SideStats
 
@@ -409,6 +409,25 @@ def test_an_unclosed_earlier_pulse_is_not_the_comparison(deps: Deps) -> None:
     open_poll(deps, slot=SLOT - timedelta(days=7))  # never closed
     this_week = open_poll(deps)
     assert results(deps, this_week.id).previous is None
+
+
+def test_pulse_results_while_the_first_pulse_is_open_says_when_it_closes(deps: Deps) -> None:
+    seed(deps, marketing=["U0ANN"], it=["U0BEN"])
+    open_poll(deps)
+    scope = RequestScope(
+        session_factory=deps.session_factory,
+        router=deps.router,
+        caller=Caller(workspace_id=WS, user_ref="U0ANN", platform="slack", is_admin=True),
+        now=DURING,
+        default_timezone="UTC",
+    )
+
+    reply = run_command(scope, "pulse", "results")
+
+    assert not reply.is_error
+    assert reply.fallback == (
+        "A pulse is open until Wed 04 Mar 10:00 UTC; its results appear here when it closes."
+    )
 
 
 def test_opening_the_weekly_pulse_twice_for_one_slot_gives_one_poll(deps: Deps) -> None:
