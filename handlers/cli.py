@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -27,6 +28,24 @@ glossary_cli = typer.Typer(help="Import or export a workspace's glossary.", no_a
 cli.add_typer(glossary_cli, name="glossary")
 
 logger = logging.getLogger("bridgebot")
+
+
+def show_version(wanted: bool) -> None:
+    if wanted:
+        typer.echo(f"bridgebot {package_version('bridgebot')}")
+        raise typer.Exit()
+
+
+@cli.callback()
+def options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=show_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """bridgebot: Marketing and IT, working as one team (Slack, Teams, console)."""
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -88,6 +107,15 @@ def run() -> None:
         fail(f"bad setting: {problem}")
     configure_logging(settings)
     if settings.run_mode is RunMode.CONSOLE and not teams_configured(settings):
+        if not sys.stdin.isatty():
+            # A container or a service has no terminal: quitting quietly (0) would only
+            # be restarted for ever, with nothing to say why.
+            fail(
+                "no Slack or Teams credentials are set and there is no terminal for the "
+                "local console: put SLACK_BOT_TOKEN (or TEAMS_APP_ID and TEAMS_APP_PASSWORD) "
+                "in .env, or use `bridgebot console` to read commands from a pipe.",
+                code=1,
+            )
         logger.info("no Slack or Teams credentials set: starting the local console")
         _console(settings)
         return
