@@ -158,6 +158,49 @@ def _console(settings: Settings, user: str | None = None) -> None:
         deps.engine.dispose()
 
 
+@cli.command()
+def demo(
+    database: Annotated[
+        Path | None,
+        typer.Option(
+            help="Keep the demo's database in this file (a demo database there is replaced; "
+            "any other file is refused). Default: a temporary file, deleted at the end."
+        ),
+    ] = None,
+    weeks: Annotated[int, typer.Option(min=1, max=12, help="Weeks to live.")] = 6,
+    seed: Annotated[int, typer.Option(help="Another seed, other made-up answers.")] = 15,
+) -> None:
+    """A demo workspace of 30 made-up people living six weeks, then the console on it."""
+    import tempfile
+
+    from handlers.demo.database import NotADemoDatabase
+    from handlers.demo.runner import build_demo_deps, run_demo
+
+    settings = load_settings()
+    configure_logging(settings, console=True)
+    with tempfile.TemporaryDirectory(prefix="bridgebot-demo-") as scratch:
+        path = database or Path(scratch) / "bridgebot-demo.db"
+        try:
+            deps = build_demo_deps(settings, path, weeks)
+        except NotADemoDatabase as exc:
+            fail(str(exc))
+        try:
+            asyncio.run(
+                run_demo(
+                    deps,
+                    database=path,
+                    weeks=weeks,
+                    seed=seed,
+                    input_stream=sys.stdin,
+                    output=sys.stdout,
+                )
+            )
+        except KeyboardInterrupt:
+            pass
+        finally:
+            deps.engine.dispose()
+
+
 @db_cli.command("upgrade")
 def db_upgrade() -> None:
     """Apply every pending migration (also done automatically at start-up)."""

@@ -164,8 +164,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
-    return Settings(_env_file=None, database_url=database_url)  # type: ignore[call-arg]
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    # The console's files (exports, charts) go to the test's folder, not the checkout.
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None, database_url=database_url, bridgebot_files_dir=tmp_path / "files"
+    )
 
 
 @pytest.fixture

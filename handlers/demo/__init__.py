@@ -1,0 +1,1 @@
+"""`bridgebot demo`: a generated workspace living six simulated weeks, then the console."""
