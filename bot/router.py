@@ -136,6 +136,8 @@ class CommandContext:
 CommandHandler = Callable[[CommandContext, str], Reply]
 ActionHandler = Callable[[CommandContext, str], Reply]
 FormHandler = Callable[[CommandContext, dict[str, str], str], Reply]
+# Checks one field before the rest of its form is asked (a term's name): an error or None.
+FieldCheck = Callable[[CommandContext, str, str], str | None]
 NewWorkspaceHook = Callable[[CommandContext], object]
 # Outbox plumbing: record where a message went; re-render an item for an update;
 # render a queued item for its first post (None: nothing to post, or posted already).
@@ -187,6 +189,7 @@ class CommandRouter:
         self._commands: dict[str, Command] = {}
         self._actions: dict[str, ActionHandler] = {}
         self._forms: dict[str, FormHandler] = {}
+        self._field_checks: dict[tuple[str, str], FieldCheck] = {}
         self._recorders: dict[str, Recorder] = {}
         self._refreshers: dict[str, Refresher] = {}
         self._renderers: dict[str, Renderer] = {}
@@ -233,6 +236,20 @@ class CommandRouter:
     def register_form(self, callback_id: str, handler: FormHandler) -> None:
         """A form's submission: the handler gets the field values and the form's metadata."""
         self._forms[callback_id] = handler
+
+    def register_field_check(self, callback_id: str, field_name: str, check: FieldCheck) -> None:
+        """Check a form's field as soon as it is typed, where the adapter asks field by
+        field (the console); the check gets the value and the form's metadata."""
+        self._field_checks[(callback_id, field_name)] = check
+
+    def has_field_check(self, callback_id: str, field_name: str) -> bool:
+        return (callback_id, field_name) in self._field_checks
+
+    def check_field(
+        self, ctx: CommandContext, callback_id: str, field_name: str, value: str, metadata: str
+    ) -> str | None:
+        check = self._field_checks.get((callback_id, field_name))
+        return None if check is None else check(ctx, clean_field(value), metadata)
 
     def action_ids(self) -> list[str]:
         return list(self._actions)
@@ -440,6 +457,23 @@ def run_form(
         label=f"form {callback_id}",
         once_key=once_key,
     )
+
+
+def run_field_check(
+    scope: RequestScope, callback_id: str, field_name: str, value: str, metadata: str
+) -> str | None:
+    """The problem with one field's value, checked before the rest of the form; None if fine."""
+    result = run_in_context(
+        scope,
+        lambda ctx: scope.router.check_field(ctx, callback_id, field_name, value, metadata),
+        label=f"check {callback_id}.{field_name}",
+    )
+    return plain_text_of(result) if isinstance(result, Reply) else result
+
+
+def plain_text_of(reply: Reply) -> str:
+    """A refusal's message as one line (its first block)."""
+    return reply.fallback.splitlines()[0] if reply.fallback else ""
 
 
 def delivery_context(

@@ -23,7 +23,6 @@ from bot.replies import (
     Button,
     Buttons,
     Divider,
-    FieldKind,
     Fields,
     Form,
     Heading,
@@ -37,11 +36,11 @@ from bot.replies import (
 )
 from bot.router import (
     Caller,
-    FormInvalid,
     RequestScope,
     parse_line,
     run_action,
     run_command,
+    run_field_check,
     run_form,
     run_in_context,
     run_refresh,
@@ -49,6 +48,7 @@ from bot.router import (
 from bot.services import workspaces
 from handlers.console_clock import ConsoleClock
 from handlers.console_files import save_file
+from handlers.console_forms import FormFiller
 from handlers.console_lock import SchedulerLock
 from handlers.console_people import ConsolePerson, Delivered, Roster
 from schedules import Scheduler, create_scheduler
@@ -58,7 +58,6 @@ logger = logging.getLogger(__name__)
 
 CONSOLE_WORKSPACE = "console"
 PROMPT = "bridgebot> "
-CLEAR = "-"  # answered to an optional form field: empty it (Enter keeps its value)
 BANNER = (
     "bridgebot console: type commands as you would in Slack (/bridge help, /bridge side it).\n"
     "Type a button's number to click it, and `home` for your home view.\n"
@@ -362,41 +361,34 @@ class ConsoleSession:
             self.write(f"[updated: {place}]\n" + render_reply(message, self.buttons))
 
     async def fill(self, form: Form) -> None:
-        """Ask for each field in turn; an empty answer keeps the value shown in brackets,
-        a lone "-" empties an optional field."""
-        self.write(
-            f"== {form.title} == (press Enter to keep the value in brackets, "
-            f"{CLEAR!r} to empty an optional field)"
-        )
-        values: dict[str, str] = {}
-        for field in form.fields:
-            if field.is_choice:
-                choices = ", ".join(value for value, _ in field.options)
-                several = " (comma-separated)" if field.kind is FieldKind.MULTI_SELECT else ""
-                prompt = f"{field.label}{several} ({choices}) [{field.initial}]: "
-            else:
-                more = " (end a line with \\ to add another)" if field.multiline else ""
-                initial = field.initial.replace("\n", " / ")
-                prompt = f"{field.label}{more}{f' [{initial}]' if initial else ''}: "
-            answer = await self.read_answer(prompt, multiline=field.multiline)
-            if answer is None:
-                self.write("! Input ended before the form was complete; nothing was saved.")
-                return
-            if field.kind is FieldKind.CHANNEL and answer:
-                answer = resolve_channel(answer) or answer
-            cleared = answer == CLEAR and field.optional
-            values[field.name] = "" if cleared else answer or field.initial
-        try:
-            reply = await asyncio.to_thread(
+        """Ask for each field in turn (see handlers/console_forms.py), then show the reply."""
+
+        async def submit(values: dict[str, str]) -> Reply:
+            return await asyncio.to_thread(
                 run_form, self.scope(), form.callback_id, values, form.metadata
             )
-        except FormInvalid as exc:
-            problems = "\n".join(
-                f"  {name}: {message}" for name, message in exc.field_errors.items()
+
+        async def check(name: str, value: str) -> str | None:
+            if not self.deps.router.has_field_check(form.callback_id, name):
+                return None
+            return await asyncio.to_thread(
+                run_field_check, self.scope(), form.callback_id, name, value, form.metadata
             )
-            self.write(f"! Nothing was saved:\n{problems}")
-            return
-        await self.show(reply)
+
+        async def ask(prompt: str, multiline: bool) -> str | None:
+            return await self.read_answer(prompt, multiline=multiline)
+
+        filler = FormFiller(
+            form,
+            ask=ask,
+            write=self.write,
+            submit=submit,
+            check=check,
+            resolve_channel=resolve_channel,
+        )
+        reply = await filler.run()
+        if reply is not None:
+            await self.show(reply)
 
 
 async def run_console(

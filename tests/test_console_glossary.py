@@ -91,45 +91,46 @@ def test_the_add_form_is_filled_line_by_line(deps: Deps) -> None:
     assert (term.author_ref, term.related) == ("alice", ["CAC"])
 
 
-def test_the_form_shows_validation_errors_and_saves_nothing(deps: Deps) -> None:
+def test_the_form_refuses_bad_fields_by_label_and_asks_only_them_again(deps: Deps) -> None:
     out = console(
         deps,
         [
             "/jargon add",
-            "",  # no name
-            "",
+            "",  # no name: refused at once, before anything else is asked
+            "Zorblax",
+            "CAC",  # another term's alias
             "",  # no definition
             "",
             "",
             "",
             "sales",  # not an origin
             "",
-            "/jargon add Zorblax",
-            "",
-            "CAC",  # another term's alias
-            "A made-up word.",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "/jargon add Zorblax",
-            "",
-            "",
-            "A made-up word.",  # and then the input ends
+            # Only the refused fields are asked again, the rest kept:
+            "A made-up word.",  # definition
+            "IT",  # origin, by its label
+            "ZBX",  # aliases, refused once the form was whole
         ],
     )
 
-    first = out.index("! Nothing was saved:")
-    assert out[first + 1 : first + 4] == [
-        "  name: Give the term a name.",
-        "  definition: Write a plain definition, one or two sentences.",
-        "  origin: Origin is marketing, it or general.",
+    assert "! Term: Give the term a name." in out
+    first = out.index("! Nothing was saved yet. Please correct:")
+    assert out[first + 1 : first + 3] == [
+        "  Plain definition: Write a plain definition, one or two sentences.",
+        "  Whose term is it?: Origin is marketing, it or general.",
     ]
-    second = out.index("! Nothing was saved:", first + 1)
+    second = out.index("! Nothing was saved yet. Please correct:", first + 1)
     assert out[second + 1] == (
-        "  aliases: “CAC” is already used by the term “Customer acquisition cost”."
+        "  Also known as: “CAC” is already used by the term “Customer acquisition cost”."
     )
+    assert "Added “Zorblax”. Here is its card:" in out
+    term = stored(deps, "ZBX")
+    assert term is not None
+    assert (term.name, term.definition, term.origin) == ("Zorblax", "A made-up word.", "it")
+
+
+def test_input_ending_inside_a_form_saves_nothing(deps: Deps) -> None:
+    out = console(deps, ["/jargon add Zorblax", "", "", "A made-up word."])
+
     assert out[-1] == "! Input ended before the form was complete; nothing was saved."
     assert stored(deps, "Zorblax") is None
     with deps.session_factory() as session:
@@ -146,8 +147,8 @@ def test_an_edit_form_keeps_what_is_left_blank(deps: Deps) -> None:
     )
 
     assert (
-        "== Edit term == (press Enter to keep the value in brackets, '-' to empty an optional field)"
-        in out
+        "== Edit term == (press Enter to keep the value in brackets, '-' to empty an optional "
+        "field, 'cancel' to leave the form)" in out
     )
     assert "Saved “Zorblax”. Here is its card:" in out
     term = stored(deps, "ZBX")

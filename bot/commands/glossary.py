@@ -100,6 +100,8 @@ def register(
     router.register_action(GLOSSARY_EXPLAIN, lambda ctx, message: explain(index(ctx), message))
     router.register_form(GLOSSARY_ADD_FORM, submit_add)
     router.register_form(GLOSSARY_EDIT_FORM, submit_edit)
+    router.register_field_check(GLOSSARY_ADD_FORM, "name", check_new_name)
+    router.register_field_check(GLOSSARY_EDIT_FORM, "name", check_new_name)
     router.privacy.register(glossary_privacy.HOOKS)
     router.new_workspace_hooks.append(
         lambda ctx: glossary.seed_starter(
@@ -115,7 +117,7 @@ def handle_jargon(ctx: CommandContext, args: str, index: GlossaryIndex) -> Reply
         "": help_reply,
         "help": help_reply,
         "search": lambda: search(ctx, index, rest),
-        "add": lambda: Reply(form=term_form(ctx, None, rest)),
+        "add": lambda: add_form(ctx, rest),
         "edit": lambda: edit_form(ctx, _resolve(ctx, index, rest, "edit")),
         "delete": lambda: confirm_delete(ctx, _resolve(ctx, index, rest, "delete")),
         "random": lambda: random_term(ctx),
@@ -434,6 +436,22 @@ def _require_author_or_admin(ctx: CommandContext, author_ref: str | None, name: 
         raise NotAllowed(
             text("Only the person who added “", name, "” or a workspace admin can change it.")
         )
+
+
+def check_new_name(ctx: CommandContext, name: str, metadata: str) -> str | None:
+    """The name field, checked before the rest of the add (or edit) form is asked."""
+    own_id = ascii_number(metadata) if metadata else None
+    return glossary.check_name(
+        session=ctx.session, workspace_id=ctx.workspace_id, name=name, own_id=own_id
+    )
+
+
+def add_form(ctx: CommandContext, name: str) -> Reply:
+    """`/jargon add [TERM]`: a name already taken is said at once, not after the form."""
+    problem = check_new_name(ctx, name, "") if name else None
+    if problem is not None:
+        raise Invalid(text(problem, " Look it up with /jargon ", name[:80], "."))
+    return Reply(form=term_form(ctx, None, name))
 
 
 def submit_add(ctx: CommandContext, values: dict[str, str], _metadata: str) -> Reply:

@@ -235,6 +235,18 @@ def _clashes(
     return errors
 
 
+def check_name(
+    *, session: Session, workspace_id: str, name: str, own_id: int | None = None
+) -> str | None:
+    """What is wrong with a term's name (badly formed, or another term's), or None: asked
+    before the rest of a form, so nobody types a definition for a name that cannot be."""
+    draft = TermDraft(name=name, definition="")
+    problem = validate(draft).get("name")
+    if problem is None and name.strip():
+        problem = _clashes(session, workspace_id, draft, own_id).get("name")
+    return problem
+
+
 def _check(session: Session, workspace_id: str, draft: TermDraft, own_id: int | None) -> None:
     errors = validate(draft)
     if not errors:
