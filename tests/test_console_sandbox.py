@@ -164,6 +164,13 @@ def test_help_and_a_question_mark_list_every_command(deps: Deps) -> None:
     assert any(line.startswith("  :advance DURATION") for line in lines)
 
 
+def test_every_command_answers_help(deps: Deps) -> None:
+    names = [command.name for command in deps.router.commands()]
+    lines = console(deps, [f"/{name} help" for name in names])
+    assert len(names) >= 6
+    assert not [line for line in lines if line.startswith("!")]  # "/pulse has no help"
+
+
 @pytest.mark.parametrize(
     ("written", "expected"),
     [

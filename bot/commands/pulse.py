@@ -112,6 +112,7 @@ def handle_pulse(ctx: CommandContext, args: str, secret_key: str) -> Reply:
         "schedule": lambda: schedule_form(ctx),
         "export": lambda: export(ctx),
         "ask": lambda: ask(ctx, rest),
+        "help": lambda: replies.message(replies.text("Usage: ", replies.code(USAGE))),
     }
     if sub not in handlers:
         raise Invalid(f"/pulse has no “{sub[:20]}” option.", USAGE)
