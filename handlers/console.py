@@ -256,7 +256,7 @@ class ConsoleSession:
                 name = workspaces.get_workspace(
                     session=session, workspace_id=CONSOLE_WORKSPACE
                 ).timezone
-            except Exception:  # noqa: BLE001 - no workspace yet: the default zone
+            except LookupError:  # no workspace yet: the default zone
                 name = self.deps.settings.bridgebot_timezone
         return ZoneInfo(name)
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from bot.models import Person, Side
 from bot.replies import Button, Reply
 from bot.router import CommandContext, run_in_context
-from bot.services import occurrences, people
+from bot.services import occurrences, people, workspaces
 from bot.services.people import SideSource
 from handlers.console import CONSOLE_WORKSPACE, show_delivered
 from handlers.console_clock import DurationError, describe_duration, parse_duration
@@ -81,6 +81,10 @@ async def act_as(console: ConsoleSession, rest: str) -> None:
             f"or underscores, starting with a letter.\n  ({AS_USAGE})"
         )
         return
+    if await asyncio.to_thread(_is_shared_channel, console, name):
+        # Its posts would land in this person's inbox instead of everyone's view.
+        console.write(f"! #{name} is the shared channel; pick another name.\n  ({AS_USAGE})")
+        return
     side: Side | None = None
     make_admin = False
     for word in (word.lower() for word in words[1:]):
@@ -122,6 +126,15 @@ def _set_side(console: ConsoleSession, user_ref: str, side: Side) -> Reply | Non
         )
 
     return run_in_context(console.scope(), work, label=":as")
+
+
+def _is_shared_channel(console: ConsoleSession, name: str) -> bool:
+    with console.deps.session_factory() as session:
+        try:
+            view = workspaces.get_workspace(session=session, workspace_id=CONSOLE_WORKSPACE)
+        except LookupError:  # no workspace yet, so no shared channel
+            return False
+    return (view.shared_channel_ref or "").lower() == name.lower()
 
 
 def _sides(console: ConsoleSession) -> dict[str, str | None]:

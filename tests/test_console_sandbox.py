@@ -132,6 +132,8 @@ def test_odd_meta_commands_are_refused_with_the_way_to_write_them(deps: Deps) ->
     lines = console(
         deps,
         [
+            "/bridge channel #marketing-it",
+            ":as marketing-it",
             ":advance soon",
             ":advance",
             ":advance 0m",
@@ -149,6 +151,7 @@ def test_odd_meta_commands_are_refused_with_the_way_to_write_them(deps: Deps) ->
     assert "! How far? (Usage: :advance DURATION, e.g. :advance 90m, 1d, 1w)" in lines
     assert "! Advance by at least a minute (for example 1m)." in lines
     assert "! Whom should the console act as?" in lines
+    assert "! #marketing-it is the shared channel; pick another name." in lines
     assert any(line.startswith("! “1bob” cannot be a name here") for line in lines)
     assert any(
         line.startswith("! “purple” is not a side (marketing, it, other) or admin")
