@@ -6,6 +6,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -163,6 +164,26 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
+@pytest.fixture(scope="module", params=BACKENDS)
+def module_deps(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Deps]:
+    """Deps on one migrated database per backend that a module's tests share (migrating
+    per test is slow); the module's own `deps` fixture empties what a test left. The
+    clock is real time until a test sets it."""
+    if request.param == "sqlite":
+        target = tmp_path_factory.mktemp("module") / "bridgebot.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), target)
+        url = f"sqlite:///{target}"
+    else:
+        url = request.getfixturevalue("pg_migrated_url")
+    built = build_deps(settings_for(url), clock=Clock())
+    try:
+        yield built
+    finally:
+        built.engine.dispose()
+
+
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     # The console's files (exports, charts) go to the test's folder, not the checkout.
@@ -230,10 +251,33 @@ def slack_deps(slack_settings: Settings, clock: Callable[[], datetime]) -> Itera
         built.engine.dispose()
 
 
+@dataclass(frozen=True)
+class SlackStart:
+    """The clock and the fake Slack's people when `slack_http` starts the app; a module
+    overrides the `slack_start` fixture to set them."""
+
+    now: datetime | None = None  # None keeps real time
+    admins: tuple[str, ...] = ()
+    members: tuple[str, ...] = ()
+
+
 @pytest.fixture
-def slack_http(slack_deps: Deps) -> Iterator[TestClient]:
+def slack_start() -> SlackStart:
+    return SlackStart()
+
+
+@pytest.fixture
+def slack_http(
+    slack_deps: Deps, fake_slack: FakeSlack, clock: Clock, slack_start: SlackStart
+) -> Iterator[TestClient]:
     """The whole FastAPI app, lifespan included, as Slack reaches it over HTTP."""
     from handlers.server import create_web_app
 
+    if slack_start.now is not None:
+        clock.now = slack_start.now
+    for admin in slack_start.admins:
+        fake_slack.add_user(admin, admin=True)
+    for member in slack_start.members:
+        fake_slack.add_user(member)
     with TestClient(create_web_app(slack_deps)) as client:
         yield client

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,9 +12,8 @@ from fastapi.testclient import TestClient
 from bot.deps import Deps
 from bot.models import Side
 from bot.services import people, pulse, workspaces
-from handlers.server import create_web_app
 from handlers.slack.replies import modal_metadata
-from tests.clock import Clock
+from tests.conftest import SlackStart
 from tests.fake_slack import TEAM_ID, FakeSlack
 from tests.signing import (
     block_actions_body,
@@ -32,12 +30,8 @@ SECRETS = ("secret-launch-plan-xyz", "secret-side-qqq", "secret-comment-www")
 
 
 @pytest.fixture
-def http(slack_deps: Deps, fake_slack: FakeSlack, clock: Clock) -> Iterator[TestClient]:
-    clock.now = NOW
-    fake_slack.add_user(ADMIN, admin=True)
-    fake_slack.add_user(ALICE)
-    with TestClient(create_web_app(slack_deps)) as client:
-        yield client
+def slack_start() -> SlackStart:
+    return SlackStart(now=NOW, admins=(ADMIN,), members=(ALICE,))
 
 
 def open_pulse(deps: Deps) -> int:
@@ -79,24 +73,29 @@ def everything_logged(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 
 def test_one_line_per_request_and_no_typed_text_or_answers(
-    http: TestClient, fake_slack: FakeSlack, slack_deps: Deps, caplog: pytest.LogCaptureFixture
+    slack_http: TestClient,
+    fake_slack: FakeSlack,
+    slack_deps: Deps,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     poll_id = open_pulse(slack_deps)
     caplog.set_level(logging.INFO)
     for ours in ("bot", "handlers", "schedules"):
         caplog.set_level(logging.DEBUG, logger=ours)
 
-    shared = command(http, fake_slack, "/bridge", "channel <#C0SHARED|marketing-it>", user=ADMIN)
+    shared = command(
+        slack_http, fake_slack, "/bridge", "channel <#C0SHARED|marketing-it>", user=ADMIN
+    )
     assert "#C0SHARED" in shared
-    assert "on its way" in command(http, fake_slack, "/win", f"we {SECRETS[0]} now")
+    assert "on its way" in command(slack_http, fake_slack, "/win", f"we {SECRETS[0]} now")
     posted = fake_slack.wait_for("chat.postMessage")[0]
     assert SECRETS[0] in posted.params["text"]  # it really went through the bot
-    assert "is not a side" in command(http, fake_slack, "/bridge", f"side {SECRETS[1]}")
+    assert "is not a side" in command(slack_http, fake_slack, "/bridge", f"side {SECRETS[1]}")
 
     vote_value = f"{poll_id}:0:4"  # "Agree" on the first question
     before = len(fake_slack.calls_to("response_url"))
     post(
-        http,
+        slack_http,
         block_actions_body("pulse_vote:3", vote_value, response_url=fake_slack.response_url("v")),
     )
     fake_slack.wait_for("response_url", count=before + 1)
@@ -105,7 +104,7 @@ def test_one_line_per_request_and_no_typed_text_or_answers(
         {"comment": SECRETS[2]},
         private_metadata=modal_metadata(str(poll_id), None),
     )
-    post(http, comment)
+    post(slack_http, comment)
     fake_slack.wait_for("chat.postMessage", count=2)  # the thank-you, as a DM
 
     request_lines = [r.getMessage() for r in caplog.records if r.name == REQUEST_LOGGER]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,9 +15,9 @@ from sqlalchemy import func, select
 from bot.deps import Deps
 from bot.models import BoardPost, Occurrence, OccurrenceStatus
 from bot.services.outbox import CHANNEL_POST
-from handlers.server import create_web_app
 from tests.app_scheduler import app_scheduler
 from tests.clock import Clock
+from tests.conftest import SlackStart
 from tests.fake_slack import Call, FakeSlack
 from tests.idle import wait_until_idle
 from tests.signing import block_actions_body, slack_headers, slash_command_body
@@ -55,10 +55,9 @@ def fake(fake_slack: FakeSlack) -> FakeSlack:
 
 
 @pytest.fixture
-def http(slack_deps: Deps, fake: FakeSlack, clock: Clock) -> Iterator[TestClient]:
-    clock.now = NOW
-    with TestClient(create_web_app(slack_deps)) as client:
-        yield client
+def slack_start(fake: FakeSlack) -> SlackStart:
+    """The app starts at NOW, once `fake` has its people and permalinks."""
+    return SlackStart(now=NOW)
 
 
 def command(
@@ -138,35 +137,35 @@ def recorded(deps: Deps, post_id: int) -> BoardPost:
     return found[0]
 
 
-def set_up_workspace(http: TestClient, fake: FakeSlack) -> None:
-    reply = command(http, fake, "/bridge", f"channel <#{SHARED}|marketing-it>", user=ADMIN)
+def set_up_workspace(slack_http: TestClient, fake: FakeSlack) -> None:
+    reply = command(slack_http, fake, "/bridge", f"channel <#{SHARED}|marketing-it>", user=ADMIN)
     assert f"<#{SHARED}>" in shown(reply)
-    command(http, fake, "/bridge", "side marketing", user=ALICE)
-    command(http, fake, "/bridge", "side it", user=BOB)
+    command(slack_http, fake, "/bridge", "side marketing", user=ALICE)
+    command(slack_http, fake, "/bridge", "side it", user=BOB)
 
 
 def test_win_without_a_shared_channel_says_how_to_set_one_and_stores_nothing(
-    http: TestClient, fake: FakeSlack, slack_deps: Deps
+    slack_http: TestClient, fake: FakeSlack, slack_deps: Deps
 ) -> None:
-    reply = command(http, fake, "/win", "Launched the new pricing page")
+    reply = command(slack_http, fake, "/win", "Launched the new pricing page")
     assert reply["response_type"] == "ephemeral"
     assert "no shared channel" in reply["text"]
     assert "/bridge channel #channel" in reply["text"]
 
-    reply = command(http, fake, "/challenge", "Campaign data arrives late")
+    reply = command(slack_http, fake, "/challenge", "Campaign data arrives late")
     assert "/bridge channel" in reply["text"]
-    wait_until_idle(http)
+    wait_until_idle(slack_http)
     assert posts(slack_deps) == []
     assert fake.calls_to("chat.postMessage") == []
 
 
 def test_ampersands_and_angle_brackets_are_stored_as_typed_and_posted_escaped_once(
-    http: TestClient, fake: FakeSlack, slack_deps: Deps
+    slack_http: TestClient, fake: FakeSlack, slack_deps: Deps
 ) -> None:
-    set_up_workspace(http, fake)
+    set_up_workspace(slack_http, fake)
 
     # Slack sends &, < and > in command text as entities.
-    command(http, fake, "/win", "R&amp;D cut build times &lt;10 min&gt;")
+    command(slack_http, fake, "/win", "R&amp;D cut build times &lt;10 min&gt;")
 
     assert [p.text for p in posts(slack_deps)] == ["R&D cut build times <10 min>"]
     (posted,) = fake.wait_for("chat.postMessage")
@@ -175,12 +174,12 @@ def test_ampersands_and_angle_brackets_are_stored_as_typed_and_posted_escaped_on
 
 
 def test_a_win_the_bot_cannot_post_tells_the_author_how_to_fix_it(
-    http: TestClient, fake: FakeSlack, slack_deps: Deps
+    slack_http: TestClient, fake: FakeSlack, slack_deps: Deps
 ) -> None:
-    set_up_workspace(http, fake)
+    set_up_workspace(slack_http, fake)
     fake.fail_next("chat.postMessage", status=200, error="not_in_channel")
 
-    confirmation = command(http, fake, "/win", "Launched the new pricing page")
+    confirmation = command(slack_http, fake, "/win", "Launched the new pricing page")
 
     # Said before Slack answered, so it claims no more than that the win is on its way.
     assert "Posted" not in shown(confirmation)
@@ -200,18 +199,18 @@ def test_a_win_the_bot_cannot_post_tells_the_author_how_to_fix_it(
 
 
 def test_win_is_posted_escaped_and_celebrate_toggles_in_place(
-    http: TestClient, fake: FakeSlack, slack_deps: Deps
+    slack_http: TestClient, fake: FakeSlack, slack_deps: Deps
 ) -> None:
-    set_up_workspace(http, fake)
+    set_up_workspace(slack_http, fake)
 
-    too_long = command(http, fake, "/win", "w" * 2001)
+    too_long = command(slack_http, fake, "/win", "w" * 2001)
     assert too_long["response_type"] == "ephemeral"
     assert "2,001 characters" in too_long["text"] and "2,000" in too_long["text"]
-    empty = command(http, fake, "/win", "   ")
+    empty = command(slack_http, fake, "/win", "   ")
     assert "Write your win after the command" in empty["text"]
     assert posts(slack_deps) == []
 
-    confirmation = command(http, fake, "/win", TYPED)
+    confirmation = command(slack_http, fake, "/win", TYPED)
     assert confirmation["response_type"] == "ephemeral"
     assert f"<#{SHARED}>" in shown(confirmation)
     (posted,) = fake.wait_for("chat.postMessage")
@@ -232,7 +231,7 @@ def test_win_is_posted_escaped_and_celebrate_toggles_in_place(
     ts = str(recorded(slack_deps, post.id).message_ref)
     assert fake.calls_to("chat.getPermalink")[0].params["message_ts"] == ts
 
-    click(http, fake, "board_celebrate:0", str(post.id), BOB, ts)
+    click(slack_http, fake, "board_celebrate:0", str(post.id), BOB, ts)
     (first,) = fake.wait_for("chat.update")
     assert (first.params["channel"], first.params["ts"]) == (SHARED, ts)
     assert button_labels(first.params) == ["Celebrate (1)"]
@@ -240,28 +239,28 @@ def test_win_is_posted_escaped_and_celebrate_toggles_in_place(
     for raw in RAW:
         assert raw not in shown(first.params)
 
-    click(http, fake, "board_celebrate:0", str(post.id), EVE, ts)
+    click(slack_http, fake, "board_celebrate:0", str(post.id), EVE, ts)
     assert button_labels(fake.wait_for("chat.update", count=2)[1].params) == ["Celebrate (2)"]
 
-    click(http, fake, "board_celebrate:0", str(post.id), BOB, ts)  # Bob takes it back
+    click(slack_http, fake, "board_celebrate:0", str(post.id), BOB, ts)  # Bob takes it back
     third = fake.wait_for("chat.update", count=3)[2]
     assert button_labels(third.params) == ["Celebrate (1)"]
     assert f"<@{BOB}>" not in shown(third.params)
 
-    click(http, fake, "board_celebrate:0", str(post.id), EVE, ts)
+    click(slack_http, fake, "board_celebrate:0", str(post.id), EVE, ts)
     assert button_labels(fake.wait_for("chat.update", count=4)[3].params) == ["Celebrate"]
     assert len(fake.calls_to("chat.postMessage")) == 1  # updated in place, never reposted
 
-    listed = command(http, fake, "/win", "list")
+    listed = command(slack_http, fake, "/win", "list")
     assert permalink_for(SHARED, ts) in shown(listed)
     assert "&lt;!channel&gt;" in shown(listed) and "<!channel>" not in shown(listed)
 
 
 def test_challenge_help_and_resolve_update_in_place_and_tell_the_author(
-    http: TestClient, fake: FakeSlack, slack_deps: Deps
+    slack_http: TestClient, fake: FakeSlack, slack_deps: Deps
 ) -> None:
-    set_up_workspace(http, fake)
-    command(http, fake, "/challenge", "Campaign data arrives a day late")
+    set_up_workspace(slack_http, fake)
+    command(slack_http, fake, "/challenge", "Campaign data arrives a day late")
     (posted,) = fake.wait_for("chat.postMessage")
     assert posted.params["channel"] == SHARED
     assert "Open" in shown(posted.params)
@@ -269,7 +268,7 @@ def test_challenge_help_and_resolve_update_in_place_and_tell_the_author(
     (post,) = posts(slack_deps)
     ts = str(recorded(slack_deps, post.id).message_ref)
 
-    helped = click(http, fake, "board_help:0", str(post.id), BOB, ts)
+    helped = click(slack_http, fake, "board_help:0", str(post.id), BOB, ts)
     (update,) = fake.wait_for("chat.update")
     assert (update.params["channel"], update.params["ts"]) == (SHARED, ts)
     assert "In progress" in shown(update.params)
@@ -281,26 +280,26 @@ def test_challenge_help_and_resolve_update_in_place_and_tell_the_author(
     thanks = answer_to(fake, helped)
     assert thanks["response_type"] == "ephemeral" and "will be told" in thanks["text"]
 
-    listed = command(http, fake, "/challenge", "list open")
+    listed = command(slack_http, fake, "/challenge", "list open")
     assert permalink_for(SHARED, ts) in shown(listed)
     assert "In progress" in listed["text"]
 
     # Eve neither wrote the challenge nor offered help.
-    refused = click(http, fake, "board_resolve:1", str(post.id), EVE, ts)
+    refused = click(slack_http, fake, "board_resolve:1", str(post.id), EVE, ts)
     refusal = answer_to(fake, refused)
     assert refusal["response_type"] == "ephemeral"
     assert "Only the author or someone helping" in refusal["text"]
-    wait_until_idle(http)
+    wait_until_idle(slack_http)
     assert len(fake.calls_to("chat.update")) == 1
     assert posts(slack_deps)[0].status == "in_progress"
 
-    click(http, fake, "board_resolve:1", str(post.id), ALICE, ts)
+    click(slack_http, fake, "board_resolve:1", str(post.id), ALICE, ts)
     resolved = fake.wait_for("chat.update", count=2)[1]
     assert "Resolved" in shown(resolved.params)
     assert button_labels(resolved.params) == []  # nothing left to click
     assert posts(slack_deps)[0].status == "resolved"
 
-    empty = command(http, fake, "/challenge", "list open")
+    empty = command(slack_http, fake, "/challenge", "list open")
     assert "No open challenges" in empty["text"]
     with slack_deps.session_factory() as session:
         assert session.execute(select(func.count()).select_from(BoardPost)).scalar_one() == 1
@@ -321,12 +320,12 @@ def delivery_status(deps: Deps) -> str:
 
 @pytest.mark.slow  # six real Retry-After waits
 def test_six_rate_limits_in_a_row_delay_a_win_but_post_it_once(
-    http: TestClient, fake: FakeSlack, slack_deps: Deps
+    slack_http: TestClient, fake: FakeSlack, slack_deps: Deps
 ) -> None:
-    set_up_workspace(http, fake)
+    set_up_workspace(slack_http, fake)
     fake.fail_next("chat.postMessage", status=429, retry_after=0, times=6)
 
-    confirmation = command(http, fake, "/win", "Shipped the partner portal")
+    confirmation = command(slack_http, fake, "/win", "Shipped the partner portal")
 
     assert "Posted" not in shown(confirmation)
     assert f"on its way to <#{SHARED}>" in shown(confirmation)
@@ -336,7 +335,7 @@ def test_six_rate_limits_in_a_row_delay_a_win_but_post_it_once(
     assert "Shipped the partner portal" in shown(calls[-1].params)
     (post,) = posts(slack_deps)
     assert recorded(slack_deps, post.id).message_ref is not None
-    wait_until_idle(http)
+    wait_until_idle(slack_http)
     assert len(shared_posts(fake)) == 7  # never posted a second time
     # Nobody was told it failed, nor that it was posted before it was.
     for call in fake.calls_to("response_url"):
@@ -345,19 +344,19 @@ def test_six_rate_limits_in_a_row_delay_a_win_but_post_it_once(
 
 @pytest.mark.slow  # the client's real retry backoff
 def test_server_errors_past_the_clients_retries_delay_a_win_but_post_it_once(
-    http: TestClient, fake: FakeSlack, slack_deps: Deps, clock: Clock
+    slack_http: TestClient, fake: FakeSlack, slack_deps: Deps, clock: Clock
 ) -> None:
-    set_up_workspace(http, fake)
+    set_up_workspace(slack_http, fake)
     fake.fail_next("chat.postMessage", status=503, error="service_unavailable", times=4)
 
-    command(http, fake, "/win", "Closed the quarter early")
+    command(slack_http, fake, "/win", "Closed the quarter early")
     # The client tries four times, then the delivery is put back for its next attempt.
     wait_until(lambda: len(shared_posts(fake)) == 4 and delivery_status(slack_deps) == "pending")
-    wait_until_idle(http)
+    wait_until_idle(slack_http)
     assert len(shared_posts(fake)) == 4
 
     clock.now = NOW + timedelta(seconds=31)  # past the backoff
-    app_scheduler(http).wake()
+    app_scheduler(slack_http).wake()
     wait_until(lambda: delivery_status(slack_deps) == OccurrenceStatus.SENT.value)
     calls = shared_posts(fake)
     assert len(calls) == 5

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -17,8 +16,7 @@ from bot.deps import Deps
 from bot.models import GlossaryTerm, Person, Side
 from bot.services import board, glossary, people, pulse, standups, workspaces
 from bot.services.standups import StandupDraft
-from handlers.server import create_web_app
-from tests.clock import Clock
+from tests.conftest import SlackStart
 from tests.fake_slack import TEAM_ID, Call, FakeSlack
 from tests.idle import wait_until_idle
 from tests.signing import (
@@ -36,12 +34,8 @@ IT = ["U0IT1", "U0IT2", "U0IT3"]
 
 
 @pytest.fixture
-def http(slack_deps: Deps, fake_slack: FakeSlack, clock: Clock) -> Iterator[TestClient]:
-    clock.now = NOW
-    for user in (ALICE, BOB):
-        fake_slack.add_user(user)
-    with TestClient(create_web_app(slack_deps)) as client:
-        yield client
+def slack_start() -> SlackStart:
+    return SlackStart(now=NOW, members=(ALICE, BOB))
 
 
 def seed(deps: Deps) -> None:
@@ -144,10 +138,10 @@ def side_of(deps: Deps, user: str) -> str | None:
 
 
 def test_opening_the_home_tab_publishes_the_persons_overview(
-    http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
+    slack_http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
 ) -> None:
     seed(slack_deps)
-    assert open_home(http, ALICE, "Ev0HOME0001") == 200
+    assert open_home(slack_http, ALICE, "Ev0HOME0001") == 200
 
     call = wait_for_publishes(fake_slack, ALICE, 1)
     view = view_of(call)
@@ -183,17 +177,17 @@ def test_opening_the_home_tab_publishes_the_persons_overview(
 
 
 def test_a_side_button_sets_the_side_and_marks_it(
-    http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
+    slack_http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
 ) -> None:
     seed(slack_deps)
-    open_home(http, ALICE, "Ev0HOME0002")
+    open_home(slack_http, ALICE, "Ev0HOME0002")
     it_button = next(
         b
         for b in side_buttons(view_of(wait_for_publishes(fake_slack, ALICE, 1)))
         if b["value"] == "it"
     )
 
-    assert click(http, it_button["action_id"], "it", ALICE, "111.42.aaaa") == 200
+    assert click(slack_http, it_button["action_id"], "it", ALICE, "111.42.aaaa") == 200
 
     view = view_of(wait_for_publishes(fake_slack, ALICE, 2))
     assert side_of(slack_deps, ALICE) == "it"
@@ -204,40 +198,40 @@ def test_a_side_button_sets_the_side_and_marks_it(
 
 
 def test_a_retried_event_is_acknowledged_but_not_handled_again(
-    http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
+    slack_http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
 ) -> None:
     seed(slack_deps)
-    assert open_home(http, ALICE, "Ev0HOMERETRY") == 200
+    assert open_home(slack_http, ALICE, "Ev0HOMERETRY") == 200
     wait_for_publishes(fake_slack, ALICE, 1)
 
     retry = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
-    assert open_home(http, ALICE, "Ev0HOMERETRY", **retry) == 200
+    assert open_home(slack_http, ALICE, "Ev0HOMERETRY", **retry) == 200
     # A later, different event is handled; by then the retry would have been too.
-    assert open_home(http, BOB, "Ev0HOMEOTHER") == 200
+    assert open_home(slack_http, BOB, "Ev0HOMEOTHER") == 200
     wait_for_publishes(fake_slack, BOB, 1)
-    wait_until_idle(http)
+    wait_until_idle(slack_http)
     assert len(publishes(fake_slack, ALICE)) == 1
 
 
 def test_a_repeated_click_changes_the_side_once_and_publishes_once(
-    http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
+    slack_http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
 ) -> None:
     seed(slack_deps)
     with slack_deps.session_factory.begin() as session:
         people.set_side(session=session, workspace_id=TEAM_ID, user_ref=ALICE, side=Side.OTHER)
-    open_home(http, ALICE, "Ev0HOME0003")
+    open_home(slack_http, ALICE, "Ev0HOME0003")
     wait_for_publishes(fake_slack, ALICE, 1)
 
     # Slack sends the same payload again (same trigger_id), e.g. after a slow answer.
-    assert click(http, "home_side:0", "marketing", ALICE, "222.42.bbbb") == 200
-    assert click(http, "home_side:0", "marketing", ALICE, "222.42.bbbb") == 200
+    assert click(slack_http, "home_side:0", "marketing", ALICE, "222.42.bbbb") == 200
+    assert click(slack_http, "home_side:0", "marketing", ALICE, "222.42.bbbb") == 200
     view = view_of(wait_for_publishes(fake_slack, ALICE, 2))
     assert "*You are on the Marketing side.*" in sections(view)
 
     # Bob's own click goes through, showing clicks are still handled; Alice's ran once.
-    assert click(http, "home_side:1", "it", BOB, "333.42.cccc") == 200
+    assert click(slack_http, "home_side:1", "it", BOB, "333.42.cccc") == 200
     wait_for_publishes(fake_slack, BOB, 1)
-    wait_until_idle(http)
+    wait_until_idle(slack_http)
     assert len(publishes(fake_slack, ALICE)) == 2
     assert side_of(slack_deps, ALICE) == "marketing"
     assert side_of(slack_deps, BOB) == "it"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -28,10 +27,9 @@ from bot.models import (
 from bot.services import board, glossary, occurrences, people, pulse, standups, workspaces
 from bot.services.glossary import TermDraft
 from bot.services.standups import StandupDraft
-from handlers.server import create_web_app
 from schedules.jobs import run_tick
 from tests.app_scheduler import app_scheduler
-from tests.clock import Clock
+from tests.conftest import SlackStart
 from tests.fake_slack import TEAM_ID, FakeSlack
 from tests.signing import (
     block_actions_body,
@@ -46,13 +44,8 @@ ADMIN, ALICE, BOB = "U0ADA", "U0ALICE", "U0BOB"
 
 
 @pytest.fixture
-def http(slack_deps: Deps, fake_slack: FakeSlack, clock: Clock) -> Iterator[TestClient]:
-    clock.now = NOW
-    fake_slack.add_user(ADMIN, admin=True)
-    for user in (ALICE, BOB):
-        fake_slack.add_user(user)
-    with TestClient(create_web_app(slack_deps)) as client:
-        yield client
+def slack_start() -> SlackStart:
+    return SlackStart(now=NOW, admins=(ADMIN,), members=(ALICE, BOB))
 
 
 def command(client: TestClient, fake: FakeSlack, text: str, user: str = ALICE) -> dict[str, Any]:
@@ -163,7 +156,7 @@ def rows(deps: Deps, model: type, *columns: Any) -> list[tuple[Any, ...]]:
 
 
 def test_forget_me_asks_first_then_forgets_only_the_caller(
-    http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
+    slack_http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
 ) -> None:
     ids = seed(slack_deps)
     with slack_deps.session_factory.begin() as session:  # a side sync she asked for
@@ -173,7 +166,7 @@ def test_forget_me_asks_first_then_forgets_only_the_caller(
             payload={"requested_by": ALICE},
         )  # fmt: skip
 
-    asked = command(http, fake_slack, "forget-me")
+    asked = command(slack_http, fake_slack, "forget-me")
     assert asked["response_type"] == "ephemeral"
     assert "Delete everything bridgebot stores about you" in asked["text"]
     confirm = next(b for b in buttons(asked) if b["action_id"].startswith("bridge_forget_confirm"))
@@ -184,7 +177,8 @@ def test_forget_me_asks_first_then_forgets_only_the_caller(
         confirm["action_id"], confirm["value"], response_url=fake_slack.response_url("click")
     )
     assert (
-        http.post("/slack/events", content=click, headers=slack_headers(click)).status_code == 200
+        slack_http.post("/slack/events", content=click, headers=slack_headers(click)).status_code
+        == 200
     )
     done = fake_slack.wait_for("response_url", count=2)[1].params
     assert done["replace_original"] is True
@@ -227,7 +221,7 @@ def test_forget_me_asks_first_then_forgets_only_the_caller(
 
 
 def test_forget_me_shows_posted_wins_and_challenges_again_without_the_caller(
-    http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
+    slack_http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
 ) -> None:
     ids = seed(slack_deps)
     with slack_deps.session_factory.begin() as session:
@@ -238,12 +232,12 @@ def test_forget_me_shows_posted_wins_and_challenges_again_without_the_caller(
                 session=session, workspace_id=TEAM_ID, post_id=post_id,
                 channel_ref="C0SHARED", message_ref=f"1700000000.00000{n}", permalink=None,
             )  # fmt: skip
-    asked = command(http, fake_slack, "forget-me")
+    asked = command(slack_http, fake_slack, "forget-me")
     confirm = next(b for b in buttons(asked) if b["action_id"].startswith("bridge_forget_confirm"))
     click = block_actions_body(
         confirm["action_id"], confirm["value"], response_url=fake_slack.response_url("click")
     )
-    http.post("/slack/events", content=click, headers=slack_headers(click))
+    slack_http.post("/slack/events", content=click, headers=slack_headers(click))
 
     # Her own posts (by her name) and Bob's (she celebrated one, helped with the other).
     updates = fake_slack.wait_for("chat.update", count=4)
@@ -256,7 +250,7 @@ def test_forget_me_shows_posted_wins_and_challenges_again_without_the_caller(
 
 
 def test_export_me_sends_a_json_file_of_the_callers_data_by_dm(
-    http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
+    slack_http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
 ) -> None:
     ids = seed(slack_deps)
     with slack_deps.session_factory.begin() as session:
@@ -269,7 +263,7 @@ def test_export_me_sends_a_json_file_of_the_callers_data_by_dm(
             options=["Pizza", "Sushi"], author_ref=ALICE, channel_ref="C0SHARED", now=NOW,
         )  # fmt: skip
 
-    reply = command(http, fake_slack, "export-me")
+    reply = command(slack_http, fake_slack, "export-me")
     assert "sent as a file in your DM" in reply["text"]
     fake_slack.wait_for("files.completeUploadExternal")
     (opened,) = fake_slack.calls_to("conversations.open")
@@ -310,23 +304,23 @@ def stored_settings(deps: Deps) -> WorkspaceSettings:
 
 
 def test_settings_are_for_admins_and_the_threshold_never_goes_below_three(
-    http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
+    slack_http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
 ) -> None:
-    refused = command(http, fake_slack, "settings", user=ALICE)
+    refused = command(slack_http, fake_slack, "settings", user=ALICE)
     assert "Only workspace admins can change workspace settings." in refused["text"]
     assert fake_slack.calls_to("views.open") == []
 
     command_body = slash_command_body(
         "/bridge", "settings", response_url=fake_slack.response_url(), user_id=ADMIN
     )
-    http.post("/slack/events", content=command_body, headers=slack_headers(command_body))
+    slack_http.post("/slack/events", content=command_body, headers=slack_headers(command_body))
     view = fake_slack.wait_for("views.open")[0].params["view"]
     view = json.loads(view) if isinstance(view, str) else view
     assert view["callback_id"] == "bridge_settings_form"
 
     def submit(answers: dict[str, str | list[str]], user: str = ADMIN) -> dict[str, Any]:
         body = modal_submission_body(view, answers, user_id=user)
-        response = http.post("/slack/events", content=body, headers=slack_headers(body))
+        response = slack_http.post("/slack/events", content=body, headers=slack_headers(body))
         assert response.status_code == 200
         return response.json() if response.content else {}
 
@@ -364,10 +358,10 @@ def test_settings_are_for_admins_and_the_threshold_never_goes_below_three(
     )
 
     # Later replies use the new names.
-    reply = command(http, fake_slack, "side marketing", user=ALICE)
+    reply = command(slack_http, fake_slack, "side marketing", user=ALICE)
     assert "you are on the *Growth* side" in json.dumps(blocks_of(reply))
     assert "Marketing" not in reply["text"]
-    reply = command(http, fake_slack, "side engineering", user=BOB)
+    reply = command(slack_http, fake_slack, "side engineering", user=BOB)
     assert "Done: you are on the Engineering side." in reply["text"]
 
 
@@ -375,7 +369,7 @@ def test_settings_are_for_admins_and_the_threshold_never_goes_below_three(
 
 
 def test_sync_sets_sides_from_user_groups_and_tells_the_admin(
-    http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
+    slack_http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
 ) -> None:
     fake_slack.usergroups = {
         "S0MARKETING": ["U0MK1", "U0MK2", "U0BOTH"],
@@ -391,13 +385,13 @@ def test_sync_sets_sides_from_user_groups_and_tells_the_admin(
         for user, side in ((ALICE, Side.MARKETING), ("U0BOTH", Side.OTHER)):
             people.set_side(session=session, workspace_id=TEAM_ID, user_ref=user, side=side)
 
-    refused = command(http, fake_slack, "sync", user=BOB)
+    refused = command(slack_http, fake_slack, "sync", user=BOB)
     assert "Only workspace admins can sync sides." in refused["text"]
 
-    reply = command(http, fake_slack, "sync", user=ADMIN)
+    reply = command(slack_http, fake_slack, "sync", user=ADMIN)
     assert "you will get a DM when it is done" in reply["text"]
-    assert http.portal is not None
-    http.portal.call(run_tick, app_scheduler(http))
+    assert slack_http.portal is not None
+    slack_http.portal.call(run_tick, app_scheduler(slack_http))
 
     dm = next(
         call for call in fake_slack.wait_for("chat.postMessage") if call.params["channel"] == ADMIN

@@ -6,7 +6,6 @@ import csv
 import io
 import json
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,8 +17,7 @@ from sqlalchemy import select
 from bot.deps import Deps
 from bot.models import PulseAnswer, PulseComment, PulsePoll, Side
 from bot.services import people, pulse, workspaces
-from handlers.server import create_web_app
-from tests.clock import Clock
+from tests.conftest import SlackStart
 from tests.fake_slack import TEAM_ID, Call, FakeSlack, Upload
 from tests.idle import wait_until_idle
 from tests.signing import (
@@ -38,11 +36,9 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture
-def http(slack_deps: Deps, clock: Clock) -> Iterator[TestClient]:
-    """The whole app over HTTP, its clock fixed so no scheduled delivery interferes."""
-    clock.now = NOW
-    with TestClient(create_web_app(slack_deps)) as client:
-        yield client
+def slack_start() -> SlackStart:
+    """The app starts at NOW, so no scheduled delivery interferes."""
+    return SlackStart(now=NOW)
 
 
 def seed(deps: Deps, workspace_id: str = TEAM_ID) -> None:
@@ -136,13 +132,13 @@ def uploaded(fake: FakeSlack, count: int = 1) -> list[Upload]:
 
 
 def test_a_vote_click_marks_the_choice_and_a_second_click_replaces_it(
-    http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
+    slack_http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
 ) -> None:
     fake_slack.add_user("U0ALICE")
     seed(slack_deps)
     poll_id = open_pulse(slack_deps)
 
-    click(http, fake_slack, "pulse_vote:3", f"{poll_id}:0:4")  # "Agree" on question 1
+    click(slack_http, fake_slack, "pulse_vote:3", f"{poll_id}:0:4")  # "Agree" on question 1
     reply = fake_slack.wait_for("response_url")[0].params
     assert reply["replace_original"] is True
     first_scale = [b["text"]["text"] for b in buttons(fake_slack.calls_to("response_url")[0])][:5]
@@ -151,7 +147,7 @@ def test_a_vote_click_marks_the_choice_and_a_second_click_replaces_it(
     assert "You answered 1 of 3" in reply["text"]
     assert answers(slack_deps) == [(0, 4)]
 
-    click(http, fake_slack, "pulse_vote:1", f"{poll_id}:0:2")  # changed to "Disagree"
+    click(slack_http, fake_slack, "pulse_vote:1", f"{poll_id}:0:2")  # changed to "Disagree"
     second = fake_slack.wait_for("response_url", count=2)[1]
     assert [b["text"]["text"] for b in buttons(second)][:5] == [
         "Strongly disagree",
@@ -164,13 +160,13 @@ def test_a_vote_click_marks_the_choice_and_a_second_click_replaces_it(
 
 
 def test_a_vote_after_the_pulse_closed_is_refused_politely(
-    http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
+    slack_http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
 ) -> None:
     fake_slack.add_user("U0ALICE")
     seed(slack_deps)
     poll_id = closed_pulse(slack_deps, NOW - timedelta(days=3), {})
 
-    click(http, fake_slack, "pulse_vote:4", f"{poll_id}:1:5")
+    click(slack_http, fake_slack, "pulse_vote:4", f"{poll_id}:1:5")
     reply = fake_slack.wait_for("response_url")[0].params
     assert reply["response_type"] == "ephemeral"
     assert reply.get("replace_original") is not True  # the DM itself stays as it was
@@ -180,26 +176,26 @@ def test_a_vote_after_the_pulse_closed_is_refused_politely(
 
 
 def test_a_click_from_another_workspace_counts_no_vote(
-    http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
+    slack_http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
 ) -> None:
     """The bot token serves its own workspace only: a click from another one is dropped."""
     seed(slack_deps)
     poll_id = open_pulse(slack_deps)
 
-    click(http, fake_slack, "pulse_vote:4", f"{poll_id}:0:5", team_id="T0ELSEWHERE")
-    wait_until_idle(http)  # a vote would be counted after the acknowledgement
+    click(slack_http, fake_slack, "pulse_vote:4", f"{poll_id}:0:5", team_id="T0ELSEWHERE")
+    wait_until_idle(slack_http)  # a vote would be counted after the acknowledgement
     assert answers(slack_deps) == []
     assert fake_slack.calls_to("response_url") == []
 
 
 def test_add_a_comment_opens_a_modal_and_saves_the_comment_without_a_name(
-    http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
+    slack_http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
 ) -> None:
     fake_slack.add_user("U0ALICE")
     seed(slack_deps)
     poll_id = open_pulse(slack_deps)
 
-    click(http, fake_slack, "pulse_comment:0", str(poll_id))
+    click(slack_http, fake_slack, "pulse_comment:0", str(poll_id))
     view = fake_slack.wait_for("views.open")[0].params["view"]
     view = json.loads(view) if isinstance(view, str) else view
     assert view["callback_id"] == "pulse_comment_form"
@@ -209,7 +205,7 @@ def test_add_a_comment_opens_a_modal_and_saves_the_comment_without_a_name(
         {"comment": "Shared sprint demo helped a lot"},
         private_metadata=view["private_metadata"],
     )
-    response = http.post("/slack/events", content=body, headers=slack_headers(body))
+    response = slack_http.post("/slack/events", content=body, headers=slack_headers(body))
     assert response.status_code == 200
     assert "errors" not in response.text
     with slack_deps.session_factory() as session:
@@ -223,11 +219,11 @@ def test_add_a_comment_opens_a_modal_and_saves_the_comment_without_a_name(
 
 
 def test_pulse_ask_with_bad_syntax_gets_the_usage_line(
-    http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
+    slack_http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
 ) -> None:
     fake_slack.add_user("U0ALICE")
-    command(http, fake_slack, "ask Lunch on Friday?")
-    command(http, fake_slack, "ask Lunch on Friday? | Pizza")
+    command(slack_http, fake_slack, "ask Lunch on Friday?")
+    command(slack_http, fake_slack, "ask Lunch on Friday? | Pizza")
     replies = [call.params for call in fake_slack.wait_for("response_url", count=2)]
 
     for reply in replies:
@@ -243,11 +239,11 @@ def test_pulse_ask_with_bad_syntax_gets_the_usage_line(
 
 
 def test_a_quick_poll_counts_votes_live_and_only_its_author_closes_it(
-    http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
+    slack_http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
 ) -> None:
     for user in ("U0ALICE", "U0BOB", "U0CAROL"):
         fake_slack.add_user(user)
-    command(http, fake_slack, "ask Which day for the joint demo? | Tuesday | Wednesday")
+    command(slack_http, fake_slack, "ask Which day for the joint demo? | Tuesday | Wednesday")
 
     posted = fake_slack.wait_for("chat.postMessage")[0]
     assert posted.params["channel"] == "C0GENERAL"
@@ -268,27 +264,29 @@ def test_a_quick_poll_counts_votes_live_and_only_its_author_closes_it(
     ts = message_ref()
     assert ts is not None
     where = {"channel_id": "C0GENERAL", "message_ts": ts}
-    click(http, fake_slack, "pulse_ask_vote:1", values[1], user_id="U0BOB", **where)
+    click(slack_http, fake_slack, "pulse_ask_vote:1", values[1], user_id="U0BOB", **where)
     update = fake_slack.wait_for("chat.update")[0].params
     assert (update["channel"], update["ts"]) == ("C0GENERAL", ts)
     assert "· 1 vote ·" in update["text"]
     assert "1 (100%) Wednesday" in update["text"]
     assert "0 (0%) Tuesday" in update["text"]
 
-    click(http, fake_slack, "pulse_ask_vote:0", values[0], user_id="U0CAROL", **where)
-    click(http, fake_slack, "pulse_ask_vote:0", values[0], user_id="U0BOB", **where)  # changed
+    click(slack_http, fake_slack, "pulse_ask_vote:0", values[0], user_id="U0CAROL", **where)
+    click(
+        slack_http, fake_slack, "pulse_ask_vote:0", values[0], user_id="U0BOB", **where
+    )  # changed
     third = fake_slack.wait_for("chat.update", count=3)[2].params
     assert "2 (100%) Tuesday" in third["text"]
     assert "2 votes" in third["text"]
 
-    click(http, fake_slack, "pulse_ask_close:0", values[2], user_id="U0BOB", **where)
+    click(slack_http, fake_slack, "pulse_ask_close:0", values[2], user_id="U0BOB", **where)
     refusal = fake_slack.wait_for("response_url")[0].params
     assert refusal["response_type"] == "ephemeral"
     assert "Only the person who asked, or an admin, can close this poll." in refusal["text"]
     with slack_deps.session_factory() as session:
         assert session.execute(select(PulsePoll.status)).scalar_one() == "open"
 
-    click(http, fake_slack, "pulse_ask_close:0", values[2], user_id="U0ALICE", **where)
+    click(slack_http, fake_slack, "pulse_ask_close:0", values[2], user_id="U0ALICE", **where)
     closed = fake_slack.wait_for("chat.update", count=4)[3]
     assert "closed" in closed.params["text"]
     assert buttons(closed) == []
@@ -297,13 +295,13 @@ def test_a_quick_poll_counts_votes_live_and_only_its_author_closes_it(
 
 
 def test_two_quick_polls_asked_in_the_same_instant_are_both_stored_and_posted(
-    http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
+    slack_http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
 ) -> None:
     """The app's clock is fixed, so both polls open at the very same `now`."""
     for user in ("U0ALICE", "U0BOB"):
         fake_slack.add_user(user)
-    command(http, fake_slack, "ask Lunch on Friday? | Pizza | Sushi", user_id="U0ALICE")
-    command(http, fake_slack, "ask Demo day? | Tuesday | Wednesday", user_id="U0BOB")
+    command(slack_http, fake_slack, "ask Lunch on Friday? | Pizza | Sushi", user_id="U0ALICE")
+    command(slack_http, fake_slack, "ask Demo day? | Tuesday | Wednesday", user_id="U0BOB")
 
     posted = fake_slack.wait_for("chat.postMessage", count=2)
     questions = ("Lunch on Friday?", "Demo day?")
@@ -328,13 +326,13 @@ def two_closed_pulses(deps: Deps) -> None:
 
 
 def test_pulse_shows_the_latest_results_with_the_gap(
-    http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
+    slack_http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
 ) -> None:
     fake_slack.add_user("U0ALICE")
     seed(slack_deps)
     two_closed_pulses(slack_deps)
 
-    command(http, fake_slack, "")
+    command(slack_http, fake_slack, "")
     reply = fake_slack.wait_for("response_url")[0].params
     assert reply["response_type"] == "ephemeral"
     assert "Pulse of 04 Mar 2030" in reply["text"]
@@ -343,13 +341,13 @@ def test_pulse_shows_the_latest_results_with_the_gap(
 
 
 def test_pulse_results_uploads_a_png_chart_with_the_table(
-    http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
+    slack_http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
 ) -> None:
     fake_slack.add_user("U0ALICE")
     seed(slack_deps)
     two_closed_pulses(slack_deps)
 
-    command(http, fake_slack, "results 4")
+    command(slack_http, fake_slack, "results 4")
     reply = fake_slack.wait_for("response_url")[0].params
     assert "Pulse trend: % agree by side, last 2 pulses" in reply["text"]
     # IT had too few answers that week, and Everyone less Marketing would be IT alone.
@@ -365,10 +363,10 @@ def test_pulse_results_uploads_a_png_chart_with_the_table(
 
 
 def test_pulse_results_rejects_a_bad_number_of_weeks(
-    http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
+    slack_http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
 ) -> None:
     fake_slack.add_user("U0ALICE")
-    command(http, fake_slack, "results lots")
+    command(slack_http, fake_slack, "results lots")
     reply = fake_slack.wait_for("response_url")[0].params
     assert "WEEKS is a number from 1 to 52." in reply["text"]
     assert "Usage:" in reply["text"]
@@ -376,13 +374,13 @@ def test_pulse_results_rejects_a_bad_number_of_weeks(
 
 
 def test_pulse_export_uploads_a_csv_of_aggregates_only(
-    http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
+    slack_http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
 ) -> None:
     fake_slack.add_user("U0ALICE")
     seed(slack_deps)
     two_closed_pulses(slack_deps)
 
-    command(http, fake_slack, "export")
+    command(slack_http, fake_slack, "export")
     (export,) = uploaded(fake_slack)
     assert export.filename == "pulse-results.csv"
     content = export.content.decode()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -18,8 +17,7 @@ from fastapi.testclient import TestClient
 from bot.deps import Deps
 from bot.models import Side
 from bot.services import people, pulse, workspaces
-from handlers.server import create_web_app
-from tests.clock import Clock
+from tests.conftest import SlackStart
 from tests.fake_slack import TEAM_ID, FakeSlack
 from tests.handlers.test_slack_pulse import NOW, click, command, uploaded
 from tests.signing import slack_headers, view_submission_body
@@ -32,11 +30,9 @@ SLOT = NOW - timedelta(days=2)
 
 
 @pytest.fixture
-def http(slack_deps: Deps, clock: Clock) -> Iterator[TestClient]:
-    """The whole app over HTTP, its clock fixed so no scheduled delivery interferes."""
-    clock.now = NOW
-    with TestClient(create_web_app(slack_deps)) as client:
-        yield client
+def slack_start() -> SlackStart:
+    """The app starts at NOW, so no scheduled delivery interferes."""
+    return SlackStart(now=NOW)
 
 
 def open_scenario_pulse(deps: Deps) -> int:
@@ -85,17 +81,17 @@ def close_pulse(deps: Deps, poll_id: int) -> None:
 
 
 def test_pulse_shows_everyone_as_hidden_and_not_the_lone_it_comment(
-    http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
+    slack_http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
 ) -> None:
     for user in ANSWERS:
         fake_slack.add_user(user)
     poll_id = open_scenario_pulse(slack_deps)
     for user in MARKETING:
-        submit_comment(http, fake_slack, poll_id, user, f"Marketing view {user[-1]}")
-    submit_comment(http, fake_slack, poll_id, LONE_IT, "Only IT here: nobody read my ticket")
+        submit_comment(slack_http, fake_slack, poll_id, user, f"Marketing view {user[-1]}")
+    submit_comment(slack_http, fake_slack, poll_id, LONE_IT, "Only IT here: nobody read my ticket")
     close_pulse(slack_deps, poll_id)
 
-    command(http, fake_slack, "", user_id="U0OT1")  # one of the two who know their answers
+    command(slack_http, fake_slack, "", user_id="U0OT1")  # one of the two who know their answers
     shown = fake_slack.wait_for("response_url")[0].params["text"]
     assert "100% agree · mean 4.0 · n=3" in shown  # Marketing
     assert shown.count("hidden: a side that answered has fewer than 3 answers") == 3
@@ -105,17 +101,17 @@ def test_pulse_shows_everyone_as_hidden_and_not_the_lone_it_comment(
 
 
 def test_pulse_results_and_export_leave_everyone_out_while_it_is_hidden(
-    http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
+    slack_http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
 ) -> None:
     fake_slack.add_user("U0OT1")
     close_pulse(slack_deps, open_scenario_pulse(slack_deps))
 
-    command(http, fake_slack, "results", user_id="U0OT1")
+    command(slack_http, fake_slack, "results", user_id="U0OT1")
     table = fake_slack.wait_for("response_url")[0].params["text"]
     assert "04 Mar: Marketing 100% · IT – · Everyone –" in table
     uploaded(fake_slack)  # the chart
 
-    command(http, fake_slack, "export", user_id="U0OT1")
+    command(slack_http, fake_slack, "export", user_id="U0OT1")
     (_, export) = uploaded(fake_slack, count=2)
     rows = list(csv.DictReader(io.StringIO(export.content.decode())))
     everyone = [row for row in rows if row["side"] == "overall"]

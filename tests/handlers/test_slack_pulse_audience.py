@@ -3,7 +3,6 @@ a person's own side changes are limited, and admins see how many sides changed."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,8 +13,7 @@ from sqlalchemy import select
 from bot.deps import Deps
 from bot.models import PulseAnswer, PulseComment, Side
 from bot.services import people, pulse, workspaces
-from handlers.server import create_web_app
-from tests.clock import Clock
+from tests.conftest import SlackStart
 from tests.fake_slack import TEAM_ID, FakeSlack
 from tests.signing import block_actions_body, slack_headers, slash_command_body
 
@@ -28,13 +26,8 @@ STRANGER, LATE = "U0STRANGER", "U0LATE"
 
 
 @pytest.fixture
-def http(slack_deps: Deps, fake_slack: FakeSlack, clock: Clock) -> Iterator[TestClient]:
-    clock.now = NOW
-    fake_slack.add_user(ADMIN, admin=True)
-    for user in (*MARKETING, LONE_IT, STRANGER, LATE):
-        fake_slack.add_user(user)
-    with TestClient(create_web_app(slack_deps)) as client:
-        yield client
+def slack_start() -> SlackStart:
+    return SlackStart(now=NOW, admins=(ADMIN,), members=(*MARKETING, LONE_IT, STRANGER, LATE))
 
 
 def seed_and_open(deps: Deps) -> int:
@@ -87,34 +80,34 @@ def stored(deps: Deps, model: type[PulseAnswer] | type[PulseComment]) -> list[ob
 
 
 def test_marketers_who_switch_to_it_mid_pulse_still_count_as_marketing(
-    http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
+    slack_http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
 ) -> None:
     poll_id = seed_and_open(slack_deps)
     for user in MARKETING[:2]:
-        reply = slash(http, fake_slack, "/bridge", "side it", user)
+        reply = slash(slack_http, fake_slack, "/bridge", "side it", user)
         assert "Done: you are on the IT side." in reply
         assert "The pulse open now still counts your answers as Marketing" in reply
     for user in (*MARKETING, LONE_IT):
         for question in range(3):
-            answer = click(http, fake_slack, "pulse_vote:0", f"{poll_id}:{question}:1", user)
+            answer = click(slack_http, fake_slack, "pulse_vote:0", f"{poll_id}:{question}:1", user)
             assert "You answered" in answer
     with slack_deps.session_factory.begin() as session:
         pulse.close(
             session=session, workspace_id=TEAM_ID, poll_id=poll_id, now=NOW + timedelta(hours=1)
         )
 
-    shown = slash(http, fake_slack, "/pulse", "", ADMIN)
+    shown = slash(slack_http, fake_slack, "/pulse", "", ADMIN)
     # The lone IT answer stays hidden: the switchers' answers count as Marketing.
     assert shown.count("hidden: fewer than 3 answers") == 3
     assert "n=3" not in shown and "n=5" in shown
     assert "Response rate: Marketing 5/5 (100%) · IT 1/1 (100%)" in shown
     assert "Admins only: 2 side changes while it was open (pulse of 06 Mar)" in shown
 
-    assert "side change" not in slash(http, fake_slack, "/pulse", "", MARKETING[2])
+    assert "side change" not in slash(slack_http, fake_slack, "/pulse", "", MARKETING[2])
 
 
 def test_someone_the_pulse_did_not_ask_is_told_so_and_nothing_is_stored(
-    http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
+    slack_http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
 ) -> None:
     poll_id = seed_and_open(slack_deps)
     refusal = (
@@ -122,29 +115,35 @@ def test_someone_the_pulse_did_not_ask_is_told_so_and_nothing_is_stored(
         "you can answer the next one."
     )
 
-    assert refusal in click(http, fake_slack, "pulse_vote:4", f"{poll_id}:0:5", STRANGER)
-    assert refusal in click(http, fake_slack, "pulse_comment:0", str(poll_id), STRANGER)
+    assert refusal in click(slack_http, fake_slack, "pulse_vote:4", f"{poll_id}:0:5", STRANGER)
+    assert refusal in click(slack_http, fake_slack, "pulse_comment:0", str(poll_id), STRANGER)
     assert fake_slack.calls_to("views.open") == []  # refused before typing a comment
 
     # Choosing a side after the pulse opened makes a person part of the next one only.
-    assert "Done: you are on the IT side." in slash(http, fake_slack, "/bridge", "side it", LATE)
-    assert refusal in click(http, fake_slack, "pulse_vote:4", f"{poll_id}:0:5", LATE)
+    assert "Done: you are on the IT side." in slash(
+        slack_http, fake_slack, "/bridge", "side it", LATE
+    )
+    assert refusal in click(slack_http, fake_slack, "pulse_vote:4", f"{poll_id}:0:5", LATE)
     assert stored(slack_deps, PulseAnswer) == [] and stored(slack_deps, PulseComment) == []
 
 
 def test_your_own_side_changes_once_in_30_days_and_an_admin_is_not_limited(
-    http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
+    slack_http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
 ) -> None:
     seed_and_open(slack_deps)
     alice = MARKETING[0]
-    assert "Done: you are on the IT side." in slash(http, fake_slack, "/bridge", "side it", alice)
+    assert "Done: you are on the IT side." in slash(
+        slack_http, fake_slack, "/bridge", "side it", alice
+    )
 
-    refused = slash(http, fake_slack, "/bridge", "side marketing", alice)
+    refused = slash(slack_http, fake_slack, "/bridge", "side marketing", alice)
     assert refused == (
         "You changed your side on 06 March; you can change it again from "
         "Friday 05 April 2030 at 12:00 UTC."
     )
-    assert slash(http, fake_slack, "/bridge", "side", alice) == "You are on the IT side."
+    assert slash(slack_http, fake_slack, "/bridge", "side", alice) == "You are on the IT side."
 
     for side in ("it", "marketing", "other"):  # identical requests would be replays
-        assert "Done: you are on the" in slash(http, fake_slack, "/bridge", f"side {side}", ADMIN)
+        assert "Done: you are on the" in slash(
+            slack_http, fake_slack, "/bridge", f"side {side}", ADMIN
+        )

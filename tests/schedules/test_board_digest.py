@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
@@ -18,7 +17,7 @@ from schedules import Scheduler
 from schedules import board as board_schedule
 from schedules.jobs import TickReport, register_builtin_deliveries, run_tick
 from tests.clock import Clock
-from tests.conftest import empty_tables, settings_for
+from tests.conftest import empty_tables
 
 WS = "T0DIGEST"  # New York: the default Friday 16:00 is 21:00 UTC in early March 2026
 OTHER_WS = "T0UTCCO"  # UTC: Friday 16:00 is 16:00 UTC
@@ -51,21 +50,6 @@ class RecordingNotifier:
         await asyncio.sleep(0)  # let a concurrent tick run, as a network call would
         self.sent.append(Sent(workspace_id, conversation_ref, reply))
         return f"msg-{len(self.sent)}"
-
-
-@pytest.fixture(scope="module", params=("sqlite", "postgresql"))
-def module_deps(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Deps]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('digest')}/bridgebot.db"
-    else:
-        url = request.getfixturevalue("pg_migrated_url")
-    built = build_deps(settings_for(url), clock=Clock())
-    try:
-        yield built
-    finally:
-        built.engine.dispose()
 
 
 @pytest.fixture

@@ -32,6 +32,7 @@ from bot.services.standups import StandupDraft, StandupView
 from schedules import Scheduler
 from schedules.jobs import TickReport, register_builtin_deliveries, run_tick
 from schedules.standups import register
+from tests.clock import Clock
 from tests.conftest import empty_tables, settings_for
 
 WS = "T0DELIVER"
@@ -82,14 +83,6 @@ class RecordingNotifier:
         return taken
 
 
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 def prepare(deps: Deps) -> Scheduler:
     """A scheduler (not started) with the stand-up deliveries and a recording notifier."""
     scheduler = Scheduler(deps, RecordingNotifier())
@@ -107,22 +100,6 @@ def set_clock(deps: Deps, moment: datetime) -> None:
     """Move the hand-moved clock the deps were built with."""
     assert isinstance(deps.clock, Clock)
     deps.clock.now = moment
-
-
-@pytest.fixture(scope="module", params=("sqlite", "postgresql"))
-def module_deps(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Deps]:
-    """One migrated database per backend for this module (migrating per test is slow)."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('delivery')}/bridgebot.db"
-    else:
-        url = request.getfixturevalue("pg_migrated_url")
-    built = build_deps(settings_for(url), clock=Clock(NOW))
-    try:
-        yield built
-    finally:
-        built.engine.dispose()
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
@@ -13,13 +13,13 @@ from sqlalchemy.orm import Session
 
 from bot.commands import board as board_commands
 from bot.db import make_engine, make_session_factory
-from bot.deps import Deps, build_deps
+from bot.deps import Deps
 from bot.errors import Invalid
 from bot.models import Base, BoardPost, Celebration, Side
 from bot.replies import Buttons, Visibility
 from bot.services import board, people, workspaces
 from bot.services.board import BoardRefused, PostNotFound, PostView
-from tests.conftest import empty_tables, settings_for
+from tests.conftest import empty_tables
 
 WS = "T0BOARD"
 OTHER_WS = "T0OTHERCO"
@@ -35,22 +35,6 @@ STRANGER = "U0STRANGER"
 T = TypeVar("T")
 
 SIDES = {ANN: Side.MARKETING, MAX: Side.MARKETING, IAN: Side.IT, IDA: Side.IT, OLA: Side.OTHER}
-
-
-@pytest.fixture(scope="module", params=("sqlite", "postgresql"))
-def module_deps(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Deps]:
-    """One migrated database per backend for this module (migrating per test is slow)."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('board')}/bridgebot.db"
-    else:
-        url = request.getfixturevalue("pg_migrated_url")
-    built = build_deps(settings_for(url))
-    try:
-        yield built
-    finally:
-        built.engine.dispose()
 
 
 @pytest.fixture

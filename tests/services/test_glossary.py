@@ -29,7 +29,7 @@ from bot.services.glossary import (
     TermNotFound,
 )
 from bot.services.glossary_index import GlossaryIndexCache, compact_key
-from tests.conftest import empty_tables, settings_for
+from tests.conftest import empty_tables
 
 WS = "T0GLOSS"
 OTHER_WS = "T0OTHER"
@@ -38,22 +38,6 @@ STRANGER = "U0STRANGER"
 ADMIN = "U0ADMIN"
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 LATER = NOW + timedelta(days=2)
-
-
-@pytest.fixture(scope="module", params=("sqlite", "postgresql"))
-def module_deps(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Deps]:
-    """One migrated database per backend for this module (migrating per test is slow)."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('glossary')}/bridgebot.db"
-    else:
-        url = request.getfixturevalue("pg_migrated_url")
-    built = build_deps(settings_for(url))
-    try:
-        yield built
-    finally:
-        built.engine.dispose()
 
 
 @pytest.fixture

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from bot.deps import Deps, build_deps
+from bot.deps import Deps
 from bot.models import Occurrence, OccurrenceStatus, Side, Standup, StandupAnswer
 from bot.services import occurrences, people, standups, workspaces
 from bot.services.standups import (
@@ -25,7 +24,7 @@ from bot.services.standups import (
     StandupNotFound,
     StandupView,
 )
-from tests.conftest import empty_tables, settings_for
+from tests.conftest import empty_tables
 
 WS = "T0STAND"
 OTHER_WS = "T0OTHER"
@@ -35,22 +34,6 @@ GRACE = timedelta(minutes=30)
 # Monday 1 June 2026, 06:00 UTC (07:00 in London). Stand-ups at 09:30 London = 08:30 UTC.
 NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
 MON, TUE, WED = date(2026, 6, 1), date(2026, 6, 2), date(2026, 6, 3)
-
-
-@pytest.fixture(scope="module", params=("sqlite", "postgresql"))
-def module_deps(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Deps]:
-    """One migrated database per backend for this module (migrating per test is slow)."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('standups')}/bridgebot.db"
-    else:
-        url = request.getfixturevalue("pg_migrated_url")
-    built = build_deps(settings_for(url))
-    try:
-        yield built
-    finally:
-        built.engine.dispose()
 
 
 @pytest.fixture
