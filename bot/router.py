@@ -95,10 +95,17 @@ class Caller:
 
 
 ChannelResolver = Callable[[str], str | None]
+# A person as typed or picked ("@ann", a picker's id) to their user ref, or None: no such person.
+UserResolver = Callable[[str], str | None]
 
 
 def no_channel_mentions(_: str) -> str | None:
     return None
+
+
+def people_as_picked(value: str) -> str | None:
+    """Where people are only ever picked from the platform's own list, each is real."""
+    return value.strip() or None
 
 
 @dataclass
@@ -111,6 +118,7 @@ class CommandContext:
     default_timezone: str
     channel_ref: str | None = None
     resolve_channel: ChannelResolver = no_channel_mentions
+    resolve_user: UserResolver = people_as_picked
     posting_limits: PostingLimits = field(default_factory=PostingLimits)
 
     @property
@@ -358,6 +366,7 @@ class RequestScope:
     default_timezone: str
     channel_ref: str | None = None
     resolve_channel: ChannelResolver = no_channel_mentions
+    resolve_user: UserResolver = people_as_picked
 
     @property
     def workspace_id(self) -> str:
@@ -397,6 +406,7 @@ def run_in_context(
                 default_timezone=scope.default_timezone,
                 channel_ref=scope.channel_ref,
                 resolve_channel=scope.resolve_channel,
+                resolve_user=scope.resolve_user,
                 posting_limits=router.posting_limits,
             )
             if once_key is not None and not dedupe.first_time(

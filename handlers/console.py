@@ -274,7 +274,13 @@ class ConsoleSession:
             default_timezone=self.deps.settings.bridgebot_timezone,
             channel_ref=CONSOLE_WORKSPACE,
             resolve_channel=resolve_channel,
+            resolve_user=self.resolve_person,
         )
+
+    def resolve_person(self, value: str) -> str | None:
+        """Someone typed in a form ("@ann" or "ann"): a person this console knows."""
+        person = self.roster.get(value.strip().removeprefix("@"))
+        return person.user_ref if person is not None else None
 
     async def read_line(self, prompt: str) -> str | None:
         if self.interactive:

@@ -47,6 +47,11 @@ def run(deps: Deps, line: str, caller: Caller = ALICE, **kwargs: Any) -> Reply:
     return run_command(scope, name, args)
 
 
+def picked_channel(value: str) -> str | None:
+    """A channel as a platform's picker gives a form: its id, as chosen."""
+    return value.strip() or None
+
+
 def scope(deps: Deps, caller: Caller) -> RequestScope:
     return RequestScope(
         session_factory=deps.session_factory,
@@ -54,6 +59,7 @@ def scope(deps: Deps, caller: Caller) -> RequestScope:
         caller=caller,
         now=NOW,
         default_timezone="UTC",
+        resolve_channel=picked_channel,
     )
 
 

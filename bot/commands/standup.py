@@ -41,7 +41,6 @@ from bot.services.calendar import standup_calendar
 from bot.services.recurrence import WEEKDAY_NAMES, WEEKDAYS, parse_day
 from bot.services.standups import (
     AnswerRefused,
-    InvalidStandup,
     StandupDraft,
     StandupView,
 )
@@ -133,7 +132,12 @@ def create_form(ctx: CommandContext) -> Form:
         submit_label="Create",
         fields=(
             FormField("name", "Name", "Marketing + IT stand-up", max_length=80),
-            FormField("channel", "Channel", ctx.channel_ref or "", kind=FieldKind.CHANNEL),
+            FormField(
+                "channel",
+                "Channel",
+                workspace.shared_channel_ref or ctx.channel_ref or "",
+                kind=FieldKind.CHANNEL,
+            ),
             FormField(
                 "weekdays",
                 "Days",
@@ -190,35 +194,62 @@ def create_form(ctx: CommandContext) -> Form:
     )
 
 
+def _checked_places(ctx: CommandContext, values: dict[str, str]) -> tuple[str, str, dict[str, str]]:
+    """The channel (the shared channel when left empty) and the people, resolved as
+    /bridge channel resolves a channel, and a field error for a name that is no channel
+    or nobody in the workspace."""
+    errors: dict[str, str] = {}
+    typed_channel = values.get("channel", "").strip()
+    if not typed_channel:
+        shared = workspaces.get_workspace(
+            session=ctx.session, workspace_id=ctx.workspace_id
+        ).shared_channel_ref
+        typed_channel = shared or ""
+    channel_ref = ctx.resolve_channel(typed_channel) if typed_channel else ""
+    if typed_channel and channel_ref is None:
+        errors["channel"] = f"“{typed_channel[:80]}” is not a channel. Type # and pick one."
+    people: list[str] = []
+    for typed in (part.strip() for part in values.get("participants", "").split(",")):
+        if not typed:
+            continue
+        user_ref = ctx.resolve_user(typed)
+        if user_ref is None:
+            errors["participants"] = f"“{typed[:80]}” is nobody in this workspace; pick people."
+            break
+        people.append(user_ref)
+    return channel_ref or "", ",".join(people), errors
+
+
 def submit_create(ctx: CommandContext, values: dict[str, str], *, secret_key: str) -> Reply:
     audience = values.get("audience", BOTH_SIDES)
+    channel_ref, participants, errors = _checked_places(ctx, values)
     draft = StandupDraft(
         name=values.get("name", ""),
-        channel_ref=values.get("channel", ""),
+        channel_ref=channel_ref,
         weekdays=values.get("weekdays", ""),
         local_time=values.get("time", ""),
         timezone=values.get("timezone", "") or ctx.default_timezone,
         mode=values.get("mode", "meeting"),
         call_link=values.get("call_link", ""),
         questions=values.get("questions", ""),
-        participants=values.get("participants", ""),
+        participants=participants,
         both_sides=audience == BOTH_SIDES,
         reminder_lead_minutes=values.get("lead", "15"),
         deadline_minutes=values.get("deadline", "120"),
     )
-    try:
-        view = standups.create(
-            session=ctx.session,
-            workspace_id=ctx.workspace_id,
-            draft=draft,
-            creator_ref=ctx.caller.user_ref,
-            now=ctx.now,
-            secret_key=secret_key,
-        )
-    except InvalidStandup as exc:  # the service's names for the form's fields
-        renamed = {"reminder_lead": "lead", "participants": "participants"}
-        errors = {renamed.get(k, k): v for k, v in exc.field_errors.items()}
-        raise Invalid(field_errors=errors) from None
+    renamed = {"reminder_lead": "lead"}  # the service's names for the form's fields
+    # Every field's problem at once: the draft's, then the names that resolved to nobody.
+    problems = {renamed.get(k, k): v for k, v in standups.draft_problems(draft).items()}
+    if problems or errors:
+        raise Invalid(field_errors=problems | errors)
+    view = standups.create(
+        session=ctx.session,
+        workspace_id=ctx.workspace_id,
+        draft=draft,
+        creator_ref=ctx.caller.user_ref,
+        now=ctx.now,
+        secret_key=secret_key,
+    )
     return Reply(
         blocks=(
             Paragraph(text("Created stand-up ", bold(str(view.number)), ": ", view.name, ".")),

@@ -205,6 +205,11 @@ def _parse(draft: StandupDraft) -> tuple[dict[str, Any], dict[str, str]]:
     return values, errors
 
 
+def draft_problems(draft: StandupDraft) -> dict[str, str]:
+    """What `create` would refuse in the draft, by field; empty when it can be created."""
+    return _parse(draft)[1]
+
+
 def calendar_token(secret_key: str, workspace_id: str, number: int, created_at: datetime) -> str:
     """An unguessable, stable token for the stand-up's calendar URL, keyed by the secret."""
     message = f"calendar:{workspace_id}:{number}:{created_at.isoformat()}".encode()

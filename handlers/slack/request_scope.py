@@ -12,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.deps import Deps
 from bot.router import AdminCheckFailed, AdminCheckNeeded, Caller, RequestScope
 from handlers.slack.runtime import SlackRuntime
-from handlers.slack.slash_text import resolve_channel
+from handlers.slack.slash_text import resolve_channel, resolve_user
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +43,7 @@ def request_scope(deps: Deps, caller: Caller, channel_ref: str | None) -> Reques
         default_timezone=deps.settings.bridgebot_timezone,
         channel_ref=channel_ref,
         resolve_channel=resolve_channel,
+        resolve_user=resolve_user,
     )
 
 

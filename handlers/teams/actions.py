@@ -7,6 +7,7 @@ everyone sees (a board post, a quick poll) is updated through the Bot Connector.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -154,6 +155,17 @@ def _names(session: Session, workspace_id: str, reply: Reply) -> dict[str, str]:
     return store.names(session=session, workspace_id=workspace_id, refs=span_refs(reply))
 
 
+def form_channels(known: list[store.Reference], origin: str) -> Callable[[str], str | None]:
+    """A form's channel choice is one the card offered: a conversation bridgebot knows,
+    or the one the form came from."""
+    refs = {item.ref for item in known} | ({origin} if origin else set())
+
+    def resolve(value: str) -> str | None:
+        return value if value in refs else None
+
+    return resolve
+
+
 async def submit_form(
     runtime: TeamsRuntime,
     turn: Turn,
@@ -168,6 +180,8 @@ async def submit_form(
         return message_response("That form has expired; open it again.")
     values = submitted_values(spec, data)
     workspace_id = turn.workspace_id
+    known = await runtime.read(lambda s: store.conversations(session=s, workspace_id=workspace_id))
+    scope = dataclasses.replace(scope, resolve_channel=form_channels(known, origin))
     try:
         reply = await asyncio.to_thread(
             run_form, scope, str(spec["f"]), values, str(spec.get("m", ""))
