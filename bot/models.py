@@ -616,3 +616,38 @@ class ProcessedRequest(Base):
 
     def __repr__(self) -> str:
         return f"ProcessedRequest(key={self.key!r})"
+
+
+class InboxOutcome(StrEnum):
+    DONE = "done"  # run (its effect and this mark in one transaction), or refused
+    FAILED = "failed"  # given up on; its author was told by direct message
+
+
+class InboxCommand(Base):
+    """A slash command stored before it is acknowledged, so a crash cannot lose it.
+
+    The unique replay key (the request's signature) makes a replay of it a no-op. A row
+    left pending past the claim lease is run again by the scheduler. Once finished, the
+    command's text and where to answer are cleared; the row stays a day for replays.
+    No foreign key: the first command of a workspace arrives before the workspace row.
+    """
+
+    __tablename__ = "inbox_commands"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    replay_key: Mapped[str] = mapped_column(String(200), unique=True)
+    workspace_id: Mapped[str] = mapped_column(String(64), index=True)
+    user_ref: Mapped[str] = mapped_column(String(128), info=PERSON)
+    user_name: Mapped[str | None] = mapped_column(String(200))
+    command: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str | None] = mapped_column(Text)
+    channel_ref: Mapped[str | None] = mapped_column(String(64), info=NOT_PERSON)
+    response_url: Mapped[str | None] = mapped_column(String(500))
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    finished_at: Mapped[datetime | None]
+
+    __table_args__ = (CheckConstraint("outcome IN ('done', 'failed')", name="outcome_known"),)
+
+    def __repr__(self) -> str:
+        return f"InboxCommand(id={self.id!r}, command={self.command!r}, outcome={self.outcome!r})"

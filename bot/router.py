@@ -21,7 +21,7 @@ from bot import replies
 from bot.errors import DomainError, Invalid, NotAllowed, usage_line
 from bot.errors import NotFound as NotFound
 from bot.replies import PostedMessage, QueuedPost, Reply
-from bot.services import dedupe, posting_limits, workspaces
+from bot.services import command_inbox, dedupe, posting_limits, workspaces
 from bot.services.posting_limits import PostingLimits
 from bot.services.privacy import PrivacyRegistry
 from bot.textinput import CONTROL_MESSAGE, clean_field, has_control_characters, strip_invisible
@@ -207,6 +207,7 @@ class CommandRouter:
         self.known_workspaces: set[str] = set()
         # What each feature (and an adapter's own store) exports and forgets of a person.
         self.privacy = PrivacyRegistry()
+        self.privacy.register(command_inbox.HOOKS)  # the commands run_in_context records
 
     def register_outbox(
         self,
@@ -383,12 +384,15 @@ def run_in_context(
     *,
     label: str,
     once_key: str | None = None,
+    inbox_id: int | None = None,
 ) -> T | Reply:
     """Run `work` in its own transaction and return the reply to show.
 
     With `once_key` (a platform's id for the request), a request already handled by any
     instance raises RepeatedRequest; the key is stored in the same transaction, so it
-    counts as handled exactly when its work is committed.
+    counts as handled exactly when its work is committed. With `inbox_id` (a command
+    stored before its acknowledgement, see bot.services.command_inbox) the same holds
+    for its inbox row, marked done before the work so the work may delete it (forget-me).
 
     A DomainError (bot.errors) rolls the transaction back and becomes an error reply,
     mapped here and nowhere else (an Invalid with field errors propagates, for the
@@ -413,6 +417,10 @@ def run_in_context(
                 session=session, key=once_key, now=scope.now
             ):
                 raise RepeatedRequest(label)
+            if inbox_id is not None and not command_inbox.finish(
+                session=session, command_id=inbox_id, now=scope.now
+            ):
+                raise RepeatedRequest(label)
             prepare_workspace(ctx, router)
             result = work(ctx)
         # Committed: the workspace surely exists now, so later commands skip the check.
@@ -430,13 +438,21 @@ def refusal(error: DomainError) -> Reply:
     return replies.error(error.text, error.usage)
 
 
-def run_command(scope: RequestScope, name: str, args: str, *, once_key: str | None = None) -> Reply:
-    """Run `/name args`; see run_in_context for `once_key`."""
+def run_command(
+    scope: RequestScope,
+    name: str,
+    args: str,
+    *,
+    once_key: str | None = None,
+    inbox_id: int | None = None,
+) -> Reply:
+    """Run `/name args`; see run_in_context for `once_key` and `inbox_id`."""
     return run_in_context(
         scope,
         lambda ctx: scope.router.dispatch(ctx, name, args),
         label=f"/{name}",
         once_key=once_key,
+        inbox_id=inbox_id,
     )
 
 

@@ -81,6 +81,7 @@ def create_web_app(deps: Deps, *, teams_options: TeamsOptions | None = None) -> 
                 background,
                 installations=installations,
                 wake=scheduler.wake,
+                scheduler=scheduler,
             )
             api.state.slack_handler = AsyncSlackRequestHandler(slack_app)
         if teams_bot is not None:

@@ -10,6 +10,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.db import make_async_engine
 from bot.deps import Deps
@@ -19,6 +20,7 @@ from handlers.slack import (
     dedupe,
     errors,
     home,
+    inbox_recovery,
     installation,
     interactions,
     own_workspace,
@@ -30,6 +32,7 @@ from handlers.slack.notifier import SlackNotifier
 from handlers.slack.payload_logging import slack_library_logger
 from handlers.slack.runtime import SlackRuntime
 from handlers.slack.signature import quiet_bolt_verification_log
+from schedules.scheduler import Scheduler
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +87,7 @@ def create_slack_app(
     *,
     installations: AsyncSQLAlchemyInstallationStore | None = None,
     wake: Callable[[], None] = lambda: None,
+    scheduler: Scheduler | None = None,
 ) -> AsyncApp:
     """The Bolt app with every listener registered.
 
@@ -91,11 +95,14 @@ def create_slack_app(
     answered_at_ack), so Bolt runs them before responding (process_before_response).
     `wake` runs the scheduler at once, for the posts a command queued. In OAuth mode
     `installations` is the store create_installation_store built (one is made if not).
+    With `scheduler`, slash commands an instance acknowledged and never finished are run
+    again by its tick (see inbox_recovery).
     """
     client = make_web_client(settings, token=_secret(settings.slack_bot_token), session=session)
     quiet_bolt_verification_log()
     if settings.run_mode is RunMode.SLACK_OAUTH:
-        app = _oauth_app(settings, client, installations or create_installation_store(settings))
+        installations = installations or create_installation_store(settings)
+        app = _oauth_app(settings, client, installations)
     else:
         # The client carries the bot token (and the API URL and retry handlers).
         app = AsyncApp(
@@ -116,7 +123,30 @@ def create_slack_app(
     home.register(app, deps, runtime)
     installation.register(app)
     errors.register(app)
+    if scheduler is not None:
+        inbox_recovery.register(
+            scheduler, runtime, _workspace_clients(settings, client, session, installations)
+        )
     return app
+
+
+def _workspace_clients(
+    settings: Settings,
+    client: AsyncWebClient,
+    session: aiohttp.ClientSession,
+    installations: AsyncSQLAlchemyInstallationStore | None,
+) -> inbox_recovery.ClientFor:
+    """A workspace's client outside a request: the one bot token, or its installation's."""
+
+    async def client_for(workspace_id: str) -> AsyncWebClient | None:
+        if installations is None:
+            return client
+        bot = await installations.async_find_bot(enterprise_id=None, team_id=workspace_id)
+        if bot is None or not bot.bot_token:
+            return None
+        return make_web_client(settings, token=bot.bot_token, session=session)
+
+    return client_for
 
 
 def _oauth_app(

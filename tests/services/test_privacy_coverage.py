@@ -110,6 +110,8 @@ class RowMaker:
         n = next(self.counter)
         if table.name == "workspaces" and column.name == "id":
             return WS
+        if column.name == "workspace_id":  # a table scoped without a foreign key
+            return WS
         if isinstance(column.type, JSON):
             return []
         python_type = _python_type(column)
