@@ -173,7 +173,7 @@ def demo(
     """A demo workspace of 30 made-up people living six weeks, then the console on it."""
     import tempfile
 
-    from handlers.demo.database import NotADemoDatabase
+    from handlers.demo.database import DemoDatabaseUnusable
     from handlers.demo.runner import build_demo_deps, run_demo
 
     settings = load_settings()
@@ -182,7 +182,7 @@ def demo(
         path = database or Path(scratch) / "bridgebot-demo.db"
         try:
             deps = build_demo_deps(settings, path, weeks)
-        except NotADemoDatabase as exc:
+        except DemoDatabaseUnusable as exc:
             fail(str(exc))
         try:
             asyncio.run(

@@ -152,6 +152,10 @@ def test_the_demo_replaces_only_a_demo_database(tmp_path: Path) -> None:
     with sqlite3.connect(real) as db:
         assert db.execute("SELECT text FROM notes").fetchall() == [("keep me",)]
 
+    code, out, err = demo(tmp_path, "--weeks", "1", "--database", str(real / "inside.db"))
+    assert code == 2
+    assert f"cannot make the demo database {real / 'inside.db'}" in err
+
     kept = tmp_path / "demo.db"
     for _ in range(2):  # the second run replaces the first one's database
         code, out, err = demo(tmp_path, "--weeks", "1", "--database", str(kept))

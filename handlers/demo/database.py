@@ -11,8 +11,12 @@ from pathlib import Path
 DEMO_APPLICATION_ID = 0x6262446D
 
 
-class NotADemoDatabase(Exception):
-    """The file exists and is not one the demo made; `str()` says so to the person."""
+class DemoDatabaseUnusable(Exception):
+    """The demo cannot use that file; `str()` says why, to the person."""
+
+
+class NotADemoDatabase(DemoDatabaseUnusable):
+    """The file exists and is not one the demo made."""
 
 
 def is_demo_database(path: Path) -> bool:
@@ -36,8 +40,11 @@ def fresh_demo_database(path: Path) -> str:
             )
         for leftover in (path, *(path.with_name(path.name + end) for end in ("-wal", "-shm"))):
             leftover.unlink(missing_ok=True)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with closing(sqlite3.connect(path)) as db:
-        db.execute(f"PRAGMA application_id = {DEMO_APPLICATION_ID}")
-        db.commit()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with closing(sqlite3.connect(path)) as db:
+            db.execute(f"PRAGMA application_id = {DEMO_APPLICATION_ID}")
+            db.commit()
+    except (OSError, sqlite3.Error) as exc:
+        raise DemoDatabaseUnusable(f"cannot make the demo database {path}: {exc}") from None
     return f"sqlite:///{path.resolve()}"

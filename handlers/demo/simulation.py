@@ -167,6 +167,8 @@ class Simulation:
         self._events: list[_Event] = []
         self._order = itertools.count()
         self._doubts: dict[str, list[float]] = {}
+        # Each comment once before any comes again.
+        self._comments = itertools.cycle(rng.sample(PULSE_COMMENTS, len(PULSE_COMMENTS)))
         self.start = clock()
         self._target = self.start  # where the clock is heading now
 
@@ -350,7 +352,7 @@ class Simulation:
         comment = buttons_of(message, PULSE_COMMENT)
         if comment and self.rng.random() < 0.15:
             form = await self.click(person, comment[0])
-            await self.submit(person, form, {"comment": self.rng.choice(PULSE_COMMENTS)})
+            await self.submit(person, form, {"comment": next(self._comments)})
 
     # -- the script --------------------------------------------------------------
 
