@@ -167,7 +167,7 @@ def test_a_kill_mid_burst_loses_no_stored_win_and_posts_none_twice(
         )
     deps.engine.dispose()
     posted = Counter(
-        call.params["text"].split("\n", 1)[-1]
+        call.params["text"].split("\n")[1]  # the win, under "Win from" and above its number
         for call in fake.calls_to("chat.postMessage")
         if call.params["channel"] == SHARED
     )
