@@ -348,7 +348,7 @@ class DeliveryClock:
 
 
 def make_deps(database_url: str, api_url: str) -> Deps:
-    settings = Settings(  # type: ignore[call-arg]
+    settings = Settings(
         _env_file=None,
         database_url=database_url,
         slack_bot_token=SecretStr(TOKEN),
@@ -662,7 +662,7 @@ class Floors:
     bare_stats: dict[str, Any]
 
     def report(self, expected: Expected, took: float, rate_bound: float) -> None:
-        floor = judge(expected, [tuple(m) for m in self.stats["accepted"]], 0.0)  # type: ignore[misc]
+        floor = judge(expected, [tuple(m) for m in self.stats["accepted"]], 0.0)
         print(
             f"HTTP-only floor          {self.wall:>9.2f} s  (the same {len(expected):,} messages "
             f"through the notifier to the fake, no scheduler or database: CPU {self.cpu:.1f} s, "
@@ -768,7 +768,7 @@ async def run_fanout(
         deps.engine.dispose()
 
     expected = expected_messages(count, channels)
-    outcome = judge(expected, [tuple(m) for m in run.stats["accepted"]], run.started)  # type: ignore[misc]
+    outcome = judge(expected, [tuple(m) for m in run.stats["accepted"]], run.started)
     total = len(expected)
     latency = statistics.median(latencies) if latencies else float("nan")
     # One message per second per conversation: the busiest conversation sets the bound;
@@ -1010,7 +1010,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def try_concurrency(concurrency: int) -> None:
     claim_batch = getattr(jobs, "CLAIM_BATCH", None)
     if isinstance(claim_batch, int):
-        jobs.CLAIM_BATCH = max(1, claim_batch * concurrency // jobs.DELIVERY_CONCURRENCY)  # type: ignore[attr-defined]
+        jobs.CLAIM_BATCH = max(1, claim_batch * concurrency // jobs.DELIVERY_CONCURRENCY)
     jobs.DELIVERY_CONCURRENCY = concurrency
 
 

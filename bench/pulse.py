@@ -568,7 +568,7 @@ def print_clicks(
 
 def bench_clicks(url: str, clicks: int, concurrency: int, *, in_process: bool) -> None:
     with running_fake_slack() as fake:
-        settings = Settings(  # type: ignore[call-arg]
+        settings = Settings(
             _env_file=None,
             database_url=url,
             slack_bot_token=SecretStr("xoxb-bench-token"),
@@ -704,7 +704,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING)
 
     with temporary_database(args.database_url) as url:
-        deps = build_deps(Settings(_env_file=None, database_url=url))  # type: ignore[call-arg]
+        deps = build_deps(Settings(_env_file=None, database_url=url))
         load_1m = os.getloadavg()[0]
         print(
             f"temporary database {make_url(url).database} on {make_url(url).host}; "

@@ -188,4 +188,4 @@ def insert_ignoring_conflicts(
     # rowcount of an INSERT is only kept when asked for: without this, psycopg reports -1
     # (truthy), and every duplicate would count as inserted on PostgreSQL.
     result = session.execute(stmt, execution_options={"preserve_rowcount": True})
-    return result.rowcount > 0  # type: ignore[attr-defined,no-any-return]
+    return result.rowcount > 0  # type: ignore[attr-defined]

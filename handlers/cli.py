@@ -7,13 +7,16 @@ import logging
 import sys
 from importlib.metadata import version as package_version
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
 from bot.settings import SettingError, Settings, describe_validation_error, get_settings
+
+if TYPE_CHECKING:  # imported when a command needs it, so `bridgebot --help` starts fast
+    from bot.deps import Deps
 
 cli = typer.Typer(
     name="bridgebot",
@@ -83,7 +86,7 @@ def configure_logging(settings: Settings, *, console: bool = False) -> None:
         logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
-def connect(settings: Settings):  # type: ignore[no-untyped-def]
+def connect(settings: Settings) -> Deps:
     """Deps with the schema upgraded, or one clear line if the database is unreachable."""
     from bot.deps import build_deps
 

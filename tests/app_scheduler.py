@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+from starlette.applications import Starlette
 
 from schedules import Scheduler
 
 
 def app_scheduler(client: TestClient) -> Scheduler:
-    scheduler = client.app.state.scheduler  # type: ignore[attr-defined]
+    assert isinstance(client.app, Starlette)
+    scheduler = client.app.state.scheduler
     assert isinstance(scheduler, Scheduler)
     return scheduler

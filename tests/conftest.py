@@ -65,7 +65,7 @@ def settings_for(database_url: str) -> Settings:
     with pytest.MonkeyPatch.context() as env:
         for name in Settings.model_fields.keys() - {KEY_FILE_SETTING}:
             env.delenv(name.upper(), raising=False)
-        return Settings(_env_file=None, database_url=database_url)  # type: ignore[call-arg]
+        return Settings(_env_file=None, database_url=database_url)
 
 
 def create_pg_database(server_url: str) -> str:
@@ -187,7 +187,7 @@ def module_deps(
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     # The console's files (exports, charts) go to the test's folder, not the checkout.
-    return Settings(  # type: ignore[call-arg]
+    return Settings(
         _env_file=None, database_url=database_url, bridgebot_files_dir=tmp_path / "files"
     )
 
@@ -233,7 +233,7 @@ def fake_slack(fake_slack_server: HTTPServer) -> Iterator[FakeSlack]:
 
 @pytest.fixture
 def slack_settings(database_url: str, fake_slack: FakeSlack) -> Settings:
-    return Settings(  # type: ignore[call-arg]
+    return Settings(
         _env_file=None,
         database_url=database_url,
         slack_bot_token="xoxb-test-token",

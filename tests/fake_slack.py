@@ -211,8 +211,8 @@ class FakeSlack:
             case "response_url":
                 return {"ok": True}
             case "conversations.open":
-                user = str(call.params.get("users", "")).split(",")[0]
-                return {"ok": True, "channel": {"id": f"D{user}"}}
+                first_user = str(call.params.get("users", "")).split(",")[0]
+                return {"ok": True, "channel": {"id": f"D{first_user}"}}
             case "files.getUploadURLExternal":
                 with self._lock:
                     file_id = f"F{len(self.uploads) + 1}"

@@ -13,6 +13,7 @@ from typing import Any
 
 from apscheduler.schedulers.base import STATE_RUNNING
 from fastapi.testclient import TestClient
+from starlette.applications import Starlette
 
 from schedules import TICK_JOB_ID
 
@@ -23,7 +24,8 @@ def wait_until_idle(client: TestClient, timeout: float = IDLE_TIMEOUT_SECONDS) -
     """Block until the app behind `client` (inside its `with`) has no work left after the
     answers it gave, and its scheduler no tick running or due (a wake() it was given)."""
     assert client.portal is not None, "use the client inside `with TestClient(...)`"
-    client.portal.call(_idle, client.app.state, timeout)  # type: ignore[attr-defined]
+    assert isinstance(client.app, Starlette)
+    client.portal.call(_idle, client.app.state, timeout)
 
 
 async def _idle(state: Any, timeout: float) -> None:

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 # Settings the developer may have exported; a test process must never inherit them.
 SETTING_PREFIXES = ("SLACK_", "TEAMS_", "BRIDGEBOT_")
@@ -56,7 +57,7 @@ def run_bridgebot(
     )
 
 
-def stop(process: subprocess.Popen[bytes], timeout: float = 10.0) -> int:
+def stop(process: subprocess.Popen[Any], timeout: float = 10.0) -> int:
     """SIGTERM, then SIGKILL if it does not exit in time; returns the exit code."""
     if process.poll() is None:
         process.terminate()

@@ -126,7 +126,7 @@ def unfinished(deps: Deps) -> int:
 def test_killing_an_instance_mid_fan_out_loses_nothing(
     pg_database_url: str, fake_slack: FakeSlack, tmp_path: Path
 ) -> None:
-    settings = Settings(_env_file=None, database_url=pg_database_url)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, database_url=pg_database_url)
     deps = build_deps(settings)
     rng = random.Random(7)
     processes: list[subprocess.Popen[bytes]] = []

@@ -137,7 +137,7 @@ def proxy(database: str) -> Iterator[SwitchableProxy]:
 @pytest.fixture
 def outage_deps(database: str, proxy: SwitchableProxy, fake_slack: FakeSlack) -> Iterator[Deps]:
     proxied = make_url(database).set(host="127.0.0.1", port=proxy.port)
-    settings = Settings(  # type: ignore[call-arg]
+    settings = Settings(
         _env_file=None,
         database_url=proxied.render_as_string(hide_password=False),
         slack_bot_token=SecretStr("xoxb-test-token"),

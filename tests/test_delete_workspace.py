@@ -86,8 +86,11 @@ def rows(deps: Deps, workspace_id: str) -> dict[str, int]:
             or 0
             for model in (Person, GlossaryTerm, Occurrence)
         }
-        counts["workspaces"] = session.scalar(
-            select(func.count()).select_from(Workspace).where(Workspace.id == workspace_id)
+        counts["workspaces"] = (
+            session.scalar(
+                select(func.count()).select_from(Workspace).where(Workspace.id == workspace_id)
+            )
+            or 0
         )
     store = SQLAlchemyInstallationStore(client_id=CLIENT_ID, engine=deps.engine)
     counts["bot tokens"] = int(store.find_bot(enterprise_id=None, team_id=workspace_id) is not None)

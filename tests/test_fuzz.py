@@ -90,7 +90,7 @@ UNSAFE = re.compile(r"<(?!@U0FUZZ>|#C[A-Z0-9]+>)[^>]*>")
 @pytest.fixture(scope="module")
 def fuzz_deps(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deps]:
     path = tmp_path_factory.mktemp("fuzz") / "fuzz.db"
-    deps = build_deps(Settings(_env_file=None, database_url=f"sqlite:///{path}"))  # type: ignore[call-arg]
+    deps = build_deps(Settings(_env_file=None, database_url=f"sqlite:///{path}"))
     run(deps, "bridge", f"channel <#{OUR_CHANNEL}|shared>", admin=True)
     try:
         yield deps

@@ -15,7 +15,7 @@ from bot.commands.standup import STANDUP_CREATE_FORM
 from bot.deps import Deps
 from bot.models import BoardPost, GlossaryKey, GlossaryTerm, Standup, WorkspaceSettings
 from bot.replies import link
-from bot.router import parse_line, run_form
+from bot.router import Caller, parse_line, run_form
 from bot.services import glossary_io, workspaces
 from bot.services.pulse import ALL_SIDES
 from bot.settings import Settings
@@ -57,7 +57,7 @@ def standup_values(**changes: str) -> dict[str, str]:
     } | changes
 
 
-def submit(deps: Deps, callback_id: str, values: dict[str, str], caller: object = ADMIN) -> None:
+def submit(deps: Deps, callback_id: str, values: dict[str, str], caller: Caller = ADMIN) -> None:
     run_form(scope(deps, caller), callback_id, values, "")
 
 
@@ -249,4 +249,4 @@ def test_slack_links_cannot_take_a_label_from_their_address() -> None:
 
 def test_the_public_url_setting_must_be_a_plain_address() -> None:
     with pytest.raises(ValueError, match="plain address, without spaces"):
-        Settings(_env_file=None, bridgebot_public_url="https://bridge.example|Official")  # type: ignore[call-arg]
+        Settings(_env_file=None, bridgebot_public_url="https://bridge.example|Official")

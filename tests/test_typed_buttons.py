@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from bot.deps import Deps
 from bot.models import BoardPost, ChallengeHelper
-from bot.replies import Reply, plain_text
+from bot.replies import Paragraph, Reply, plain_text
 from bot.router import Caller, RequestScope, parse_line, run_command
 from bot.services import board
 
@@ -139,7 +139,9 @@ def test_posts_and_lists_show_the_number_to_type(deps: Deps) -> None:
     win, challenge = board_with_a_win_and_a_challenge(deps)
 
     wins = run(deps, BOB, "/win list")
-    assert plain_text(wins.blocks[1].text).startswith(f"No. {win} · ")  # type: ignore[union-attr]
+    listing = wins.blocks[1]
+    assert isinstance(listing, Paragraph)
+    assert plain_text(listing.text).startswith(f"No. {win} · ")
     challenges = run(deps, BOB, "/challenge list")
     assert f"No. {challenge} · " in said(challenges)
     helps = run(deps, BOB, "/challenge help")

@@ -372,7 +372,7 @@ def cancel(
         conditions.append(Occurrence.due_at == due_at)
     return session.execute(
         update(Occurrence).where(*conditions).values(status=OccurrenceStatus.CANCELLED.value)
-    ).rowcount  # type: ignore[attr-defined,no-any-return]
+    ).rowcount  # type: ignore[attr-defined]
 
 
 def _claimable(now: datetime) -> Any:
@@ -404,7 +404,6 @@ def _claimed(row: Any) -> ClaimedOccurrence:
         payload=dict(row.payload or {}),
         attempt=row.attempts,
     )
-
 
 
 def next_due(*, session: Session, workspace_id: str, now: datetime) -> datetime | None:

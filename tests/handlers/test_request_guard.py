@@ -49,7 +49,7 @@ def count_rows(deps: Deps, model: type) -> int:
 @contextmanager
 def web_app(database_url: str, fake: FakeSlack, **overrides: Any) -> Iterator[TestClient]:
     """The app in single-workspace HTTP mode, with settings beyond the defaults."""
-    settings = Settings(  # type: ignore[call-arg]
+    settings = Settings(
         _env_file=None,
         database_url=database_url,
         slack_bot_token="xoxb-test-token",

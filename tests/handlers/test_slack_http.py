@@ -162,7 +162,7 @@ def test_slack_is_asked_about_admin_rights_only_when_a_command_needs_them(
 
 @pytest.fixture
 def admins_deps(database_url: str, fake_slack: FakeSlack) -> Iterator[Deps]:
-    settings = Settings(  # type: ignore[call-arg]
+    settings = Settings(
         _env_file=None,
         database_url=database_url,
         slack_bot_token="xoxb-test-token",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -70,7 +70,7 @@ def socket_http(
     database_url: str, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[TestClient]:
     monkeypatch.setattr(server, "AsyncSocketModeHandler", NoSocket)
-    settings = Settings(  # type: ignore[call-arg]
+    settings = Settings(
         _env_file=None,
         database_url=database_url,
         slack_bot_token="xoxb-test-token",
@@ -108,7 +108,10 @@ def test_bolt_never_answers_a_request_that_failed_verification(
     makes Bolt's signature check itself fail, and the one error path stays silent."""
     httpserver.expect_request(re.compile(".*")).respond_with_data("ok")
     body = slash_command_body("/bridge", "side it", response_url=httpserver.url_for("/collect"))
-    headers = slack_headers(body) | {"X-Slack-Request-Timestamp": "soon"}
+    headers: dict[str, str | Sequence[str]] = {
+        **slack_headers(body),
+        "X-Slack-Request-Timestamp": "soon",
+    }
 
     async def dispatch() -> int:
         async with aiohttp.ClientSession() as session:
@@ -130,7 +133,7 @@ def test_bolt_never_answers_a_request_that_failed_verification(
 
 @pytest.fixture
 def oauth_deps(database_url: str, fake_slack: FakeSlack) -> Iterator[Deps]:
-    settings = Settings(  # type: ignore[call-arg]
+    settings = Settings(
         _env_file=None,
         database_url=database_url,
         slack_client_id="1111.2222",
@@ -169,7 +172,7 @@ def install(client: TestClient, fake: FakeSlack) -> str:
 def stored_tokens(deps: Deps) -> tuple[int, int]:
     """Rows of the team in slack_sdk's bot and installation tables."""
     with deps.engine.connect() as connection:
-        return tuple(  # type: ignore[return-value]
+        return tuple(
             connection.execute(
                 text(f"SELECT count(*) FROM {table} WHERE team_id = :team"), {"team": TEAM_ID}
             ).scalar_one()

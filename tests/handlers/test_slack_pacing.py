@@ -27,7 +27,7 @@ def quick_pace(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def post_all(fake_slack: FakeSlack, posts: list[tuple[str, str]]) -> list[object]:
     """Post (conversation, text) pairs at once through one notifier; results or errors."""
-    settings = Settings(  # type: ignore[call-arg]
+    settings = Settings(
         _env_file=None,
         database_url="sqlite://",
         slack_bot_token=SecretStr("xoxb-test"),

@@ -213,8 +213,8 @@ def test_calendar_uploads_the_ics_to_the_callers_dm_and_gives_a_subscribe_url(
     (upload,) = fake_slack.completed_uploads()
     assert upload.filename == "standup-1.ics"
     assert upload.channel == "DU0ALICE"  # the caller's DM, as conversations.open named it
-    event = next(c for c in Calendar.from_ical(upload.content).walk() if c.name == "VEVENT")
-    assert event["rrule"]["BYDAY"] == ["TU", "TH"]
+    (event,) = Calendar.from_ical(upload.content).events
+    assert event.rrules[0]["BYDAY"] == ["TU", "TH"]
     assert event["dtstart"].params["TZID"] == "Europe/London"
 
     # The subscribe URL serves the same calendar.

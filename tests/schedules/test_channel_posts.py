@@ -175,7 +175,11 @@ def test_a_retry_after_a_crash_past_the_post_does_not_post_again(
         ).claimed
     deliver = scheduler.delivery_for(CHANNEL_POST)
     assert deliver is not None
-    asyncio.run(deliver(claimed, scheduler))  # posted; then the crash
+
+    async def deliver_once() -> None:
+        await deliver(claimed, scheduler)
+
+    asyncio.run(deliver_once())  # posted; then the crash
     assert len(notifier.posts) == 1
 
     report = tick(scheduler, timedelta(minutes=3))  # the lease has run out

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 
+import numpy as np
+
 from bot.commands.pulse import trend_reply
 from bot.deps import Deps
 from bot.replies import Visibility, block_plain_text
@@ -95,9 +97,9 @@ def test_a_trend_row_and_the_chart_leave_everyone_out_that_week(deps: Deps) -> N
     assert "02 Mar: Marketing 100% · IT – · Everyone –" in table
 
     lines = {line.get_label(): line for line in trend_figure(weeks, LABELS).axes[0].get_lines()}
-    everyone = [float(y) for y in lines["Everyone"].get_ydata()]
+    everyone = list(np.asarray(lines["Everyone"].get_ydata(), dtype=float))
     assert everyone[0] == 100.0 and math.isnan(everyone[1])
-    assert [float(y) for y in lines["Marketing"].get_ydata()] == [100.0, 100.0]
+    assert list(np.asarray(lines["Marketing"].get_ydata(), dtype=float)) == [100.0, 100.0]
 
 
 def test_the_change_since_last_week_is_not_shown_for_everyone_while_a_side_is_hidden(

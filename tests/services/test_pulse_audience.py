@@ -176,7 +176,7 @@ def test_upgrading_freezes_the_audience_of_open_weekly_pulses(fresh_database_url
     try:
         upgrade(engine, "0008")
         with engine.begin() as connection:
-            for ws, audience in (("T0ALL", "sides"), ("T0TWO", "marketing_it")):
+            for ws, audience_setting in (("T0ALL", "sides"), ("T0TWO", "marketing_it")):
                 connection.execute(
                     text(
                         "INSERT INTO workspaces (id, platform, created_at) "
@@ -191,7 +191,7 @@ def test_upgrading_freezes_the_audience_of_open_weekly_pulses(fresh_database_url
                         "digest_time, pulse_audience, updated_at) VALUES (:ws, 'UTC', "
                         "'Marketing', 'IT', 'Other', 3, 4, '16:00:00', :audience, :at)"
                     ),
-                    {"ws": ws, "audience": audience, "at": at},
+                    {"ws": ws, "audience": audience_setting, "at": at},
                 )
                 for user, side in (
                     ("U1", "marketing"),
@@ -229,16 +229,19 @@ def test_upgrading_freezes_the_audience_of_open_weekly_pulses(fresh_database_url
                     "SELECT poll_id, user_ref, side FROM pulse_audience ORDER BY poll_id, user_ref"
                 )
             ).all()
-            invited = dict(
-                connection.execute(text("SELECT id, invited FROM pulse_polls ORDER BY id")).all()
-            )
+            invited_by_poll = {
+                row.id: row.invited
+                for row in connection.execute(
+                    text("SELECT id, invited FROM pulse_polls ORDER BY id")
+                )
+            }
         assert [tuple(row) for row in audience] == [
             (1, "U1", "marketing"), (1, "U2", "it"), (1, "U3", "other"),
             (2, "U1", "marketing"), (2, "U2", "it"),
         ]  # fmt: skip
         parsed = {
             poll_id: value if isinstance(value, dict) else json.loads(value)
-            for poll_id, value in invited.items()
+            for poll_id, value in invited_by_poll.items()
         }
         assert parsed == {
             1: {"marketing": 1, "it": 1, "other": 1},

@@ -163,7 +163,7 @@ def test_upgrading_unties_pulses_closed_before(fresh_database_url: str) -> None:
         def voters(poll_id: int) -> list[tuple[str, str, str]]:
             with engine.connect() as connection:
                 return [
-                    tuple(row)  # type: ignore[misc]
+                    tuple(row)
                     for row in connection.execute(
                         text(
                             "SELECT 'answer', voter_hash, side FROM pulse_answers "

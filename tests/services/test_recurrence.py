@@ -23,8 +23,8 @@ WEEKDAYS = (0, 1, 2, 3, 4)
 DAILY = tuple(range(7))
 
 
-def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 # -- parsing -------------------------------------------------------------------------

@@ -64,7 +64,7 @@ def test_the_key_file_is_made_on_first_run_readable_by_its_owner_only_then_reuse
 
     # Random, not derived from anything: another installation gets another key.
     other = build_deps(
-        Settings(  # type: ignore[call-arg]
+        Settings(
             _env_file=None,
             database_url=f"sqlite:///{tmp_path}/other.db",
             bridgebot_secret_key_file=tmp_path / "elsewhere" / "other.key",

@@ -563,8 +563,8 @@ def test_run_now_sends_at_once_and_drops_the_next_usual_occurrence(deps: Deps) -
     assert (QUESTIONS_FANOUT, at(TUE, 8, 30)) in planned(deps, view)  # the rest stays planned
     # The next tick's planning adds Tuesday and later, never Monday 09:30 again.
     plan(deps, moment)
-    mondays = [d for _, d in planned(deps, view) if d.date() == MON]
-    assert all(d in {moment, moment + timedelta(minutes=60)} for d in mondays)
+    monday_times = [d for _, d in planned(deps, view) if d.date() == MON]
+    assert all(d in {moment, moment + timedelta(minutes=60)} for d in monday_times)
     assert (QUESTIONS_FANOUT, at(TUE, 8, 30)) in planned(deps, view)
 
 

@@ -45,7 +45,7 @@ SHARED = channel(
 GENERAL = channel(TEAM_A, TEAM_A, TENANT_A)
 
 
-def outgoing_token(_scope: str, _tenant: str | None = None) -> str:
+def outgoing_token(_scope: str | list[str], _tenant: str | None = None) -> str:
     """What the bot sends the Bot Connector instead of an Azure AD token (unsigned, fake)."""
     claims = {
         "aud": "https://api.botframework.com",
@@ -84,7 +84,7 @@ def teams_settings_for(database_url: str, **overrides: Any) -> Settings:
         "bridgebot_public_url": "https://bridgebot.test",
         "bridgebot_admins": [ADMIN.aad],
     }
-    return Settings(_env_file=None, **(values | overrides))  # type: ignore[call-arg]
+    return Settings(_env_file=None, **(values | overrides))
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import func, select
 
 from bot.deps import Deps
@@ -19,7 +21,7 @@ def board_post(teams: Teams, command: str, who: object = ALICE) -> Call:
     return post
 
 
-def titles(card: dict) -> list[str]:  # type: ignore[type-arg]
+def titles(card: dict[str, Any]) -> list[str]:
     return [action["title"] for action in actions(card)]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from bot.deps import Deps
@@ -12,7 +14,7 @@ from tests.teams.conftest import ADMIN, ALICE, BOB, SHARED, Teams, actions, card
 DM = personal(ALICE).conversation_id  # the 1:1 chat Teams opens for Alice
 
 
-def titles(card: dict) -> list[str]:  # type: ignore[type-arg]
+def titles(card: dict[str, Any]) -> list[str]:
     return [action["title"] for action in actions(card)]
 
 

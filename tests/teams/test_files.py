@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlparse
 
 from bot.deps import Deps
@@ -14,7 +15,7 @@ from tests.teams.fake_connector import Call
 from tests.teams.test_proactive import create_standup, install_in_team, tick
 
 
-def images(card: dict) -> list[dict]:  # type: ignore[type-arg]
+def images(card: dict[str, Any]) -> list[dict[str, Any]]:
     found = []
 
     def walk(node: object) -> None:

@@ -85,10 +85,12 @@ def test_a_click_from_another_tenant_cannot_touch_a_post(teams: Teams) -> None:
 def test_references_are_looked_up_only_in_their_own_tenant(teams: Teams) -> None:
     teams.say("bridge side it", ALICE, SHARED)  # bridgebot now knows SHARED in tenant A
     notifier = app_scheduler(teams.client).notifier
+    portal = teams.client.portal
+    assert portal is not None
     with pytest.raises(DeliveryError):
-        teams.client.portal.call(notifier.post, TENANT_B, SHARED.channel_id, message("hello"))
+        portal.call(notifier.post, TENANT_B, SHARED.channel_id, message("hello"))
     with pytest.raises(DeliveryError):
-        teams.client.portal.call(notifier.post, TENANT_B, ALICE.aad, message("hello"))
+        portal.call(notifier.post, TENANT_B, ALICE.aad, message("hello"))
     assert teams.connector.sent(SHARED.channel_id) == []
 
 

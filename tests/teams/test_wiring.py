@@ -55,7 +55,7 @@ def test_scheduled_messages_go_by_each_workspaces_platform(deps: Deps) -> None:
             session=session, workspace_id="console", platform="console", timezone="UTC"
         )
     slack, teams = Recording("slack"), Recording("teams")
-    router = PlatformNotifier(deps.session_factory, {"slack": slack, "teams": teams})  # type: ignore[dict-item]
+    router = PlatformNotifier(deps.session_factory, {"slack": slack, "teams": teams})
 
     async def run() -> None:
         assert await router.post("T0SLACK", "C1", message("hi")) == "slack-1"
