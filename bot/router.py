@@ -120,6 +120,9 @@ class CommandContext:
     resolve_channel: ChannelResolver = no_channel_mentions
     resolve_user: UserResolver = people_as_picked
     posting_limits: PostingLimits = field(default_factory=PostingLimits)
+    # The command's own text is read by others (a Teams channel or group chat), so
+    # anything anonymous must not be typed there.
+    typed_where_others_see: bool = False
 
     @property
     def workspace_id(self) -> str:
@@ -368,6 +371,7 @@ class RequestScope:
     channel_ref: str | None = None
     resolve_channel: ChannelResolver = no_channel_mentions
     resolve_user: UserResolver = people_as_picked
+    typed_where_others_see: bool = False  # see CommandContext
 
     @property
     def workspace_id(self) -> str:
@@ -412,6 +416,7 @@ def run_in_context(
                 resolve_channel=scope.resolve_channel,
                 resolve_user=scope.resolve_user,
                 posting_limits=router.posting_limits,
+                typed_where_others_see=scope.typed_where_others_see,
             )
             if once_key is not None and not dedupe.first_time(
                 session=session, key=once_key, now=scope.now

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot import replies
 from bot.commands import FeatureConfig
-from bot.errors import Conflict, DomainError, Invalid, NotAllowed, usage_line
+from bot.errors import Conflict, DomainError, Invalid, NotAllowed, NotFound, usage_line
 from bot.models import Side, WorkspaceSettings
 from bot.replies import (
     Attachment,
@@ -50,8 +50,14 @@ from bot.services.recurrence import WEEKDAY_NAMES, WEEKDAYS, RecurrenceError, pa
 from bot.services.workspaces import WorkspaceView
 from bot.textinput import ascii_number
 
-USAGE = "/pulse [results [WEEKS] | now | schedule | ask QUESTION | OPTION | OPTION … | export]"
+USAGE = (
+    "/pulse [results [WEEKS] | now | schedule | ask QUESTION | OPTION | OPTION … | export"
+    " | answer 4 4 5 | comment TEXT | vote POLL OPTION | close POLL]"
+)
 ASK_USAGE = "/pulse ask QUESTION | OPTION | OPTION (2 to 10 options)"
+# The typed forms of the pulse's buttons (the weekly DM and a quick poll's card).
+ANSWER_USAGE = "/pulse answer 4 4 5 (1 to 5 for each question, in order) | /pulse answer 2=4"
+VOTE_USAGE = "/pulse vote POLL OPTION (the numbers on the poll's card) | /pulse close POLL"
 
 PULSE_VOTE = "pulse_vote"
 PULSE_COMMENT = "pulse_comment"
@@ -85,6 +91,8 @@ def register(router: CommandRouter, config: FeatureConfig) -> None:
                 "/pulse: the latest pulse results · /pulse results [WEEKS]: the trend",
                 "/pulse ask QUESTION | OPTION | OPTION: a quick poll in this channel",
                 "/pulse now · /pulse schedule (admins) · /pulse export: a CSV of results",
+                "/pulse answer 4 4 5 (or 2=4: one question) · /pulse comment TEXT: the weekly pulse",
+                "/pulse vote POLL OPTION · /pulse close POLL: a quick poll, by its number",
             ),
             handler=lambda ctx, args: handle_pulse(ctx, args, secret_key),
         )
@@ -112,6 +120,10 @@ def handle_pulse(ctx: CommandContext, args: str, secret_key: str) -> Reply:
         "schedule": lambda: schedule_form(ctx),
         "export": lambda: export(ctx),
         "ask": lambda: ask(ctx, rest),
+        "answer": lambda: answer_typed(ctx, rest, secret_key),
+        "comment": lambda: comment_typed(ctx, rest, secret_key),
+        "vote": lambda: vote_typed(ctx, rest, secret_key),
+        "close": lambda: close_typed(ctx, rest),
         "help": lambda: replies.message(replies.text("Usage: ", replies.code(USAGE))),
     }
     if sub not in handlers:
@@ -488,6 +500,14 @@ def question_message(poll: PollView, chosen: dict[int, int], *, has_comment: boo
             )
         )
     )
+    blocks.append(
+        Note(
+            text(
+                "Or type /pulse answer 4 4 5 (1 to 5 for each question, in order), "
+                "/pulse answer 2=4 for one question, and /pulse comment TEXT."
+            )
+        )
+    )
     return Reply(blocks=tuple(blocks), visibility=Visibility.CHANNEL)
 
 
@@ -571,6 +591,8 @@ def submit_comment(
         )
     except DomainError as exc:  # closed, gone, too long: said next to the comment
         raise Invalid(field_errors={"comment": str(exc)}) from None
+    if not values.get("comment", "").strip():  # an empty comment removes one
+        return replies.message("You have no comment on this pulse now; your answers stay.")
     return replies.message("Thanks — your comment is saved without your name.")
 
 
@@ -673,10 +695,10 @@ def ask(ctx: CommandContext, rest: str) -> Reply:
 def ask_message(poll: PollView, counts: list[int]) -> Reply:
     total = sum(counts)
     lines = []
-    for option, count in zip(poll.options, counts, strict=True):
+    for number, (option, count) in enumerate(zip(poll.options, counts, strict=True), start=1):
         share = round(100 * count / total) if total else 0
         bar = "█" * round(share / 10) + "░" * (10 - round(share / 10))
-        lines.append(text(f"{bar} {count} ({share}%) ", option))
+        lines.append(text(f"{number}. {bar} {count} ({share}%) ", option))
     blocks: list[Block] = [
         Paragraph(text(bold(poll.questions[0]))),
         Paragraph(replies.join_lines(lines)),
@@ -697,6 +719,15 @@ def ask_message(poll: PollView, counts: list[int]) -> Reply:
         blocks.append(
             Buttons((Button("Close poll", PULSE_ASK_CLOSE, str(poll.id), ButtonStyle.DANGER),))
         )
+        blocks.append(
+            Note(
+                text(
+                    f"Quick poll {poll.id} · /pulse vote {poll.id} OPTION · /pulse close {poll.id}"
+                )
+            )
+        )
+    else:
+        blocks.append(Note(text(f"Quick poll {poll.id}")))
     return Reply(blocks=tuple(blocks), visibility=Visibility.CHANNEL)
 
 
@@ -771,3 +802,153 @@ def refresh_poll(ctx: CommandContext, key: str) -> tuple[PostedMessage, Reply] |
         session=ctx.session, workspace_id=ctx.workspace_id, poll_id=poll_id
     )
     return PostedMessage(poll.channel_ref, poll.message_ref), ask_message(poll, counts)
+
+
+# -- typed forms of the buttons (the console, Teams) ---------------------------------
+
+
+def _only_you_see(ctx: CommandContext, what: str) -> None:
+    """Refuse an anonymous answer typed where others read it; nothing is saved."""
+    if ctx.typed_where_others_see:
+        raise NotAllowed(
+            f"Everyone here can read what you type, so {what} was not saved. "
+            "Type it in your chat with bridgebot, where only you see it."
+        )
+
+
+def _open_pulse(ctx: CommandContext) -> PollView:
+    poll = pulse.open_weekly_poll(session=ctx.session, workspace_id=ctx.workspace_id)
+    if poll is None:
+        raise NotFound("No weekly pulse is open now; the next one comes by direct message.")
+    return poll
+
+
+def parse_answers(typed: str, questions: int) -> dict[int, int]:
+    """`4 4 5` (a value for each question, in order) or `2=4 3=5` (chosen questions):
+    question index -> value, every value on the 1 to 5 scale."""
+    tokens = typed.split()
+    if not tokens:
+        raise Invalid("Give your answers, for example /pulse answer 4 4 5.", ANSWER_USAGE)
+    paired = ["=" in token for token in tokens]
+    if all(paired):
+        pairs = [tuple(token.split("=", 1)) for token in tokens]
+    elif not any(paired) and len(tokens) == questions:
+        pairs = [(str(n), token) for n, token in enumerate(tokens, start=1)]
+    else:
+        raise Invalid(
+            f"Give a value for each of the {questions} questions, in order "
+            "(/pulse answer 4 4 5), or one question's as 2=4.",
+            ANSWER_USAGE,
+        )
+    chosen: dict[int, int] = {}
+    for question_text, value_text in pairs:
+        question, value = ascii_number(question_text), ascii_number(value_text)
+        if question is None or not 1 <= question <= questions:
+            raise Invalid(f"The questions are numbered 1 to {questions}.", ANSWER_USAGE)
+        if value is None or not 1 <= value <= len(pulse.SCALE):
+            raise Invalid(
+                "Answers go from 1 (strongly disagree) to 5 (strongly agree).", ANSWER_USAGE
+            )
+        if question - 1 in chosen:
+            raise Invalid(f"Question {question} is answered twice.", ANSWER_USAGE)
+        chosen[question - 1] = value
+    return chosen
+
+
+def answer_typed(ctx: CommandContext, typed: str, secret_key: str) -> Reply:
+    """`/pulse answer 4 4 5`: the 1-5 buttons of the weekly pulse, all or none saved."""
+    _only_you_see(ctx, "your answer")
+    poll = _open_pulse(ctx)
+    for question, value in parse_answers(typed, len(poll.questions)).items():
+        vote(ctx, f"{poll.id}:{question}:{value}", secret_key)
+    mine = pulse.my_answers(
+        session=ctx.session,
+        workspace_id=ctx.workspace_id,
+        poll_id=poll.id,
+        user_ref=ctx.caller.user_ref,
+        secret_key=secret_key,
+    )
+    scale = dict(pulse.SCALE)
+    given = " · ".join(f"{n + 1}. {scale[value]}" for n, value in sorted(mine.items()))
+    closes = f" until {poll.closes_at:%a %d %b %H:%M} UTC" if poll.closes_at else ""
+    blocks: list[Block] = [
+        Paragraph(text("Saved without your name: ", given, ".")),
+        Note(text(f"You can change your answers{closes}: type /pulse answer again.")),
+    ]
+    missing = [str(n + 1) for n in range(len(poll.questions)) if n not in mine]
+    if missing:
+        blocks.append(
+            Note(text(f"Still open: question {', '.join(missing)} (/pulse answer {missing[0]}=4)."))
+        )
+    return Reply(blocks=tuple(blocks))
+
+
+def comment_typed(ctx: CommandContext, typed: str, secret_key: str) -> Reply:
+    """`/pulse comment TEXT` saves the weekly pulse's anonymous comment; alone, it opens
+    the comment form (where an empty comment removes one)."""
+    poll = _open_pulse(ctx)
+    if not typed.strip():
+        return comment_form(ctx, str(poll.id))
+    _only_you_see(ctx, "your comment")
+    pulse.save_comment(
+        session=ctx.session,
+        workspace_id=ctx.workspace_id,
+        poll_id=poll.id,
+        user_ref=ctx.caller.user_ref,
+        text=typed,
+        secret_key=secret_key,
+        now=ctx.now,
+    )
+    return replies.message("Thanks — your comment is saved without your name.")
+
+
+def _quick_poll(ctx: CommandContext, poll_text: str) -> PollView:
+    poll_id = ascii_number(poll_text.removeprefix("#"))
+    if poll_id is None:
+        raise Invalid("Give the poll's number, as its card shows it.", VOTE_USAGE)
+    try:
+        poll = pulse.get_poll(session=ctx.session, workspace_id=ctx.workspace_id, poll_id=poll_id)
+    except PollNotFound:
+        poll = None
+    if poll is None or poll.kind != pulse.ADHOC:  # a weekly pulse is answered with /pulse answer
+        raise NotFound(f"There is no quick poll {poll_id}; its number is on its card.")
+    return poll
+
+
+def vote_typed(ctx: CommandContext, typed: str, secret_key: str) -> Reply:
+    """`/pulse vote POLL OPTION`: an option's button on a quick poll's card."""
+    parts = typed.split()
+    if len(parts) != 2:
+        raise Invalid(
+            "Give the poll's number and the option's, for example /pulse vote 3 2.", VOTE_USAGE
+        )
+    _only_you_see(ctx, "your vote")
+    poll = _quick_poll(ctx, parts[0])
+    option = ascii_number(parts[1])
+    if option is None or not 1 <= option <= len(poll.options):
+        raise Invalid(f"Quick poll {poll.id} has options 1 to {len(poll.options)}.", VOTE_USAGE)
+    voted = ask_vote(ctx, f"{poll.id}:{option - 1}", secret_key)
+    return Reply(
+        blocks=(
+            Paragraph(
+                text(
+                    "Your vote for “",
+                    poll.options[option - 1],
+                    "” counts; vote again to change it.",
+                )
+            ),
+        ),
+        outbox=voted.outbox,
+    )
+
+
+def close_typed(ctx: CommandContext, typed: str) -> Reply:
+    """`/pulse close POLL`: the Close poll button."""
+    poll = _quick_poll(ctx, typed.strip())
+    closed = ask_close(ctx, str(poll.id))
+    return Reply(
+        blocks=(
+            Paragraph(text(f"Quick poll {poll.id} is closed; its card shows the final count.")),
+        ),
+        outbox=closed.outbox,
+    )

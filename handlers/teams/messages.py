@@ -131,6 +131,8 @@ async def run_typed_command(
     scope = runtime.request_scope(
         runtime.caller(turn), turn.channel_ref, channel_resolver(turn, known, mentioned)
     )
+    # Outside the 1:1 chat everyone in the conversation reads the typed command.
+    scope = replace(scope, typed_where_others_see=not turn.personal)
     started = time.perf_counter()
     reply = await asyncio.to_thread(run_command, scope, name, args)
     COMMAND_SECONDS.labels(command=name if runtime.deps.router.get(name) else "unknown").observe(
