@@ -46,7 +46,10 @@ from bot.services.standups import (
 )
 from bot.textinput import ascii_number
 
-USAGE = "/standup [list | pause ID | resume ID | skip ID DATE | delete ID | now ID | calendar ID]"
+USAGE = (
+    "/standup [list | pause ID | resume ID | skip ID DATE | delete ID | now ID | calendar ID"
+    " | answer ID | share ID win|challenge]"
+)
 
 STANDUP_CREATE_FORM = "standup_create_form"
 STANDUP_ANSWER = "standup_answer"
@@ -75,6 +78,8 @@ def register(router: CommandRouter, config: FeatureConfig) -> None:
                 "/standup list · pause ID · resume ID · delete ID",
                 "/standup skip ID DATE: cancel one day (24 Dec, friday, tomorrow) · now ID: run it now",
                 "/standup calendar ID: an .ics file and a calendar subscribe link",
+                "/standup answer ID: answer today's async round · share ID win|challenge: "
+                "post your answer to the board",
             ),
             handler=lambda ctx, args: handle_standup(ctx, args, public_url=public_url),
         )
@@ -109,6 +114,9 @@ def handle_standup(ctx: CommandContext, args: str, *, public_url: str) -> Reply:
         "skip": lambda number, more: skip(ctx, number, more),
         "now": lambda number, _: run_now(ctx, number),
         "calendar": lambda number, _: calendar(ctx, number, public_url),
+        # The typed forms of the Answer and Share buttons (the console, Teams).
+        "answer": lambda number, _: answer_typed(ctx, number),
+        "share": lambda number, more: share_typed(ctx, number, more),
     }
     if sub not in with_id:
         raise Invalid(f"/standup has no “{sub[:20]}” option.", USAGE)
@@ -509,7 +517,7 @@ def questions_message(view: StandupView, local_date: date) -> Reply:
                 text(
                     "Answers go into a digest in ",
                     replies.channel(view.channel_ref),
-                    " at the deadline.",
+                    f" at the deadline. Or type /standup answer {view.number}.",
                 )
             ),
         ),
@@ -631,6 +639,9 @@ def submit_answers(ctx: CommandContext, values: dict[str, str], metadata: str) -
     ]
     if buttons:
         blocks.append(Buttons(buttons))
+        roles = sorted(set((row.shareable or {}).values()), reverse=True)  # win, challenge
+        typed = " · ".join(f"/standup share {view.number} {role}" for role in roles)
+        blocks.append(Note(text("Or type ", typed, ".")))
     return Reply(blocks=tuple(blocks))
 
 
@@ -648,3 +659,46 @@ def share_answer(ctx: CommandContext, value: str) -> Reply:
         user_ref=ctx.caller.user_ref,
     )
     return board_commands.post(ctx, role, answer, source="standup")
+
+
+def answer_typed(ctx: CommandContext, number: int) -> Reply:
+    """`/standup answer ID`: the Answer button of the round taking answers now."""
+    view = standups.get(session=ctx.session, workspace_id=ctx.workspace_id, number=number)
+    if view.mode != "async":
+        raise Invalid(f"{view.name} is a live call: only async stand-ups take written answers.")
+    local_date = standups.open_round(session=ctx.session, view=view, now=ctx.now)
+    if local_date is None:
+        raise NotFound(
+            f"{view.name} takes no answers now; its questions come by direct message "
+            "when a round starts."
+        )
+    standups.check_may_answer(  # refused before typing, not after
+        session=ctx.session,
+        view=view,
+        local_date=local_date,
+        user_ref=ctx.caller.user_ref,
+        now=ctx.now,
+    )
+    return open_answer_form(ctx, f"{view.id}:{local_date.isoformat()}")
+
+
+def share_typed(ctx: CommandContext, number: int, role_text: str) -> Reply:
+    """`/standup share ID win|challenge`: the Share button on one's latest answers."""
+    role = role_text.strip().lower()
+    if role not in {"win", "challenge"}:
+        raise Invalid(f"Share it as a win or a challenge: /standup share {number} win.", USAGE)
+    view = standups.get(session=ctx.session, workspace_id=ctx.workspace_id, number=number)
+    row = standups.latest_answer(
+        session=ctx.session,
+        workspace_id=ctx.workspace_id,
+        standup_id=view.id,
+        user_ref=ctx.caller.user_ref,
+    )
+    if row is None:
+        raise NotFound(f"You have no answers to {view.name} to share.")
+    index = next((int(i) for i, r in sorted((row.shareable or {}).items()) if r == role), None)
+    if index is None:
+        raise NotFound(
+            f"Your answers to {view.name} on {row.local_date:%A %d %B} have no {role} to share."
+        )
+    return share_answer(ctx, f"{row.id}:{index}")

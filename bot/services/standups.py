@@ -82,6 +82,8 @@ class AnswerRefused(NotAllowed):
     """Answers after the deadline, or from someone not taking part."""
 
 
+MAX_DEADLINE_MINUTES = 24 * 60  # an async round takes answers for at most a day
+
 # A stand-up looked up by its id (a button, a scheduled job) that is no longer there.
 GONE = "That stand-up has been deleted."
 
@@ -191,7 +193,7 @@ def _parse(draft: StandupDraft) -> tuple[dict[str, Any], dict[str, str]]:
     values["both_sides"] = draft.both_sides
     for field, raw, upper in (
         ("reminder_lead", draft.reminder_lead_minutes, 24 * 60),
-        ("deadline", draft.deadline_minutes, 24 * 60),
+        ("deadline", draft.deadline_minutes, MAX_DEADLINE_MINUTES),
     ):
         minutes = ascii_number(raw.strip() or "0")
         if minutes is None:
@@ -730,17 +732,7 @@ def save_answers(
         AnswerRefused: after the deadline.
     """
     view = get_by_id(session=session, workspace_id=workspace_id, standup_id=standup_id)
-    deadline = _deadline(session, view, local_date)
-    if deadline is None:
-        raise AnswerRefused(f"{view.name} has no async round on {local_date:%A %d %B}.")
-    if now >= deadline:
-        raise AnswerRefused(f"The deadline for {view.name} on {local_date:%A %d %B} has passed.")
-    if user_ref not in participants(session=session, view=view) and not _was_asked(
-        session, view, local_date, user_ref
-    ):
-        raise AnswerRefused(
-            f"You were not asked to take part in {view.name} on {local_date:%A %d %B}."
-        )
+    check_may_answer(session=session, view=view, local_date=local_date, user_ref=user_ref, now=now)
     shareable = {
         str(i): role
         for i, question in enumerate(view.questions)
@@ -772,6 +764,64 @@ def save_answers(
         row.updated_at = now
     session.flush()
     return row
+
+
+def check_may_answer(
+    *, session: Session, view: StandupView, local_date: date, user_ref: str, now: datetime
+) -> None:
+    """Refuse (AnswerRefused) answers after the round's deadline or from someone it did
+    not ask; checked again when they are saved."""
+    deadline = _deadline(session, view, local_date)
+    if deadline is None:
+        raise AnswerRefused(f"{view.name} has no async round on {local_date:%A %d %B}.")
+    if now >= deadline:
+        raise AnswerRefused(f"The deadline for {view.name} on {local_date:%A %d %B} has passed.")
+    if user_ref not in participants(session=session, view=view) and not _was_asked(
+        session, view, local_date, user_ref
+    ):
+        raise AnswerRefused(
+            f"You were not asked to take part in {view.name} on {local_date:%A %d %B}."
+        )
+
+
+def open_round(*, session: Session, view: StandupView, now: datetime) -> date | None:
+    """The async round answered now: the latest whose questions have gone out and
+    whose digest is still ahead (None when no round is taking answers)."""
+    local_date = Occurrence.payload["local_date"].as_string()
+    started = (
+        select(local_date)
+        .where(
+            Occurrence.workspace_id == view.workspace_id,
+            Occurrence.subject_ref == _subject(view.id),
+            Occurrence.kind == QUESTIONS_FANOUT,
+            Occurrence.status != OccurrenceStatus.CANCELLED.value,
+            Occurrence.due_at <= now,
+            # No round takes answers longer than the longest deadline a stand-up can have.
+            Occurrence.due_at > now - timedelta(minutes=MAX_DEADLINE_MINUTES),
+        )
+        .order_by(Occurrence.due_at.desc())
+    )
+    for day in dict.fromkeys(session.execute(started).scalars()):
+        deadline = _deadline(session, view, date.fromisoformat(day))
+        if deadline is not None and now < deadline:
+            return date.fromisoformat(day)
+    return None
+
+
+def latest_answer(
+    *, session: Session, workspace_id: str, standup_id: int, user_ref: str
+) -> StandupAnswer | None:
+    """A person's most recent answers to a stand-up (the round they last answered)."""
+    return session.execute(
+        select(StandupAnswer)
+        .where(
+            StandupAnswer.workspace_id == workspace_id,
+            StandupAnswer.standup_id == standup_id,
+            StandupAnswer.user_ref == user_ref,
+        )
+        .order_by(StandupAnswer.local_date.desc())
+        .limit(1)
+    ).scalar_one_or_none()
 
 
 def get_answers(
