@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner, Result
 
 from bot.deps import Deps
-from bot.models import GlossaryTerm, Occurrence, Person, Side, Workspace
-from bot.services import glossary, occurrences, people, workspaces
+from bot.models import GlossaryTerm, InboxCommand, Occurrence, Person, Side, Workspace
+from bot.services import command_inbox, glossary, occurrences, people, workspaces
 from bot.settings import get_settings
 from handlers.cli import cli
 
@@ -47,6 +47,18 @@ def run(database_url: str, deps: Deps, monkeypatch: pytest.MonkeyPatch) -> Itera
                 subject_ref="weekly",
                 due_at=deps.clock(),
                 payload={"conversation_ref": "C0SHARED", "text": "hello"},
+            )
+            command_inbox.store(  # a command acknowledged and not run yet
+                session=session,
+                replay_key=f"signed:{workspace_id}",
+                workspace_id=workspace_id,
+                user_ref="U0ALICE",
+                user_name=None,
+                command="win",
+                text="Shipped it",
+                channel_ref=None,
+                response_url=None,
+                now=deps.clock(),
             )
     store = SQLAlchemyInstallationStore(client_id=CLIENT_ID, engine=deps.engine)
     for workspace_id in (GONE, KEPT):
@@ -84,7 +96,7 @@ def rows(deps: Deps, workspace_id: str) -> dict[str, int]:
                 select(func.count()).select_from(model).where(model.workspace_id == workspace_id)
             )
             or 0
-            for model in (Person, GlossaryTerm, Occurrence)
+            for model in (Person, GlossaryTerm, Occurrence, InboxCommand)
         }
         counts["workspaces"] = (
             session.scalar(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from bot.models import Workspace
+from bot.models import InboxCommand, Workspace
 
 
 def delete_workspace(*, session: Session, workspace_id: str) -> bool:
@@ -13,7 +13,10 @@ def delete_workspace(*, session: Session, workspace_id: str) -> bool:
 
     Every tenant table references workspaces with ON DELETE CASCADE, so one statement
     removes people, glossary, stand-ups, board, pulses and scheduled deliveries alike.
+    Stored commands have no such reference (a workspace's first arrives before it):
+    deleted here, so none is run again into a recreated workspace.
     """
+    session.execute(delete(InboxCommand).where(InboxCommand.workspace_id == workspace_id))
     deleted = session.execute(
         delete(Workspace).where(Workspace.id == workspace_id),
         execution_options={"preserve_rowcount": True},
