@@ -46,7 +46,7 @@ def async_standup(console: ConsoleDriver) -> None:
     assert "Created stand-up 1: Joint." in printed
 
 
-def board(deps: Deps) -> list[tuple[str, str, str]]:
+def board(deps: Deps) -> list[tuple[str, str | None, str]]:
     with deps.session_factory() as session:
         rows = session.execute(
             select(BoardPost.kind, BoardPost.author_ref, BoardPost.text).order_by(BoardPost.id)
