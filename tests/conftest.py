@@ -25,6 +25,7 @@ from bot.migrate import upgrade
 from bot.models import Base
 from bot.settings import Settings
 from tests.clock import Clock
+from tests.console_driver import ConsoleDriver
 from tests.fake_slack import FakeSlack
 from tests.signing import SIGNING_SECRET
 
@@ -281,3 +282,13 @@ def slack_http(
         fake_slack.add_user(member)
     with TestClient(create_web_app(slack_deps)) as client:
         yield client
+
+
+@pytest.fixture
+def console(deps: Deps) -> Iterator[ConsoleDriver]:
+    """A console typed into line by line, started as mia (the workspace's first person, an admin)."""
+    driver = ConsoleDriver(deps, "mia")
+    try:
+        yield driver
+    finally:
+        driver.close()

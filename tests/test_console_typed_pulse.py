@@ -4,7 +4,6 @@ anonymously, and a quick poll voted and closed by its number, as the person who 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -22,15 +21,6 @@ START = datetime(2030, 3, 2, 9, 0, tzinfo=UTC)  # a Saturday
 @pytest.fixture
 def clock() -> Clock:
     return Clock(START)
-
-
-@pytest.fixture
-def console(deps: Deps) -> Iterator[ConsoleDriver]:
-    driver = ConsoleDriver(deps, "mia")
-    try:
-        yield driver
-    finally:
-        driver.close()
 
 
 def team(console: ConsoleDriver) -> None:

@@ -4,7 +4,6 @@ one's own answer to the board."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -21,15 +20,6 @@ START = datetime(2030, 3, 4, 8, 0, tzinfo=UTC)  # a Monday
 @pytest.fixture
 def clock() -> Clock:
     return Clock(START)
-
-
-@pytest.fixture
-def console(deps: Deps) -> Iterator[ConsoleDriver]:
-    driver = ConsoleDriver(deps, "mia")
-    try:
-        yield driver
-    finally:
-        driver.close()
 
 
 def async_standup(console: ConsoleDriver) -> None:

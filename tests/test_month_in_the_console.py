@@ -4,7 +4,6 @@ stand-ups, wins, challenges, pulses, a quick poll and the glossary, and what eac
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -23,15 +22,6 @@ IT = ["ava", "noah", "yuki", "ben", "sofia", "arjun"]
 @pytest.fixture
 def clock() -> Clock:
     return Clock(START)
-
-
-@pytest.fixture
-def console(deps: Deps) -> Iterator[ConsoleDriver]:
-    driver = ConsoleDriver(deps, "mia")
-    try:
-        yield driver
-    finally:
-        driver.close()
 
 
 def answer_pulse(console: ConsoleDriver, person: str, choices: tuple[str, str, str]) -> None:
