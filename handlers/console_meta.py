@@ -7,7 +7,7 @@ clock on and delivers everything that falls due on the way, in order, `:time` sh
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -15,12 +15,12 @@ from sqlalchemy import select
 from bot.models import Person, Side
 from bot.replies import Button, Reply
 from bot.router import CommandContext, run_in_context
-from bot.services import occurrences, people, workspaces
+from bot.services import people, workspaces
 from bot.services.people import SideSource
 from handlers.console import CONSOLE_WORKSPACE, show_delivered
 from handlers.console_clock import DurationError, describe_duration, parse_duration
 from handlers.console_people import NAME, ConsolePerson
-from schedules.jobs import run_tick
+from schedules import fast_forward
 
 if TYPE_CHECKING:  # the session runs these commands
     from handlers.console import ConsoleSession
@@ -215,24 +215,10 @@ async def advance_clock(console: ConsoleSession, delta: timedelta) -> None:
         await asyncio.sleep(0.01)
     console.notifier.stamp_zone = await asyncio.to_thread(console.zone)
     try:
-        await run_tick(scheduler, now=clock())  # what is due already goes first
-        due_at_once = 0
-        while (now := clock()) < target:
-            upcoming = await asyncio.to_thread(_next_due, console, now)
-            step = min(target, now + MAX_STEP)
-            # Due already (planned during the last tick, e.g. a pulse's DMs): tick again
-            # now, unless it stays pending (the tick could not take it), then move on.
-            due_at_once = due_at_once + 1 if upcoming is not None and upcoming <= now else 0
-            if upcoming is not None and due_at_once <= 2:
-                step = min(step, max(upcoming, now))
-            clock.move_to(step)
-            await run_tick(scheduler, now=step)
+        await fast_forward.advance(
+            scheduler, clock, target, workspace_id=CONSOLE_WORKSPACE, max_step=MAX_STEP
+        )
     finally:
         console.notifier.stamp_zone = None
         if scheduler.running:
             scheduler.resume()
-
-
-def _next_due(console: ConsoleSession, now: datetime) -> datetime | None:
-    with console.deps.session_factory() as session:
-        return occurrences.next_due(session=session, workspace_id=CONSOLE_WORKSPACE, now=now)

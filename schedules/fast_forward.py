@@ -15,6 +15,9 @@ from schedules.scheduler import Scheduler
 # jump never skips past a planning run that would have planned something on the way.
 MAX_STEP = timedelta(hours=6)
 RETRY_STEP = timedelta(minutes=1)
+# Ticks at one moment while each makes more due at once (open, plan, deliver); past that,
+# what stays due could not be delivered, and is tried again a RETRY_STEP later.
+TICKS_AT_ONE_MOMENT = 3
 
 
 class MovableClock(Protocol):
@@ -35,16 +38,18 @@ async def advance(
     *,
     workspace_id: str,
     fired: Fired | None = None,
+    max_step: timedelta = MAX_STEP,
 ) -> int:
     """Move `clock` forward to `until`, running the tick at every moment something of the
     workspace falls due on the way, in order, as a scheduler running all along would have.
 
     `fired` is awaited after each tick that delivered anything, before time moves on; if
-    it answers True (someone will act on what arrived), the clock stops there.
-    Returns how many deliveries were made.
+    it answers True (someone will act on what arrived), the clock stops there. No step
+    is longer than `max_step`. Returns how many deliveries were made.
     """
     sent = 0
     now = clock()
+    ticks_here = 1
     while True:
         clock.move_to(now)
         now = clock()  # a clock that keeps flowing may be a little past it
@@ -55,9 +60,19 @@ async def advance(
         if now >= until:
             return sent
         upcoming = await asyncio.to_thread(_next_due, scheduler, workspace_id, now)
-        # Something still due now was not deliverable this tick: try again a minute on.
-        soonest = max(upcoming, now + RETRY_STEP) if upcoming else until
-        now = min(soonest, now + MAX_STEP, until)
+        if upcoming is not None and upcoming <= now and ticks_here < TICKS_AT_ONE_MOMENT:
+            # Made due by this very tick (a pulse opens, then its DMs are planned): they go
+            # out stamped with this moment, as a scheduler running all along would send them.
+            ticks_here += 1
+            continue
+        ticks_here = 1
+        if upcoming is None:
+            soonest = until
+        elif upcoming > now:
+            soonest = upcoming  # the next due time, or a put-off message's "not before"
+        else:  # still due after several ticks here: not deliverable now, try a minute on
+            soonest = now + RETRY_STEP
+        now = min(soonest, now + max_step, until)
 
 
 def _next_due(scheduler: Scheduler, workspace_id: str, after: datetime) -> datetime | None:
