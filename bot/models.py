@@ -133,6 +133,8 @@ class WorkspaceSettings(Base):
     pulse_time: Mapped[time] = mapped_column(Time, default=time(10, 0), server_default="10:00:00")
     pulse_open_hours: Mapped[int] = mapped_column(Integer, default=48, server_default="48")
     pulse_audience: Mapped[str] = mapped_column(String(16), default="sides", server_default="sides")
+    # The holiday calendar ("GB", "US-CA") of everyone who has not chosen their own region.
+    holiday_region: Mapped[str | None] = mapped_column(String(40))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     __table_args__ = (CheckConstraint("anonymity_threshold >= 3", name="anonymity_min"),)
@@ -153,6 +155,9 @@ class Person(Base):
     user_ref: Mapped[str] = mapped_column(String(128), info=PERSON)
     side: Mapped[str | None] = mapped_column(String(16))
     display_name: Mapped[str | None] = mapped_column(String(200))
+    # Their own holiday calendar and time zone; None means the workspace's.
+    region: Mapped[str | None] = mapped_column(String(40))
+    timezone: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -290,6 +295,55 @@ class GlossaryEdit(Base):
         return f"GlossaryEdit(term_name={self.term_name!r}, action={self.action!r})"
 
 
+class GlossaryLookup(Base):
+    """One typed glossary lookup: the looker's side, the term found (or what was typed when
+    nothing was), and the day. Never the person: the dashboard counts lookups by side."""
+
+    __tablename__ = "glossary_lookups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    side: Mapped[str | None] = mapped_column(String(16))
+    query: Mapped[str] = mapped_column(String(80))
+    # The term as it was named when found (None: nothing found); kept if it is deleted later.
+    term_name: Mapped[str | None] = mapped_column(String(80))
+    term_origin: Mapped[str | None] = mapped_column(String(16))
+    found: Mapped[bool] = mapped_column(default=False)
+    looked_up_on: Mapped[date] = mapped_column(Date)
+
+    __table_args__ = (
+        Index("ix_glossary_lookups_workspace_day", "workspace_id", "looked_up_on"),
+    )
+
+    def __repr__(self) -> str:
+        return f"GlossaryLookup(side={self.side!r}, query={self.query!r}, found={self.found!r})"
+
+
+class DashboardSession(Base):
+    """A dashboard sign-in: a single-use link (stored as a hash), then the session it
+    started (its id also a hash), until it expires or its holder signs out."""
+
+    __tablename__ = "dashboard_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    user_ref: Mapped[str] = mapped_column(String(128), info=PERSON)
+    # Whether they were an admin when they asked for the link: what the session may see.
+    is_admin: Mapped[bool] = mapped_column(default=False)
+    link_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    link_expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    session_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    session_expires_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"DashboardSession(id={self.id!r}, workspace_id={self.workspace_id!r})"
+
+
 class Standup(Base):
     """A recurring joint stand-up: when, where, how, and who takes part."""
 
@@ -313,6 +367,8 @@ class Standup(Base):
     reminder_lead_minutes: Mapped[int] = mapped_column(Integer, default=15)
     deadline_minutes: Mapped[int] = mapped_column(Integer, default=120)
     paused: Mapped[bool] = mapped_column(default=False)
+    # Public holiday calendars ("GB", "US-CA"): it does not run on their holidays.
+    holiday_calendars: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     creator_ref: Mapped[str | None] = mapped_column(String(128), info=PERSON)
     calendar_token: Mapped[str] = mapped_column(String(64), unique=True)
     # Occurrences are planned up to here; the planner only looks at stand-ups behind it.
@@ -345,6 +401,29 @@ class StandupSkip(Base):
 
     def __repr__(self) -> str:
         return f"StandupSkip(standup_id={self.standup_id!r}, local_date={self.local_date!r})"
+
+
+class TimeOff(Base):
+    """A person's time off: whole days in their own time zone, first and last included."""
+
+    __tablename__ = "time_off"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    user_ref: Mapped[str] = mapped_column(String(128), info=PERSON)
+    first_day: Mapped[date] = mapped_column(Date)
+    last_day: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("first_day <= last_day", name="days_in_order"),
+        Index("ix_time_off_workspace_user", "workspace_id", "user_ref", "last_day"),
+        # Who is away on a day: the periods not yet over.
+        Index("ix_time_off_workspace_last_day", "workspace_id", "last_day"),
+    )
+
+    def __repr__(self) -> str:
+        return f"TimeOff(user_ref={self.user_ref!r}, {self.first_day}..{self.last_day})"
 
 
 class StandupAnswer(Base):
