@@ -133,6 +133,15 @@ class WorkspaceSettings(Base):
     pulse_time: Mapped[time] = mapped_column(Time, default=time(10, 0), server_default="10:00:00")
     pulse_open_hours: Mapped[int] = mapped_column(Integer, default=48, server_default="48")
     pulse_audience: Mapped[str] = mapped_column(String(16), default="sides", server_default="sides")
+    # Question ids the next weekly pulse asks, in order (bot/data/questions.yaml or a
+    # custom question's "custom-N"); None: the three default questions.
+    pulse_questions: Mapped[list[str] | None] = mapped_column(JSON)
+    # The gap alert: a question's gap widening by this many points against the average
+    # of its previous three pulses, or a side's response rate falling below this share
+    # (percent, 0 = never); and whether the shared channel gets a short post too.
+    pulse_alert_gap: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
+    pulse_alert_rate: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    pulse_alert_channel: Mapped[bool] = mapped_column(default=False, server_default="0")
     # The holiday calendar ("GB", "US-CA") of everyone who has not chosen their own region.
     holiday_region: Mapped[str | None] = mapped_column(String(40))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -551,6 +560,11 @@ class PulsePoll(Base):
     closed_at: Mapped[datetime | None]
     # People invited per side when it opened (response rates), e.g. {"marketing": 12}.
     invited: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    # A weekly pulse's question ids, one per question (trends follow a question by its id),
+    # and per question either None or the statement each side was asked (a mirrored pair:
+    # {"marketing": ..., "it": ...}), frozen when it opened. Quick polls have neither.
+    question_ids: Mapped[list[str] | None] = mapped_column(JSON)
+    mirrors: Mapped[list[dict[str, str] | None] | None] = mapped_column(JSON)
     author_ref: Mapped[str | None] = mapped_column(String(128), info=PERSON)  # ad-hoc polls only
     channel_ref: Mapped[str | None] = mapped_column(String(64), info=NOT_PERSON)
     message_ref: Mapped[str | None] = mapped_column(String(64), info=NOT_PERSON)
@@ -661,6 +675,45 @@ class PulseAudience(Base):
 
     def __repr__(self) -> str:
         return f"PulseAudience(poll_id={self.poll_id!r}, side={self.side!r})"
+
+
+class PulseCustomQuestion(Base):
+    """A statement an admin wrote for their workspace's pulse, beside the shipped bank.
+
+    Its key ("custom-3") is its id in trends; a mirrored one has a statement per side.
+    """
+
+    __tablename__ = "pulse_custom_questions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    key: Mapped[str] = mapped_column(String(32))
+    statement: Mapped[str] = mapped_column(Text)
+    text_marketing: Mapped[str | None] = mapped_column(Text)
+    text_it: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("workspace_id", "key"),)
+
+    def __repr__(self) -> str:
+        return f"PulseCustomQuestion(key={self.key!r})"
+
+
+class PulseAlertRecipient(Base):
+    """An admin who gets the pulse's gap alert by direct message."""
+
+    __tablename__ = "pulse_alert_recipients"
+
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_ref: Mapped[str] = mapped_column(String(128), primary_key=True, info=PERSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"PulseAlertRecipient(workspace_id={self.workspace_id!r})"
 
 
 class SideChange(Base):
