@@ -783,3 +783,137 @@ class InboxCommand(Base):
 
     def __repr__(self) -> str:
         return f"InboxCommand(id={self.id!r}, command={self.command!r}, outcome={self.outcome!r})"
+
+
+class PairSettings(Base):
+    """Bridge pairs in a workspace: whether rounds run, how often, when, where announced."""
+
+    __tablename__ = "pair_settings"
+
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    enabled: Mapped[bool] = mapped_column(default=False)
+    every_weeks: Mapped[int] = mapped_column(Integer, default=2)
+    weekday: Mapped[int] = mapped_column(Integer, default=1)  # Monday is 0
+    local_time: Mapped[time] = mapped_column(Time, default=time(10, 0))
+    # Where each round is announced (None: nowhere; the pairs are told by direct message).
+    channel_ref: Mapped[str | None] = mapped_column(String(64), info=NOT_PERSON)
+    # The local date of the first round; rounds fall every `every_weeks` weeks from it.
+    anchor: Mapped[date | None] = mapped_column(Date)
+    # "Not paired with someone met in the last N rounds while any other choice exists."
+    recent_rounds: Mapped[int] = mapped_column(Integer, default=6)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("every_weeks IN (1, 2, 4)", name="every_known"),
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday_known"),
+    )
+
+    def __repr__(self) -> str:
+        return f"PairSettings(workspace_id={self.workspace_id!r}, enabled={self.enabled!r})"
+
+
+class PairMember(Base):
+    """Someone who opted in to bridge pairs (until they leave), and when they pause."""
+
+    __tablename__ = "pair_members"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    user_ref: Mapped[str] = mapped_column(String(128), info=PERSON)
+    # Not paired in rounds before this local date (None: not snoozed).
+    snoozed_until: Mapped[date | None] = mapped_column(Date)
+    joined_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("workspace_id", "user_ref"),)
+
+    def __repr__(self) -> str:
+        return f"PairMember(workspace_id={self.workspace_id!r}, user_ref={self.user_ref!r})"
+
+
+class PairBlock(Base):
+    """"Don't pair me with X": private to the person who asked, never shown to X."""
+
+    __tablename__ = "pair_blocks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    user_ref: Mapped[str] = mapped_column(String(128), info=PERSON)
+    blocked_ref: Mapped[str] = mapped_column(String(128), info=PERSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("workspace_id", "user_ref", "blocked_ref"),)
+
+    def __repr__(self) -> str:
+        return f"PairBlock(workspace_id={self.workspace_id!r}, user_ref={self.user_ref!r})"
+
+
+class PairRound(Base):
+    """One round of bridge pairs; unique per slot, so a round re-run is the same round."""
+
+    __tablename__ = "pair_rounds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    slot: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("workspace_id", "slot"),)
+
+    def __repr__(self) -> str:
+        return f"PairRound(workspace_id={self.workspace_id!r}, slot={self.slot!r})"
+
+
+class BridgePair(Base):
+    """A pair (or trio) of one round; its people are its seats."""
+
+    __tablename__ = "bridge_pairs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    round_id: Mapped[int] = mapped_column(
+        ForeignKey("pair_rounds.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"BridgePair(id={self.id!r}, round_id={self.round_id!r})"
+
+
+class PairSeat(Base):
+    """Someone's place in a round: in a pair (with their side then and their answer to
+    "did you meet?"), or sitting out (pair_id None). Unique per round and person, so
+    nobody is ever in two pairs of one round."""
+
+    __tablename__ = "pair_seats"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    round_id: Mapped[int] = mapped_column(ForeignKey("pair_rounds.id", ondelete="CASCADE"))
+    pair_id: Mapped[int | None] = mapped_column(
+        ForeignKey("bridge_pairs.id", ondelete="CASCADE"), index=True
+    )
+    user_ref: Mapped[str] = mapped_column(String(128), info=PERSON)
+    side: Mapped[str] = mapped_column(String(16))
+    answer: Mapped[str | None] = mapped_column(String(16))  # met | planned | not
+    answered_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint("round_id", "user_ref"),
+        CheckConstraint("answer IN ('met', 'planned', 'not')", name="answer_known"),
+        Index("ix_pair_seats_workspace_user", "workspace_id", "user_ref"),
+    )
+
+    def __repr__(self) -> str:
+        return f"PairSeat(round_id={self.round_id!r}, user_ref={self.user_ref!r})"
