@@ -375,6 +375,9 @@ class Standup(Base):
     both_sides: Mapped[bool] = mapped_column(default=False)
     reminder_lead_minutes: Mapped[int] = mapped_column(Integer, default=15)
     deadline_minutes: Mapped[int] = mapped_column(Integer, default=120)
+    # An async round's one reminder to those who have not answered, this many minutes
+    # before its digest; None: no reminder (the default).
+    nudge_minutes: Mapped[int | None] = mapped_column(Integer)
     paused: Mapped[bool] = mapped_column(default=False)
     # Public holiday calendars ("GB", "US-CA"): it does not run on their holidays.
     holiday_calendars: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
@@ -458,6 +461,27 @@ class StandupAnswer(Base):
 
     def __repr__(self) -> str:
         return f"StandupAnswer(standup_id={self.standup_id!r}, user_ref={self.user_ref!r})"
+
+
+class StandupDigest(Base):
+    """Where a round's digest was posted, so late answers and edits update it in place."""
+
+    __tablename__ = "standup_digests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    standup_id: Mapped[int] = mapped_column(ForeignKey("standups.id", ondelete="CASCADE"))
+    local_date: Mapped[date] = mapped_column(Date)
+    channel_ref: Mapped[str] = mapped_column(String(64), info=NOT_PERSON)
+    message_ref: Mapped[str] = mapped_column(String(200), info=NOT_PERSON)
+    posted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("standup_id", "local_date"),)
+
+    def __repr__(self) -> str:
+        return f"StandupDigest(standup_id={self.standup_id!r}, local_date={self.local_date!r})"
 
 
 class BoardPost(Base):
