@@ -22,7 +22,10 @@ logger = logging.getLogger(__name__)
 def register(scheduler: Scheduler) -> None:
     """Teach the tick to plan stand-ups and deliver each of their kinds."""
     deps = scheduler.deps
-    scheduler.add_planner(lambda session, now: standups.plan_due(session=session, now=now))
+    scheduler.add_planner(
+        # Plans that have run out and did not fit in this tick's budget: tick again at once.
+        lambda session, now: standups.plan_due(session=session, now=now, behind=scheduler.wake)
+    )
     views = RecentStandups(deps)
     scheduler.on_tick_started(views.clear)
     fan_out = partial(

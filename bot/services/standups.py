@@ -6,7 +6,7 @@ import base64
 import hashlib
 import hmac
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -47,13 +47,15 @@ MAX_PARTICIPANTS = 200
 PLANNING_HORIZON = timedelta(days=2)
 # After an outage, deliveries are planned (and recorded as missed) this far back at most.
 MAX_CATCH_UP = timedelta(days=14)
-# A tick plans stand-ups this many at a time. Plans that have run out (new and changed
-# stand-ups, or after an outage) are all made at once: something may be due now.
-# Plans merely running out within the day (thousands at once, if they were all made
-# together) can wait: no batch of them starts that would end past PLANNING_BUDGET,
-# so they spread over ticks instead of making one slow tick.
+# A tick plans stand-ups this many at a time, soonest-ending plan first, and starts no
+# batch that would end past PLANNING_BUDGET (the first batch always runs), so thousands
+# of plans never make one slow tick. Plans merely running out within the day (thousands
+# at once, if they were all made together) wait for the next minute's tick. Plans that
+# have run out (new and changed stand-ups, or after an outage) may have something due
+# now: while any are left, the tick is run again at once (after delivering what is due),
+# so 10,000 stand-ups created together are planned over a few seconds of short ticks.
 PLANNING_BATCH = 25
-RAN_OUT_BATCH = 500  # plans that ran out are made in larger batches: fewer round trips
+RAN_OUT_BATCH = 100  # plans that ran out are made in larger batches: fewer round trips
 PLANNING_BUDGET = timedelta(milliseconds=100)
 
 # Occurrence kinds. A fan-out kind expands at its due time into one row per person.
@@ -464,28 +466,53 @@ def run_now(
     return view, local_date
 
 
-def plan_due(*, session: Session, now: datetime, budget: timedelta = PLANNING_BUDGET) -> int:
+def plan_due(
+    *,
+    session: Session,
+    now: datetime,
+    budget: timedelta | None = None,
+    behind: Callable[[], None] | None = None,
+) -> int:
     """Plan the deliveries of stand-ups whose plan runs out soon; returns how many planned.
 
     Only stand-ups behind their horizon are read, so a tick stays cheap with thousands.
-    Every plan that has run out is made; of those still running, at least one batch,
-    and more while `budget` lasts.
+    Batches go soonest-ending plan first: at least one, and more while `budget`
+    (PLANNING_BUDGET by default) lasts.
+    When the budget stops it with plans that have run out still waiting (something of
+    theirs may be due now), `behind` is called: the scheduler then ticks again at once.
     """
+    seconds = (PLANNING_BUDGET if budget is None else budget).total_seconds()
     started = last = time.monotonic()
-    total, size = 0, PLANNING_BATCH
+    total = 0
+    size = PLANNING_BATCH
     while batch := _plan_batch(session, now, size):
         total += len(batch)
         # Plans come soonest-ending first: past the last batch's end, none has run out.
-        if _ran_out(batch[-1], now):
-            size = RAN_OUT_BATCH
-            continue
-        size = PLANNING_BATCH
+        ran_out = _ran_out(batch[-1], now)
+        size = RAN_OUT_BATCH if ran_out else PLANNING_BATCH
         # Another batch only if it should end within the budget, as long as the last took.
         finished = time.monotonic()
-        if 2 * finished - last - started > budget.total_seconds():
+        if 2 * finished - last - started > seconds:
+            if ran_out and behind is not None and _any_ran_out(session, now):
+                behind()
             break
         last = finished
     return total
+
+
+def _any_ran_out(session: Session, now: datetime) -> bool:
+    """Whether a stand-up that is not paused has a plan that has run out."""
+    return (
+        session.execute(
+            select(Standup.id)
+            .where(
+                Standup.paused.is_(False),
+                or_(Standup.planned_until.is_(None), Standup.planned_until <= now),
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
 
 
 def _ran_out(planned_until: datetime | None, now: datetime) -> bool:

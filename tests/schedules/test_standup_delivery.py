@@ -544,6 +544,36 @@ def test_a_stand_up_created_at_short_notice_is_reminded_at_once(
     assert notifier.take() == []
 
 
+def test_stand_ups_created_together_past_the_planning_budget_are_reminded_in_one_go(
+    deps: Deps,
+    notifier: RecordingNotifier,
+    scheduler: Scheduler,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Five stand-ups created at short notice, with a tick's planning budget that fits
+    two: the scheduler ticks again at once until all are planned, and every reminder
+    goes out at that moment, not a minute later."""
+    monkeypatch.setattr(standups, "PLANNING_BATCH", 2)
+    monkeypatch.setattr(standups, "RAN_OUT_BATCH", 2)
+    monkeypatch.setattr(standups, "PLANNING_BUDGET", timedelta(0))
+    for n in range(5):
+        create(deps, now=at(MON, 8, 26), name=f"Stand-up {n}", channel_ref=f"C0ST{n}")
+    ticks: list[datetime] = []
+
+    async def counted(scheduler: Scheduler, now: datetime | None = None) -> TickReport:
+        ticks.append(scheduler.deps.clock())
+        return await run_tick(scheduler, now)
+
+    monkeypatch.setattr("schedules.scheduler.run_tick", counted)
+    set_clock(deps, at(MON, 8, 26))
+    asyncio.run(scheduler.tick_until_settled())
+
+    assert len(ticks) == 3  # two plans a tick: three ticks, back to back
+    posts = [s for s in notifier.take() if s.conversation_ref.startswith("C0ST")]
+    assert sorted(s.conversation_ref for s in posts) == [f"C0ST{n}" for n in range(5)]
+    assert all("starts in 4 minutes" in s.text for s in posts)
+
+
 def test_someone_asked_who_then_changes_side_can_still_answer(
     deps: Deps, notifier: RecordingNotifier, scheduler: Scheduler
 ) -> None:

@@ -323,14 +323,42 @@ def test_a_fresh_plan_reminds_at_once_when_the_lead_has_begun(deps: Deps) -> Non
     assert planned(deps, view) == sorted(short_notice + meeting_rows(TUE) + meeting_rows(WED))
 
 
-def test_plans_that_have_run_out_are_all_made_in_one_tick(
+def test_plans_that_have_run_out_are_made_in_budgeted_batches_and_ask_for_another_tick(
     deps: Deps, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """New stand-ups may have something due at once: no budget defers them."""
+    """Thousands created at once would make one slow tick: a spent budget stops after a
+    batch, and asks for another tick at once while any new stand-up is left unplanned."""
     monkeypatch.setattr(standups, "PLANNING_BATCH", 2)
-    views = [create(deps, make_draft(name=f"New {n}")) for n in range(5)]
-    assert plan(deps, budget=timedelta(0)) == 5
-    assert all(planned(deps, view) for view in views)
+    monkeypatch.setattr(standups, "RAN_OUT_BATCH", 2)
+    views = [
+        create(deps, make_draft(name=f"New {n}"), now=NOW + timedelta(seconds=n)) for n in range(5)
+    ]
+    calls: list[int] = []
+    with deps.session_factory.begin() as session:
+        planned_now = standups.plan_due(
+            session=session,
+            now=NOW + timedelta(minutes=1),
+            budget=timedelta(0),
+            behind=lambda: calls.append(1),
+        )
+    # One batch, then the budget is spent: the oldest change was planned first, and
+    # another tick is asked for.
+    assert planned_now == 2 and calls == [1]
+    assert planned(deps, views[0]) and not planned(deps, views[4])
+    ticks = 1
+    while calls:
+        calls.clear()
+        ticks += 1
+        with deps.session_factory.begin() as session:
+            standups.plan_due(
+                session=session,
+                now=NOW + timedelta(minutes=1),
+                budget=timedelta(0),
+                behind=lambda: calls.append(1),
+            )
+    assert ticks == 3 and all(planned(deps, view) for view in views)
+    # Nothing left behind: no further tick is asked for, and a roomy budget plans all at once.
+    assert plan(deps, NOW + timedelta(minutes=1)) == 0
 
 
 def test_a_plan_starts_at_creation_not_at_the_tick_that_gets_to_it(deps: Deps) -> None:
