@@ -36,6 +36,7 @@ from bot.router import (
     split_first,
 )
 from bot.services import (
+    availability_privacy,
     occurrence_privacy,
     occurrences,
     people,
@@ -110,6 +111,7 @@ def register(router: CommandRouter, config: FeatureConfig) -> None:
     router.register_form(BRIDGE_SETTINGS_FORM, submit_settings)
     router.privacy.register(people_privacy.HOOKS)
     router.privacy.register(occurrence_privacy.HOOKS)
+    router.privacy.register(availability_privacy.HOOKS)
 
 
 def handle_bridge(ctx: CommandContext, args: str, *, router: CommandRouter) -> Reply:
