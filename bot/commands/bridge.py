@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 
 from bot import replies
-from bot.commands import FeatureConfig
+from bot.commands import FeatureConfig, time_off
 from bot.errors import Conflict, Invalid
 from bot.models import Side, WorkspaceSettings
 from bot.replies import (
@@ -58,7 +59,8 @@ from bot.services.recurrence import (
 from bot.textinput import JOINER_MESSAGE, ascii_number, has_joiners
 
 USAGE = (
-    "/bridge [help | side marketing|it|other | channel #CHANNEL | settings | forget-me | export-me]"
+    "/bridge [help | side marketing|it|other | away PERIOD|off|list | region CODE | "
+    "timezone ZONE | channel #CHANNEL | settings | forget-me | export-me]"
 )
 BRIDGE_FORGET_CONFIRM = "bridge_forget_confirm"
 LABEL_LIMIT = 40  # the columns' sizes
@@ -86,6 +88,8 @@ def register(router: CommandRouter, config: FeatureConfig) -> None:
             slack_escape=True,
             teams_menu=(
                 TeamsMenuEntry("bridge side", "bridge side marketing|it|other: set your side"),
+                TeamsMenuEntry("bridge away", "bridge away friday | 3 days | until 5 Jan | off"),
+                TeamsMenuEntry("bridge region", "bridge region GB|US-CA|DE-BY: your holidays"),
                 TeamsMenuEntry(
                     "bridge channel", "bridge channel here: the shared channel (admins)"
                 ),
@@ -93,6 +97,7 @@ def register(router: CommandRouter, config: FeatureConfig) -> None:
             help_lines=(
                 "/bridge help: what bridgebot does and every command",
                 "/bridge side marketing|it|other: set your side",
+                *time_off.HELP_LINES,
                 "/bridge channel #CHANNEL: the shared channel for wins, challenges and digests (admins)",
                 "/bridge settings: time zone, side labels, pulse audience, digest day, anonymity threshold (admins)",
                 "/bridge sync: set sides from the Marketing and IT user groups now (admins)",
@@ -118,9 +123,12 @@ def handle_bridge(ctx: CommandContext, args: str, *, router: CommandRouter) -> R
     """Dispatch `/bridge SUBCOMMAND`."""
     sub, rest = split_first(args)
     handlers: dict[str, Callable[[], Reply]] = {
-        "": lambda: help_reply(router),
-        "help": lambda: help_reply(router),
+        "": lambda: _with_away_note(ctx, help_reply(router)),
+        "help": lambda: _with_away_note(ctx, help_reply(router)),
         "side": lambda: set_side(ctx, rest),
+        "away": lambda: time_off.away(ctx, rest),
+        "region": lambda: time_off.set_region(ctx, rest),
+        "timezone": lambda: time_off.set_timezone(ctx, rest),
         "channel": lambda: set_channel(ctx, rest),
         "settings": lambda: settings_form(ctx),
         "forget-me": lambda: confirm_forget(ctx),
@@ -130,6 +138,12 @@ def handle_bridge(ctx: CommandContext, args: str, *, router: CommandRouter) -> R
     if sub not in handlers:
         raise Invalid(f"/bridge has no “{sub}” option.", USAGE)
     return handlers[sub]()
+
+
+def _with_away_note(ctx: CommandContext, reply: Reply) -> Reply:
+    """/bridge starts with the caller's time off (or today's holiday), when there is some."""
+    note = time_off.away_note(ctx)
+    return reply if note is None else replace(reply, blocks=(note, *reply.blocks))
 
 
 def help_reply(router: CommandRouter) -> Reply:
