@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -15,6 +16,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from bot.textinput import link_problem
+
+# More workers than this would only add database connections and memory.
+MAX_WORKERS = 64
 
 # Values people paste from docs and forget to replace.
 PLACEHOLDERS = {"changeme", "change-me", "xxx", "todo", "your-token", "secret", "placeholder"}
@@ -62,6 +66,9 @@ class Settings(BaseSettings):
 
     bridgebot_host: str = "127.0.0.1"
     bridgebot_port: int = Field(default=3000, ge=1, le=65535)
+    # Worker processes `bridgebot run` serves with, sharing the port; unset: one per core
+    # (one on SQLite, see `workers`).
+    bridgebot_workers: int | None = Field(default=None, ge=1, le=MAX_WORKERS)
     # Where people reach this server (calendar subscribe links); defaults to host:port.
     bridgebot_public_url: str | None = None
     # Larger request bodies get 413 before they are read (Slack's are a few KB).
@@ -197,6 +204,31 @@ class Settings(BaseSettings):
             raise _missing("slack_bot_token", "is required with SLACK_APP_TOKEN (Socket Mode)")
         return self
 
+    @model_validator(mode="after")
+    def _workers_fit_database(self) -> Settings:
+        if (self.bridgebot_workers or 1) > 1 and self.database_is_sqlite:
+            # Every worker runs the scheduler, whose claims need row locks SQLite lacks,
+            # and SQLite lets one process write at a time anyway.
+            raise SettingError(
+                f"BRIDGEBOT_WORKERS: is {self.bridgebot_workers}, but SQLite serves with one "
+                "worker; use PostgreSQL in DATABASE_URL for more"
+            )
+        return self
+
+    @property
+    def database_is_sqlite(self) -> bool:
+        return make_url(self.database_url).get_backend_name() == "sqlite"
+
+    @property
+    def workers(self) -> int:
+        """How many worker processes `bridgebot run` serves with: BRIDGEBOT_WORKERS, else
+        one per core this process may use on PostgreSQL, and one on SQLite."""
+        if self.bridgebot_workers is not None:
+            return self.bridgebot_workers
+        if self.database_is_sqlite:
+            return 1
+        return max(1, min(MAX_WORKERS, usable_cores()))
+
     @property
     def run_mode(self) -> RunMode:
         """Which adapter `bridgebot run` starts."""
@@ -207,6 +239,13 @@ class Settings(BaseSettings):
         if self.slack_bot_token:
             return RunMode.SLACK_HTTP
         return RunMode.CONSOLE
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (a container's CPU set, not the host's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 class SettingError(ValueError):

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -86,12 +89,12 @@ def configure_logging(settings: Settings, *, console: bool = False) -> None:
         logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
-def connect(settings: Settings) -> Deps:
+def connect(settings: Settings, *, upgrade_schema: bool = True) -> Deps:
     """Deps with the schema upgraded, or one clear line if the database is unreachable."""
     from bot.deps import build_deps
 
     try:
-        return build_deps(settings)
+        return build_deps(settings, upgrade_schema=upgrade_schema)
     except SettingError as exc:  # the secret key is unusable or not this database's
         fail(f"bad setting: {exc}")
     except OperationalError as exc:
@@ -127,15 +130,73 @@ def run() -> None:
     from handlers.server import create_web_app
 
     deps = connect(settings)
-    uvicorn.run(
-        create_web_app(deps),
-        host=settings.bridgebot_host,
-        port=settings.bridgebot_port,
-        log_level=settings.log_level.lower(),
-        lifespan="on",
-        # Each Slack request already gets one log line of its own (without its text).
-        access_log=False,
-    )
+    workers = settings.workers
+
+    def serve(app: Any, **more: Any) -> None:
+        uvicorn.run(
+            app,
+            host=settings.bridgebot_host,
+            port=settings.bridgebot_port,
+            log_level=settings.log_level.lower(),
+            lifespan="on",
+            # Each Slack request already gets one log line of its own (without its text).
+            access_log=False,
+            **more,
+        )
+
+    if settings.bridgebot_workers is None and settings.database_is_sqlite:
+        logger.info(
+            "serving with one worker process: SQLite lets one process write at a time and "
+            "has no row locks for the scheduler's claims (use PostgreSQL for one per core)"
+        )
+    if workers == 1:
+        serve(create_web_app(deps))
+        return
+    # The schema is up to date and the key checked: each worker connects on its own.
+    deps.engine.dispose()
+    logger.info("serving with %d worker processes on one port", workers)
+    with metrics_shared_by_workers():
+        serve(WORKER_APP, factory=True, workers=workers)
+
+
+# uvicorn imports this in each worker process it starts (with `factory=True`).
+WORKER_APP = "handlers.cli:worker_app"
+MULTIPROCESS_METRICS = "PROMETHEUS_MULTIPROC_DIR"
+
+
+@contextmanager
+def metrics_shared_by_workers() -> Iterator[Path]:
+    """A fresh folder where every worker writes its metrics, for any worker to serve them all.
+
+    prometheus_client's multiprocess mode reads PROMETHEUS_MULTIPROC_DIR when it is first
+    imported, so it is set before the workers start (they inherit it). A folder left by
+    an earlier run would add its counts to this one's, so each run makes its own and
+    removes it when the last worker has stopped.
+    """
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="bridgebot-metrics-"))
+    previous = os.environ.get(MULTIPROCESS_METRICS)
+    os.environ[MULTIPROCESS_METRICS] = str(folder)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        if previous is None:
+            os.environ.pop(MULTIPROCESS_METRICS, None)
+        else:
+            os.environ[MULTIPROCESS_METRICS] = previous
+
+
+def worker_app() -> Any:
+    """The web app of one worker process of `bridgebot run` (uvicorn calls this in each)."""
+    from handlers.server import create_web_app
+
+    settings = load_settings()
+    configure_logging(settings)
+    # The parent process migrated the schema and checked the key before starting us.
+    return create_web_app(connect(settings, upgrade_schema=False))
 
 
 @cli.command()

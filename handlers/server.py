@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -11,7 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from sqlalchemy import text
@@ -153,6 +154,8 @@ def create_web_app(deps: Deps, *, teams_options: TeamsOptions | None = None) -> 
     async def healthz(request: Request) -> JSONResponse:
         return await health_response(deps, getattr(request.app.state, "scheduler", None))
 
+    metrics_registry = serving_registry()
+
     @api.get("/metrics")
     async def metrics(request: Request) -> Response:
         if not metrics_allowed(request.headers, deps.settings.bridgebot_metrics_token):
@@ -162,9 +165,20 @@ def create_web_app(deps: Deps, *, teams_options: TeamsOptions | None = None) -> 
                 headers={"WWW-Authenticate": "Bearer"},
                 media_type="text/plain",
             )
-        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(metrics_registry), media_type=CONTENT_TYPE_LATEST)
 
     return api
+
+
+def serving_registry() -> CollectorRegistry:
+    """What GET /metrics reports: this process's metrics, or, when `bridgebot run` serves
+    with several worker processes (PROMETHEUS_MULTIPROC_DIR set, see handlers.cli), every
+    worker's added up, so a scrape counts the same whichever worker answers it."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return REGISTRY
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    return registry
 
 
 def one_notifier(deps: Deps, notifiers: dict[str, Notifier]) -> Notifier:

@@ -72,5 +72,6 @@ def test_run_serves_slack_over_http_and_stops_on_sigterm(
     # uvicorn shuts down gracefully, then re-raises SIGTERM so the exit status tells it.
     assert code in (0, -signal.SIGTERM), output
     assert "Application shutdown complete" in output, output
+    assert "serving with one worker process: SQLite lets one process write at a time" in output
     assert process.poll() is not None
     assert "Traceback" not in output, output
