@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.errors import Invalid
+from bot.services.holiday_calendars import holiday_name
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -24,11 +25,13 @@ class RecurrenceError(Invalid):
 
 @dataclass(frozen=True)
 class Weekly:
-    """On these weekdays (Monday is 0) at this local time in this zone."""
+    """On these weekdays (Monday is 0) at this local time in this zone, except on the
+    public holidays of `calendars` ("GB", "US-CA")."""
 
     weekdays: tuple[int, ...]
     local_time: time
     timezone: str
+    calendars: tuple[str, ...] = ()
 
     @property
     def zone(self) -> ZoneInfo:
@@ -60,12 +63,16 @@ class Weekly:
         last = end.astimezone(zone).date() + timedelta(days=1)
         found = []
         for day in self.local_dates(first, last):
-            if day in skipped:
+            if day in skipped or self.holiday_on(day):
                 continue
             instant = self.start_on(day)
             if start <= instant < end:
                 found.append((day, instant))
         return found
+
+    def holiday_on(self, local_date: date) -> str | None:
+        """The holiday's name when `local_date` is one in the calendars (no occurrence)."""
+        return holiday_name(self.calendars, local_date) if self.calendars else None
 
     def next_after(
         self, moment: datetime, skipped: Collection[date] = ()

@@ -6,7 +6,7 @@ import base64
 import hashlib
 import hmac
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -24,7 +24,8 @@ from bot.models import (
     StandupAnswer,
     StandupSkip,
 )
-from bot.services import occurrences
+from bot.services import availability, occurrences
+from bot.services.holiday_calendars import UnknownCalendar, parse_calendars
 from bot.services.recurrence import (
     RecurrenceError,
     Weekly,
@@ -104,6 +105,7 @@ class StandupDraft:
     both_sides: bool = False
     reminder_lead_minutes: str = "15"
     deadline_minutes: str = "120"
+    holidays: str = ""  # holiday calendars, "GB, US-CA": no round on their holidays
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,9 @@ class AnswerSheet:
     local_date: date
     answers: list[tuple[str, Side | None, tuple[str, ...]]]  # user, side, answers
     missing: list[str]
+    # Not asked (or asked, then away) and no answer: on time off, or on a holiday of their
+    # own region; with "away" or the holiday's name, never more.
+    away: tuple[tuple[str, str], ...] = ()
 
 
 def _parse(draft: StandupDraft) -> tuple[dict[str, Any], dict[str, str]]:
@@ -206,6 +211,10 @@ def _parse(draft: StandupDraft) -> tuple[dict[str, Any], dict[str, str]]:
         values[field] = minutes
     if mode == "async" and values.get("deadline") == 0:
         errors["deadline"] = "Give people some minutes to answer."
+    try:
+        values["holidays"] = parse_calendars(draft.holidays)
+    except UnknownCalendar as exc:
+        errors["holidays"] = str(exc)
     return values, errors
 
 
@@ -259,6 +268,7 @@ def create(
         both_sides=values["both_sides"],
         reminder_lead_minutes=values["reminder_lead"],
         deadline_minutes=values["deadline"],
+        holiday_calendars=list(values["holidays"]),
         creator_ref=creator_ref,
         calendar_token=calendar_token(secret_key, workspace_id, number, now),
         created_at=now,
@@ -377,6 +387,36 @@ def set_paused(
     return _view(session, row)
 
 
+def set_holiday_calendars(
+    *,
+    session: Session,
+    workspace_id: str,
+    number: int,
+    calendars: str,
+    user_ref: str,
+    is_admin: bool,
+    now: datetime,
+) -> StandupView:
+    """Name the stand-up's holiday calendars ("GB, US-CA"; "none" for none). Rounds not
+    yet under way are planned again: a new holiday's deliveries are cancelled, those of a
+    day no longer a holiday come back, none twice.
+
+    Raises:
+        InvalidStandup: a calendar code unknown (the message lists the valid ones).
+    """
+    row = _row(session, workspace_id, number)
+    may_change(row, user_ref, is_admin)
+    try:
+        codes = list(parse_calendars(calendars))
+    except UnknownCalendar as exc:
+        raise InvalidStandup(str(exc)) from None
+    if codes != list(row.holiday_calendars or ()):
+        row.holiday_calendars = codes
+        _replan(session, row, now)
+        session.flush()
+    return _view(session, row)
+
+
 def delete_standup(
     *, session: Session, workspace_id: str, number: int, user_ref: str, is_admin: bool
 ) -> str:
@@ -417,6 +457,10 @@ def skip(
     view = _view(session, row)
     if local_date.weekday() not in view.weekly.weekdays:
         raise InvalidStandup(f"{row.name} does not meet on {local_date:%A %d %B}.")
+    if holiday := view.weekly.holiday_on(local_date):
+        raise InvalidStandup(
+            f"{row.name} does not run on {local_date:%A %d %B} anyway: it is {holiday}."
+        )
     if view.weekly.start_on(local_date) < now:
         raise InvalidStandup(f"{local_date.isoformat()} has already started or passed.")
     if local_date in view.skipped:
@@ -700,6 +744,16 @@ def fan_out_many(
     for f in fan_outs:
         view = views.get(f.standup_key)
         people = participants(session=session, view=view) if view is not None else []
+        if people:
+            # Nobody on time off or on a holiday of their own region that day is asked
+            # or reminded, while the round goes on for the others.
+            away = availability.unavailable_at(
+                session=session,
+                workspace_id=f.workspace_id,
+                user_refs=people,
+                moment=view.weekly.start_on(date.fromisoformat(f.payload["local_date"])),
+            )
+            people = [person for person in people if person not in away]
         target = REMINDER_DM if f.kind == REMINDER_FANOUT else QUESTIONS_DM
         planned += [
             occurrences.PlannedDelivery(
@@ -949,14 +1003,45 @@ def answer_sheet(
         )
         .order_by(Occurrence.recipient_ref)
     ).scalars()
+    missing, away = _absent(session, view, local_date, asked, answered)
     return AnswerSheet(
         standup=view,
         local_date=local_date,
+        away=away,
         answers=[
             (user, Side(side) if side else None, tuple(answers)) for user, answers, side in rows
         ],
-        missing=[user for user in dict.fromkeys(asked) if user not in answered],
+        missing=missing,
     )
+
+
+def _absent(
+    session: Session,
+    view: StandupView,
+    local_date: date,
+    asked: Iterable[str],
+    answered: Collection[str],
+) -> tuple[list[str], tuple[tuple[str, str], ...]]:
+    """Of those asked and of today's participants, who did not answer: as (missing, away).
+
+    Away are those on time off or a holiday of their own region at the round's start,
+    whether they were left out of the questions or went away after them.
+    """
+    asked = list(dict.fromkeys(asked))
+    candidates = [
+        person
+        for person in dict.fromkeys([*asked, *participants(session=session, view=view)])
+        if person not in answered
+    ]
+    why = availability.unavailable_at(
+        session=session,
+        workspace_id=view.workspace_id,
+        user_refs=candidates,
+        moment=view.weekly.start_on(local_date),
+    )
+    missing = [person for person in asked if person not in answered and person not in why]
+    away = tuple((person, why[person].label) for person in candidates if person in why)
+    return missing, away
 
 
 def _skips(session: Session, standup_ids: list[int]) -> dict[int, tuple[date, ...]]:
@@ -988,7 +1073,12 @@ def _view(session: Session, row: Standup, skipped: tuple[date, ...] | None = Non
         workspace_id=row.workspace_id,
         name=row.name,
         channel_ref=row.channel_ref,
-        weekly=Weekly(parse_weekdays(row.weekdays), row.local_time, row.timezone),
+        weekly=Weekly(
+            parse_weekdays(row.weekdays),
+            row.local_time,
+            row.timezone,
+            tuple(row.holiday_calendars or ()),
+        ),
         mode=row.mode,
         call_link=row.call_link,
         questions=tuple(row.questions),
