@@ -10,7 +10,7 @@ of thousands of stand-ups.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable
 from datetime import date, timedelta
 from functools import cache
 
@@ -111,31 +111,6 @@ def holidays_between(codes: Collection[str], first: date, last: date) -> list[tu
                 if first <= day <= last and name not in found.setdefault(day, []):
                     found[day].append(name)
     return [(day, " / ".join(found[day])) for day in sorted(found)]
-
-
-class OffDays(Collection[date]):
-    """A stand-up's days off: the days skipped by hand plus its calendars' holidays.
-
-    A Collection, so the recurrence code asks `day in off` as it does of the skips.
-    Iterating gives the days skipped by hand only (holidays have no end).
-    """
-
-    def __init__(self, skipped: Collection[date], codes: Collection[str]) -> None:
-        self.skipped = skipped
-        self.codes = tuple(codes)
-
-    def __contains__(self, day: object) -> bool:
-        if not isinstance(day, date):
-            return False
-        return day in self.skipped or (
-            bool(self.codes) and holiday_name(self.codes, day) is not None
-        )
-
-    def __iter__(self) -> Iterator[date]:
-        return iter(self.skipped)
-
-    def __len__(self) -> int:
-        return len(self.skipped)
 
 
 def next_holidays(
