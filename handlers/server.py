@@ -22,8 +22,10 @@ from bot.metrics import REGISTRY
 from bot.notify import Notifier
 from bot.services import standups
 from bot.services.calendar import standup_calendar
+from bot.services.dashboard import available_pair_figures
 from bot.settings import RunMode
 from handlers.body_limit import BodySizeLimit
+from handlers.dashboard.app import add_dashboard
 from handlers.metrics_access import metrics_allowed
 from handlers.notifier import PlatformNotifier
 from handlers.slack.app import (
@@ -142,6 +144,8 @@ def create_web_app(deps: Deps, *, teams_options: TeamsOptions | None = None) -> 
         if deps.settings.run_mode is RunMode.SLACK_OAUTH:
             api.add_route(INSTALL_PATH, slack_endpoint, methods=["GET"])
             api.add_route(REDIRECT_PATH, slack_endpoint, methods=["GET"])
+
+    add_dashboard(api, deps, pair_figures=available_pair_figures())
 
     @api.get("/calendar/{token}.ics")
     async def calendar_feed(token: str) -> Response:

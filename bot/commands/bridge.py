@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from bot import replies
 from bot.commands import FeatureConfig, time_off
+from bot.commands.dashboard import sign_in_reply
 from bot.errors import Conflict, Invalid
 from bot.models import Side, WorkspaceSettings
 from bot.replies import (
@@ -38,6 +39,7 @@ from bot.router import (
 )
 from bot.services import (
     availability_privacy,
+    dashboard_access,
     occurrence_privacy,
     occurrences,
     people,
@@ -60,7 +62,7 @@ from bot.textinput import JOINER_MESSAGE, ascii_number, has_joiners
 
 USAGE = (
     "/bridge [help | side marketing|it|other | away PERIOD|off|list | region CODE | "
-    "timezone ZONE | channel #CHANNEL | settings | forget-me | export-me]"
+    "timezone ZONE | channel #CHANNEL | settings | dashboard | forget-me | export-me]"
 )
 BRIDGE_FORGET_CONFIRM = "bridge_forget_confirm"
 LABEL_LIMIT = 40  # the columns' sizes
@@ -101,9 +103,12 @@ def register(router: CommandRouter, config: FeatureConfig) -> None:
                 "/bridge channel #CHANNEL: the shared channel for wins, challenges and digests (admins)",
                 "/bridge settings: time zone, side labels, pulse audience, digest day, anonymity threshold (admins)",
                 "/bridge sync: set sides from the Marketing and IT user groups now (admins)",
+                "/bridge dashboard: a sign-in link to the web dashboard, for you alone",
                 "/bridge export-me · /bridge forget-me: your data, downloaded or deleted",
             ),
-            handler=lambda ctx, args: handle_bridge(ctx, args, router=router),
+            handler=lambda ctx, args: handle_bridge(
+                ctx, args, router=router, public_url=config.public_url
+            ),
         )
     )
     router.register_action(
@@ -116,10 +121,13 @@ def register(router: CommandRouter, config: FeatureConfig) -> None:
     router.register_form(BRIDGE_SETTINGS_FORM, submit_settings)
     router.privacy.register(people_privacy.HOOKS)
     router.privacy.register(occurrence_privacy.HOOKS)
+    router.privacy.register(dashboard_access.HOOKS)
     router.privacy.register(availability_privacy.HOOKS)
 
 
-def handle_bridge(ctx: CommandContext, args: str, *, router: CommandRouter) -> Reply:
+def handle_bridge(
+    ctx: CommandContext, args: str, *, router: CommandRouter, public_url: str = ""
+) -> Reply:
     """Dispatch `/bridge SUBCOMMAND`."""
     sub, rest = split_first(args)
     handlers: dict[str, Callable[[], Reply]] = {
@@ -134,6 +142,7 @@ def handle_bridge(ctx: CommandContext, args: str, *, router: CommandRouter) -> R
         "forget-me": lambda: confirm_forget(ctx),
         "export-me": lambda: export_me(ctx, router.privacy),
         "sync": lambda: request_sync(ctx),
+        "dashboard": lambda: sign_in_reply(ctx, public_url),
     }
     if sub not in handlers:
         raise Invalid(f"/bridge has no “{sub}” option.", USAGE)

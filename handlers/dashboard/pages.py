@@ -1,0 +1,383 @@
+"""What each dashboard page shows: its charts and the tables behind them, from the domain's
+figures. The same tables are what the CSV downloads contain."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from markupsafe import Markup
+from sqlalchemy.orm import Session
+
+from bot.models import Side
+from bot.services import dashboard, glossary_lookups
+from bot.services.workspaces import WorkspaceView
+from handlers.dashboard import charts
+from handlers.dashboard.charts import Series
+
+Cell = str | int | float | None
+
+
+@dataclass(frozen=True)
+class Table:
+    id: str
+    caption: str
+    headers: list[str]
+    rows: list[list[Cell]]
+    empty: str = "Nothing to show yet."
+
+
+@dataclass(frozen=True)
+class Chart:
+    svg: Markup
+    table_id: str  # the chart is a link to this table
+
+
+@dataclass(frozen=True)
+class Page:
+    name: str  # overview | pulse | standups | board | glossary
+    title: str
+    intro: str
+    charts: list[Chart] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    comments: list[str] = field(default_factory=list)
+
+    def table(self, table_id: str) -> Table | None:
+        return next((t for t in self.tables if t.id == table_id), None)
+
+
+@dataclass(frozen=True)
+class PageContext:
+    session: Session
+    workspace_id: str
+    workspace: WorkspaceView
+    now: datetime
+    pair_figures: dashboard.PairFigures | None = None
+    weeks: int = 26
+
+    def label(self, side: str) -> str:
+        if side in {"none", "all"}:
+            return "No side" if side == "none" else "All sides"
+        return self.workspace.label(Side(side))
+
+
+def _pct(value: float | None) -> Cell:
+    return None if value is None else round(value, 1)
+
+
+def overview_page(ctx: PageContext) -> Page:
+    figures = dashboard.overview(
+        session=ctx.session,
+        workspace_id=ctx.workspace_id,
+        now=ctx.now,
+        pair_figures=ctx.pair_figures,
+    )
+    months = [m.month for m in figures.months]
+    m_label, it_label = ctx.label("marketing"), ctx.label("it")
+    score_chart = charts.bar_chart(
+        "chart-score",
+        "Collaboration-health score by month",
+        "A bar per month from 0 to 100; months with nothing to measure have no bar. "
+        "The table of scores follows.",
+        months,
+        [m.score for m in figures.months],
+    )
+    parts_rows = [
+        [m.month, _pct(m.score)] + [_pct(m.parts[key]) for key in dashboard.PARTS]
+        for m in figures.months
+    ]
+    figures_rows = [
+        [
+            m.month,
+            _pct(m.gap),
+            _pct(m.response["marketing"]),
+            _pct(m.response["it"]),
+            _pct(m.standups["marketing"]),
+            _pct(m.standups["it"]),
+            m.challenges,
+            m.helped_across,
+            m.median_resolve_days,
+            _pct(m.pairs_met) if figures.pairs_available else "not available",
+            m.lookups_into_other["marketing"],
+            m.lookups["marketing"],
+            m.lookups_into_other["it"],
+            m.lookups["it"],
+        ]
+        for m in figures.months
+    ]
+    response_chart = charts.line_chart(
+        "chart-response",
+        "Pulse response rate by side",
+        f"Monthly average response rate to the weekly pulse, {m_label} and {it_label}.",
+        months,
+        [
+            Series(m_label, [m.response["marketing"] for m in figures.months], *charts.MARKETING),
+            Series(it_label, [m.response["it"] for m in figures.months], *charts.IT),
+        ],
+    )
+    notes = [
+        "How the score is computed: each part below is turned into a number from 0 to 100, "
+        "and the month's score is the average of the parts that month has figures for "
+        "(a part with nothing to measure is left out, not counted as 0).",
+        "The perception gap is the difference in % agree between the two sides on each "
+        "pulse question, where both sides have enough answers to be shown; a smaller gap "
+        "scores higher.",
+    ]
+    if not figures.pairs_available:
+        notes.append("Pairs that met: not available in this version of bridgebot.")
+    return Page(
+        name="overview",
+        title="Overview",
+        intro="How well the two sides work together, month by month.",
+        charts=[Chart(score_chart, "table-score"), Chart(response_chart, "table-figures")],
+        tables=[
+            Table(
+                "table-score",
+                "Score by month and its parts (0-100)",
+                ["Month", "Score"] + list(dashboard.PARTS.values()),
+                parts_rows,
+            ),
+            Table(
+                "table-figures",
+                "The figures behind the parts",
+                [
+                    "Month",
+                    "Average perception gap (points)",
+                    f"Pulse response {m_label} (%)",
+                    f"Pulse response {it_label} (%)",
+                    f"Stand-up participation {m_label} (%)",
+                    f"Stand-up participation {it_label} (%)",
+                    "Challenges posted",
+                    "Challenges helped from the other side",
+                    "Median days to resolve",
+                    "Pairs that met (%)",
+                    f"{m_label} lookups of {it_label} terms",
+                    f"{m_label} lookups",
+                    f"{it_label} lookups of {m_label} terms",
+                    f"{it_label} lookups",
+                ],
+                figures_rows,
+            ),
+        ],
+        notes=notes,
+    )
+
+
+def pulse_page(ctx: PageContext) -> Page:
+    history = dashboard.pulse_history(
+        session=ctx.session, workspace_id=ctx.workspace_id, weeks=ctx.weeks
+    )
+    m_label, it_label = ctx.label("marketing"), ctx.label("it")
+    dates = [p.opened.isoformat() for p in history.points]
+    page_charts, tables = [], []
+    for number, question in enumerate(history.questions(), start=1):
+        points = [
+            next((q for q in p.questions if q.question == question), None) for p in history.points
+        ]
+        table_id = f"table-q{number}"
+        page_charts.append(
+            Chart(
+                charts.line_chart(
+                    f"chart-q{number}",
+                    f"{number}. {question}",
+                    f"% agree by side for each weekly pulse; a side with too few answers is "
+                    f"not drawn. Table {number} has the figures.",
+                    dates,
+                    [
+                        Series(
+                            m_label, [q.marketing if q else None for q in points], *charts.MARKETING
+                        ),
+                        Series(it_label, [q.it if q else None for q in points], *charts.IT),
+                        Series(
+                            "Everyone",
+                            [q.everyone if q else None for q in points],
+                            *charts.EVERYONE,
+                        ),
+                    ],
+                ),
+                table_id,
+            )
+        )
+        tables.append(
+            Table(
+                table_id,
+                f"{number}. {question}: % agree by side",
+                [
+                    "Pulse",
+                    f"{m_label} % agree",
+                    f"{it_label} % agree",
+                    "Everyone % agree",
+                    f"Gap ({m_label} minus {it_label}, points)",
+                ],
+                [
+                    [p.opened.isoformat(), q.marketing, q.it, q.everyone, q.gap]
+                    for p, q in zip(history.points, points, strict=True)
+                    if q is not None
+                ],
+            )
+        )
+    tables.append(
+        Table(
+            "table-response",
+            "Response rate by side",
+            ["Pulse"]
+            + [f"{ctx.label(side)} answered / asked" for side in ("marketing", "it", "other")]
+            + [f"{ctx.label(side)} (%)" for side in ("marketing", "it", "other")],
+            [_response_row(p) for p in history.points],
+        )
+    )
+    return Page(
+        name="pulse",
+        title="Pulse",
+        intro=f"Each question's % agree (4 or 5 of 5) by side over the last {ctx.weeks} weekly "
+        "pulses, and the perception gap between the sides.",
+        charts=page_charts,
+        tables=tables,
+        notes=[
+            f"Anonymous, as in the chat results: a side's figures show only with at least "
+            f"{history.threshold} answers, and Everyone only when every side that answered "
+            "shows. Nobody, admins included, can see who answered."
+        ],
+        comments=history.latest_comments,
+    )
+
+
+def _response_row(point: dashboard.PulsePoint) -> list[Cell]:
+    sides = ("marketing", "it", "other")
+    row: list[Cell] = [point.opened.isoformat()]
+    row += [
+        f"{point.respondents.get(side, 0)}/{point.invited[side]}" if point.invited[side] else None
+        for side in sides
+    ]
+    row += [_pct(point.response_rate.get(side)) for side in sides]
+    return row
+
+
+def standups_page(ctx: PageContext) -> Page:
+    since = dashboard.first_day(dashboard.months_back(ctx.now, 12)[0])
+    months = dashboard.standup_months(
+        session=ctx.session, workspace_id=ctx.workspace_id, since=since
+    )
+    m_label, it_label = ctx.label("marketing"), ctx.label("it")
+    labels = [m.month for m in months]
+    chart = charts.line_chart(
+        "chart-standups",
+        "Stand-up participation by side",
+        "Share of async stand-up questions answered each month, by side.",
+        labels,
+        [
+            Series(m_label, [m.rate("marketing") for m in months], *charts.MARKETING),
+            Series(it_label, [m.rate("it") for m in months], *charts.IT),
+        ],
+    )
+    sides = ("marketing", "it", "other")
+    return Page(
+        name="standups",
+        title="Stand-ups",
+        intro="Async stand-ups: how many people were asked and answered, by side, per month.",
+        charts=[Chart(chart, "table-standups")] if months else [],
+        tables=[
+            Table(
+                "table-standups",
+                "Stand-up questions sent and answered by side",
+                ["Month"]
+                + [f"{ctx.label(s)} asked" for s in sides]
+                + [f"{ctx.label(s)} answered" for s in sides]
+                + [f"{ctx.label(s)} (%)" for s in sides],
+                [
+                    [m.month]
+                    + [m.asked.get(s, 0) for s in sides]
+                    + [m.answered.get(s, 0) for s in sides]
+                    + [m.rate(s) for s in sides]
+                    for m in months
+                ],
+                empty="No async stand-up has asked anyone yet.",
+            )
+        ],
+    )
+
+
+def board_page(ctx: PageContext) -> Page:
+    since = dashboard.first_day(dashboard.months_back(ctx.now, 12)[0])
+    months = dashboard.board_months(session=ctx.session, workspace_id=ctx.workspace_id, since=since)
+    sides = ("marketing", "it", "other")
+    chart = charts.line_chart(
+        "chart-help",
+        "Challenges helped from the other side",
+        "Share of each month's challenges that someone from the other side offered to help with.",
+        [m.month for m in months],
+        [Series("Helped across sides", [m.helped_across_pct for m in months], *charts.GAP)],
+    )
+    return Page(
+        name="board",
+        title="Board",
+        intro="Wins and challenges on the shared board, help across sides and time to resolve.",
+        charts=[Chart(chart, "table-board")] if months else [],
+        tables=[
+            Table(
+                "table-board",
+                "Wins and challenges by the author's side",
+                ["Month"]
+                + [f"Wins {ctx.label(s)}" for s in sides]
+                + [f"Challenges {ctx.label(s)}" for s in sides]
+                + [
+                    "Challenges helped from the other side",
+                    "Helped across sides (%)",
+                    "Challenges resolved",
+                    "Median days to resolve",
+                ],
+                [
+                    [m.month]
+                    + [m.wins.get(s, 0) for s in sides]
+                    + [m.challenges.get(s, 0) for s in sides]
+                    + [m.helped_across, m.helped_across_pct, m.resolved, m.median_resolve_days]
+                    for m in months
+                ],
+                empty="Nobody has posted a win or a challenge yet.",
+            )
+        ],
+    )
+
+
+def glossary_page(ctx: PageContext) -> Page:
+    since = dashboard.glossary_since(ctx.now)
+    top = glossary_lookups.top_terms_by_side(
+        session=ctx.session, workspace_id=ctx.workspace_id, since=since
+    )
+    missing = glossary_lookups.not_found(
+        session=ctx.session, workspace_id=ctx.workspace_id, since=since
+    )
+    return Page(
+        name="glossary",
+        title="Glossary",
+        intro="What each side looked up in the last 90 days, and what the glossary did not have.",
+        tables=[
+            Table(
+                "table-top-terms",
+                "Most looked-up terms by side",
+                ["Side", "Term", "Lookups"],
+                [[ctx.label(t.side), t.term, t.lookups] for t in top],
+                empty="Nobody has looked a term up yet.",
+            ),
+            Table(
+                "table-not-found",
+                "Lookups that found nothing (terms to add)",
+                ["Typed", "Lookups"],
+                [[t.term, t.lookups] for t in missing],
+                empty="Every lookup found a term.",
+            ),
+        ],
+        notes=["Lookups are counted by side only; bridgebot does not keep who looked up what."],
+    )
+
+
+# Which pages exist, in the navigation's order, and whether only admins see them.
+PAGES: dict[str, tuple[str, Callable[[PageContext], Page], bool]] = {
+    "overview": ("Overview", overview_page, False),
+    "pulse": ("Pulse", pulse_page, False),
+    "board": ("Board", board_page, False),
+    "standups": ("Stand-ups", standups_page, True),
+    "glossary": ("Glossary", glossary_page, True),
+}
