@@ -49,3 +49,15 @@ REDELIVERIES = Counter(
     ["kind"],
     registry=REGISTRY,
 )
+ANSWER_LAG_SECONDS = Histogram(
+    "bridgebot_answer_lag_seconds",
+    "Time from a Slack request reaching its listener to the end of its work (its answer sent)",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0),
+    registry=REGISTRY,
+)
+SHED = Counter(
+    "bridgebot_requests_shed_total",
+    "Requests refused at their acknowledgement because answers ran too far behind",
+    ["platform", "kind"],
+    registry=REGISTRY,
+)

@@ -133,7 +133,10 @@ def create_web_app(deps: Deps, *, teams_options: TeamsOptions | None = None) -> 
         signature = SlackSignature(secret.get_secret_value() if secret else None)
 
         async def slack_endpoint(request: Request) -> Response:
-            return await handle_measured(request.app.state.slack_handler, request, signature)
+            state = request.app.state
+            return await handle_measured(
+                state.slack_handler, request, signature, state.background.lag
+            )
 
         # Plain Starlette routes: Bolt reads the request itself, so FastAPI's
         # parameter machinery would only cost time on the busiest path.

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import time
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
+from bot.metrics import ANSWER_LAG_SECONDS
 from handlers.slack.errors import report_failure
 from handlers.slack.limits import LoopSemaphore
 
@@ -19,16 +22,83 @@ Listener = TypeVar("Listener", bound=Callable[..., Awaitable[None]])
 WORK_AFTER_ACKS_AT_ONCE = 16
 
 
+# Past this, an answer would come later than people wait for it: new slash commands are
+# refused at their acknowledgement ("bridgebot is busy") instead of queued.
+BUSY_AFTER_SECONDS = 1.0
+# Answers finished within this long before now give the pace at which work is done.
+PACE_WINDOW_SECONDS = 1.0
+# Fewer answers than this in the window say too little about the pace: then only the
+# oldest work still under way tells how far behind things are.
+PACE_MIN_ANSWERS = 20
+# The pace is never taken over less than this (a burst's first answers come close together).
+PACE_MIN_SPAN_SECONDS = 0.1
+
+
+class AnswerLag:
+    """How far answers run behind their requests: measured, and foreseen for a new one.
+
+    Each request's work is counted from when its listener starts to when its work ends
+    (its answer sent). A new request's answer would come after the work under way, at
+    the pace work has been finishing lately (Little's law: under way / pace); or, with
+    too few answers lately to tell a pace, no sooner than the oldest work under way has
+    already waited. Everything runs on the event loop, so nothing here needs a lock.
+    """
+
+    def __init__(
+        self, budget: float = BUSY_AFTER_SECONDS, *, timer: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.budget = budget
+        self._timer = timer
+        self._under_way: OrderedDict[int, float] = OrderedDict()  # oldest first
+        self._finished: deque[float] = deque()
+        self._next = 0
+
+    def begin(self) -> int:
+        """A request's work starts; returns the token to end it with."""
+        self._next += 1
+        self._under_way[self._next] = self._timer()
+        return self._next
+
+    def end(self, token: int) -> None:
+        started = self._under_way.pop(token, None)
+        if started is None:
+            return
+        now = self._timer()
+        self._finished.append(now)
+        ANSWER_LAG_SECONDS.observe(now - started)
+
+    @property
+    def under_way(self) -> int:
+        return len(self._under_way)
+
+    def foreseen(self) -> float:
+        """Seconds until a request arriving now would be answered."""
+        now = self._timer()
+        finished = self._finished
+        while finished and finished[0] < now - PACE_WINDOW_SECONDS:
+            finished.popleft()
+        oldest = now - next(iter(self._under_way.values())) if self._under_way else 0.0
+        if len(finished) < PACE_MIN_ANSWERS:
+            return oldest
+        pace = len(finished) / max(PACE_MIN_SPAN_SECONDS, now - finished[0])
+        return max(oldest, (len(self._under_way) + 1) / pace)
+
+    def busy(self) -> bool:
+        """Whether a new request's answer would come later than the budget allows."""
+        return self.foreseen() > self.budget
+
+
 class BackgroundWork:
     """Listener work that goes on after Slack has its answer.
 
     The tasks are kept so none is garbage-collected mid-flight and so shutdown can
-    let them finish.
+    let them finish. `lag` measures how far behind that work runs.
     """
 
     def __init__(self, at_once: int = WORK_AFTER_ACKS_AT_ONCE) -> None:
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = LoopSemaphore(at_once)
+        self.lag = AnswerLag()
 
     def slots(self) -> asyncio.Semaphore:
         """Work after acks runs this many at a time, so new requests are answered first."""
@@ -68,6 +138,8 @@ def answered_at_ack(listener: Listener, background: BackgroundWork) -> Listener:
     async def answering(**kwargs: Any) -> None:
         bolt_ack = kwargs.get("ack")
         acked = asyncio.Event()
+        lag = background.lag
+        token = lag.begin()
 
         slots = background.slots()
         holding = False
@@ -90,6 +162,7 @@ def answered_at_ack(listener: Listener, background: BackgroundWork) -> Listener:
             try:
                 await _reporting_failure(listener, kwargs)
             finally:
+                lag.end(token)
                 if holding:
                     slots.release()
 

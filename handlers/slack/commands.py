@@ -20,6 +20,7 @@ from bot.router import Caller, RepeatedRequest, run_command
 from bot.services import command_inbox
 from handlers.slack.background import answered_at_ack
 from handlers.slack.replies import Answering, send_reply
+from handlers.slack.request_metrics import BUSY_TEXT, RequestLabels, refuse_busy
 from handlers.slack.request_scope import make_caller, request_scope, run_resolving_admin
 from handlers.slack.runtime import SlackRuntime
 from handlers.slack.signature import replay_key
@@ -55,6 +56,11 @@ async def handle_slash_command(
     of its own, so its signature stands for it: a replay of the same signed request
     finds it stored already and is acknowledged and skipped.
     """
+    if runtime.background.lag.busy():
+        # Socket Mode (over HTTP the request never got this far): refused, not stored.
+        await ack(text=BUSY_TEXT, response_type="ephemeral")
+        refuse_busy(RequestLabels("command", body["team_id"], body["command"]))
+        return
     try:
         inbox_id = await asyncio.to_thread(_store, deps, body, replay_key(request.headers))
     except Exception:

@@ -16,7 +16,8 @@ from urllib.parse import parse_qs
 from fastapi import Request, Response
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 
-from bot.metrics import HANDLER_SECONDS, REQUESTS
+from bot.metrics import HANDLER_SECONDS, REQUESTS, SHED
+from handlers.slack.background import AnswerLag
 from handlers.slack.render import action_name
 from handlers.slack.signature import SlackSignature
 
@@ -41,6 +42,8 @@ KINDS = frozenset(
     }
 )
 UNVERIFIED = "unverified"
+BUSY_TEXT = "bridgebot is busy, try again in a moment: your command was not run."
+BUSY_BODY = json.dumps({"response_type": "ephemeral", "text": BUSY_TEXT}).encode()
 REFUSED_BODY = b'{"error": "invalid request"}'
 
 
@@ -90,13 +93,17 @@ def _kind(value: object) -> str:
 
 
 async def handle_measured(
-    handler: AsyncSlackRequestHandler, request: Request, signature: SlackSignature
+    handler: AsyncSlackRequestHandler,
+    request: Request,
+    signature: SlackSignature,
+    lag: AnswerLag | None = None,
 ) -> Response:
     """Pass a signed request to Bolt, recording how long the acknowledgement took.
 
     One log line per request: kind, workspace, command or action id, status and
     latency; never the text people typed. A POST without a valid signature gets 401
-    before anything is read from its body.
+    before anything is read from its body. A slash command whose answer would come
+    later than `lag` allows is refused at once, before Bolt or the database sees it.
     """
     body = await request.body() if request.method == "POST" else b""
     if request.method == "POST" and not signature.is_valid(body, request.headers):
@@ -104,6 +111,8 @@ async def handle_measured(
         logger.info("slack request refused: missing, malformed or wrong signature (401)")
         return Response(REFUSED_BODY, status_code=401, media_type="application/json")
     labels = describe(body)
+    if labels.kind == "command" and lag is not None and lag.busy():
+        return refuse_busy(labels)
     started = time.perf_counter()
     response = await handler.handle(request)
     elapsed = time.perf_counter() - started
@@ -119,3 +128,16 @@ async def handle_measured(
         elapsed * 1000,
     )
     return response
+
+
+def refuse_busy(labels: RequestLabels) -> Response:
+    """Slack's acknowledgement of a command shed under load: its author reads why at once."""
+    SHED.labels(platform="slack", kind=labels.kind).inc()
+    REQUESTS.labels(platform="slack", kind=labels.kind, outcome="busy").inc()
+    logger.warning(
+        "slack request shed: answers are running too far behind (kind=%s team=%s what=%s)",
+        labels.kind,
+        labels.team,
+        labels.what,
+    )
+    return Response(BUSY_BODY, media_type="application/json")
