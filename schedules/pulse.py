@@ -13,13 +13,14 @@ from bot.commands.pulse import (
     PULSE_CLOSE,
     PULSE_DM,
     PULSE_OPEN,
+    alert_message,
     open_and_plan,
     question_message,
     results_message,
 )
 from bot.models import Person, WorkspaceSettings
 from bot.replies import Reply
-from bot.services import occurrences, pulse, workspaces
+from bot.services import occurrences, pulse, pulse_alerts, pulse_audience, workspaces
 from bot.services.occurrences import ClaimedOccurrence
 from bot.services.recurrence import Weekly
 from bot.services.workspaces import WorkspaceView
@@ -33,12 +34,23 @@ TREND_WEEKS = 12
 def register(scheduler: Scheduler) -> None:
     grace = timedelta(minutes=scheduler.deps.settings.bridgebot_grace_minutes)
     scheduler.add_planner(lambda session, now: plan_pulses(session, now, grace=grace))
-    scheduler.add_planner(
-        lambda session, now: pulse.close_overdue(session=session, before=now - grace)
-    )
+    scheduler.add_planner(lambda session, now: close_overdue(session, now, grace=grace))
     scheduler.add_delivery(PULSE_OPEN, deliver_open)
     scheduler.add_delivery(PULSE_DM, deliver_dm)
     scheduler.add_delivery(PULSE_CLOSE, deliver_close)
+    # An alert planned for a pulse closed while the bot was down is still wanted late.
+    scheduler.add_delivery(pulse_alerts.PULSE_ALERT, deliver_alert, persistent=True)
+
+
+def close_overdue(session: Session, now: datetime, *, grace: timedelta) -> None:
+    """Close the pulses whose closing time passed while the bot was down; their gap
+    alert is planned as a close on time would have planned it."""
+    for workspace_id, poll_id in pulse.close_overdue(session=session, before=now - grace):
+        poll = pulse.get_poll(session=session, workspace_id=workspace_id, poll_id=poll_id)
+        assert poll.closed_at is not None
+        pulse_alerts.plan(
+            session=session, workspace_id=workspace_id, poll_id=poll_id, due_at=poll.closed_at
+        )
 
 
 def pulse_schedule(settings: WorkspaceSettings) -> Weekly:
@@ -131,7 +143,17 @@ async def deliver_dm(occurrence: ClaimedOccurrence, scheduler: Scheduler) -> Non
                 )
             except pulse.PollNotFound:
                 return None
-            return question_message(poll, {}) if poll.is_open else None
+            if not poll.is_open:
+                return None
+            side = pulse_audience.frozen_side(
+                session=session,
+                workspace_id=occurrence.workspace_id,
+                poll_id=poll.id,
+                user_ref=occurrence.recipient_ref,
+            )
+            if not poll.statements_for(side):
+                return None  # a pulse of mirrored pairs asks nothing of their side
+            return question_message(poll, {}, side)
 
     reply = await asyncio.to_thread(build)
     if reply is not None:
@@ -145,11 +167,20 @@ async def deliver_close(occurrence: ClaimedOccurrence, scheduler: Scheduler) -> 
     def close() -> tuple[WorkspaceView, Reply] | None:
         with deps.session_factory.begin() as session:
             poll_id = int(occurrence.payload["poll_id"])
-            pulse.close(
+            closed = pulse.close(
                 session=session,
                 workspace_id=occurrence.workspace_id,
                 poll_id=poll_id,
                 now=deps.clock(),
+            )
+            # In the closing transaction, and keyed by the time it closed: a retried close
+            # plans no second alert.
+            assert closed.closed_at is not None
+            pulse_alerts.plan(
+                session=session,
+                workspace_id=occurrence.workspace_id,
+                poll_id=poll_id,
+                due_at=closed.closed_at,
             )
             workspace = workspaces.get_workspace(
                 session=session, workspace_id=occurrence.workspace_id
@@ -169,3 +200,41 @@ async def deliver_close(occurrence: ClaimedOccurrence, scheduler: Scheduler) -> 
         workspace, reply = built
         assert workspace.shared_channel_ref is not None
         await scheduler.notifier.post(occurrence.workspace_id, workspace.shared_channel_ref, reply)
+
+
+async def deliver_alert(occurrence: ClaimedOccurrence, scheduler: Scheduler) -> None:
+    """The gap alert of a closed pulse: in full to an admin, in short to the shared channel
+    (recipient ""). Made from the pulse's results as they show now."""
+    deps = scheduler.deps
+    to_channel = occurrence.recipient_ref == pulse_alerts.CHANNEL
+
+    def build() -> tuple[str, Reply] | None:
+        with deps.session_factory() as session:
+            try:
+                alert = pulse_alerts.find(
+                    session=session,
+                    workspace_id=occurrence.workspace_id,
+                    poll_id=int(occurrence.payload["poll_id"]),
+                )
+            except pulse.PollNotFound:
+                return None
+            workspace = workspaces.get_workspace(
+                session=session, workspace_id=occurrence.workspace_id
+            )
+            config = pulse_alerts.settings(session=session, workspace_id=occurrence.workspace_id)
+            if to_channel:
+                if not (config.channel and workspace.shared_channel_ref):
+                    return None  # turned off, or no channel, since it was planned
+                where = workspace.shared_channel_ref
+            elif occurrence.recipient_ref in config.recipients:
+                where = occurrence.recipient_ref
+            else:
+                return None  # stopped their alerts (or forgotten) since it was planned
+            if not alert:
+                return None
+            return where, alert_message(alert, workspace, short=to_channel)
+
+    built = await asyncio.to_thread(build)
+    if built is not None:
+        where, reply = built
+        await scheduler.notifier.post(occurrence.workspace_id, where, reply)

@@ -33,6 +33,7 @@ from bot.replies import (
     Reply,
     Visibility,
     bold,
+    code,
     text,
 )
 from bot.router import (
@@ -43,7 +44,17 @@ from bot.router import (
     TeamsMenuEntry,
     split_first,
 )
-from bot.services import occurrences, outbox, people, pulse, pulse_privacy, workspaces
+from bot.services import (
+    occurrences,
+    outbox,
+    people,
+    pulse,
+    pulse_alerts,
+    pulse_audience,
+    pulse_privacy,
+    pulse_questions,
+    workspaces,
+)
 from bot.services.pulse import NotInAudience, PollNotFound, PollResults, PollView, PulseRefused
 from bot.services.pulse_chart import average_agree, trend_chart
 from bot.services.recurrence import WEEKDAY_NAMES, WEEKDAYS, RecurrenceError, parse_time
@@ -51,9 +62,14 @@ from bot.services.workspaces import WorkspaceView
 from bot.textinput import ascii_number
 
 USAGE = (
-    "/pulse [results [WEEKS] | now | schedule | ask QUESTION | OPTION | OPTION … | export"
-    " | answer 4 4 5 | comment TEXT | vote POLL OPTION | close POLL]"
+    "/pulse [results [WEEKS] | now | schedule | questions … | alerts … | ask QUESTION | OPTION"
+    " | OPTION … | export | answer 4 4 5 | comment TEXT | vote POLL OPTION | close POLL]"
 )
+QUESTIONS_USAGE = (
+    "/pulse questions [bank | add ID … | remove ID … | set ID … | custom STATEMENT"
+    " | custom TITLE | FOR MARKETING | FOR IT | delete ID]"
+)
+ALERTS_USAGE = "/pulse alerts [gap POINTS | rate PERCENT | channel on|off | me on|off]"
 ASK_USAGE = "/pulse ask QUESTION | OPTION | OPTION (2 to 10 options)"
 # The typed forms of the pulse's buttons (the weekly DM and a quick poll's card).
 ANSWER_USAGE = "/pulse answer 4 4 5 (1 to 5 for each question, in order) | /pulse answer 2=4"
@@ -91,6 +107,8 @@ def register(router: CommandRouter, config: FeatureConfig) -> None:
                 "/pulse: the latest pulse results · /pulse results [WEEKS]: the trend",
                 "/pulse ask QUESTION | OPTION | OPTION: a quick poll in this channel",
                 "/pulse now · /pulse schedule (admins) · /pulse export: a CSV of results",
+                "/pulse questions: the weekly questions (admins choose 1 to 5 from the bank)",
+                "/pulse alerts (admins): when a gap widens or a side stops answering",
                 "/pulse answer 4 4 5 (or 2=4: one question) · /pulse comment TEXT: the weekly pulse",
                 "/pulse vote POLL OPTION · /pulse close POLL: a quick poll, by its number",
             ),
@@ -119,6 +137,8 @@ def handle_pulse(ctx: CommandContext, args: str, secret_key: str) -> Reply:
         "now": lambda: start_now(ctx),
         "schedule": lambda: schedule_form(ctx),
         "export": lambda: export(ctx),
+        "questions": lambda: questions_reply(ctx, rest),
+        "alerts": lambda: alerts_reply(ctx, rest),
         "ask": lambda: ask(ctx, rest),
         "answer": lambda: answer_typed(ctx, rest, secret_key),
         "comment": lambda: comment_typed(ctx, rest, secret_key),
@@ -153,14 +173,20 @@ def _stat_line(
     return line
 
 
+def _other(side: str) -> str:
+    return Side.IT.value if side == Side.MARKETING.value else Side.MARKETING.value
+
+
 def results_blocks(results: PollResults, workspace: WorkspaceView) -> list[Block]:
     """The results as text: readable by screen readers and always included with the chart."""
     labels = _labels(workspace)
     blocks: list[Block] = []
     for index, question in enumerate(results.questions):
+        mirror = question.mirror
         items = [
             (
-                labels[side],
+                # A mirrored pair: each side's view of the other, side by side.
+                f"{labels[side]} on {labels[_other(side)]}" if mirror else labels[side],
                 text(
                     _stat_line(
                         question.by_side[side], results.change(index, side), results.threshold
@@ -169,19 +195,20 @@ def results_blocks(results: PollResults, workspace: WorkspaceView) -> list[Block
             )
             for side in (Side.MARKETING.value, Side.IT.value)
         ]
-        items.append(
-            (
-                "Everyone",
-                text(
-                    _stat_line(
-                        question.overall,
-                        results.change(index, "overall"),
-                        results.threshold,
-                        everyone=True,
-                    )
-                ),
+        if mirror is None:
+            items.append(
+                (
+                    "Everyone",
+                    text(
+                        _stat_line(
+                            question.overall,
+                            results.change(index, "overall"),
+                            results.threshold,
+                            everyone=True,
+                        )
+                    ),
+                )
             )
-        )
         gap = question.gap
         items.append(
             (
@@ -193,7 +220,14 @@ def results_blocks(results: PollResults, workspace: WorkspaceView) -> list[Block
                 ),
             )
         )
-        blocks += [Paragraph(text(bold(f"{index + 1}. {question.question}"))), Fields(tuple(items))]
+        blocks.append(Paragraph(text(bold(f"{index + 1}. {question.question}"))))
+        if mirror is not None:
+            asked = [
+                text(f"{labels[side]} was asked: “", mirror[side], "”")
+                for side in (Side.MARKETING.value, Side.IT.value)
+            ]
+            blocks.append(Note(replies.join_lines(asked)))
+        blocks.append(Fields(tuple(items)))
     rates = []
     for side in (Side.MARKETING.value, Side.IT.value, Side.OTHER.value):
         invited = results.poll.invited.get(side, 0)
@@ -266,7 +300,7 @@ def trend_reply(
             Paragraph(replies.join_lines(lines)),
             Note(
                 text(
-                    "Averaged over the three questions; – means hidden: too few answers "
+                    "Averaged over each pulse's questions; – means hidden: too few answers "
                     "on that side (for Everyone, on any side that answered)."
                 )
             ),
@@ -353,11 +387,23 @@ def export(ctx: CommandContext) -> Reply:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(
-        ["pulse_opened", "question", "side", "respondents", "mean", "agree_pct", "gap_points"]
+        [
+            "pulse_opened",
+            "question",
+            "side",
+            "respondents",
+            "mean",
+            "agree_pct",
+            "gap_points",
+            "question_id",
+            "statement_asked",
+        ]
     )
     for result in history:
         for question in result.questions:
             for side, stats in [*question.by_side.items(), ("overall", question.overall)]:
+                # A mirrored pair asked each side its own statement, and nobody else.
+                asked = question.mirror.get(side, "") if question.mirror else question.question
                 writer.writerow(
                     [
                         result.poll.opened_at.date().isoformat(),
@@ -367,6 +413,8 @@ def export(ctx: CommandContext) -> Reply:
                         "" if stats.mean is None else stats.mean,
                         "" if stats.agree_pct is None else stats.agree_pct,
                         "" if question.gap is None or side != "overall" else question.gap,
+                        question.id,
+                        asked,
                     ]
                 )
     return Reply(
@@ -457,14 +505,18 @@ def _settings_row(ctx: CommandContext) -> WorkspaceSettings:
     return workspaces.settings_row(session=ctx.session, workspace_id=ctx.workspace_id)
 
 
-def question_message(poll: PollView, chosen: dict[int, int], *, has_comment: bool = False) -> Reply:
-    """The DM: each statement with a 1-5 scale; the person's choices are marked."""
+def question_message(
+    poll: PollView, chosen: dict[int, int], side: str | None, *, has_comment: bool = False
+) -> Reply:
+    """The DM: each statement the person's side is asked (frozen when the pulse opened),
+    with a 1-5 scale; their choices are marked. Questions keep the pulse's numbers."""
+    asked = poll.statements_for(side)
     blocks: list[Block] = [
         Paragraph(
             text(bold("Weekly pulse"), ": how did Marketing and IT work together this week?")
         ),
     ]
-    for index, question in enumerate(poll.questions):
+    for index, question in asked:
         blocks.append(Paragraph(text(bold(f"{index + 1}. "), question)))
         blocks.append(
             Buttons(
@@ -490,7 +542,7 @@ def question_message(poll: PollView, chosen: dict[int, int], *, has_comment: boo
     )
     closes = f" Closes {poll.closes_at:%a %d %b %H:%M} UTC." if poll.closes_at else ""
     answered = len(chosen)
-    progress = f" You answered {answered} of {len(poll.questions)}." if answered else ""
+    progress = f" You answered {answered} of {len(asked)}." if answered else ""
     blocks.append(
         Note(
             text(
@@ -500,11 +552,13 @@ def question_message(poll: PollView, chosen: dict[int, int], *, has_comment: boo
             )
         )
     )
+    example = _example_answer(len(asked))
+    one = asked[min(1, len(asked) - 1)][0] + 1 if asked else 1
     blocks.append(
         Note(
             text(
-                "Or type /pulse answer 4 4 5 (1 to 5 for each question, in order), "
-                "/pulse answer 2=4 for one question, and /pulse comment TEXT."
+                f"Or type /pulse answer {example} (1 to 5 for each question, in order), "
+                f"/pulse answer {one}=4 for one question, and /pulse comment TEXT."
             )
         )
     )
@@ -539,7 +593,13 @@ def vote(ctx: CommandContext, value: str, secret_key: str) -> Reply:
         user_ref=ctx.caller.user_ref,
         secret_key=secret_key,
     )
-    message = question_message(poll, chosen)
+    side = pulse_audience.frozen_side(
+        session=ctx.session,
+        workspace_id=ctx.workspace_id,
+        poll_id=poll_id,
+        user_ref=ctx.caller.user_ref,
+    )
+    message = question_message(poll, chosen, side)
     return Reply(blocks=message.blocks, replace_original=True)
 
 
@@ -660,6 +720,335 @@ def submit_schedule(ctx: CommandContext, values: dict[str, str], _metadata: str)
             f"({settings.timezone}), open {settings.pulse_open_hours} hours."
         )
     )
+
+
+# -- the questions and the gap alert -------------------------------------------------
+
+
+def _question_labels(ctx: CommandContext) -> dict[str, str]:
+    workspace = workspaces.get_workspace(session=ctx.session, workspace_id=ctx.workspace_id)
+    return {
+        Side.MARKETING.value: workspace.label(Side.MARKETING),
+        Side.IT.value: workspace.label(Side.IT),
+    }
+
+
+def _question_lines(
+    questions: list[pulse_questions.Question], labels: dict[str, str], *, numbered: bool
+) -> list[replies.Text]:
+    lines = []
+    for number, question in enumerate(questions, start=1):
+        lead = f"{number}. " if numbered else "• "
+        if question.mirror is None:
+            lines.append(text(lead, code(question.id), " ", question.statement))
+            continue
+        lines.append(text(lead, code(question.id), " ", question.statement, " (mirrored pair)"))
+        for side in pulse_questions.MIRROR_SIDES:
+            lines.append(text(f"      {labels[side]} is asked: ", question.mirror[side]))
+    return lines
+
+
+def questions_reply(ctx: CommandContext, args: str) -> Reply:
+    """`/pulse questions …`: what the weekly pulse asks, and (admins) choosing it."""
+    sub, rest = split_first(args)
+    labels = _question_labels(ctx)
+    if sub in ("", "list"):
+        return _chosen_questions(ctx, labels)
+    if sub == "bank":
+        return _question_bank(ctx, labels)
+    changes: dict[str, Callable[[], str]] = {
+        "add": lambda: _change_questions(ctx, pulse_questions.add, rest, labels),
+        "remove": lambda: _change_questions(ctx, pulse_questions.remove, rest, labels),
+        "set": lambda: _change_questions(ctx, pulse_questions.choose, rest, labels),
+        "custom": lambda: _custom_question(ctx, rest, labels),
+        "delete": lambda: _delete_question(ctx, rest),
+    }
+    if sub not in changes:
+        raise Invalid(f"/pulse questions has no “{sub[:20]}” option.", QUESTIONS_USAGE)
+    ctx.require_admin("choose the pulse's questions")
+    with usage_line(QUESTIONS_USAGE):
+        done = changes[sub]()
+    chosen = pulse_questions.chosen(
+        session=ctx.session, workspace_id=ctx.workspace_id, labels=labels
+    )
+    return Reply(
+        blocks=(
+            Paragraph(text(done)),
+            Paragraph(text(bold("From the next pulse:"))),
+            Paragraph(replies.join_lines(_question_lines(chosen, labels, numbered=True))),
+            *_signed_up_note(ctx),
+        )
+    )
+
+
+def _chosen_questions(ctx: CommandContext, labels: dict[str, str]) -> Reply:
+    chosen = pulse_questions.chosen(
+        session=ctx.session, workspace_id=ctx.workspace_id, labels=labels
+    )
+    blocks: list[Block] = [
+        Heading("The weekly pulse asks"),
+        Paragraph(replies.join_lines(_question_lines(chosen, labels, numbered=True))),
+        Note(
+            text(
+                "Each on a 1 to 5 scale. A mirrored pair asks each side about the other; "
+                "only those two sides answer it. /pulse questions bank: every question."
+            )
+        ),
+    ]
+    running = pulse.open_weekly_poll(session=ctx.session, workspace_id=ctx.workspace_id)
+    if running is not None and list(running.question_ids) != [q.id for q in chosen]:
+        blocks.append(Note(text("The pulse open now asks what was chosen when it opened.")))
+    if ctx.caller.has_admin_rights():
+        blocks.append(
+            Note(text("Admins: ", QUESTIONS_USAGE, "; changes apply from the next pulse."))
+        )
+    return Reply(blocks=tuple(blocks))
+
+
+def _question_bank(ctx: CommandContext, labels: dict[str, str]) -> Reply:
+    questions = pulse_questions.available(
+        session=ctx.session, workspace_id=ctx.workspace_id, labels=labels
+    )
+    chosen = set(pulse_questions.chosen_ids(session=ctx.session, workspace_id=ctx.workspace_id))
+    blocks: list[Block] = [Heading("Pulse question bank")]
+    categories = list(dict.fromkeys(q.category for q in questions))
+    for category in categories:
+        these = [q for q in questions if q.category == category]
+        lines = _question_lines(these, labels, numbered=False)
+        blocks.append(
+            Paragraph(text(bold(category.capitalize()), "\n", *replies.join_lines(lines)))
+        )
+    asked = ", ".join(sorted(chosen))
+    blocks.append(
+        Note(text(f"Asked now: {asked}. Admins: /pulse questions add ID, remove ID, set ID ID …"))
+    )
+    return Reply(blocks=tuple(blocks))
+
+
+def _change_questions(
+    ctx: CommandContext,
+    change: Callable[..., list[pulse_questions.Question]],
+    typed: str,
+    labels: dict[str, str],
+) -> str:
+    ids = typed.replace(",", " ").split()
+    if not ids:
+        raise Invalid("Name the questions by their ids (/pulse questions bank lists them).")
+    change(session=ctx.session, workspace_id=ctx.workspace_id, question_ids=ids, labels=labels)
+    return "Saved; the pulse open now, if any, keeps its questions."
+
+
+def _custom_question(ctx: CommandContext, typed: str, labels: dict[str, str]) -> str:
+    parts = [part.strip() for part in typed.split("|")]
+    if len(parts) not in (1, 3):
+        raise Invalid(
+            "Write one statement, or a title and what each side is asked: "
+            f"TITLE | FOR {labels['marketing'].upper()} | FOR {labels['it'].upper()}."
+        )
+    question = pulse_questions.create_custom(
+        session=ctx.session,
+        workspace_id=ctx.workspace_id,
+        statement=parts[0],
+        mirror=(parts[1], parts[2]) if len(parts) == 3 else None,
+        labels=labels,
+    )
+    current = pulse_questions.chosen_ids(session=ctx.session, workspace_id=ctx.workspace_id)
+    if len(current) < pulse_questions.MAX_CHOSEN:
+        pulse_questions.add(
+            session=ctx.session,
+            workspace_id=ctx.workspace_id,
+            question_ids=[question.id],
+            labels=labels,
+        )
+        return f"Your question is saved as {question.id} and asked from the next pulse."
+    return (
+        f"Your question is saved as {question.id}. The pulse asks {pulse_questions.MAX_CHOSEN} "
+        f"questions already: /pulse questions remove ID, then add {question.id}."
+    )
+
+
+def _delete_question(ctx: CommandContext, typed: str) -> str:
+    if not typed.strip():
+        raise Invalid("Name the question to delete by its id, e.g. custom-1.")
+    question = pulse_questions.delete_custom(
+        session=ctx.session, workspace_id=ctx.workspace_id, question_id=typed.split()[0]
+    )
+    return f"Deleted {question.id}; pulses that asked it keep their results."
+
+
+def _signed_up_note(ctx: CommandContext) -> list[Block]:
+    """An admin who changes the pulse gets its gap alert (told once, with how to stop)."""
+    if not pulse_alerts.subscribe(
+        session=ctx.session, workspace_id=ctx.workspace_id, user_ref=ctx.caller.user_ref
+    ):
+        return []
+    return [
+        Note(
+            text(
+                "You now get the pulse's gap alert by direct message; "
+                "/pulse alerts me off to stop it."
+            )
+        )
+    ]
+
+
+def alerts_reply(ctx: CommandContext, args: str) -> Reply:
+    """`/pulse alerts …` (admins): the gap alert's settings and who gets it."""
+    ctx.require_admin("change the pulse's gap alert")
+    sub, rest = split_first(args)
+    value = rest.strip().lower()
+    done = ""
+    if sub == "gap":
+        points = ascii_number(value.removesuffix("points").strip())
+        if points is None:
+            raise Invalid(
+                "Give the gap as a number of points, e.g. /pulse alerts gap 15.", ALERTS_USAGE
+            )
+        with usage_line(ALERTS_USAGE):
+            pulse_alerts.set_gap_points(
+                session=ctx.session, workspace_id=ctx.workspace_id, points=points
+            )
+        done = f"Alert when a gap widens by {points} points or more."
+    elif sub == "rate":
+        share = ascii_number(value.removesuffix("%").strip())
+        if share is None:
+            raise Invalid(
+                "Give the response rate as a percentage, e.g. /pulse alerts rate 30.", ALERTS_USAGE
+            )
+        with usage_line(ALERTS_USAGE):
+            pulse_alerts.set_rate_share(
+                session=ctx.session, workspace_id=ctx.workspace_id, share=share
+            )
+        done = (
+            f"Alert when a side's response rate falls below {share}%."
+            if share
+            else "No alert on response rates."
+        )
+    elif sub in ("channel", "me"):
+        if value not in ("on", "off"):
+            raise Invalid(f"/pulse alerts {sub} on, or off.", ALERTS_USAGE)
+        on = value == "on"
+        if sub == "channel":
+            pulse_alerts.set_channel(session=ctx.session, workspace_id=ctx.workspace_id, on=on)
+            done = (
+                "The shared channel gets a short post with each alert."
+                if on
+                else "No alert posts in the shared channel."
+            )
+        elif on:
+            pulse_alerts.subscribe(
+                session=ctx.session, workspace_id=ctx.workspace_id, user_ref=ctx.caller.user_ref
+            )
+            done = "You get the gap alert by direct message."
+        else:
+            pulse_alerts.unsubscribe(
+                session=ctx.session, workspace_id=ctx.workspace_id, user_ref=ctx.caller.user_ref
+            )
+            done = "You no longer get the gap alert."
+    elif sub:
+        raise Invalid(f"/pulse alerts has no “{sub[:20]}” option.", ALERTS_USAGE)
+    config = pulse_alerts.settings(session=ctx.session, workspace_id=ctx.workspace_id)
+    workspace = workspaces.get_workspace(session=ctx.session, workspace_id=ctx.workspace_id)
+    receives = ctx.caller.user_ref in config.recipients
+    others = len(config.recipients) - (1 if receives else 0)
+    blocks: list[Block] = [Paragraph(text(done))] if done else []
+    blocks += [
+        Heading("Pulse gap alert"),
+        Fields(
+            (
+                (
+                    "Gap widens by",
+                    text(
+                        f"{config.gap_points} points or more, against the average of its previous {pulse_alerts.AVERAGED_PULSES} pulses"
+                    ),
+                ),
+                (
+                    "Response rate",
+                    text(f"below {config.rate_share}% on a side" if config.rate_share else "never"),
+                ),
+                (
+                    "By direct message",
+                    text(("you and " if receives else "") + replies.counted(others, "other admin")),
+                ),
+                (
+                    "Shared channel",
+                    text("a short post" if config.channel else "no post")
+                    if workspace.shared_channel_ref
+                    else text("none chosen (/bridge channel)"),
+                ),
+            )
+        ),
+        Note(
+            text(
+                "Checked as each weekly pulse closes, on what its results show: a side hidden "
+                "for too few answers never sets it off. ",
+                ALERTS_USAGE,
+            )
+        ),
+    ]
+    if sub and sub != "me":
+        blocks += _signed_up_note(ctx)
+    return Reply(blocks=tuple(blocks))
+
+
+def alert_message(alert: pulse_alerts.Alert, workspace: WorkspaceView, *, short: bool) -> Reply:
+    """The gap alert: in full to an admin, in short in the shared channel."""
+    labels = _labels(workspace)
+    when = f"{alert.poll.opened_at:%d %b}"
+    lines: list[replies.Text] = []
+    for gap in alert.gaps:
+        title = text("“", gap.question, "”")
+        change = (
+            f"the gap is {_points(gap.gap)} points, against {_points(gap.average)} on average "
+            f"over the previous {replies.counted(gap.pulses, 'pulse')}"
+        )
+        if short:
+            lines.append(text("• ", *title, f": {change}."))
+            continue
+        views = f"{labels['marketing']} {gap.marketing_pct:.0f}% agree, {labels['it']} {gap.it_pct:.0f}%"
+        lines.append(
+            text(
+                "• ",
+                bold(f"Question {gap.number}"),
+                " (",
+                code(gap.question_id),
+                ") ",
+                *title,
+                f": {change} ({views}; wider by {gap.widened_by:.0f}).",
+            ),
+        )
+    for fell in alert.rates:
+        before = (
+            f", from {fell.previous:.0f}% the pulse before" if fell.previous is not None else ""
+        )
+        lines.append(
+            text(
+                f"• {labels[fell.side]} answered less: {fell.rate:.0f}% "
+                f"({fell.respondents} of {fell.invited}){before}, below the {alert.rate_share}% set."
+            )
+        )
+    blocks: list[Block] = [
+        Paragraph(text(bold(f"Pulse alert — pulse of {when}"))),
+        Paragraph(replies.join_lines(lines)),
+    ]
+    if short:
+        blocks.append(Note(text("/pulse for the results.")))
+    else:
+        blocks.append(
+            Note(
+                text(
+                    f"You get this as an admin: a gap ({labels['marketing']} minus {labels['it']}, "
+                    f"% agree) wider by {alert.gap_points} points or more than its recent average, "
+                    "or a side's response rate falling below the share set. /pulse for the "
+                    "results · /pulse alerts to change this · /pulse alerts me off to stop it."
+                )
+            )
+        )
+    return Reply(blocks=tuple(blocks), visibility=Visibility.CHANNEL)
+
+
+def _points(value: float) -> str:
+    return f"{'+' if value >= 0 else ''}{value:.0f}"
 
 
 # -- quick polls --------------------------------------------------------------------
@@ -823,28 +1212,44 @@ def _open_pulse(ctx: CommandContext) -> PollView:
     return poll
 
 
-def parse_answers(typed: str, questions: int) -> dict[int, int]:
-    """`4 4 5` (a value for each question, in order) or `2=4 3=5` (chosen questions):
-    question index -> value, every value on the 1 to 5 scale."""
+def _example_answer(questions: int) -> str:
+    """Answers to show as an example: `4 4 5` for three questions."""
+    return " ".join(("4 4 5 3 4" if questions >= 3 else "4 5").split()[:questions]) or "4"
+
+
+def parse_answers(typed: str, questions: int | list[int]) -> dict[int, int]:
+    """`4 4 5` (a value for each question asked, in order) or `2=4 3=5` (chosen questions,
+    by their numbers): question index -> value, every value on the 1 to 5 scale.
+
+    `questions` is how many the pulse asks, or the numbers of those the person is asked
+    (a mirrored pair is not asked of everyone).
+    """
+    numbers = list(range(1, questions + 1)) if isinstance(questions, int) else questions
     tokens = typed.split()
     if not tokens:
         raise Invalid("Give your answers, for example /pulse answer 4 4 5.", ANSWER_USAGE)
     paired = ["=" in token for token in tokens]
     if all(paired):
         pairs = [tuple(token.split("=", 1)) for token in tokens]
-    elif not any(paired) and len(tokens) == questions:
-        pairs = [(str(n), token) for n, token in enumerate(tokens, start=1)]
+    elif not any(paired) and len(tokens) == len(numbers):
+        pairs = [(str(n), token) for n, token in zip(numbers, tokens, strict=True)]
     else:
         raise Invalid(
-            f"Give a value for each of the {questions} questions, in order "
-            "(/pulse answer 4 4 5), or one question's as 2=4.",
+            f"Give a value for each of the {len(numbers)} questions, in order "
+            f"(/pulse answer {_example_answer(len(numbers))}), "
+            f"or one question's as {numbers[min(1, len(numbers) - 1)]}=4.",
             ANSWER_USAGE,
         )
     chosen: dict[int, int] = {}
     for question_text, value_text in pairs:
         question, value = ascii_number(question_text), ascii_number(value_text)
-        if question is None or not 1 <= question <= questions:
-            raise Invalid(f"The questions are numbered 1 to {questions}.", ANSWER_USAGE)
+        if question is None or question not in numbers:
+            listed = (
+                f"1 to {len(numbers)}"
+                if numbers == list(range(1, len(numbers) + 1))
+                else ", ".join(str(n) for n in numbers)
+            )
+            raise Invalid(f"The questions are numbered {listed}.", ANSWER_USAGE)
         if value is None or not 1 <= value <= len(pulse.SCALE):
             raise Invalid(
                 "Answers go from 1 (strongly disagree) to 5 (strongly agree).", ANSWER_USAGE
@@ -859,7 +1264,21 @@ def answer_typed(ctx: CommandContext, typed: str, secret_key: str) -> Reply:
     """`/pulse answer 4 4 5`: the 1-5 buttons of the weekly pulse, all or none saved."""
     _only_you_see(ctx, "your answer")
     poll = _open_pulse(ctx)
-    for question, value in parse_answers(typed, len(poll.questions)).items():
+    pulse.check_may_answer(  # not in its audience: refused before reading the answers
+        session=ctx.session,
+        workspace_id=ctx.workspace_id,
+        poll_id=poll.id,
+        user_ref=ctx.caller.user_ref,
+        now=ctx.now,
+    )
+    side = pulse_audience.frozen_side(
+        session=ctx.session,
+        workspace_id=ctx.workspace_id,
+        poll_id=poll.id,
+        user_ref=ctx.caller.user_ref,
+    )
+    asked = [index + 1 for index, _ in poll.statements_for(side)]
+    for question, value in parse_answers(typed, asked).items():
         vote(ctx, f"{poll.id}:{question}:{value}", secret_key)
     mine = pulse.my_answers(
         session=ctx.session,
@@ -875,7 +1294,7 @@ def answer_typed(ctx: CommandContext, typed: str, secret_key: str) -> Reply:
         Paragraph(text("Saved without your name: ", given, ".")),
         Note(text(f"You can change your answers{closes}: type /pulse answer again.")),
     ]
-    missing = [str(n + 1) for n in range(len(poll.questions)) if n not in mine]
+    missing = [str(n) for n in asked if n - 1 not in mine]
     if missing:
         blocks.append(
             Note(text(f"Still open: question {', '.join(missing)} (/pulse answer {missing[0]}=4)."))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
@@ -27,7 +27,7 @@ from bot.models import (
     Side,
     WorkspaceSettings,
 )
-from bot.services import pulse_audience
+from bot.services import pulse_audience, pulse_questions
 from bot.services.voter_unlinking import untie_voters
 
 DEFAULT_QUESTIONS = (
@@ -102,10 +102,35 @@ class PollView:
     author_ref: str | None
     channel_ref: str | None
     message_ref: str | None
+    # A weekly pulse's question ids, and per question None or a mirrored pair's statement
+    # for each side (Marketing and IT only answer a pair). Quick polls: empty.
+    question_ids: tuple[str, ...] = ()
+    mirrors: tuple[dict[str, str] | None, ...] = ()
 
     @property
     def is_open(self) -> bool:
         return self.status == "open"
+
+    def mirror(self, question: int) -> dict[str, str] | None:
+        return self.mirrors[question] if question < len(self.mirrors) else None
+
+    def question_id(self, question: int) -> str:
+        """The question's id; a pulse held before ids existed numbers its questions."""
+        if question < len(self.question_ids):
+            return self.question_ids[question]
+        return f"question-{question + 1}"
+
+    def statements_for(self, side: str | None) -> list[tuple[int, str]]:
+        """(question index, statement) of what a person of `side` is asked, in order: a
+        mirrored pair asks Marketing and IT each about the other, and nobody else."""
+        asked = []
+        for index, statement in enumerate(self.questions):
+            mirror = self.mirror(index)
+            if mirror is None:
+                asked.append((index, statement))
+            elif side in mirror:
+                asked.append((index, mirror[side]))
+        return asked
 
 
 @dataclass(frozen=True)
@@ -121,6 +146,10 @@ class QuestionResult:
     question: str
     by_side: dict[str, SideStats]
     overall: SideStats
+    id: str = ""
+    # A mirrored pair: what each side was asked (its Marketing row is Marketing's view of
+    # IT, its IT row IT's view of Marketing; Everyone is not shown).
+    mirror: dict[str, str] | None = None
 
     @property
     def gap(self) -> float | None:
@@ -143,12 +172,20 @@ class PollResults:
     previous: PollResults | None = None
 
     def change(self, question: int, side: str) -> float | None:
-        """Change in % agree since the previous pulse, in points."""
-        if self.previous is None or question >= len(self.previous.questions):
+        """Change in % agree since the previous pulse, in points, for the same question
+        (by id): None if the previous pulse did not ask it or either figure is hidden."""
+        if self.previous is None:
             return None
-        now = _stats(self.questions[question], side).agree_pct
-        before = _stats(self.previous.questions[question], side).agree_pct
+        current = self.questions[question]
+        before_result = self.previous.question(current.id)
+        if before_result is None:
+            return None
+        now = _stats(current, side).agree_pct
+        before = _stats(before_result, side).agree_pct
         return None if now is None or before is None else round(now - before, 1)
+
+    def question(self, question_id: str) -> QuestionResult | None:
+        return next((q for q in self.questions if q.id == question_id), None)
 
 
 def _stats(result: QuestionResult, side: str) -> SideStats:
@@ -190,8 +227,15 @@ def open_weekly(
 
     The audience and each member's side are frozen as it opens: only they may answer,
     under that side, and `invited` counts them. Opening again returns the frozen audience.
+    Its questions are those chosen now (pulse_questions), in the side labels of now.
     """
+    questions = pulse_questions.chosen(
+        session=session, workspace_id=workspace_id, labels=_side_labels(session, workspace_id)
+    )
     people = audience(session=session, workspace_id=workspace_id)
+    if all(question.mirrored for question in questions):
+        # Only Marketing and IT answer a mirrored pair: nobody else is asked at all.
+        people = [(user, side) for user, side in people if side in pulse_questions.MIRROR_SIDES]
     invited: dict[str, int] = {}
     for _, side in people:
         invited[side] = invited.get(side, 0) + 1
@@ -202,7 +246,9 @@ def open_weekly(
             "workspace_id": workspace_id,
             "kind": WEEKLY,
             "slot": slot,
-            "questions": list(DEFAULT_QUESTIONS),
+            "questions": [question.statement for question in questions],
+            "question_ids": [question.id for question in questions],
+            "mirrors": [question.mirror for question in questions],
             "options": [],
             "status": "open",
             "opened_at": now,
@@ -224,6 +270,16 @@ def open_weekly(
     else:
         people = pulse_audience.members(session=session, workspace_id=workspace_id, poll_id=row.id)
     return _view(row), [user for user, _ in people]
+
+
+def _side_labels(session: Session, workspace_id: str) -> dict[str, str]:
+    row = session.execute(
+        select(WorkspaceSettings.label_marketing, WorkspaceSettings.label_it).where(
+            WorkspaceSettings.workspace_id == workspace_id
+        )
+    ).one_or_none()
+    marketing, it = row if row is not None else ("Marketing", "IT")
+    return {Side.MARKETING.value: marketing, Side.IT.value: it}
 
 
 def create_adhoc(
@@ -312,6 +368,9 @@ def vote(
     side = _answering_side(session, poll, user_ref)
     if not 0 <= question < len(poll.questions):
         raise PulseRefused("That question is not part of this poll.")
+    mirror = poll.mirror(question)
+    if mirror is not None and side not in mirror:
+        raise PulseRefused("That question asks each of the two sides about the other; not yours.")
     valid = range(len(poll.options)) if poll.kind == ADHOC else range(1, 6)
     if value not in valid:
         raise PulseRefused("That answer is not on the scale.")
@@ -450,10 +509,11 @@ def close(*, session: Session, workspace_id: str, poll_id: int, now: datetime) -
     return get_poll(session=session, workspace_id=workspace_id, poll_id=poll_id)
 
 
-def close_overdue(*, session: Session, before: datetime) -> int:
+def close_overdue(*, session: Session, before: datetime) -> list[tuple[str, int]]:
     """Close weekly pulses whose closing time passed while the bot was down (past the
     grace period, so their close was recorded as missed): they must not stay open.
-    Their answers are untied from the keyed hash as `close` does."""
+    Their answers are untied from the keyed hash as `close` does. Returns the
+    (workspace, poll) of each pulse closed."""
     closed = session.execute(
         update(PulsePoll)
         .where(
@@ -470,7 +530,7 @@ def close_overdue(*, session: Session, before: datetime) -> int:
         logger.warning(
             "closed %d pulse(s) whose closing time passed while the bot was down", len(closed)
         )
-    return len(closed)
+    return [(workspace_id, poll_id) for workspace_id, poll_id in closed]
 
 
 def option_counts(*, session: Session, workspace_id: str, poll_id: int) -> list[int]:
@@ -491,33 +551,96 @@ def results(
     *, session: Session, workspace_id: str, poll_id: int, with_previous: bool = True
 ) -> PollResults:
     """Per question and side: respondents, mean, % agree (4-5), gap; response rates; comments."""
-    # get_poll checked that the poll is this workspace's, so the queries below select by
-    # poll alone: each is then read from one index (an index-only scan on PostgreSQL),
-    # which keeps a pulse with a million answers under 300 ms (see bench/pulse.py).
     poll = get_poll(session=session, workspace_id=workspace_id, poll_id=poll_id)
+    (found,) = results_of(session=session, workspace_id=workspace_id, poll_ids=[poll.id])
+    if not (with_previous and poll.kind == WEEKLY):
+        return found
+    before = session.execute(
+        select(PulsePoll.id)
+        .where(
+            PulsePoll.workspace_id == workspace_id,
+            PulsePoll.kind == WEEKLY,
+            PulsePoll.opened_at < poll.opened_at,
+            PulsePoll.status == "closed",
+        )
+        .order_by(PulsePoll.opened_at.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if before is None:
+        return found
+    (previous,) = results_of(session=session, workspace_id=workspace_id, poll_ids=[before])
+    return replace(found, previous=previous)
+
+
+def results_of(*, session: Session, workspace_id: str, poll_ids: list[int]) -> list[PollResults]:
+    """`results` (without the previous pulse) of many polls of the workspace at once, in
+    the order given; ids of other workspaces' polls, or of none, are left out.
+
+    A few queries whatever the number of polls, each read from one index (an index-only
+    scan on PostgreSQL): a pulse with a million answers stays under 300 ms, and two
+    years of weekly pulses are read together (see bench/pulse.py).
+    """
+    rows = session.execute(
+        select(PulsePoll).where(PulsePoll.workspace_id == workspace_id, PulsePoll.id.in_(poll_ids))
+    ).scalars()
+    polls = {row.id: _view(row) for row in rows}
+    ids = [poll_id for poll_id in poll_ids if poll_id in polls]
+    if not ids:
+        return []
     threshold = threshold_for(session, workspace_id)
-    # Counts per (question, side, value) only; the mean and % agree follow from them.
-    totals: dict[tuple[int, str], list[int]] = {}
-    for question, side, value, count in session.execute(
-        select(PulseAnswer.question, PulseAnswer.side, PulseAnswer.value, func.count())
-        .where(PulseAnswer.poll_id == poll_id)
-        .group_by(PulseAnswer.question, PulseAnswer.side, PulseAnswer.value)
+    # The polls are this workspace's (checked above), so the queries below select by poll
+    # alone. Counts per (question, side, value) only; the mean and % agree follow.
+    totals: dict[int, dict[tuple[int, str], list[int]]] = {poll_id: {} for poll_id in ids}
+    for poll_id, question, side, value, count in session.execute(
+        select(
+            PulseAnswer.poll_id,
+            PulseAnswer.question,
+            PulseAnswer.side,
+            PulseAnswer.value,
+            func.count(),
+        )
+        .where(PulseAnswer.poll_id.in_(ids))
+        .group_by(PulseAnswer.poll_id, PulseAnswer.question, PulseAnswer.side, PulseAnswer.value)
     ):
-        cell = totals.setdefault((question, side or "none"), [0, 0, 0])  # answers, sum, agreeing
-        cell[0] += count
+        cell = totals[poll_id].setdefault((question, side or "none"), [0, 0, 0])
+        cell[0] += count  # answers, sum of values, agreeing
         cell[1] += value * count
         cell[2] += count if value >= 4 else 0
+    respondents: dict[int, dict[str, int]] = {poll_id: {} for poll_id in ids}
+    for poll_id, side, count in session.execute(
+        select(PulseRespondent.poll_id, PulseRespondent.side, func.count())
+        .where(PulseRespondent.poll_id.in_(ids))
+        .group_by(PulseRespondent.poll_id, PulseRespondent.side)
+    ):
+        respondents[poll_id][side or "none"] = int(count)
+    comments: dict[int, list[tuple[str, str]]] = {poll_id: [] for poll_id in ids}
+    for poll_id, side, comment in session.execute(
+        select(PulseComment.poll_id, PulseComment.side, PulseComment.text)
+        .where(PulseComment.workspace_id == workspace_id, PulseComment.poll_id.in_(ids))
+        .order_by(PulseComment.text)  # by text, not time: order must not reveal who wrote what
+    ):
+        comments[poll_id].append((side or "none", comment))
+    return [
+        _poll_results(
+            polls[poll_id], threshold, totals[poll_id], respondents[poll_id], comments[poll_id]
+        )
+        for poll_id in ids
+    ]
+
+
+def _poll_results(
+    poll: PollView,
+    threshold: int,
+    totals: dict[tuple[int, str], list[int]],
+    respondents: dict[str, int],
+    comments: list[tuple[str, str]],
+) -> PollResults:
     cells = {
         key: (count, total / count, agreeing) for key, (count, total, agreeing) in totals.items()
     }
-    by_side = (
-        select(PulseRespondent.side, func.count())
-        .where(PulseRespondent.poll_id == poll_id)
-        .group_by(PulseRespondent.side)
-    )
-    respondents = {side or "none": int(count) for side, count in session.execute(by_side)}
     questions = [
-        _question_result(text, index, cells, threshold) for index, text in enumerate(poll.questions)
+        _question_result(text, index, cells, threshold, poll)
+        for index, text in enumerate(poll.questions)
     ]
     rates: dict[str, float | None] = {}
     for side in SIDES:
@@ -526,61 +649,45 @@ def results(
     # A side's comments only where its numbers are shown: the lone comment of a hidden
     # side would give away what its few people think, however the comment is worded.
     shown_sides = {side for (_, side), (count, _, _) in cells.items() if count >= threshold}
-    comments = [
-        comment
-        for side, comment in session.execute(
-            select(PulseComment.side, PulseComment.text)
-            .where(PulseComment.workspace_id == workspace_id, PulseComment.poll_id == poll_id)
-            .order_by(PulseComment.text)  # by text, not time: order must not reveal who wrote what
-        )
-        if (side or "none") in shown_sides
-    ]
-    previous = None
-    if with_previous and poll.kind == WEEKLY:
-        before = session.execute(
-            select(PulsePoll.id)
-            .where(
-                PulsePoll.workspace_id == workspace_id,
-                PulsePoll.kind == WEEKLY,
-                PulsePoll.opened_at < poll.opened_at,
-                PulsePoll.status == "closed",
-            )
-            .order_by(PulsePoll.opened_at.desc())
-            .limit(1)
-        ).scalar_one_or_none()
-        if before is not None:
-            previous = results(
-                session=session, workspace_id=workspace_id, poll_id=before, with_previous=False
-            )
+    shown_comments = [comment for side, comment in comments if side in shown_sides]
     return PollResults(
         poll=poll,
         threshold=threshold,
         questions=questions,
         respondents_by_side={side: respondents.get(side, 0) for side in SIDES},
         response_rate=rates,
-        comments=comments if len(comments) >= threshold else [],
-        previous=previous,
+        comments=shown_comments if len(shown_comments) >= threshold else [],
     )
 
 
 def _question_result(
-    text: str, index: int, cells: dict[tuple[int, str], tuple[int, float, int]], threshold: int
+    text: str,
+    index: int,
+    cells: dict[tuple[int, str], tuple[int, float, int]],
+    threshold: int,
+    poll: PollView,
 ) -> QuestionResult:
     by_side = {side: _side_stats(cells.get((index, side)), threshold) for side in SIDES}
     groups = [cell for (q, _), cell in cells.items() if q == index]
     count = sum(c for c, _, _ in groups)
+    question_id, mirror = poll.question_id(index), poll.mirror(index)
+    if mirror is not None:
+        # Each side answered a different statement: a total of the two means nothing.
+        return QuestionResult(
+            text, by_side, SideStats(count, None, None, False), question_id, dict(mirror)
+        )
     # Everyone is shown only when every side that answered is shown itself, so it adds
     # nothing to difference: with a side hidden, Everyone less the sides shown, less the
     # answers the people of the other hidden sides know as their own, could isolate the
     # hidden side's few answers. (Answers of no side count as one more side.)
     if any(c < threshold for c, _, _ in groups):
-        return QuestionResult(text, by_side, SideStats(count, None, None, False))
+        return QuestionResult(text, by_side, SideStats(count, None, None, False), question_id)
     combined = (
         (count, sum(c * m for c, m, _ in groups) / count, sum(a for _, _, a in groups))
         if count
         else None
     )
-    return QuestionResult(text, by_side, _side_stats(combined, threshold))
+    return QuestionResult(text, by_side, _side_stats(combined, threshold), question_id)
 
 
 def _side_stats(cell: tuple[int, float, int] | None, threshold: int) -> SideStats:
@@ -634,10 +741,7 @@ def trend(*, session: Session, workspace_id: str, weeks: int) -> list[PollResult
         .scalars()
         .all()
     )
-    return [
-        results(session=session, workspace_id=workspace_id, poll_id=poll_id, with_previous=False)
-        for poll_id in reversed(ids)
-    ]
+    return results_of(session=session, workspace_id=workspace_id, poll_ids=list(reversed(ids)))
 
 
 def respondent_count(*, session: Session, workspace_id: str, poll_id: int) -> int:
@@ -663,4 +767,6 @@ def _view(row: PulsePoll) -> PollView:
         author_ref=row.author_ref,
         channel_ref=row.channel_ref,
         message_ref=row.message_ref,
+        question_ids=tuple(row.question_ids or ()),
+        mirrors=tuple(row.mirrors or ()),
     )

@@ -1,5 +1,6 @@
 """A person's part in pulses, for export-me and forget-me: the pulses that asked them, the
-quick polls they asked, and their answers (found only through the keyed hash)."""
+quick polls they asked, their answers (found only through the keyed hash), and whether
+they get the gap alert."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, delete, func, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from bot.models import PulseAnswer, PulseAudience, PulseComment, PulsePoll, PulseRespondent
+from bot.models import (
+    PulseAlertRecipient,
+    PulseAnswer,
+    PulseAudience,
+    PulseComment,
+    PulsePoll,
+    PulseRespondent,
+)
 from bot.services.privacy import Forgotten, PrivacyHooks, rowcount, rows
 from bot.services.pulse import voter_hash
 from bot.services.voter_unlinking import untie_voters
@@ -33,6 +41,14 @@ def export_person(*, session: Session, workspace_id: str, user_ref: str) -> dict
             ),
             ["questions", "options", "opened_at"],
         ),
+        "gap_alerts_since": rows(
+            session,
+            select(PulseAlertRecipient.created_at).where(
+                PulseAlertRecipient.workspace_id == workspace_id,
+                PulseAlertRecipient.user_ref == user_ref,
+            ),
+            ["you_get_the_pulse_gap_alert_since"],
+        ),
     }
 
 
@@ -51,6 +67,13 @@ def forget_person(
         update(PulsePoll)
         .where(PulsePoll.workspace_id == workspace_id, PulsePoll.author_ref == user_ref)
         .values(author_ref=None)
+    )
+    counts["pulse gap alert sign-ups"] = rowcount(
+        session,
+        delete(PulseAlertRecipient).where(
+            PulseAlertRecipient.workspace_id == workspace_id,
+            PulseAlertRecipient.user_ref == user_ref,
+        ),
     )
     return Forgotten(counts)
 

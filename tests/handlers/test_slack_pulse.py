@@ -393,6 +393,8 @@ def test_pulse_export_uploads_a_csv_of_aggregates_only(
         "mean",
         "agree_pct",
         "gap_points",
+        "question_id",
+        "statement_asked",
     ]
     assert len(rows) == 2 * 3 * 4  # pulses x questions x (marketing, IT, other, overall)
     cells = {(r["pulse_opened"], r["question"], r["side"]): r for r in rows}
