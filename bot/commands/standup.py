@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from bot import replies
 from bot.commands import FeatureConfig
@@ -36,7 +36,7 @@ from bot.router import (
     TeamsMenuEntry,
     split_first,
 )
-from bot.services import standup_privacy, standups, workspaces
+from bot.services import availability, holiday_calendars, standup_privacy, standups, workspaces
 from bot.services.calendar import standup_calendar
 from bot.services.recurrence import WEEKDAY_NAMES, WEEKDAYS, parse_day
 from bot.services.standups import (
@@ -48,6 +48,7 @@ from bot.textinput import ascii_number
 
 USAGE = (
     "/standup [list | pause ID | resume ID | skip ID DATE | delete ID | now ID | calendar ID"
+    " | holidays ID [CODES|none]"
     " | answer ID | share ID win|challenge]"
 )
 
@@ -78,6 +79,8 @@ def register(router: CommandRouter, config: FeatureConfig) -> None:
                 "/standup list · pause ID · resume ID · delete ID",
                 "/standup skip ID DATE: cancel one day (24 Dec, friday, tomorrow) · now ID: run it now",
                 "/standup calendar ID: an .ics file and a calendar subscribe link",
+                "/standup holidays ID: the next public holidays it skips · holidays ID GB US-CA"
+                " (or none): its holiday calendars",
                 "/standup answer ID: answer today's async round · share ID win|challenge: "
                 "post your answer to the board",
             ),
@@ -88,6 +91,7 @@ def register(router: CommandRouter, config: FeatureConfig) -> None:
         STANDUP_CREATE_FORM,
         lambda ctx, values, _: submit_create(ctx, values, secret_key=secret_key),
     )
+    router.register_field_check(STANDUP_CREATE_FORM, "holidays", _check_holidays)
     router.register_action(STANDUP_ANSWER, open_answer_form)
     router.register_form(STANDUP_ANSWER_FORM, submit_answers)
     router.register_action(STANDUP_SHARE, share_answer)
@@ -114,6 +118,7 @@ def handle_standup(ctx: CommandContext, args: str, *, public_url: str) -> Reply:
         "skip": lambda number, more: skip(ctx, number, more),
         "now": lambda number, _: run_now(ctx, number),
         "calendar": lambda number, _: calendar(ctx, number, public_url),
+        "holidays": lambda number, more: holidays(ctx, number, more),
         # The typed forms of the Answer and Share buttons (the console, Teams).
         "answer": lambda number, _: answer_typed(ctx, number),
         "share": lambda number, more: share_typed(ctx, number, more),
@@ -198,8 +203,26 @@ def create_form(ctx: CommandContext) -> Form:
                 max_length=4,
                 hint="The digest is posted this long after the start",
             ),
+            FormField(
+                "holidays",
+                "Public holidays: no stand-up on those of",
+                availability.workspace_region(session=ctx.session, workspace_id=ctx.workspace_id)
+                or "",
+                optional=True,
+                max_length=100,
+                hint="Country codes with an optional region: GB, US-CA, DE-BY, IN; empty for none",
+            ),
         ),
     )
+
+
+def _check_holidays(_ctx: CommandContext, value: str, _metadata: str) -> str | None:
+    """The holiday calendars field, checked as soon as it is typed (the console)."""
+    try:
+        holiday_calendars.parse_calendars(value)
+    except holiday_calendars.UnknownCalendar as exc:
+        return str(exc)
+    return None
 
 
 def _checked_places(ctx: CommandContext, values: dict[str, str]) -> tuple[str, str, dict[str, str]]:
@@ -244,6 +267,7 @@ def submit_create(ctx: CommandContext, values: dict[str, str], *, secret_key: st
         both_sides=audience == BOTH_SIDES,
         reminder_lead_minutes=values.get("lead", "15"),
         deadline_minutes=values.get("deadline", "120"),
+        holidays=values.get("holidays", ""),
     )
     renamed = {"reminder_lead": "lead"}  # the service's names for the form's fields
     # Every field's problem at once: the draft's, then the names that resolved to nobody.
@@ -307,7 +331,37 @@ def summary_blocks(ctx: CommandContext, view: StandupView) -> list[Block]:
         " · ",
         status,
     ]
-    return [Paragraph(text(*parts))]
+    return [Paragraph(text(*parts)), *_days_off(ctx, view)]
+
+
+# How far ahead the list shows the days a stand-up will not run.
+DAYS_OFF_AHEAD = timedelta(days=21)
+
+
+def _days_off(ctx: CommandContext, view: StandupView) -> list[Block]:
+    """The stand-up's days off in the next three weeks: holidays by name, and skips."""
+    if view.paused:
+        return []
+    today = ctx.now.astimezone(view.weekly.zone).date()
+    last = today + DAYS_OFF_AHEAD
+    days = [
+        (day, name)
+        for day, name in holiday_calendars.holidays_between(view.weekly.calendars, today, last)
+        if day.weekday() in view.weekly.weekdays
+    ]
+    days += [(day, "skipped") for day in view.skipped if today <= day <= last]
+    if not view.weekly.calendars and not days:
+        return []
+    shown = "; ".join(f"{day:%a %d %b} ({name})" for day, name in sorted(days))
+    calendars = ", ".join(view.weekly.calendars) or "none"
+    return [
+        Note(
+            text(
+                f"Holidays: {calendars}",
+                f" · not running {shown}" if shown else "",
+            )
+        )
+    ]
 
 
 def list_reply(ctx: CommandContext) -> Reply:
@@ -437,10 +491,60 @@ def delete_confirmed(ctx: CommandContext, value: str) -> Reply:
     )
 
 
+def holidays(ctx: CommandContext, number: int, codes: str) -> Reply:
+    """`/standup holidays ID [CODES|none]`: the next holidays it skips, or name its calendars
+    (its creator or an admin; rounds not under way are planned again)."""
+    if codes:
+        view = standups.set_holiday_calendars(
+            session=ctx.session,
+            workspace_id=ctx.workspace_id,
+            number=number,
+            calendars=codes,
+            user_ref=ctx.caller.user_ref,
+            is_admin=ctx.caller.has_admin_rights(),
+            now=ctx.now,
+        )
+        done = (
+            f"Done: {view.name} follows the holidays of {', '.join(view.weekly.calendars)}."
+            if view.weekly.calendars
+            else f"Done: {view.name} follows no holiday calendar; it runs on public holidays."
+        )
+    else:
+        view = standups.get(session=ctx.session, workspace_id=ctx.workspace_id, number=number)
+        done = ""
+    if not view.weekly.calendars:
+        return replies.message(
+            done
+            or f"{view.name} follows no holiday calendar. Name one or more with "
+            f"/standup holidays {view.number} GB US-CA."
+        )
+    today = ctx.now.astimezone(view.weekly.zone).date()
+    upcoming = [
+        (day, name)
+        for day, name in holiday_calendars.holidays_between(
+            view.weekly.calendars, today, today + timedelta(days=366)
+        )
+        if day.weekday() in view.weekly.weekdays
+    ][:HOLIDAYS_SHOWN]
+    lines = [text(f"{day:%a %d %b %Y}: ", name) for day, name in upcoming]
+    return replies.message(
+        *([done] if done else []),
+        text(
+            bold(f"{view.name} does not run on"),
+            f" ({', '.join(view.weekly.calendars)}, on its days, next 12 months)",
+        ),
+        replies.join_lines(lines) if lines else text("No holiday on its days in the next year."),
+        text("People on a holiday of their own region (/bridge region) are not asked that day."),
+    )
+
+
+HOLIDAYS_SHOWN = 10
+
+
 def calendar(ctx: CommandContext, number: int, public_url: str) -> Reply:
     view = standups.get(session=ctx.session, workspace_id=ctx.workspace_id, number=number)
     url = f"{public_url}/calendar/{view.calendar_token}.ics"
-    ics = standup_calendar(view, subscribe_url=url)
+    ics = standup_calendar(view, subscribe_url=url, now=ctx.now)
     return Reply(
         blocks=(
             Paragraph(
@@ -553,6 +657,13 @@ def digest_message(sheet: standups.AnswerSheet, labels: dict[Side, str]) -> Repl
             names.append(replies.user(user))
         # Sent at the deadline: answering is over, so "yet" would promise too much.
         blocks.append(Note(text("Didn't answer: ", *names)))
+    if sheet.away:
+        away: list[str | Span] = []
+        for index, (user, label) in enumerate(sheet.away):
+            away += [", " if index else "", replies.user(user)]
+            if label != "away":
+                away.append(f" ({label})")
+        blocks.append(Note(text("Away: ", *away)))
     return Reply(blocks=tuple(blocks), visibility=Visibility.CHANNEL)
 
 

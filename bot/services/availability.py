@@ -92,6 +92,11 @@ def _defaults(session: Session, workspace_id: str) -> tuple[str | None, str]:
     return (row[0], row[1]) if row else (None, "UTC")
 
 
+def workspace_region(*, session: Session, workspace_id: str) -> str | None:
+    """The workspace's default holiday calendar (None: none chosen)."""
+    return _defaults(session, workspace_id)[0]
+
+
 def availability_of(
     *, session: Session, workspace_id: str, user_refs: Collection[str]
 ) -> dict[str, Availability]:

@@ -744,7 +744,7 @@ def fan_out_many(
     for f in fan_outs:
         view = views.get(f.standup_key)
         people = participants(session=session, view=view) if view is not None else []
-        if people:
+        if people and view is not None:
             # Nobody on time off or on a holiday of their own region that day is asked
             # or reminded, while the round goes on for the others.
             away = availability.unavailable_at(
