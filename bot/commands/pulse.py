@@ -734,11 +734,15 @@ def _question_labels(ctx: CommandContext) -> dict[str, str]:
 
 
 def _question_lines(
-    questions: list[pulse_questions.Question], labels: dict[str, str], *, numbered: bool
+    questions: list[pulse_questions.Question],
+    labels: dict[str, str],
+    *,
+    numbered: bool,
+    asked: frozenset[str] = frozenset(),
 ) -> list[replies.Text]:
     lines = []
     for number, question in enumerate(questions, start=1):
-        lead = f"{number}. " if numbered else "• "
+        lead = f"{number}. " if numbered else ("✓ " if question.id in asked else "• ")
         if question.mirror is None:
             lines.append(text(lead, code(question.id), " ", question.statement))
             continue
@@ -809,18 +813,22 @@ def _question_bank(ctx: CommandContext, labels: dict[str, str]) -> Reply:
     questions = pulse_questions.available(
         session=ctx.session, workspace_id=ctx.workspace_id, labels=labels
     )
-    chosen = set(pulse_questions.chosen_ids(session=ctx.session, workspace_id=ctx.workspace_id))
+    chosen = pulse_questions.chosen_ids(session=ctx.session, workspace_id=ctx.workspace_id)
     blocks: list[Block] = [Heading("Pulse question bank")]
     categories = list(dict.fromkeys(q.category for q in questions))
     for category in categories:
         these = [q for q in questions if q.category == category]
-        lines = _question_lines(these, labels, numbered=False)
+        lines = _question_lines(these, labels, numbered=False, asked=frozenset(chosen))
         blocks.append(
             Paragraph(text(bold(category.capitalize()), "\n", *replies.join_lines(lines)))
         )
-    asked = ", ".join(sorted(chosen))
     blocks.append(
-        Note(text(f"Asked now: {asked}. Admins: /pulse questions add ID, remove ID, set ID ID …"))
+        Note(
+            text(
+                f"✓ asked by the next pulse, in this order: {', '.join(chosen)}. "
+                "Admins: /pulse questions add ID, remove ID, set ID ID …"
+            )
+        )
     )
     return Reply(blocks=tuple(blocks))
 
@@ -951,6 +959,12 @@ def alerts_reply(ctx: CommandContext, args: str) -> Reply:
     workspace = workspaces.get_workspace(session=ctx.session, workspace_id=ctx.workspace_id)
     receives = ctx.caller.user_ref in config.recipients
     others = len(config.recipients) - (1 if receives else 0)
+    admins = replies.counted(others, "other admin")
+    by_dm = (
+        ("you and " + admins if others else "you")
+        if receives
+        else (admins.replace("other ", "") if others else "nobody (/pulse alerts me on)")
+    )
     blocks: list[Block] = [Paragraph(text(done))] if done else []
     blocks += [
         Heading("Pulse gap alert"),
@@ -968,7 +982,7 @@ def alerts_reply(ctx: CommandContext, args: str) -> Reply:
                 ),
                 (
                     "By direct message",
-                    text(("you and " if receives else "") + replies.counted(others, "other admin")),
+                    text(by_dm),
                 ),
                 (
                     "Shared channel",
@@ -998,14 +1012,18 @@ def alert_message(alert: pulse_alerts.Alert, workspace: WorkspaceView, *, short:
     lines: list[replies.Text] = []
     for gap in alert.gaps:
         title = text("“", gap.question, "”")
+        over = "the previous pulse" if gap.pulses == 1 else f"the previous {gap.pulses} pulses"
         change = (
-            f"the gap is {_points(gap.gap)} points, against {_points(gap.average)} on average "
-            f"over the previous {replies.counted(gap.pulses, 'pulse')}"
+            f"the gap widened to {_points(gap.gap)} points, from {_points(gap.average)} "
+            f"on average over {over}"
         )
         if short:
             lines.append(text("• ", *title, f": {change}."))
             continue
-        views = f"{labels['marketing']} {gap.marketing_pct:.0f}% agree, {labels['it']} {gap.it_pct:.0f}%"
+        marketing, it = labels["marketing"], labels["it"]
+        if gap.mirror is not None:  # each side's view of the other
+            marketing, it = f"{marketing} on {it}", f"{it} on {marketing}"
+        views = f"{marketing} {gap.marketing_pct:.0f}% agree, {it} {gap.it_pct:.0f}%"
         lines.append(
             text(
                 "• ",
@@ -1014,7 +1032,7 @@ def alert_message(alert: pulse_alerts.Alert, workspace: WorkspaceView, *, short:
                 code(gap.question_id),
                 ") ",
                 *title,
-                f": {change} ({views}; wider by {gap.widened_by:.0f}).",
+                f": {change} ({views}).",
             ),
         )
     for fell in alert.rates:
