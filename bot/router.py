@@ -165,6 +165,32 @@ class TeamsMenuEntry:
     description: str  # and 128 here
 
 
+class OnlyOn(str):
+    """A help line that holds on some platforms only: `OnlyOn("/bridge sync: ...", "slack")`.
+
+    It is still a plain string wherever help lines are read as such; `Command.help_for`
+    leaves it out of the other platforms' help.
+    """
+
+    platforms: frozenset[str]
+
+    def __new__(cls, line: str, *platforms: str) -> OnlyOn:
+        made = super().__new__(cls, line)
+        made.platforms = frozenset(platforms)
+        return made
+
+
+@dataclass(frozen=True)
+class MessageAction:
+    """An entry in every message's own menu (Slack: a message shortcut; Teams: a message
+    extension action, "More actions"): it runs the router action `action_id` with the
+    message's text, and its answer is shown to the person who chose it alone."""
+
+    action_id: str  # Teams takes 64 characters as the command id
+    title: str  # Teams allows 32 characters
+    description: str  # and 128 here
+
+
 @dataclass(frozen=True)
 class Command:
     """A top-level command such as `bridge`, declared once: its parser, its help and what
@@ -192,6 +218,14 @@ class Command:
             return self.teams_menu
         return (TeamsMenuEntry(self.name, self.listed_description()),)
 
+    def help_for(self, platform: str) -> tuple[str, ...]:
+        """The help lines that hold on `platform` (an OnlyOn line of another is left out)."""
+        return tuple(
+            line
+            for line in self.help_lines
+            if not isinstance(line, OnlyOn) or platform in line.platforms
+        )
+
 
 class CommandRouter:
     """Maps command names to handlers; features register themselves explicitly."""
@@ -201,6 +235,7 @@ class CommandRouter:
         self._actions: dict[str, ActionHandler] = {}
         self._forms: dict[str, FormHandler] = {}
         self._field_checks: dict[tuple[str, str], FieldCheck] = {}
+        self._message_actions: dict[str, MessageAction] = {}
         self._recorders: dict[str, Recorder] = {}
         self._refreshers: dict[str, Refresher] = {}
         self._renderers: dict[str, Renderer] = {}
@@ -240,6 +275,13 @@ class CommandRouter:
         if command.name in self._commands:
             raise ValueError(f"command {command.name!r} registered twice")
         self._commands[command.name] = command
+
+    def register_message_action(self, action: MessageAction) -> None:
+        """Offer a registered action in every message's menu (see MessageAction)."""
+        self._message_actions[action.action_id] = action
+
+    def message_actions(self) -> list[MessageAction]:
+        return list(self._message_actions.values())
 
     def register_action(self, action_id: str, handler: ActionHandler) -> None:
         """A button: `action_id` is the button's id; the handler gets its value."""

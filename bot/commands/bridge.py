@@ -8,7 +8,6 @@ from dataclasses import replace
 
 from bot import replies
 from bot.commands import FeatureConfig, time_off
-from bot.commands.dashboard import sign_in_reply
 from bot.errors import Conflict, Invalid
 from bot.models import Side, WorkspaceSettings
 from bot.replies import (
@@ -34,12 +33,12 @@ from bot.router import (
     Command,
     CommandContext,
     CommandRouter,
+    OnlyOn,
     TeamsMenuEntry,
     split_first,
 )
 from bot.services import (
     availability_privacy,
-    dashboard_access,
     occurrence_privacy,
     occurrences,
     people,
@@ -62,7 +61,7 @@ from bot.textinput import JOINER_MESSAGE, ascii_number, has_joiners
 
 USAGE = (
     "/bridge [help | side marketing|it|other | away PERIOD|off|list | region CODE | "
-    "timezone ZONE | channel #CHANNEL | settings | dashboard | forget-me | export-me]"
+    "timezone ZONE | channel #CHANNEL | settings | forget-me | export-me]"
 )
 BRIDGE_FORGET_CONFIRM = "bridge_forget_confirm"
 LABEL_LIMIT = 40  # the columns' sizes
@@ -102,13 +101,13 @@ def register(router: CommandRouter, config: FeatureConfig) -> None:
                 *time_off.HELP_LINES,
                 "/bridge channel #CHANNEL: the shared channel for wins, challenges and digests (admins)",
                 "/bridge settings: time zone, side labels, pulse audience, digest day, anonymity threshold (admins)",
-                "/bridge sync: set sides from the Marketing and IT user groups now (admins)",
-                "/bridge dashboard: a sign-in link to the web dashboard, for you alone",
+                OnlyOn(
+                    "/bridge sync: set sides from the Marketing and IT user groups now (admins)",
+                    "slack",
+                ),
                 "/bridge export-me · /bridge forget-me: your data, downloaded or deleted",
             ),
-            handler=lambda ctx, args: handle_bridge(
-                ctx, args, router=router, public_url=config.public_url
-            ),
+            handler=lambda ctx, args: handle_bridge(ctx, args, router=router),
         )
     )
     router.register_action(
@@ -121,18 +120,15 @@ def register(router: CommandRouter, config: FeatureConfig) -> None:
     router.register_form(BRIDGE_SETTINGS_FORM, submit_settings)
     router.privacy.register(people_privacy.HOOKS)
     router.privacy.register(occurrence_privacy.HOOKS)
-    router.privacy.register(dashboard_access.HOOKS)
     router.privacy.register(availability_privacy.HOOKS)
 
 
-def handle_bridge(
-    ctx: CommandContext, args: str, *, router: CommandRouter, public_url: str = ""
-) -> Reply:
+def handle_bridge(ctx: CommandContext, args: str, *, router: CommandRouter) -> Reply:
     """Dispatch `/bridge SUBCOMMAND`."""
     sub, rest = split_first(args)
     handlers: dict[str, Callable[[], Reply]] = {
-        "": lambda: _with_away_note(ctx, help_reply(router)),
-        "help": lambda: _with_away_note(ctx, help_reply(router)),
+        "": lambda: _with_away_note(ctx, help_reply(router, ctx.caller.platform)),
+        "help": lambda: _with_away_note(ctx, help_reply(router, ctx.caller.platform)),
         "side": lambda: set_side(ctx, rest),
         "away": lambda: time_off.away(ctx, rest),
         "region": lambda: time_off.set_region(ctx, rest),
@@ -142,7 +138,6 @@ def handle_bridge(
         "forget-me": lambda: confirm_forget(ctx),
         "export-me": lambda: export_me(ctx, router.privacy),
         "sync": lambda: request_sync(ctx),
-        "dashboard": lambda: sign_in_reply(ctx, public_url),
     }
     if sub not in handlers:
         raise Invalid(f"/bridge has no “{sub}” option.", USAGE)
@@ -155,11 +150,12 @@ def _with_away_note(ctx: CommandContext, reply: Reply) -> Reply:
     return reply if note is None else replace(reply, blocks=(note, *reply.blocks))
 
 
-def help_reply(router: CommandRouter) -> Reply:
-    """What the bot does and every command registered so far."""
+def help_reply(router: CommandRouter, platform: str) -> Reply:
+    """What the bot does and every command registered so far, as far as it holds on
+    `platform` (a line only for another platform is left out)."""
     blocks: list[Block] = [Heading("bridgebot"), Paragraph(text(ABOUT)), Divider()]
     for command in sorted(router.commands(), key=lambda c: c.name):
-        lines = replies.join_lines(text(code(line)) for line in command.help_lines)
+        lines = replies.join_lines(text(code(line)) for line in command.help_for(platform))
         blocks.append(Paragraph(text(bold(command.summary), "\n", *lines)))
     blocks.append(
         Note(text("Replies to commands are visible only to you unless they say otherwise."))
@@ -469,6 +465,12 @@ SIDE_SYNC = "sides.sync"  # delivered by schedules/sync.py
 
 def request_sync(ctx: CommandContext) -> Reply:
     """`/bridge sync` (admins): sync sides from the user groups named in settings, now."""
+    if ctx.caller.platform != "slack":
+        raise Conflict(
+            "Side sync reads Slack user groups, which this platform does not have: "
+            "everyone chooses their side with /bridge side marketing|it|other.",
+            USAGE,
+        )
     ctx.require_admin("sync sides")
     row = _settings_row(ctx)
     if not (row.usergroup_marketing or row.usergroup_it):

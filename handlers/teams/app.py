@@ -13,7 +13,7 @@ from microsoft_teams.apps import App
 from microsoft_teams.apps.http import FastAPIAdapter
 
 from bot.deps import Deps
-from handlers.teams import actions, install, messages, store
+from handlers.teams import actions, extensions, install, messages, store
 from handlers.teams.config import settings_problem, teams_configured
 from handlers.teams.connector import Connector
 from handlers.teams.notifier import TeamsNotifier
@@ -55,6 +55,7 @@ class TeamsBot:
         """
         messages.register(self.app, self.runtime, wake)
         actions.register(self.app, self.runtime, wake)
+        extensions.register(self.app, self.runtime)
         install.register(self.app, self.runtime)
         await self.app.initialize()
 

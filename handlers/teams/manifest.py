@@ -1,4 +1,5 @@
-"""The Teams app package: manifest.json listing the router's commands, two icons, zipped.
+"""The Teams app package: manifest.json listing the router's commands and message actions,
+two icons, zipped.
 
 The icons are drawn here (a bridge over two banks, in the two sides' colours) and
 encoded as PNG with the standard library, so no image file is kept in the repository.
@@ -15,7 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlparse
 
-from bot.router import Command, TeamsMenuEntry
+from bot.router import Command, MessageAction, TeamsMenuEntry
 
 MANIFEST_SCHEMA = (
     "https://developer.microsoft.com/en-us/json-schemas/teams/v1.17/MicrosoftTeams.schema.json"
@@ -33,6 +34,9 @@ MAX_TITLE = 32
 MAX_DESCRIPTION = 128
 # The adapter reads a bare "help" as "bridge help" (handlers/teams/messages.py).
 HELP_ENTRY = TeamsMenuEntry("help", "What bridgebot does and every command")
+# A message extension's command ids take at most 64 characters; a bot has at most 10.
+MAX_EXTENSION_COMMANDS = 10
+MAX_COMMAND_ID = 64
 
 
 def command_menu(commands: Iterable[Command]) -> list[dict[str, str]]:
@@ -52,9 +56,43 @@ def command_menu(commands: Iterable[Command]) -> list[dict[str, str]]:
     return [{"title": entry.title, "description": entry.description} for entry in entries]
 
 
+def message_extension(app_id: str, actions: Iterable[MessageAction]) -> list[dict[str, Any]]:
+    """The router's message actions as one message extension (… › More actions › TITLE).
+
+    Each is an action command in the message context whose dialog bridgebot fills
+    (fetchTask): Teams sends the message, bridgebot answers with a card only the person
+    who chose it sees.
+    """
+    listed = list(actions)
+    if not listed:
+        return []
+    if len(listed) > MAX_EXTENSION_COMMANDS:
+        raise ValueError(f"Teams allows {MAX_EXTENSION_COMMANDS} message actions per app")
+    for action in listed:
+        if (
+            len(action.action_id) > MAX_COMMAND_ID
+            or len(action.title) > MAX_TITLE
+            or len(action.description) > MAX_DESCRIPTION
+        ):
+            raise ValueError(f"the Teams message action {action.title!r} is too long")
+    commands = [
+        {
+            "id": action.action_id,
+            "type": "action",
+            "title": action.title,
+            "description": action.description,
+            "context": ["message"],
+            "fetchTask": True,
+        }
+        for action in listed
+    ]
+    return [{"botId": app_id, "canUpdateConfiguration": False, "commands": commands}]
+
+
 def manifest(
     commands: Iterable[Command],
     *,
+    message_actions: Iterable[MessageAction] = (),
     app_id: str,
     base_url: str,
     developer: str = "bridgebot",
@@ -98,6 +136,7 @@ def manifest(
                 "commandLists": [{"scopes": ["personal", "team", "groupChat"], "commands": menu}],
             }
         ],
+        "composeExtensions": message_extension(app_id, message_actions),
         "permissions": ["identity", "messageTeamMembers"],
         "validDomains": [host] if host else [],
     }

@@ -198,3 +198,33 @@ def members_added(
     activity = _base("conversationUpdate", who, place, service_url, None)
     activity["channelData"]["eventType"] = "teamMemberAdded"
     return activity | {"membersAdded": [p.account() for p in added]}
+
+
+def message_action(
+    service_url: str,
+    who: Person,
+    place: Place,
+    command_id: str,
+    html: str,
+    *,
+    context: str = "message",
+) -> dict[str, Any]:
+    """… › More actions › an action of bridgebot's, chosen on a message whose body is `html`."""
+    activity = _base("invoke", who, place, service_url, None)
+    return activity | {
+        "name": "composeExtension/fetchTask",
+        "value": {
+            "commandId": command_id,
+            "commandContext": context,
+            "context": {"theme": "default"},
+            "messagePayload": {
+                "id": str(next(_ids)),
+                "messageType": "message",
+                "from": {"user": {"id": "29:1someone", "displayName": "Someone"}},
+                "body": {"contentType": "html", "content": html},
+                "attachments": [],
+                "mentions": [],
+                "reactions": [],
+            },
+        },
+    }
