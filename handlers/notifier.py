@@ -55,6 +55,16 @@ class PlatformNotifier:
         link: str | None = await permalink(workspace_id, conversation_ref, message_ref)
         return link
 
+    async def open_group(self, workspace_id: str, user_refs: list[str]) -> str:
+        """A conversation with several people (Slack's group DM); a platform without them
+        gets each message in each person's own chat (see schedules/pairs.py)."""
+        notifier = await self._notifier(workspace_id)
+        open_group = getattr(notifier, "open_group", None)
+        if open_group is None:
+            raise DeliveryError("this platform has no group conversations")
+        conversation: str = await open_group(workspace_id, user_refs)
+        return conversation
+
     async def group_members(self, workspace_id: str, group_ref: str) -> list[str]:
         """User groups exist on Slack only; elsewhere side sync reports it cannot run."""
         notifier = await self._notifier(workspace_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.deps import Deps
 from bot.notify import Notifier
-from schedules import board, channel_posts, pulse, standups, sync
+from schedules import board, channel_posts, pairs, pulse, standups, sync
 from schedules.jobs import register_builtin_deliveries, run_tick
 from schedules.scheduler import TICK_JOB_ID, Delivery, Planner, Scheduler
 
@@ -24,4 +24,5 @@ def create_scheduler(deps: Deps, notifier: Notifier) -> Scheduler:
     board.register(scheduler)
     pulse.register(scheduler)
     sync.register(scheduler)
+    pairs.register(scheduler)
     return scheduler

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.commands.board import digest_message
+from bot.commands.pairs import program_figures, with_figures
 from bot.models import WorkspaceSettings
 from bot.replies import Reply
 from bot.services import board, occurrences, workspaces
@@ -89,7 +90,10 @@ async def deliver_digest(occurrence: ClaimedOccurrence, scheduler: Scheduler) ->
                 start=digest_before(settings, occurrence.due_at),
                 end=occurrence.due_at,
             )
-            return workspace.shared_channel_ref, digest_message(numbers, workspace)
+            figures = program_figures(session, occurrence.workspace_id, until=occurrence.due_at)
+            return workspace.shared_channel_ref, with_figures(
+                digest_message(numbers, workspace), figures
+            )
 
     built = await asyncio.to_thread(build)
     if built is None:

@@ -18,6 +18,7 @@ BOT_SCOPES = {
     "chat:write",
     "chat:write.public",
     "im:write",
+    "mpim:write",
     "users:read",
     "usergroups:read",
     "files:write",

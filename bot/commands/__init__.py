@@ -13,7 +13,7 @@ from bot.router import CommandRouter
 from bot.services.posting_limits import PostingLimits
 
 # The feature modules under bot.commands, in the order the platforms list their commands.
-FEATURES = ("glossary", "standup", "board", "pulse", "bridge", "home")
+FEATURES = ("glossary", "standup", "board", "pulse", "bridge", "pairs", "home")
 
 
 @dataclass(frozen=True)

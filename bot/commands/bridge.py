@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from bot import replies
 from bot.commands import FeatureConfig, time_off
+from bot.commands import pairs as bridge_pairs
 from bot.errors import Conflict, Invalid
 from bot.models import Side, WorkspaceSettings
 from bot.replies import (
@@ -61,7 +62,7 @@ from bot.textinput import JOINER_MESSAGE, ascii_number, has_joiners
 
 USAGE = (
     "/bridge [help | side marketing|it|other | away PERIOD|off|list | region CODE | "
-    "timezone ZONE | channel #CHANNEL | settings | forget-me | export-me]"
+    "timezone ZONE | channel #CHANNEL | settings | pairs ... | forget-me | export-me]"
 )
 BRIDGE_FORGET_CONFIRM = "bridge_forget_confirm"
 LABEL_LIMIT = 40  # the columns' sizes
@@ -106,6 +107,7 @@ def register(router: CommandRouter, config: FeatureConfig) -> None:
                     "slack",
                 ),
                 "/bridge export-me · /bridge forget-me: your data, downloaded or deleted",
+                *bridge_pairs.HELP_LINES,
             ),
             handler=lambda ctx, args: handle_bridge(ctx, args, router=router),
         )
@@ -138,6 +140,7 @@ def handle_bridge(ctx: CommandContext, args: str, *, router: CommandRouter) -> R
         "forget-me": lambda: confirm_forget(ctx),
         "export-me": lambda: export_me(ctx, router.privacy),
         "sync": lambda: request_sync(ctx),
+        "pairs": lambda: bridge_pairs.handle_pairs(ctx, rest),
     }
     if sub not in handlers:
         raise Invalid(f"/bridge has no “{sub}” option.", USAGE)

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from bot import replies
 from bot.commands import FeatureConfig
 from bot.commands.bridge import change_own_side
+from bot.commands.pairs import home_blocks
 from bot.errors import Invalid
 from bot.models import GlossaryTerm, Side
 from bot.replies import (
@@ -31,9 +32,11 @@ from bot.replies import (
     text,
 )
 from bot.router import CommandContext, CommandRouter
-from bot.services import board, glossary, people, pulse, standups, workspaces
+from bot.services import board, glossary, pairs, people, pulse, standups, workspaces
 
 HOME_SIDE = "home_side"
+HOME_PAIRS_JOIN = "home_pairs_join"
+HOME_PAIRS_LEAVE = "home_pairs_leave"
 HOME_KEY = "home"
 # Where a refreshed home view goes: adapters publish it for `message_ref` (the person).
 HOME_CONVERSATION = "@home"
@@ -41,6 +44,8 @@ HOME_CONVERSATION = "@home"
 
 def register(router: CommandRouter, config: FeatureConfig) -> None:
     router.register_action(HOME_SIDE, set_side_from_home)
+    router.register_action(HOME_PAIRS_JOIN, lambda ctx, _value: pairs_from_home(ctx, join=True))
+    router.register_action(HOME_PAIRS_LEAVE, lambda ctx, _value: pairs_from_home(ctx, join=False))
     router.register_outbox(HOME_KEY, recorder=lambda ctx, key, posted: None, refresher=refresh_home)
 
 
@@ -90,6 +95,8 @@ def build_home(ctx: CommandContext) -> Reply:
         *_challenges(ctx),
         Divider(),
         *_gap(ctx, workspace),
+        Divider(),
+        *home_blocks(ctx, join_action=HOME_PAIRS_JOIN, leave_action=HOME_PAIRS_LEAVE),
     ]
     blocks += [Divider(), *_term(ctx, ctx.now.astimezone(ZoneInfo(workspace.timezone)).date())]
     return Reply(blocks=tuple(blocks))
@@ -177,6 +184,20 @@ def set_side_from_home(ctx: CommandContext, value: str) -> Reply:
     except ValueError:
         raise Invalid("That is not a side.") from None
     change_own_side(ctx, side)
+    return Reply(outbox=(Outgoing(refresh_key=home_key(ctx.caller.user_ref)),))
+
+
+def pairs_from_home(ctx: CommandContext, *, join: bool) -> Reply:
+    """The App Home's Join / Leave bridge pairs button; the home view shows the change."""
+    if join:
+        pairs.join(
+            session=ctx.session, workspace_id=ctx.workspace_id, user_ref=ctx.caller.user_ref,
+            now=ctx.now,
+        )  # fmt: skip
+    else:
+        pairs.leave(
+            session=ctx.session, workspace_id=ctx.workspace_id, user_ref=ctx.caller.user_ref
+        )
     return Reply(outbox=(Outgoing(refresh_key=home_key(ctx.caller.user_ref)),))
 
 

@@ -15,6 +15,7 @@ BOT_SCOPES = (
     "chat:write",  # replies, reminders, digests, pulse questions
     "chat:write.public",  # post wins and digests in the shared channel without joining
     "im:write",  # open a DM for reminders and pulse questions
+    "mpim:write",  # open a group DM introducing a bridge pair
     "users:read",  # admin check (is_admin / is_owner) and display names
     "usergroups:read",  # sync sides from Marketing / IT user groups
     "files:write",  # calendar files, pulse charts, CSV exports

@@ -209,6 +209,20 @@ class SlackNotifier:
         link = found.get("permalink")
         return str(link) if link else None
 
+    async def open_group(self, workspace_id: str, user_refs: list[str]) -> str:
+        """conversations.open with these people: their group DM with bridgebot (bridge
+        pairs' introductions); the same people always get the same conversation."""
+        token = await self._token(workspace_id)
+        client = make_web_client(self._settings, token=token, session=self._session)
+        try:
+            async with self._request_slot(workspace_id):
+                response = await client.conversations_open(users=",".join(user_refs))
+        except SlackApiError as exc:
+            if refusal := self._refused(token, exc):
+                raise refusal from exc
+            raise
+        return str(response["channel"]["id"])
+
     async def group_members(self, workspace_id: str, group_ref: str) -> list[str]:
         """Members of a Slack user group (usergroups.users.list)."""
         token = await self._token(workspace_id)
