@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from markupsafe import Markup, escape
 
 WIDTH, HEIGHT = 640, 260
-LEFT, RIGHT, TOP, BOTTOM = 44, 12, 16, 48
+LEFT, RIGHT, TOP, BOTTOM = 44, 40, 16, 48
 
 
 @dataclass(frozen=True)

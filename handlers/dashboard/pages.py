@@ -32,6 +32,7 @@ class Table:
 class Chart:
     svg: Markup
     table_id: str  # the chart is a link to this table
+    title: str = ""
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,10 @@ def overview_page(ctx: PageContext) -> Page:
         name="overview",
         title="Overview",
         intro="How well the two sides work together, month by month.",
-        charts=[Chart(score_chart, "table-score"), Chart(response_chart, "table-figures")],
+        charts=[
+            Chart(score_chart, "table-score", "Collaboration-health score by month"),
+            Chart(response_chart, "table-figures", "Pulse response rate by side"),
+        ],
         tables=[
             Table(
                 "table-score",
@@ -198,12 +202,13 @@ def pulse_page(ctx: PageContext) -> Page:
                     ],
                 ),
                 table_id,
+                f"{number}. {question}",
             )
         )
         tables.append(
             Table(
                 table_id,
-                f"{number}. {question}: % agree by side",
+                f"{number}. {question} (% agree by side)",
                 [
                     "Pulse",
                     f"{m_label} % agree",
@@ -277,7 +282,7 @@ def standups_page(ctx: PageContext) -> Page:
         name="standups",
         title="Stand-ups",
         intro="Async stand-ups: how many people were asked and answered, by side, per month.",
-        charts=[Chart(chart, "table-standups")] if months else [],
+        charts=[Chart(chart, "table-standups", "Stand-up participation by side")] if months else [],
         tables=[
             Table(
                 "table-standups",
@@ -314,7 +319,9 @@ def board_page(ctx: PageContext) -> Page:
         name="board",
         title="Board",
         intro="Wins and challenges on the shared board, help across sides and time to resolve.",
-        charts=[Chart(chart, "table-board")] if months else [],
+        charts=[Chart(chart, "table-board", "Challenges helped from the other side")]
+        if months
+        else [],
         tables=[
             Table(
                 "table-board",
