@@ -15,6 +15,17 @@ class Notifier(Protocol):
         ...
 
 
+class MessageUpdater(Protocol):
+    """Replaces a posted message in place; notifiers whose platform can, implement it.
+
+    Raises MessageGone when the message is no longer there (deleted by someone).
+    """
+
+    async def update(
+        self, workspace_id: str, conversation_ref: str, message_ref: str, reply: Reply
+    ) -> None: ...
+
+
 class Permalinks(Protocol):
     """A link to a posted message; notifiers whose platform has them implement it."""
 
@@ -53,6 +64,10 @@ class ConversationRefused(DeliveryError):
     def __init__(self, message: str, remedy: str) -> None:
         super().__init__(message)
         self.remedy = remedy
+
+
+class MessageGone(DeliveryError):
+    """The message to update is no longer there (someone deleted it)."""
 
 
 class WorkspaceUninstalled(DeliveryError):

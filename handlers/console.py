@@ -167,6 +167,21 @@ class ConsoleNotifier:
         # A reference of its own, so the message can be updated later (a Celebrate click).
         return f"console-{self._posted}"
 
+    async def update(
+        self, workspace_id: str, conversation_ref: str, message_ref: str, reply: Reply
+    ) -> None:
+        """A terminal cannot change what it printed: the message is shown again, updated,
+        to whoever could see it (a direct message's recipient: in their inbox)."""
+        recipient = self._roster.get(conversation_ref) if self._roster is not None else None
+        if recipient is not None and self._roster is not None:
+            if recipient is self._roster.current:
+                self._show(recipient, "updated: direct message to you", reply)
+            else:
+                recipient.inbox.append(Delivered(self._stamped("updated: direct message"), reply))
+            return
+        current = self._roster.current if self._roster is not None else None
+        self._show(current, f"updated: posted to {conversation_ref}", reply)
+
     def _show(self, person: ConsolePerson | None, label: str, reply: Reply) -> None:
         numbering: list[Button] = []
         show_delivered(self._output, self._stamped(label), reply, self._files_dir, numbering)

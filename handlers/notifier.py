@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.models import Workspace
-from bot.notify import DeliveryError, Notifier
+from bot.notify import DeliveryError, MessageGone, Notifier
 from bot.replies import Reply
 
 
@@ -43,6 +43,17 @@ class PlatformNotifier:
     async def post(self, workspace_id: str, conversation_ref: str, reply: Reply) -> str | None:
         notifier = await self._notifier(workspace_id)
         return await notifier.post(workspace_id, conversation_ref, reply)
+
+    async def update(
+        self, workspace_id: str, conversation_ref: str, message_ref: str, reply: Reply
+    ) -> None:
+        """Update a posted message in place (MessageGone where the platform cannot, so
+        the caller posts it anew)."""
+        notifier = await self._notifier(workspace_id)
+        update = getattr(notifier, "update", None)
+        if update is None:
+            raise MessageGone("this platform cannot update a message")
+        await update(workspace_id, conversation_ref, message_ref, reply)
 
     async def permalink(
         self, workspace_id: str, conversation_ref: str, message_ref: str

@@ -7,8 +7,14 @@ import logging
 from datetime import date, datetime
 from functools import partial
 
-from bot.commands.standup import digest_message, questions_message, reminder_message
+from bot.commands.standup import (
+    digest_message,
+    nudge_message,
+    questions_message,
+    reminder_message,
+)
 from bot.deps import Deps
+from bot.notify import DeliveryDeferred, MessageGone
 from bot.replies import Reply
 from bot.services import standups, workspaces
 from bot.services.occurrences import ClaimedOccurrence
@@ -37,6 +43,10 @@ def register(scheduler: Scheduler) -> None:
     scheduler.add_delivery(standups.REMINDER_DM, partial(deliver_reminder_dm, views=views))
     scheduler.add_delivery(standups.QUESTIONS_DM, partial(deliver_questions_dm, views=views))
     scheduler.add_delivery(standups.DIGEST, deliver_digest)
+    # A late answer or an edit must reach the digest however long Slack or Teams refuse.
+    scheduler.add_delivery(standups.DIGEST_UPDATE, deliver_digest_update, persistent=True)
+    scheduler.add_delivery(standups.NUDGE_FANOUT, fan_out)
+    scheduler.add_delivery(standups.NUDGE_DM, partial(deliver_nudge_dm, views=views))
 
 
 ViewKey = tuple[str, int, datetime]  # workspace, stand-up id, due time
@@ -157,26 +167,129 @@ async def deliver_fan_out(
     logger.info("stand-up delivery %s fans out to %d people", occurrence.id, count)
 
 
+def _build_digest(deps: Deps, occurrence: ClaimedOccurrence) -> tuple[StandupView, Reply] | None:
+    """The round's digest as its answers stand now (None: the stand-up was deleted)."""
+    with deps.session_factory() as session:
+        try:
+            sheet = standups.answer_sheet(
+                session=session,
+                workspace_id=occurrence.workspace_id,
+                standup_id=int(occurrence.payload["standup_id"]),
+                local_date=_local_date(occurrence),
+            )
+        except StandupNotFound:
+            return None
+        labels = workspaces.get_workspace(
+            session=session, workspace_id=occurrence.workspace_id
+        ).labels
+        return sheet.standup, digest_message(sheet, labels)
+
+
+def _record_digest(
+    deps: Deps, occurrence: ClaimedOccurrence, channel_ref: str, message_ref: str
+) -> None:
+    with deps.session_factory.begin() as session:
+        standups.record_digest(
+            session=session,
+            workspace_id=occurrence.workspace_id,
+            standup_id=int(occurrence.payload["standup_id"]),
+            local_date=_local_date(occurrence),
+            channel_ref=channel_ref,
+            message_ref=message_ref,
+            now=deps.clock(),
+        )
+
+
+async def _post_digest(
+    scheduler: Scheduler, occurrence: ClaimedOccurrence, view: StandupView, reply: Reply
+) -> None:
+    """Post the digest and record where it went, before the delivery counts as done: a
+    late answer or an edit then updates that message."""
+    message_ref = await scheduler.notifier.post(occurrence.workspace_id, view.channel_ref, reply)
+    if message_ref:
+        await asyncio.to_thread(
+            _record_digest, scheduler.deps, occurrence, view.channel_ref, message_ref
+        )
+
+
 async def deliver_digest(occurrence: ClaimedOccurrence, scheduler: Scheduler) -> None:
+    built = await asyncio.to_thread(_build_digest, scheduler.deps, occurrence)
+    if built:
+        await _post_digest(scheduler, occurrence, *built)
+
+
+# A late answer that comes while its digest is being sent waits this long for its record.
+DIGEST_NOT_POSTED_YET = 30.0
+
+
+async def deliver_digest_update(occurrence: ClaimedOccurrence, scheduler: Scheduler) -> None:
+    """Update the round's digest message with its answers as they stand now.
+
+    A digest still to be posted puts the update off; one that never will be (missed
+    while bridgebot was down) has nothing to update. A digest message someone deleted
+    is posted again, and the new one updated from then on. Any other failure (a 429,
+    Slack or Teams down) is retried by the scheduler until it goes through.
+    """
+    deps = scheduler.deps
+    workspace_id, local_date = occurrence.workspace_id, _local_date(occurrence)
+    standup_id = int(occurrence.payload["standup_id"])
+
+    def where() -> standups.PostedDigest | bool:
+        with deps.session_factory() as session:
+            posted = standups.posted_digest(
+                session=session,
+                workspace_id=workspace_id,
+                standup_id=standup_id,
+                local_date=local_date,
+            )
+            return posted or standups.digest_coming(
+                session=session,
+                workspace_id=workspace_id,
+                standup_id=standup_id,
+                local_date=local_date,
+            )
+
+    posted = await asyncio.to_thread(where)
+    if posted is True:
+        raise DeliveryDeferred("the digest is not posted yet", DIGEST_NOT_POSTED_YET)
+    if not isinstance(posted, standups.PostedDigest):
+        logger.info("digest update %s: the digest was never posted", occurrence.id)
+        return
+    built = await asyncio.to_thread(_build_digest, deps, occurrence)
+    if built is None:
+        return
+    view, reply = built
+    update = getattr(scheduler.notifier, "update", None)
+    try:
+        if update is None:
+            raise MessageGone("this notifier cannot update a message")
+        await update(occurrence.workspace_id, posted.channel_ref, posted.message_ref, reply)
+    except MessageGone as exc:
+        logger.info("digest of %s is gone (%s); posting it again", occurrence.subject_ref, exc)
+        await _post_digest(scheduler, occurrence, view, reply)
+
+
+async def deliver_nudge_dm(
+    occurrence: ClaimedOccurrence, scheduler: Scheduler, *, views: RecentStandups
+) -> None:
+    """The one reminder before the digest; nothing if the person has answered meanwhile."""
+    view = await views.get(occurrence)
+    if view is None:
+        return
     deps = scheduler.deps
 
-    def build() -> tuple[StandupView, Reply] | None:
+    def answered() -> bool:
         with deps.session_factory() as session:
-            try:
-                sheet = standups.answer_sheet(
-                    session=session,
-                    workspace_id=occurrence.workspace_id,
-                    standup_id=int(occurrence.payload["standup_id"]),
-                    local_date=_local_date(occurrence),
-                )
-            except StandupNotFound:
-                return None
-            labels = workspaces.get_workspace(
-                session=session, workspace_id=occurrence.workspace_id
-            ).labels
-            return sheet.standup, digest_message(sheet, labels)
+            return standups.has_answered(
+                session=session,
+                workspace_id=occurrence.workspace_id,
+                standup_id=view.id,
+                local_date=_local_date(occurrence),
+                user_ref=occurrence.recipient_ref,
+            )
 
-    built = await asyncio.to_thread(build)
-    if built:
-        view, reply = built
-        await _post(scheduler, occurrence, view.channel_ref, reply)
+    if await asyncio.to_thread(answered):
+        return
+    digest_at = _start(occurrence) + view.deadline
+    reply = nudge_message(view, _local_date(occurrence), digest_at)
+    await _post(scheduler, occurrence, occurrence.recipient_ref, reply)

@@ -49,7 +49,7 @@ from bot.textinput import ascii_number
 USAGE = (
     "/standup [list | pause ID | resume ID | skip ID DATE | delete ID | now ID | calendar ID"
     " | holidays ID [CODES|none]"
-    " | answer ID | share ID win|challenge]"
+    " | answer ID | share ID win|challenge | nudge ID MINUTES|off]"
 )
 
 STANDUP_CREATE_FORM = "standup_create_form"
@@ -83,6 +83,10 @@ def register(router: CommandRouter, config: FeatureConfig) -> None:
                 " (or none): its holiday calendars",
                 "/standup answer ID: answer today's async round · share ID win|challenge: "
                 "post your answer to the board",
+                "/standup answer ID again: change your answers; until the next round starts, "
+                "late answers and changes update the digest",
+                "/standup nudge ID MINUTES|off: remind who has not answered, that long "
+                "before the digest (off by default)",
             ),
             handler=lambda ctx, args: handle_standup(ctx, args, public_url=public_url),
         )
@@ -122,6 +126,7 @@ def handle_standup(ctx: CommandContext, args: str, *, public_url: str) -> Reply:
         # The typed forms of the Answer and Share buttons (the console, Teams).
         "answer": lambda number, _: answer_typed(ctx, number),
         "share": lambda number, more: share_typed(ctx, number, more),
+        "nudge": lambda number, more: set_nudge(ctx, number, more),
     }
     if sub not in with_id:
         raise Invalid(f"/standup has no “{sub[:20]}” option.", USAGE)
@@ -212,6 +217,13 @@ def create_form(ctx: CommandContext) -> Form:
                 max_length=100,
                 hint="Country codes with an optional region: GB, US-CA, DE-BY, IN; empty for none",
             ),
+            FormField(
+                "nudge",
+                "Async: nudge, minutes before the digest",
+                optional=True,
+                max_length=4,
+                hint="One reminder to who has not answered yet; empty for none",
+            ),
         ),
     )
 
@@ -268,6 +280,7 @@ def submit_create(ctx: CommandContext, values: dict[str, str], *, secret_key: st
         reminder_lead_minutes=values.get("lead", "15"),
         deadline_minutes=values.get("deadline", "120"),
         holidays=values.get("holidays", ""),
+        nudge_minutes=values.get("nudge", ""),
     )
     renamed = {"reminder_lead": "lead"}  # the service's names for the form's fields
     # Every field's problem at once: the draft's, then the names that resolved to nobody.
@@ -326,6 +339,11 @@ def summary_blocks(ctx: CommandContext, view: StandupView) -> list[Block]:
         describe_schedule(view),
         " · ",
         "live call" if view.mode == "meeting" else "async",
+        *(
+            (f" · nudge {replies.counted(_minutes(view.nudge), 'minute')} before the digest",)
+            if view.nudge
+            else ()
+        ),
         " · ",
         who,
         " · ",
@@ -373,6 +391,36 @@ def list_reply(ctx: CommandContext) -> Reply:
         blocks += summary_blocks(ctx, view)
     blocks.append(Note(text("Manage with /standup pause|resume|skip|now|calendar|delete NUMBER")))
     return Reply(blocks=tuple(blocks))
+
+
+def _minutes(span: timedelta) -> int:
+    return int(span.total_seconds() // 60)
+
+
+def set_nudge(ctx: CommandContext, number: int, minutes: str) -> Reply:
+    """`/standup nudge ID MINUTES|off`: the reminder to who has not answered, before the digest."""
+    if not minutes.strip():
+        raise Invalid(
+            f"How long before the digest? For example /standup nudge {number} 30, or off.", USAGE
+        )
+    view = standups.set_nudge(
+        session=ctx.session,
+        workspace_id=ctx.workspace_id,
+        number=number,
+        minutes=minutes,
+        user_ref=ctx.caller.user_ref,
+        is_admin=ctx.caller.has_admin_rights(),
+        now=ctx.now,
+    )
+    if view.nudge is None:
+        said = text("No nudge for ", bold(view.name), ": nobody is reminded before the digest.")
+    else:
+        said = text(
+            bold(view.name),
+            f" nudges who has not answered {replies.counted(_minutes(view.nudge), 'minute')} "
+            "before the digest, once a round, never someone away.",
+        )
+    return Reply(blocks=(Paragraph(said), *summary_blocks(ctx, view)))
 
 
 def set_paused(ctx: CommandContext, number: int, paused: bool) -> Reply:
@@ -621,9 +669,40 @@ def questions_message(view: StandupView, local_date: date) -> Reply:
                 text(
                     "Answers go into a digest in ",
                     replies.channel(view.channel_ref),
-                    f" at the deadline. Or type /standup answer {view.number}.",
+                    " at the deadline; later ones are added to it until the next round. ",
+                    f"Or type /standup answer {view.number}.",
                 )
             ),
+        ),
+        visibility=Visibility.CHANNEL,
+    )
+
+
+def nudge_message(view: StandupView, local_date: date, digest_at: datetime) -> Reply:
+    """The one reminder, before the digest, to someone who has not answered yet."""
+    return Reply(
+        blocks=(
+            Paragraph(
+                text(
+                    "A reminder: ",
+                    bold(view.name),
+                    f" — {local_date:%A %d %B}. The digest goes to ",
+                    replies.channel(view.channel_ref),
+                    f" at {digest_at.astimezone(view.weekly.zone):%H:%M} "
+                    f"({view.weekly.timezone}) and has no answers from you yet.",
+                )
+            ),
+            Buttons(
+                (
+                    Button(
+                        "Answer",
+                        STANDUP_ANSWER,
+                        f"{view.id}:{local_date.isoformat()}",
+                        ButtonStyle.PRIMARY,
+                    ),
+                )
+            ),
+            Note(text(f"Or type /standup answer {view.number}. This is the only reminder.")),
         ),
         visibility=Visibility.CHANNEL,
     )
@@ -648,7 +727,16 @@ def digest_message(sheet: standups.AnswerSheet, labels: dict[Side, str]) -> Repl
                 for q, answer in zip(view.questions, answers, strict=False)
                 if answer
             ]
-            blocks.append(Paragraph(text(replies.user(user), "\n", *replies.join_lines(lines))))
+            when = (
+                " (late)"
+                if user in sheet.late
+                else " (edited after the digest)"
+                if user in sheet.edited
+                else ""
+            )
+            blocks.append(
+                Paragraph(text(replies.user(user), when, "\n", *replies.join_lines(lines)))
+            )
     if sheet.missing:
         names: list[str | Span] = []
         for index, user in enumerate(sheet.missing):
@@ -735,25 +823,41 @@ def submit_answers(ctx: CommandContext, values: dict[str, str], metadata: str) -
         )
     except AnswerRefused as exc:  # shown next to the first question
         raise Invalid(field_errors={"q0": str(exc)}) from None
-    buttons = tuple(
-        Button(f"Share as {role}", STANDUP_SHARE, f"{row.id}:{index}")
-        for index, role in sorted((int(i), r) for i, r in (row.shareable or {}).items())
-    )
-    blocks: list[Block] = [
-        Paragraph(
-            text(
-                "Thanks! Your answers for ",
-                bold(view.name),
-                " are in; you can change them until the digest.",
-            )
+    window = standups.answer_window(session=ctx.session, view=view, local_date=local_date)
+    assert window is not None  # save_answers refuses a day without a round
+    buttons = (
+        Button("Edit answers", STANDUP_ANSWER, metadata),
+        *(
+            Button(f"Share as {role}", STANDUP_SHARE, f"{row.id}:{index}")
+            for index, role in sorted((int(i), r) for i, r in (row.shareable or {}).items())
         ),
+    )
+    until = f"{window.closes.astimezone(view.weekly.zone):%a %d %b %H:%M} ({view.weekly.timezone})"
+    if window.is_late(ctx.now):
+        said = text(
+            "Thanks! The digest of ",
+            bold(view.name),
+            f" for {local_date:%A %d %B} now shows your answers, marked as ",
+            "late" if window.is_late(row.created_at) else "edited after the digest",
+            f"; you can change them until the next round starts, {until}.",
+        )
+    else:
+        said = text(
+            "Thanks! Your answers for ",
+            bold(view.name),
+            f" are in; you can change them until the next round starts, {until}",
+            " (after the digest, a change updates it).",
+        )
+    roles = sorted(set((row.shareable or {}).values()), reverse=True)  # win, challenge
+    typed = [f"/standup answer {view.number} to change them"]
+    typed += [f"/standup share {view.number} {role}" for role in roles]
+    blocks: list[Block] = [
+        Paragraph(said),
+        Buttons(buttons),
+        Note(text("Or type ", " · ".join(typed), ".")),
     ]
-    if buttons:
-        blocks.append(Buttons(buttons))
-        roles = sorted(set((row.shareable or {}).values()), reverse=True)  # win, challenge
-        typed = " · ".join(f"/standup share {view.number} {role}" for role in roles)
-        blocks.append(Note(text("Or type ", typed, ".")))
-    return Reply(blocks=tuple(blocks))
+    # A late answer or an edit queued an update of the digest: send it now.
+    return Reply(blocks=tuple(blocks), wake_scheduler=window.is_late(ctx.now))
 
 
 def share_answer(ctx: CommandContext, value: str) -> Reply:

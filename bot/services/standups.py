@@ -22,6 +22,7 @@ from bot.models import (
     Side,
     Standup,
     StandupAnswer,
+    StandupDigest,
     StandupSkip,
 )
 from bot.services import availability, occurrences
@@ -66,7 +67,25 @@ REMINDER_DM = "standup.reminder.dm"
 QUESTIONS_FANOUT = "standup.questions.fanout"
 QUESTIONS_DM = "standup.questions.dm"
 DIGEST = "standup.digest"
-KINDS = (REMINDER_POST, REMINDER_FANOUT, REMINDER_DM, QUESTIONS_FANOUT, QUESTIONS_DM, DIGEST)
+# A late answer or an edit after the digest: the digest's message is updated in place.
+DIGEST_UPDATE = "standup.digest.update"
+# The one reminder, before the digest, to those asked who have not answered yet.
+NUDGE_FANOUT = "standup.nudge.fanout"
+NUDGE_DM = "standup.nudge.dm"
+KINDS = (
+    REMINDER_POST,
+    REMINDER_FANOUT,
+    REMINDER_DM,
+    QUESTIONS_FANOUT,
+    QUESTIONS_DM,
+    DIGEST,
+    DIGEST_UPDATE,
+    NUDGE_FANOUT,
+    NUDGE_DM,
+)
+# How far back `open_round` looks for the round taking answers: answers are taken until
+# the next run, which is at most a week away unless weeks are skipped.
+ANSWERS_LOOK_BACK = timedelta(weeks=8)
 
 
 class StandupNotFound(NotFound):
@@ -82,7 +101,7 @@ class InvalidStandup(Invalid):
 
 
 class AnswerRefused(NotAllowed):
-    """Answers after the deadline, or from someone not taking part."""
+    """Answers once the next round has started, or from someone not taking part."""
 
 
 MAX_DEADLINE_MINUTES = 24 * 60  # an async round takes answers for at most a day
@@ -106,6 +125,7 @@ class StandupDraft:
     reminder_lead_minutes: str = "15"
     deadline_minutes: str = "120"
     holidays: str = ""  # holiday calendars, "GB, US-CA": no round on their holidays
+    nudge_minutes: str = ""  # empty or "off": no nudge
 
 
 @dataclass(frozen=True)
@@ -123,6 +143,8 @@ class StandupView:
     both_sides: bool
     reminder_lead: timedelta
     deadline: timedelta
+    # The nudge goes this long before the digest; None: no nudge.
+    nudge: timedelta | None
     paused: bool
     creator_ref: str | None
     calendar_token: str
@@ -146,6 +168,9 @@ class AnswerSheet:
     # Not asked (or asked, then away) and no answer: on time off, or on a holiday of their
     # own region; with "away" or the holiday's name, never more.
     away: tuple[tuple[str, str], ...] = ()
+    # Who answered after the digest was due, and who changed their answers after it.
+    late: frozenset[str] = frozenset()
+    edited: frozenset[str] = frozenset()
 
 
 def _parse(draft: StandupDraft) -> tuple[dict[str, Any], dict[str, str]]:
@@ -215,7 +240,33 @@ def _parse(draft: StandupDraft) -> tuple[dict[str, Any], dict[str, str]]:
         values["holidays"] = parse_calendars(draft.holidays)
     except UnknownCalendar as exc:
         errors["holidays"] = str(exc)
+    nudge, problem = parse_nudge(draft.nudge_minutes, mode=mode, deadline=values.get("deadline"))
+    if problem:
+        errors["nudge"] = problem
+    values["nudge"] = nudge
     return values, errors
+
+
+def parse_nudge(raw: str, *, mode: str, deadline: int | None) -> tuple[int | None, str | None]:
+    """The nudge's minutes before the digest (None: no nudge) and the problem with `raw`.
+
+    Empty, "off", "no" or "0" mean no nudge. A nudge goes between the start and the
+    digest, so it is fewer minutes than the time to answer, and only async rounds have one.
+    """
+    text = raw.strip().lower()
+    if text in {"", "off", "no", "none", "0"}:
+        return None, None
+    minutes = ascii_number(text.removesuffix("minutes").removesuffix("min").strip())
+    if minutes is None:
+        return None, "Write a number of minutes before the digest, such as 30, or off."
+    if mode != "async":
+        return None, "Only async stand-ups nudge: a live call has no digest to answer before."
+    if deadline is not None and not 0 < minutes < deadline:
+        return None, (
+            f"Between 1 and {max(deadline - 1, 1)} minutes: the nudge goes after the questions "
+            f"and before the digest, {deadline} minutes after the start."
+        )
+    return minutes, None
 
 
 def draft_problems(draft: StandupDraft) -> dict[str, str]:
@@ -269,6 +320,7 @@ def create(
         reminder_lead_minutes=values["reminder_lead"],
         deadline_minutes=values["deadline"],
         holiday_calendars=list(values["holidays"]),
+        nudge_minutes=values["nudge"],
         creator_ref=creator_ref,
         calendar_token=calendar_token(secret_key, workspace_id, number, now),
         created_at=now,
@@ -674,6 +726,8 @@ def _planned(
     planned = [(REMINDER_POST, reminder), (REMINDER_FANOUT, reminder)]
     if view.mode == "async":
         planned += [(QUESTIONS_FANOUT, start), (DIGEST, start + view.deadline)]
+        if view.nudge:
+            planned.append((NUDGE_FANOUT, start + view.deadline - view.nudge))
     return [
         occurrences.PlannedDelivery(
             workspace_id=view.workspace_id,
@@ -754,7 +808,9 @@ def fan_out_many(
                 moment=view.weekly.start_on(date.fromisoformat(f.payload["local_date"])),
             )
             people = [person for person in people if person not in away]
-        target = REMINDER_DM if f.kind == REMINDER_FANOUT else QUESTIONS_DM
+        if view is not None and f.kind == NUDGE_FANOUT:
+            people = to_nudge(session=session, view=view, payload=f.payload, moment=f.due_at)
+        target = FAN_OUT_TARGETS[f.kind]
         planned += [
             occurrences.PlannedDelivery(
                 workspace_id=f.workspace_id,
@@ -769,6 +825,124 @@ def fan_out_many(
         results.append((view, len(people)))
     occurrences.schedule_many(session=session, deliveries=planned)
     return results
+
+
+FAN_OUT_TARGETS = {
+    REMINDER_FANOUT: REMINDER_DM,
+    QUESTIONS_FANOUT: QUESTIONS_DM,
+    NUDGE_FANOUT: NUDGE_DM,
+}
+
+
+def to_nudge(
+    *, session: Session, view: StandupView, payload: dict[str, Any], moment: datetime
+) -> list[str]:
+    """Who the round's nudge goes to: those its questions reached who have not answered,
+    have not been nudged this round already (the nudge's time may have changed), and
+    are neither away nor on a holiday of their own where they are at `moment`."""
+    day = str(payload["local_date"])
+    of_round = (
+        Occurrence.workspace_id == view.workspace_id,
+        Occurrence.subject_ref == _subject(view.id),
+        Occurrence.payload["local_date"].as_string() == day,
+    )
+    asked = session.execute(
+        select(Occurrence.recipient_ref)
+        .where(
+            *of_round,
+            Occurrence.kind == QUESTIONS_DM,
+            Occurrence.status == OccurrenceStatus.SENT.value,
+        )
+        .order_by(Occurrence.recipient_ref)
+    ).scalars()
+    nudged = set(
+        session.execute(
+            select(Occurrence.recipient_ref).where(
+                *of_round,
+                Occurrence.kind == NUDGE_DM,
+                Occurrence.status != OccurrenceStatus.CANCELLED.value,
+            )
+        ).scalars()
+    )
+    answered = set(
+        session.execute(
+            select(StandupAnswer.user_ref).where(
+                StandupAnswer.workspace_id == view.workspace_id,
+                StandupAnswer.standup_id == view.id,
+                StandupAnswer.local_date == date.fromisoformat(day),
+            )
+        ).scalars()
+    )
+    waiting = [p for p in dict.fromkeys(asked) if p not in answered and p not in nudged]
+    away = availability.unavailable_at(
+        session=session, workspace_id=view.workspace_id, user_refs=waiting, moment=moment
+    )
+    return [person for person in waiting if person not in away]
+
+
+def set_nudge(
+    *,
+    session: Session,
+    workspace_id: str,
+    number: int,
+    minutes: str,
+    user_ref: str,
+    is_admin: bool,
+    now: datetime,
+) -> StandupView:
+    """Set (or turn off, with "off") the nudge before the digest, and plan it again.
+
+    The nudges not yet sent are cancelled, the round under way's too, and planned at the
+    new time; someone a round already nudged is not nudged again that round.
+
+    Raises:
+        InvalidStandup: a meeting, or minutes that do not fall between start and digest.
+    """
+    row = _row(session, workspace_id, number)
+    may_change(row, user_ref, is_admin)
+    value, problem = parse_nudge(minutes, mode=row.mode, deadline=row.deadline_minutes)
+    if problem:
+        raise InvalidStandup(problem)
+    if row.nudge_minutes == value:
+        return _view(session, row)
+    row.nudge_minutes = value
+    subject = (Occurrence.workspace_id == workspace_id, Occurrence.subject_ref == _subject(row.id))
+    session.execute(
+        update(Occurrence)
+        .where(
+            *subject,
+            Occurrence.kind == NUDGE_FANOUT,
+            Occurrence.status == OccurrenceStatus.PENDING.value,
+        )
+        .values(status=OccurrenceStatus.CANCELLED.value)
+    )
+    _replan(session, row, now)  # later rounds: planned again by the next tick
+    session.flush()
+    view = _view(session, row)
+    if view.nudge is None or view.paused:
+        return view
+    # Rounds under way (questions out, digest ahead): the nudge at its new time.
+    under_way = session.execute(
+        select(Occurrence.due_at, Occurrence.payload).where(
+            *subject,
+            Occurrence.kind == DIGEST,
+            Occurrence.status == OccurrenceStatus.PENDING.value,
+            Occurrence.due_at > now,
+        )
+    ).all()
+    nudges = [
+        occurrences.PlannedDelivery(
+            workspace_id=workspace_id,
+            kind=NUDGE_FANOUT,
+            subject_ref=_subject(row.id),
+            due_at=due_at - view.nudge,
+            payload=dict(payload),
+        )
+        for due_at, payload in under_way
+        if datetime.fromisoformat(payload["start"]) <= now <= due_at - view.nudge
+    ]
+    occurrences.schedule_many(session=session, deliveries=nudges)
+    return view
 
 
 def fan_out(
@@ -807,13 +981,20 @@ def save_answers(
     answers: list[str],
     now: datetime,
 ) -> StandupAnswer:
-    """Store (or replace) a person's answers until the digest's deadline.
+    """Store (or replace) a person's answers until the stand-up's next round starts.
+
+    An answer or an edit once the digest is due queues an update of the digest's message
+    (DIGEST_UPDATE), in this transaction: it is noted there as late, and never lost.
 
     Raises:
-        AnswerRefused: after the deadline.
+        AnswerRefused: once the next round has started, or from someone not asked.
     """
     view = get_by_id(session=session, workspace_id=workspace_id, standup_id=standup_id)
-    check_may_answer(session=session, view=view, local_date=local_date, user_ref=user_ref, now=now)
+    window = check_may_answer(
+        session=session, view=view, local_date=local_date, user_ref=user_ref, now=now
+    )
+    if now >= window.deadline:
+        queue_digest_update(session=session, view=view, local_date=local_date, now=now)
     shareable = {
         str(i): role
         for i, question in enumerate(view.questions)
@@ -847,27 +1028,87 @@ def save_answers(
     return row
 
 
-def check_may_answer(
-    *, session: Session, view: StandupView, local_date: date, user_ref: str, now: datetime
-) -> None:
-    """Refuse (AnswerRefused) answers after the round's deadline or from someone it did
-    not ask; checked again when they are saved."""
+@dataclass(frozen=True)
+class AnswerWindow:
+    """When a round takes answers: on time until its digest, late until the next run."""
+
+    start: datetime
+    deadline: datetime  # the digest
+    closes: datetime  # the next round's start
+
+    def is_late(self, moment: datetime) -> bool:
+        return moment >= self.deadline
+
+
+def answer_window(*, session: Session, view: StandupView, local_date: date) -> AnswerWindow | None:
+    """The round's window (None: the stand-up holds no async round that day).
+
+    It closes when the next round starts: the next of the stand-up's days (a skipped day
+    is no round), or a round run with /standup now before it, whichever comes first.
+    """
     deadline = _deadline(session, view, local_date)
     if deadline is None:
+        return None
+    day = local_date.isoformat()
+    subject = (
+        Occurrence.workspace_id == view.workspace_id,
+        Occurrence.subject_ref == _subject(view.id),
+    )
+    round_start = Occurrence.payload["local_date"].as_string()
+    start = session.execute(
+        select(func.max(Occurrence.due_at)).where(
+            *subject,
+            Occurrence.kind == QUESTIONS_FANOUT,
+            Occurrence.status != OccurrenceStatus.CANCELLED.value,
+            round_start == day,
+        )
+    ).scalar_one_or_none() or (deadline - view.deadline)
+    run_sooner = session.execute(
+        select(func.min(Occurrence.due_at)).where(
+            *subject,
+            Occurrence.kind == QUESTIONS_FANOUT,
+            Occurrence.status != OccurrenceStatus.CANCELLED.value,
+            Occurrence.due_at > start,
+            round_start != day,
+        )
+    ).scalar_one_or_none()
+    usual = view.weekly.next_after(start + timedelta(seconds=1), (*view.skipped, local_date))
+    found = [moment for moment in (run_sooner, usual[1] if usual else None) if moment]
+    # A stand-up with no day ahead (every one skipped for a year) keeps a week for late answers.
+    closes = min(found) if found else deadline + timedelta(weeks=1)
+    return AnswerWindow(start=start, deadline=deadline, closes=max(closes, deadline))
+
+
+def check_may_answer(
+    *, session: Session, view: StandupView, local_date: date, user_ref: str, now: datetime
+) -> AnswerWindow:
+    """Refuse (AnswerRefused) answers once the next round has started, or from someone
+    the round did not ask; checked again when they are saved. Returns the round's window."""
+    window = answer_window(session=session, view=view, local_date=local_date)
+    if window is None:
         raise AnswerRefused(f"{view.name} has no async round on {local_date:%A %d %B}.")
-    if now >= deadline:
-        raise AnswerRefused(f"The deadline for {view.name} on {local_date:%A %d %B} has passed.")
+    if now >= window.closes:
+        raise AnswerRefused(
+            f"Answers to {view.name} for {local_date:%A %d %B} closed when its next round "
+            f"started ({_local(view, window.closes)}). "
+            f"/standup answer {view.number} answers the round taking answers now."
+        )
     if user_ref not in participants(session=session, view=view) and not _was_asked(
         session, view, local_date, user_ref
     ):
         raise AnswerRefused(
             f"You were not asked to take part in {view.name} on {local_date:%A %d %B}."
         )
+    return window
+
+
+def _local(view: StandupView, moment: datetime) -> str:
+    return f"{moment.astimezone(view.weekly.zone):%a %d %b %H:%M} {view.weekly.timezone}"
 
 
 def open_round(*, session: Session, view: StandupView, now: datetime) -> date | None:
-    """The async round answered now: the latest whose questions have gone out and
-    whose digest is still ahead (None when no round is taking answers)."""
+    """The async round answered now: the latest whose questions have gone out, until the
+    next round starts (None when no round is taking answers)."""
     local_date = Occurrence.payload["local_date"].as_string()
     started = (
         select(local_date)
@@ -877,16 +1118,137 @@ def open_round(*, session: Session, view: StandupView, now: datetime) -> date | 
             Occurrence.kind == QUESTIONS_FANOUT,
             Occurrence.status != OccurrenceStatus.CANCELLED.value,
             Occurrence.due_at <= now,
-            # No round takes answers longer than the longest deadline a stand-up can have.
-            Occurrence.due_at > now - timedelta(minutes=MAX_DEADLINE_MINUTES),
+            Occurrence.due_at > now - ANSWERS_LOOK_BACK,
         )
         .order_by(Occurrence.due_at.desc())
+        .limit(1)
     )
-    for day in dict.fromkeys(session.execute(started).scalars()):
-        deadline = _deadline(session, view, date.fromisoformat(day))
-        if deadline is not None and now < deadline:
-            return date.fromisoformat(day)
-    return None
+    latest = session.execute(started).scalar_one_or_none()
+    if latest is None:
+        return None
+    window = answer_window(session=session, view=view, local_date=date.fromisoformat(latest))
+    if window is None or now >= window.closes:
+        return None
+    return date.fromisoformat(latest)
+
+
+def queue_digest_update(
+    *, session: Session, view: StandupView, local_date: date, now: datetime
+) -> None:
+    """Queue an update of the round's digest message, due now (one waiting is enough:
+    it renders the answers as they stand when it goes out)."""
+    subject = _subject(view.id)
+    waiting = session.execute(
+        select(Occurrence.id).where(
+            Occurrence.workspace_id == view.workspace_id,
+            Occurrence.subject_ref == subject,
+            Occurrence.kind == DIGEST_UPDATE,
+            Occurrence.status == OccurrenceStatus.PENDING.value,
+            Occurrence.lease_until.is_(None),  # not a retry waiting for its time
+            Occurrence.payload["local_date"].as_string() == local_date.isoformat(),
+        )
+    ).first()
+    if waiting is not None:
+        return
+    occurrences.schedule(
+        session=session,
+        workspace_id=view.workspace_id,
+        kind=DIGEST_UPDATE,
+        subject_ref=subject,
+        due_at=now,
+        payload={
+            "standup_id": view.id,
+            "local_date": local_date.isoformat(),
+            "start": now.isoformat(),
+        },
+    )
+
+
+def record_digest(
+    *,
+    session: Session,
+    workspace_id: str,
+    standup_id: int,
+    local_date: date,
+    channel_ref: str,
+    message_ref: str,
+    now: datetime,
+) -> None:
+    """Remember where the round's digest went (a round run again that day: its latest)."""
+    row = session.execute(
+        select(StandupDigest).where(
+            StandupDigest.workspace_id == workspace_id,
+            StandupDigest.standup_id == standup_id,
+            StandupDigest.local_date == local_date,
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        session.add(
+            StandupDigest(
+                workspace_id=workspace_id,
+                standup_id=standup_id,
+                local_date=local_date,
+                channel_ref=channel_ref,
+                message_ref=message_ref,
+                posted_at=now,
+            )
+        )
+    else:
+        row.channel_ref, row.message_ref, row.posted_at = channel_ref, message_ref, now
+    session.flush()
+
+
+@dataclass(frozen=True)
+class PostedDigest:
+    channel_ref: str
+    message_ref: str
+
+
+def posted_digest(
+    *, session: Session, workspace_id: str, standup_id: int, local_date: date
+) -> PostedDigest | None:
+    """Where the round's digest message is; None if it has not been posted."""
+    row = session.execute(
+        select(StandupDigest.channel_ref, StandupDigest.message_ref).where(
+            StandupDigest.workspace_id == workspace_id,
+            StandupDigest.standup_id == standup_id,
+            StandupDigest.local_date == local_date,
+        )
+    ).first()
+    return PostedDigest(row.channel_ref, row.message_ref) if row is not None else None
+
+
+def digest_coming(
+    *, session: Session, workspace_id: str, standup_id: int, local_date: date
+) -> bool:
+    """Whether the round's digest is still to be posted (due, or being sent); False once
+    it never will be (missed, refused, or not planned)."""
+    coming = session.execute(
+        select(Occurrence.id).where(
+            Occurrence.workspace_id == workspace_id,
+            Occurrence.subject_ref == _subject(standup_id),
+            Occurrence.kind == DIGEST,
+            Occurrence.status.in_([OccurrenceStatus.PENDING.value, OccurrenceStatus.CLAIMED.value]),
+            Occurrence.payload["local_date"].as_string() == local_date.isoformat(),
+        )
+    ).first()
+    return coming is not None
+
+
+def has_answered(
+    *, session: Session, workspace_id: str, standup_id: int, local_date: date, user_ref: str
+) -> bool:
+    return (
+        session.execute(
+            select(StandupAnswer.id).where(
+                StandupAnswer.workspace_id == workspace_id,
+                StandupAnswer.standup_id == standup_id,
+                StandupAnswer.local_date == local_date,
+                StandupAnswer.user_ref == user_ref,
+            )
+        ).first()
+        is not None
+    )
 
 
 def latest_answer(
@@ -934,7 +1296,14 @@ def mark_shared(
     if role is None:
         raise AnswerRefused("That answer cannot be shared.")
     if index not in row.shared:
-        row.shared = [*row.shared, index]
+        # Sharing is not editing: updated_at (an edit after the digest) stays as it was.
+        session.execute(
+            update(StandupAnswer)
+            .where(StandupAnswer.id == row.id)
+            .values(shared=[*row.shared, index], updated_at=StandupAnswer.updated_at)
+            .execution_options(synchronize_session=False)
+        )
+        session.refresh(row)
     return role, row.answers[index]
 
 
@@ -982,17 +1351,34 @@ def answer_sheet(
     """Answers grouped with each person's side, and who was asked but did not answer."""
     view = get_by_id(session=session, workspace_id=workspace_id, standup_id=standup_id)
     rows = session.execute(
-        select(StandupAnswer.user_ref, StandupAnswer.answers, Person.side)
+        select(
+            StandupAnswer.user_ref,
+            StandupAnswer.answers,
+            Person.side,
+            StandupAnswer.created_at,
+            StandupAnswer.updated_at,
+        )
         .join(
             Person,
             (Person.workspace_id == StandupAnswer.workspace_id)
             & (Person.user_ref == StandupAnswer.user_ref),
             isouter=True,
         )
-        .where(StandupAnswer.standup_id == standup_id, StandupAnswer.local_date == local_date)
+        .where(
+            StandupAnswer.workspace_id == workspace_id,
+            StandupAnswer.standup_id == standup_id,
+            StandupAnswer.local_date == local_date,
+        )
         .order_by(StandupAnswer.created_at)
     ).all()
-    answered = {user for user, _, _ in rows}
+    answered = {row.user_ref for row in rows}
+    deadline = _deadline(session, view, local_date)
+    late = {row.user_ref for row in rows if deadline is not None and row.created_at >= deadline}
+    edited = {
+        row.user_ref
+        for row in rows
+        if deadline is not None and row.user_ref not in late and row.updated_at > deadline
+    }
     asked = session.execute(
         select(Occurrence.recipient_ref)
         .where(
@@ -1009,9 +1395,11 @@ def answer_sheet(
         local_date=local_date,
         away=away,
         answers=[
-            (user, Side(side) if side else None, tuple(answers)) for user, answers, side in rows
+            (row.user_ref, Side(row.side) if row.side else None, tuple(row.answers)) for row in rows
         ],
         missing=missing,
+        late=frozenset(late),
+        edited=frozenset(edited),
     )
 
 
@@ -1086,6 +1474,7 @@ def _view(session: Session, row: Standup, skipped: tuple[date, ...] | None = Non
         both_sides=row.both_sides,
         reminder_lead=timedelta(minutes=row.reminder_lead_minutes),
         deadline=timedelta(minutes=row.deadline_minutes),
+        nudge=timedelta(minutes=row.nudge_minutes) if row.nudge_minutes else None,
         paused=row.paused,
         creator_ref=row.creator_ref,
         calendar_token=row.calendar_token,

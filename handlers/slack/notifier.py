@@ -13,7 +13,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.metrics import SLACK_API_RETRIES
-from bot.notify import ConversationRefused, DeliveryDeferred, DeliveryError, WorkspaceUninstalled
+from bot.notify import (
+    ConversationRefused,
+    DeliveryDeferred,
+    DeliveryError,
+    MessageGone,
+    WorkspaceUninstalled,
+)
 from bot.replies import Reply
 from bot.settings import Settings
 from handlers.slack.client import make_web_client
@@ -42,6 +48,8 @@ REVOKED_TOKEN_ERRORS = {
     "token_expired",
     "team_disabled",
 }
+# chat.update's answers for a message that is no longer there to update.
+GONE_ERRORS = {"message_not_found", "cant_update_message"}
 UNINSTALLED = "bridgebot was uninstalled"
 # Refusals a person can fix, and how (told to whoever's post it was).
 INVITE_IT = "Invite it there with /invite @bridgebot."
@@ -138,6 +146,33 @@ class SlackNotifier:
                 title=attachment.title,
             )
         return str(response.get("ts"))
+
+    async def update(
+        self, workspace_id: str, conversation_ref: str, message_ref: str, reply: Reply
+    ) -> None:
+        """chat.update: the message shows `reply` in place of what it showed.
+
+        A 429 is handed back to the scheduler for after Retry-After (no attempt spent); a
+        deleted message raises MessageGone, for the caller to post it again.
+        """
+        token = await self._token(workspace_id)
+        client = make_web_client(
+            self._settings, token=token, session=self._session, retry_rate_limits=False
+        )
+        try:
+            async with self._request_slot(workspace_id):
+                await client.chat_update(
+                    channel=conversation_ref, ts=message_ref, **render_message(reply)
+                )
+        except SlackApiError as exc:
+            if (retry_after := _rate_limit_wait(exc)) is not None:
+                raise StillRateLimited("Slack answered 429 to chat.update", retry_after) from exc
+            code = exc.response.get("error")
+            if code in GONE_ERRORS:
+                raise MessageGone(f"Slack: {code}") from exc
+            if refusal := self._refused(token, exc):
+                raise refusal from exc
+            raise
 
     async def _post_paced(
         self, token: str, workspace_id: str, conversation_ref: str, message: dict[str, Any]

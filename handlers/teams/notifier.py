@@ -19,3 +19,9 @@ class TeamsNotifier:
 
     async def post(self, workspace_id: str, conversation_ref: str, reply: Reply) -> str | None:
         return await self._runtime.post(workspace_id, conversation_ref, reply)
+
+    async def update(
+        self, workspace_id: str, conversation_ref: str, message_ref: str, reply: Reply
+    ) -> None:
+        """Replace a posted message's card (MessageGone if Teams no longer has it)."""
+        await self._runtime.update(workspace_id, conversation_ref, message_ref, reply)

@@ -24,8 +24,9 @@ from bot.commands.standup import (
 from bot.deps import Deps, build_deps
 from bot.models import BoardPost, Occurrence, OccurrenceStatus, Side, StandupAnswer
 from bot.replies import Buttons, Reply
+from bot.notify import MessageGone
 from bot.router import Caller, FormInvalid, RequestScope, run_action, run_command, run_form
-from bot.services import occurrences, people, standups, workspaces
+from bot.services import availability, occurrences, people, standups, workspaces
 from bot.services.occurrences import DEFAULT_LEASE
 from bot.services.outbox import CHANNEL_POST
 from bot.services.standups import StandupDraft, StandupView
@@ -63,16 +64,40 @@ class Sent:
         ]
 
 
+@dataclass(frozen=True)
+class Updated:
+    conversation_ref: str
+    message_ref: str
+    reply: Reply
+
+    @property
+    def text(self) -> str:
+        return self.reply.fallback
+
+
 class RecordingNotifier:
-    """Records every message the scheduler sends."""
+    """Records every message the scheduler sends, and every update of one."""
 
     def __init__(self) -> None:
         self.sent: list[Sent] = []
+        self.updated: list[Updated] = []
+        self._posted = 0
+        # The next updates fail with these, in turn (a deleted message, Slack down).
+        self.update_failures: list[Exception] = []
 
     async def post(self, workspace_id: str, conversation_ref: str, reply: Reply) -> str | None:
         await asyncio.sleep(0)  # let a concurrent tick run, as a network call would
         self.sent.append(Sent(workspace_id, conversation_ref, reply))
-        return f"msg-{len(self.sent)}"
+        self._posted += 1
+        return f"msg-{self._posted}"
+
+    async def update(
+        self, workspace_id: str, conversation_ref: str, message_ref: str, reply: Reply
+    ) -> None:
+        await asyncio.sleep(0)
+        if self.update_failures:
+            raise self.update_failures.pop(0)
+        self.updated.append(Updated(conversation_ref, message_ref, reply))
 
     def to(self, conversation_ref: str) -> list[Sent]:
         return [s for s in self.sent if s.conversation_ref == conversation_ref]
@@ -369,8 +394,11 @@ def test_async_stand_up_end_to_end(
 
     value = answer_button(questions["U0ANN"]).value
     thanks = submit(deps, "U0ANN", value, ["Launched the campaign", "", "API docs"], at(MON, 8, 40))
-    share = [b for block in thanks.blocks if isinstance(block, Buttons) for b in block.buttons]
-    assert [b.label for b in share] == ["Share as win"]  # the challenge was left empty
+    buttons = [b for block in thanks.blocks if isinstance(block, Buttons) for b in block.buttons]
+    # The challenge was left empty: only the win can be shared.
+    assert [b.label for b in buttons] == ["Edit answers", "Share as win"]
+    assert (buttons[0].action_id, buttons[0].value) == (STANDUP_ANSWER, value)
+    share = buttons[1:]
     submit(deps, "U0BEN", answer_button(questions["U0BEN"]).value, ["", "Flaky CI", ""], at(MON, 9))
 
     # Answers can be changed until the deadline; the form opens with the earlier ones.
@@ -398,12 +426,21 @@ def test_async_stand_up_end_to_end(
     assert lines[-1] == "Didn't answer: @U0CAT"
     assert "@U0CAT" not in "".join(lines[:-1])
 
-    # After the deadline answers are refused, and the digest is not posted again.
-    with pytest.raises(FormInvalid, match="deadline"):
-        submit(deps, "U0CAT", value, ["Late", "", ""], at(MON, 10, 31))
+    # After the deadline a late answer is added to the digest, which is updated in place
+    # (not posted again), the answer marked late; until Tuesday's round starts.
+    late = submit(deps, "U0CAT", value, ["Late <!channel>", "", ""], at(MON, 10, 31))
+    assert "now shows your answers, marked as late" in late.fallback
+    assert late.wake_scheduler
     tick(scheduler, at(MON, 10, 31))
     tick(scheduler, at(MON, 12))
     assert notifier.take() == []
+    (updated,) = notifier.updated
+    # The digest's message: 4 reminders and 3 questions went before it.
+    assert (updated.conversation_ref, updated.message_ref) == (CHANNEL, "msg-8")
+    assert "@U0CAT (late)\nA win to share: Late <!channel>" in updated.text  # escaped when shown
+    assert "Didn't answer" not in updated.text
+    with pytest.raises(FormInvalid, match="closed when its next round started"):
+        submit(deps, "U0CAT", value, ["Later", "", ""], at(TUE, 8, 30))
 
     # The author shares their win to the board; the flag is stored.
     shared = run_action(
@@ -423,6 +460,129 @@ def test_async_stand_up_end_to_end(
         action_id=STANDUP_SHARE, value=share[0].value, scope=as_user(deps, "U0BEN", at(MON, 13))
     )
     assert refused.is_error
+
+
+def async_round_with_digest(
+    deps: Deps, scheduler: Scheduler, notifier: RecordingNotifier, **changes: Any
+) -> tuple[StandupView, str]:
+    """Monday's async round with Ann and Ben, Ann answered, its digest (10:30 UTC) posted."""
+    view = create(deps, mode="async", participants="U0ANN,U0BEN", **changes)
+    tick(scheduler, NOW)
+    tick(scheduler, at(MON, 8, 30))
+    notifier.take()  # the reminders and the questions
+    value = f"{view.id}:{MON.isoformat()}"
+    submit(deps, "U0ANN", value, ["On time", "", ""], at(MON, 9))
+    tick(scheduler, at(MON, 10, 30))
+    (digest,) = [s for s in notifier.take() if s.text.startswith("Marketing + IT — Monday")]
+    assert digest.text.endswith("Didn't answer: @U0BEN")
+    return view, value
+
+
+def test_an_edit_after_the_digest_updates_it_however_long_the_platform_refuses(
+    deps: Deps, notifier: RecordingNotifier, scheduler: Scheduler
+) -> None:
+    view, value = async_round_with_digest(deps, scheduler, notifier)
+    notifier.update_failures = [ConnectionError("Slack is down")] * 3
+
+    edited = submit(deps, "U0ANN", value, ["On time, then better", "", ""], at(MON, 11))
+
+    assert "marked as edited after the digest" in edited.fallback
+    report = tick(scheduler, at(MON, 11))
+    assert report.failed == 1 and notifier.updated == []
+    # Retried with a growing backoff, however late (never recorded as missed).
+    for moment in (at(MON, 11, 1), at(MON, 11, 2), at(MON, 11, 5), at(MON, 13)):
+        tick(scheduler, moment)
+    assert notifier.take() == []  # never posted a second time
+    (updated,) = notifier.updated
+    assert "@U0ANN (edited after the digest)\nA win to share: On time, then better" in updated.text
+    assert statuses(deps, standups.DIGEST_UPDATE) == [OccurrenceStatus.SENT.value]
+
+
+def test_a_deleted_digest_is_posted_again_with_the_late_answer_and_updated_from_then_on(
+    deps: Deps, notifier: RecordingNotifier, scheduler: Scheduler
+) -> None:
+    view, value = async_round_with_digest(deps, scheduler, notifier)
+    notifier.update_failures = [MessageGone("message_not_found")]
+
+    submit(deps, "U0BEN", value, ["Late", "", ""], at(MON, 12))
+    tick(scheduler, at(MON, 12))
+
+    (again,) = notifier.take()
+    assert again.conversation_ref == CHANNEL
+    assert "@U0BEN (late)\nA win to share: Late" in again.text
+    submit(deps, "U0BEN", value, ["Late, and changed", "", ""], at(MON, 13))
+    tick(scheduler, at(MON, 13))
+    assert notifier.take() == []
+    (updated,) = notifier.updated
+    assert updated.message_ref == f"msg-{notifier._posted}"  # the digest posted again
+    assert "Late, and changed" in updated.text
+
+
+def test_a_late_answer_before_the_digest_went_out_is_in_it_and_posts_nothing_more(
+    deps: Deps, notifier: RecordingNotifier, scheduler: Scheduler
+) -> None:
+    """The digest is due at 10:30 but the bot was down: Ben answers at 10:35, then the
+    tick sends the digest (with his answer, late) and the update waits for its record."""
+    view = create(deps, mode="async", participants="U0ANN,U0BEN")
+    tick(scheduler, NOW)
+    tick(scheduler, at(MON, 8, 30))
+    notifier.take()
+    submit(deps, "U0BEN", f"{view.id}:{MON.isoformat()}", ["Late", "", ""], at(MON, 10, 35))
+
+    tick(scheduler, at(MON, 10, 35))
+    tick(scheduler, at(MON, 10, 40))
+
+    (digest,) = notifier.take()
+    assert "@U0BEN (late)" in digest.text
+    assert all("@U0BEN (late)" in u.text for u in notifier.updated)
+    assert statuses(deps, standups.DIGEST_UPDATE) == [OccurrenceStatus.SENT.value]
+
+
+def test_the_nudge_reminds_once_who_has_not_answered_and_never_someone_away(
+    deps: Deps, notifier: RecordingNotifier, scheduler: Scheduler
+) -> None:
+    view = create(
+        deps, mode="async", participants="U0ANN,U0BEN,U0CAT", nudge_minutes="30"
+    )  # questions at 08:30 UTC, the nudge at 10:00, the digest at 10:30
+    with deps.session_factory.begin() as session:
+        availability.add_time_off(
+            session=session,
+            workspace_id=WS,
+            user_ref="U0CAT",
+            first_day=MON,
+            last_day=MON,
+            today=NOW.date(),
+            now=NOW,
+        )
+    tick(scheduler, NOW)
+    tick(scheduler, at(MON, 8, 30))
+    assert sorted(s.conversation_ref for s in notifier.take() if s.buttons()) == [
+        "U0ANN",
+        "U0BEN",
+    ]
+    submit(deps, "U0ANN", f"{view.id}:{MON.isoformat()}", ["Done", "", ""], at(MON, 9))
+
+    tick(scheduler, at(MON, 9, 59))
+    assert notifier.take() == []
+    tick(scheduler, at(MON, 10))
+    (nudge,) = notifier.take()
+    assert nudge.conversation_ref == "U0BEN"
+    assert "A reminder: Marketing + IT — Monday 01 June" in nudge.text
+    assert "at 11:30 (Europe/London) and has no answers from you yet" in nudge.text
+    assert answer_button(nudge).value == f"{view.id}:{MON.isoformat()}"
+    # Changed after it went: no second nudge this round, the new time from Tuesday on.
+    changed = run_command(
+        name="standup", args="nudge 1 15", scope=as_user(deps, CREATOR, at(MON, 10, 5))
+    )
+    assert "nudges who has not answered 15 minutes before the digest" in changed.fallback
+    tick(scheduler, at(MON, 10, 15))
+    tick(scheduler, at(MON, 10, 30))
+    assert [s.conversation_ref for s in notifier.take()] == [CHANNEL]  # the digest only
+    tick(scheduler, at(TUE, 8, 30))
+    notifier.take()
+    tick(scheduler, at(TUE, 10, 15))  # Cat is back
+    assert sorted(s.conversation_ref for s in notifier.take()) == ["U0ANN", "U0BEN", "U0CAT"]
+    assert statuses(deps, standups.NUDGE_DM) == [OccurrenceStatus.SENT.value] * 4
 
 
 @pytest.mark.parametrize(

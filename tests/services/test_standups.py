@@ -6,13 +6,17 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.deps import Deps
 from bot.models import Occurrence, OccurrenceStatus, Side, Standup, StandupAnswer
-from bot.services import occurrences, people, standups, workspaces
+from bot.services import availability, occurrences, people, standups, workspaces
 from bot.services.standups import (
     DIGEST,
+    DIGEST_UPDATE,
+    NUDGE_DM,
+    NUDGE_FANOUT,
+    QUESTIONS_DM,
     QUESTIONS_FANOUT,
     REMINDER_DM,
     REMINDER_FANOUT,
@@ -614,31 +618,114 @@ def answer(
         )
 
 
-def test_answers_can_be_edited_until_the_deadline_and_not_after(deps: Deps) -> None:
+def digest_updates(deps: Deps, view: StandupView) -> list[tuple[datetime, str]]:
+    """(due, local date) of the stand-up's queued digest updates."""
+    with deps.session_factory() as session:
+        found = session.execute(
+            select(Occurrence.due_at, Occurrence.payload)
+            .where(Occurrence.subject_ref == f"standup:{view.id}", Occurrence.kind == DIGEST_UPDATE)
+            .order_by(Occurrence.due_at)
+        ).all()
+    return [(due, payload["local_date"]) for due, payload in found]
+
+
+def test_answers_can_be_edited_after_the_digest_until_the_next_round_starts(deps: Deps) -> None:
     view = create(deps, make_draft(mode="async", deadline_minutes="120"))
     plan(deps)
     start = at(MON, 8, 30)
 
     answer(deps, view, "U0ANN", ["Launched the site", "", ""], start + timedelta(minutes=5))
-    answer(
-        deps,
-        view,
-        "U0ANN",
-        ["Launched the site", "Flaky builds", "A staging slot"],
-        start + timedelta(minutes=119),
-    )
-    with pytest.raises(AnswerRefused, match="deadline"):
-        answer(deps, view, "U0ANN", ["too late", "", ""], start + timedelta(minutes=120))
+    answer(deps, view, "U0ANN", ["Launched", "Flaky builds", ""], start + timedelta(minutes=119))
+    assert digest_updates(deps, view) == []  # before the digest there is nothing to update
+    # After the digest: an edit, and a late first answer, each queue an update of it.
+    answer(deps, view, "U0ANN", ["Launched", "Flaky builds", "A slot"], at(MON, 11))
+    answer(deps, view, "U0BEN", ["Late win", "", ""], at(MON, 11, 5))
+    assert digest_updates(deps, view) == [(at(MON, 11), "2026-06-01")]  # one waiting is enough
+    # Tuesday's round starts at 08:30 UTC: Monday's answers close then.
+    answer(deps, view, "U0BEN", ["Later still", "", ""], at(TUE, 8, 29))
+    with pytest.raises(AnswerRefused, match="closed when its next round started") as refused:
+        answer(deps, view, "U0ANN", ["too late", "", ""], at(TUE, 8, 30))
+    assert "Tue 02 Jun 09:30 Europe/London" in str(refused.value)
 
     with deps.session_factory() as session:
         stored = standups.get_answers(
             session=session, workspace_id=WS, standup_id=view.id, local_date=MON, user_ref="U0ANN"
         )
         count = session.execute(select(func.count()).select_from(StandupAnswer)).scalar_one()
-    assert stored == ["Launched the site", "Flaky builds", "A staging slot"]
-    assert count == 1
-    # Tuesday's occurrence has its own deadline.
-    answer(deps, view, "U0ANN", ["early", "", ""], start + timedelta(minutes=121), day=TUE)
+    assert stored == ["Launched", "Flaky builds", "A slot"]
+    assert count == 2
+    # Tuesday's round takes answers until Wednesday's starts.
+    answer(deps, view, "U0ANN", ["early", "", ""], at(TUE, 8, 31), day=TUE)
+
+
+def test_a_round_closes_at_the_next_usual_day_past_skips_or_an_earlier_run_now(
+    deps: Deps,
+) -> None:
+    create(deps, make_draft(mode="async", weekdays="mon,thu", deadline_minutes="60"))
+    plan(deps)
+
+    def closes(day: date = MON) -> datetime:
+        with deps.session_factory() as session:
+            window = standups.answer_window(
+                session=session,
+                view=standups.get(session=session, workspace_id=WS, number=1),
+                local_date=day,
+            )
+        assert window is not None
+        return window.closes
+
+    assert closes() == at(date(2026, 6, 4), 8, 30)  # Thursday's round
+    with deps.session_factory.begin() as session:
+        standups.skip(
+            session=session,
+            workspace_id=WS,
+            number=1,
+            local_date=date(2026, 6, 4),
+            user_ref=CREATOR,
+            is_admin=False,
+            now=at(MON, 10),
+        )
+    assert closes() == at(date(2026, 6, 8), 8, 30)  # Thursday is off: next Monday's
+    with deps.session_factory.begin() as session:
+        standups.run_now(
+            session=session,
+            workspace_id=WS,
+            number=1,
+            user_ref=CREATOR,
+            is_admin=False,
+            now=at(WED, 15),
+        )
+    assert closes() == at(WED, 15)  # a round run on Wednesday comes first
+    with deps.session_factory() as session:
+        again = standups.get(session=session, workspace_id=WS, number=1)
+        assert standups.open_round(session=session, view=again, now=at(WED, 14, 59)) == MON
+        assert standups.open_round(session=session, view=again, now=at(WED, 15)) == WED
+
+
+def test_the_answer_sheet_marks_late_answers_and_edits_after_the_digest(deps: Deps) -> None:
+    draft = make_draft(mode="async", deadline_minutes="60", participants="U0ANN,U0BEN,U0CAT")
+    view = create(deps, draft)  # the digest is due at 09:30 UTC
+    plan(deps)
+    answer(deps, view, "U0ANN", ["on time", "", ""], at(MON, 9))
+    answer(deps, view, "U0BEN", ["on time too", "", ""], at(MON, 9, 10))
+    answer(deps, view, "U0BEN", ["changed", "", ""], at(MON, 10))  # after the digest
+    answer(deps, view, "U0CAT", ["late", "", ""], at(MON, 10))
+    answer(deps, view, "U0CAT", ["late, then changed", "", ""], at(MON, 11))
+    with deps.session_factory.begin() as session:
+        row = standups.latest_answer(
+            session=session, workspace_id=WS, standup_id=view.id, user_ref="U0ANN"
+        )
+        assert row is not None
+        standups.mark_shared(  # sharing an answer is not changing it
+            session=session, workspace_id=WS, answer_id=row.id, index=0, user_ref="U0ANN"
+        )
+
+    with deps.session_factory() as session:
+        sheet = standups.answer_sheet(
+            session=session, workspace_id=WS, standup_id=view.id, local_date=MON
+        )
+    assert sheet.late == {"U0CAT"}
+    assert sheet.edited == {"U0BEN"}
 
 
 def test_win_and_challenge_answers_are_shareable_by_their_author_only(deps: Deps) -> None:
@@ -710,3 +797,143 @@ def test_answer_sheet_groups_answers_by_side_and_lists_who_did_not_answer(deps: 
 )
 def test_question_role(question: str, role: str | None) -> None:
     assert standups.question_role(question) == role
+
+
+# -- the nudge ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        ({"mode": "async", "nudge_minutes": "soon"}, "Write a number of minutes"),
+        ({"mode": "async", "deadline_minutes": "60", "nudge_minutes": "60"}, "Between 1 and 59"),
+        ({"mode": "async", "nudge_minutes": "３０"}, "Write a number of minutes"),
+        ({"nudge_minutes": "30"}, "Only async stand-ups nudge"),
+    ],
+)
+def test_a_nudge_that_cannot_fall_between_start_and_digest_is_refused(
+    deps: Deps, changes: dict[str, str], problem: str
+) -> None:
+    problems = standups.draft_problems(make_draft(**changes))
+    assert problem in problems["nudge"]
+    with pytest.raises(InvalidStandup):
+        create(deps, make_draft(**changes))
+    with deps.session_factory() as session:
+        assert session.execute(select(func.count()).select_from(Standup)).scalar_one() == 0
+
+
+def test_the_nudge_is_off_by_default_and_planned_before_the_digest_when_set(deps: Deps) -> None:
+    plain = create(deps, make_draft(mode="async", nudge_minutes=""))
+    nudging = create(deps, make_draft(name="Nudging", mode="async", nudge_minutes="30"))
+    plan(deps)
+
+    assert plain.nudge is None and nudging.nudge == timedelta(minutes=30)
+    assert [due for kind, due in planned(deps, plain) if kind == NUDGE_FANOUT] == []
+    assert [due for kind, due in planned(deps, nudging) if kind == NUDGE_FANOUT] == [
+        at(MON, 10),  # 30 minutes before the digest, due at 10:30 UTC
+        at(TUE, 10),
+    ]
+
+
+def set_nudge(deps: Deps, minutes: str, now: datetime, user: str = CREATOR) -> StandupView:
+    with deps.session_factory.begin() as session:
+        return standups.set_nudge(
+            session=session,
+            workspace_id=WS,
+            number=1,
+            minutes=minutes,
+            user_ref=user,
+            is_admin=False,
+            now=now,
+        )
+
+
+def nudges(deps: Deps, view: StandupView, status: str) -> list[datetime]:
+    return [
+        due for kind, due, _, state in rows(deps, view) if kind == NUDGE_FANOUT and state == status
+    ]
+
+
+def test_changing_the_nudge_plans_it_again_without_duplicates(deps: Deps) -> None:
+    view = create(deps, make_draft(mode="async"))  # 08:30 to 10:30 UTC
+    plan(deps)
+    pending = OccurrenceStatus.PENDING.value
+
+    set_nudge(deps, "30", at(MON, 9))  # Monday's round is under way
+    plan(deps, at(MON, 9))
+    assert nudges(deps, view, pending) == [at(MON, 10), at(TUE, 10), at(WED, 10)]
+    set_nudge(deps, "45", at(MON, 9, 5))
+    plan(deps, at(MON, 9, 5))
+    assert nudges(deps, view, pending) == [at(MON, 9, 45), at(TUE, 9, 45), at(WED, 9, 45)]
+    set_nudge(deps, "30 min", at(MON, 9, 10))
+    plan(deps, at(MON, 9, 10))
+    assert nudges(deps, view, pending) == [at(MON, 10), at(TUE, 10), at(WED, 10)]
+    # Too late for Monday's round at 100 minutes: only the later rounds get it.
+    set_nudge(deps, "100", at(MON, 9, 15))
+    plan(deps, at(MON, 9, 15))
+    assert nudges(deps, view, pending) == [at(TUE, 8, 50), at(WED, 8, 50)]
+    off = set_nudge(deps, "off", at(MON, 9, 20))
+    plan(deps, at(MON, 9, 20))
+    assert off.nudge is None and nudges(deps, view, pending) == []
+
+    with pytest.raises(StandupNotAllowed):
+        set_nudge(deps, "30", at(MON, 9, 20), user="U0BEN")
+    with pytest.raises(InvalidStandup, match="Between 1 and 119"):
+        set_nudge(deps, "120", at(MON, 9, 20))
+    assert nudges(deps, view, pending) == []
+
+
+def test_the_nudge_goes_to_who_was_asked_and_has_not_answered_nor_been_nudged_nor_is_away(
+    deps: Deps,
+) -> None:
+    view = create(deps, make_draft(mode="async", participants="U0ANN,U0BEN,U0CAT,U0DAN,U0EVE"))
+    plan(deps)
+    payload = {"standup_id": view.id, "local_date": MON.isoformat(), "start": "x"}
+    with deps.session_factory.begin() as session:
+        standups.fan_out(
+            session=session,
+            workspace_id=WS,
+            kind=QUESTIONS_FANOUT,
+            due_at=at(MON, 8, 30),
+            payload=payload,
+        )
+        session.execute(  # the questions went out, but not to Eve (her DM failed)
+            update(Occurrence)
+            .where(Occurrence.kind == QUESTIONS_DM, Occurrence.recipient_ref != "U0EVE")
+            .values(status=OccurrenceStatus.SENT.value)
+        )
+        availability.add_time_off(
+            session=session,
+            workspace_id=WS,
+            user_ref="U0BEN",
+            first_day=MON,
+            last_day=TUE,
+            today=MON,
+            now=at(MON, 9),
+        )
+        occurrences.schedule(  # nudged already at an earlier time of the setting
+            session=session,
+            workspace_id=WS,
+            kind=NUDGE_DM,
+            subject_ref=f"standup:{view.id}",
+            due_at=at(MON, 9, 45),
+            recipient_ref="U0CAT",
+            payload=payload,
+        )
+    answer(deps, view, "U0ANN", ["done", "", ""], at(MON, 9))
+
+    def nudge_at(moment: datetime) -> int:
+        with deps.session_factory.begin() as session:
+            return standups.fan_out(
+                session=session,
+                workspace_id=WS,
+                kind=NUDGE_FANOUT,
+                due_at=moment,
+                payload=payload,
+            )
+
+    assert nudge_at(at(MON, 10)) == 1
+    assert nudge_at(at(MON, 10)) == 0  # expanding again plans nothing
+    assert nudge_at(at(MON, 10, 15)) == 0  # nor does a nudge at a changed time
+    recipients = [r for kind, _, r, _ in rows(deps, view) if kind == NUDGE_DM]
+    assert sorted(recipients) == ["U0CAT", "U0DAN"]
