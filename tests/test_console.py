@@ -108,6 +108,9 @@ def test_a_multi_line_form_field_continues_while_lines_end_with_a_backslash(
         "alice",  # people
         "",  # lead: the default
         "30",  # minutes to answer
+        "",  # and Enter for every field left: their defaults
+        "",
+        "",
     ]
     out = console(tmp_path, form)
 
