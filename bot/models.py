@@ -283,6 +283,24 @@ class GlossaryKey(Base):
         return f"GlossaryKey(workspace_id={self.workspace_id!r}, key={self.key!r})"
 
 
+class GlossaryChange(Base):
+    """Which term each glossary revision changed: an instance's in-memory index catches up
+    on just those terms. Old rows are pruned; a gap means the whole index is rebuilt."""
+
+    __tablename__ = "glossary_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    revision: Mapped[int] = mapped_column(Integer)
+    # No foreign key: a deleted term's change is kept. None: the whole glossary changed.
+    term_id: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_glossary_changes_workspace_revision", "workspace_id", "revision"),)
+
+    def __repr__(self) -> str:
+        return f"GlossaryChange(workspace_id={self.workspace_id!r}, revision={self.revision})"
+
+
 class GlossaryEdit(Base):
     """History: every change to a term, kept after the term is deleted."""
 

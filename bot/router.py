@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -240,12 +241,29 @@ class CommandRouter:
         self._refreshers: dict[str, Refresher] = {}
         self._renderers: dict[str, Renderer] = {}
         self.new_workspace_hooks: list[NewWorkspaceHook] = []
+        # Work that makes first requests fast (building in-memory indexes), run in a
+        # background thread when a server starts; each gets a session factory.
+        self.warm_ups: list[Callable[[Callable[[], Session]], None]] = []
         self.posting_limits = PostingLimits()
         # Workspaces known to exist, so most commands skip the check (they are never removed).
         self.known_workspaces: set[str] = set()
         # What each feature (and an adapter's own store) exports and forgets of a person.
         self.privacy = PrivacyRegistry()
         self.privacy.register(command_inbox.HOOKS)  # the commands run_in_context records
+
+    def start_warm_ups(self, session_factory: Callable[[], Session]) -> threading.Thread:
+        """Run every warm-up, one after another, in a background thread (returned)."""
+
+        def run() -> None:
+            for warm_up in self.warm_ups:
+                try:
+                    warm_up(session_factory)
+                except Exception:
+                    logger.exception("a warm-up failed; its work is done on first use")
+
+        thread = threading.Thread(target=run, name="warm-ups", daemon=True)
+        thread.start()
+        return thread
 
     def register_outbox(
         self,

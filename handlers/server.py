@@ -90,6 +90,7 @@ def create_web_app(deps: Deps, *, teams_options: TeamsOptions | None = None) -> 
         if teams_bot is not None:
             await teams_bot.start(wake=scheduler.wake)
         scheduler.start()
+        deps.router.start_warm_ups(deps.session_factory)
         socket_handler = None
         if settings.run_mode is RunMode.SLACK_SOCKET and slack_app is not None:
             assert settings.slack_app_token is not None

@@ -67,6 +67,8 @@ def register(
 ) -> None:
     """Add /jargon, its buttons, its forms and the starter glossary for new workspaces."""
     index_cache = cache or GlossaryIndexCache()
+    # Built at start-up, so no first lookup pays for it; rebuilt in the background.
+    router.warm_ups.append(index_cache.warm)
 
     def index(ctx: CommandContext) -> GlossaryIndex:
         return index_cache.get(ctx.session, ctx.workspace_id)

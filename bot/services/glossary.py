@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -14,7 +15,7 @@ from sqlalchemy import Row, Table, bindparam, delete, func, insert, select, upda
 from sqlalchemy.orm import Session
 
 from bot.errors import Invalid, NotAllowed, NotFound
-from bot.models import GlossaryEdit, GlossaryKey, GlossaryTerm, Workspace
+from bot.models import GlossaryChange, GlossaryEdit, GlossaryKey, GlossaryTerm, Workspace
 from bot.services.glossary_index import compact_key
 from bot.textinput import CONTROL_MESSAGE, JOINER_MESSAGE, has_control_characters, has_joiners
 
@@ -36,6 +37,8 @@ LIMITS = {
 GONE = "That term has been deleted."
 GONE_WHILE_EDITING = "That term has been deleted meanwhile."
 GONE_BEFORE_DELETE = "That term was already deleted."
+# Glossary revisions whose changed terms are kept (see _bump_revision).
+KEPT_REVISIONS = 1000
 
 
 class TermNotFound(NotFound):
@@ -255,11 +258,30 @@ def _check(session: Session, workspace_id: str, draft: TermDraft, own_id: int | 
         raise InvalidTerm(errors)
 
 
-def _bump_revision(session: Session, workspace_id: str) -> None:
-    session.execute(
+def _bump_revision(session: Session, workspace_id: str, term_ids: Sequence[int] | None) -> None:
+    """Move the workspace's glossary revision on, recording which terms changed (None:
+    the whole glossary), so every instance's index catches up on just those terms."""
+    revision = session.execute(
         update(Workspace)
         .where(Workspace.id == workspace_id)
         .values(glossary_revision=Workspace.glossary_revision + 1)
+        .returning(Workspace.glossary_revision)
+    ).scalar_one_or_none()
+    if revision is None:
+        return
+    session.execute(
+        insert(GlossaryChange),
+        [
+            {"workspace_id": workspace_id, "revision": revision, "term_id": term_id}
+            for term_id in (term_ids if term_ids is not None else [None])
+        ],
+    )
+    # An index further behind than this rebuilds itself whole.
+    session.execute(
+        delete(GlossaryChange).where(
+            GlossaryChange.workspace_id == workspace_id,
+            GlossaryChange.revision <= revision - KEPT_REVISIONS,
+        )
     )
 
 
@@ -338,7 +360,7 @@ def add_term(
                 at=now,
             )
         )
-    _bump_revision(session, workspace_id)
+    _bump_revision(session, workspace_id, [term.id])
     session.flush()
     return _card(term, draft.aliases)
 
@@ -394,7 +416,7 @@ def edit_term(
             at=now,
         )
     )
-    _bump_revision(session, workspace_id)
+    _bump_revision(session, workspace_id, [term.id])
     session.flush()
     return _card(term, draft.aliases)
 
@@ -442,7 +464,7 @@ def delete_term(
     )
     session.execute(delete(GlossaryKey).where(GlossaryKey.term_id == term.id))
     session.delete(term)
-    _bump_revision(session, workspace_id)
+    _bump_revision(session, workspace_id, [term.id])
     session.flush()
     return card.name
 
@@ -600,7 +622,7 @@ def delete_all(*, session: Session, workspace_id: str) -> int:
     removed = session.execute(
         delete(GlossaryTerm).where(GlossaryTerm.workspace_id == workspace_id)
     ).rowcount  # type: ignore[attr-defined]
-    _bump_revision(session, workspace_id)
+    _bump_revision(session, workspace_id, None)
     return int(removed)
 
 
@@ -674,7 +696,7 @@ def seed_starter(*, session: Session, workspace_id: str, now: datetime) -> int:
             for text in (draft.name, *draft.aliases)
         ],
     )
-    _bump_revision(session, workspace_id)
+    _bump_revision(session, workspace_id, ids)
     return len(fresh)
 
 

@@ -4,6 +4,7 @@ the starter glossary, view counts, workspaces kept apart, and the index cache ac
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
@@ -14,13 +15,14 @@ from importlib import resources
 import pytest
 import yaml
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from bot.commands.glossary import GLOSSARY_ADD_FORM
 from bot.deps import Deps, build_deps
 from bot.models import GlossaryEdit, GlossaryKey, GlossaryTerm
 from bot.replies import Reply
 from bot.router import Caller, RequestScope, run_command, run_form
-from bot.services import glossary, glossary_io, workspaces
+from bot.services import glossary, glossary_index, glossary_io, workspaces
 from bot.services.glossary import (
     InvalidTerm,
     TermCard,
@@ -28,7 +30,7 @@ from bot.services.glossary import (
     TermDraft,
     TermNotFound,
 )
-from bot.services.glossary_index import GlossaryIndexCache, compact_key
+from bot.services.glossary_index import GlossaryIndex, GlossaryIndexCache, compact_key
 from tests.conftest import empty_tables
 
 WS = "T0GLOSS"
@@ -598,6 +600,119 @@ def test_an_index_cache_sees_changes_made_by_another_instance(
         assert theirs.get(session, WS).find_exact("Customer acquisition cost") is None
     with deps.session_factory() as session:
         assert ours.get(session, WS).find_exact("Customer acquisition cost") is None
+
+
+@pytest.fixture
+def builds(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every whole build of an index, by workspace (updates term by term are not)."""
+    made: list[str] = []
+    whole = glossary_index.build_index
+
+    def counted(session: Session, workspace_id: str) -> GlossaryIndex:
+        made.append(workspace_id)
+        return whole(session, workspace_id)
+
+    monkeypatch.setattr(glossary_index, "build_index", counted)
+    return made
+
+
+def lookup_in(deps: Deps, cache: GlossaryIndexCache, query: str) -> int | None:
+    with deps.session_factory() as session:
+        found = cache.get(session, WS).lookup(query).term
+    return found.id if found is not None else None
+
+
+def test_an_edit_through_another_instance_is_applied_term_by_term_not_rebuilt(
+    deps: Deps, second_instance: Deps, builds: list[str]
+) -> None:
+    """The other instance's next lookup sees each add, rename and delete at once, and
+    its index is never built again from scratch for them."""
+    theirs = GlossaryIndexCache()
+    kept = add(deps, draft(name="Lead", aliases=(), related=()))
+    assert lookup_in(second_instance, theirs, "lead") == kept.id
+    assert builds == [WS]
+
+    added = add(deps)
+    assert lookup_in(second_instance, theirs, "CAC") == added.id
+    edit(deps, added.id, draft(name="Cost per acquisition", aliases=("CPA",)))
+    assert lookup_in(second_instance, theirs, "CAC") is None
+    assert lookup_in(second_instance, theirs, "cost per acquisiton") == added.id  # a typo
+    with second_instance.session_factory() as session:
+        index = theirs.get(session, WS)
+        assert [t.id for t in index.search("acquisition")] == [added.id]
+        assert [h.found_as for h in index.explain("Our CPA fell, thanks to every Lead.")] == [
+            "CPA",
+            "Lead",
+        ]
+    remove(deps, added.id)
+    assert lookup_in(second_instance, theirs, "CPA") is None
+    assert lookup_in(second_instance, theirs, "Lead") == kept.id
+    assert builds == [WS]  # only the first lookup built it
+
+
+def test_a_reset_is_rebuilt_in_the_background_while_the_old_index_answers(
+    deps: Deps, second_instance: Deps, builds: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the whole glossary changed, lookups keep answering from the old index (not
+    waiting for the build) until the new one is ready."""
+    theirs = GlossaryIndexCache()
+    theirs.warm(second_instance.session_factory)  # as a server does at start-up
+    first = add(deps)
+    assert lookup_in(second_instance, theirs, "CAC") == first.id
+    released = threading.Event()
+    whole = glossary_index.build_index
+
+    def slow(session: Session, workspace_id: str) -> GlossaryIndex:
+        released.wait(10)
+        return whole(session, workspace_id)
+
+    monkeypatch.setattr(glossary_index, "build_index", slow)
+    with deps.session_factory.begin() as session:
+        glossary.delete_all(session=session, workspace_id=WS)
+    second = add(deps, draft(name="Churn", aliases=(), related=()))
+
+    assert lookup_in(second_instance, theirs, "CAC") == first.id  # the old index, at once
+    assert lookup_in(second_instance, theirs, "Churn") is None
+    released.set()
+    for _ in range(500):
+        if lookup_in(second_instance, theirs, "Churn") == second.id:
+            break
+        threading.Event().wait(0.01)
+    assert lookup_in(second_instance, theirs, "Churn") == second.id
+    assert lookup_in(second_instance, theirs, "CAC") is None
+
+
+def test_warming_builds_the_index_before_the_first_lookup(
+    deps: Deps, second_instance: Deps, builds: list[str]
+) -> None:
+    added = add(deps)
+    add(deps, draft(name="Lead", aliases=(), related=()), workspace_id=OTHER_WS)
+    cache = GlossaryIndexCache()
+    cache.warm(second_instance.session_factory)
+    assert sorted(builds) == sorted([WS, OTHER_WS])
+    assert lookup_in(second_instance, cache, "CAC") == added.id
+    assert sorted(builds) == sorted([WS, OTHER_WS])  # the lookup built nothing
+
+
+def test_an_index_read_in_a_rolled_back_transaction_gives_way_to_the_one_before(
+    deps: Deps, builds: list[str]
+) -> None:
+    cache = GlossaryIndexCache()
+    kept = add(deps)
+    assert lookup_in(deps, cache, "CAC") == kept.id
+    with deps.session_factory() as session:
+        glossary.add_term(
+            session=session,
+            workspace_id=WS,
+            draft=draft(name="Churn", aliases=(), related=()),
+            author_ref=AUTHOR,
+            now=NOW,
+        )
+        assert cache.get(session, WS).find_exact("Churn") is not None  # its own, uncommitted
+        session.rollback()
+    assert lookup_in(deps, cache, "Churn") is None
+    assert lookup_in(deps, cache, "CAC") == kept.id
+    assert builds == [WS]  # back to the index before, not rebuilt
 
 
 def caller(workspace_id: str, user: str = AUTHOR) -> Caller:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 
 import pytest
@@ -345,3 +346,92 @@ def test_explain_with_no_terms_or_no_words_is_empty(index: GlossaryIndex) -> Non
     assert explained(index, "Lunch at noon?") == []
     assert explained(index, "") == []
     assert explained(index, "!!! ... ???") == []
+
+
+# -- updating an index term by term ------------------------------------------------------
+
+WORDS = (
+    "brand campaign funnel lead conversion attribution audience segment retention churn cohort"
+    " reach click landing page budget keyword pipeline revenue server cluster node container"
+    " cache queue stream schema query latency incident ticket sprint token gateway proxy"
+).split()
+
+
+def random_term(rng: random.Random, term_id: int, taken: set[str]) -> IndexedTerm | None:
+    """A term with a name and aliases none of `taken` has (by key), or None."""
+    name = " ".join(rng.sample(WORDS, rng.choice((1, 2, 2, 3)))).capitalize()
+    if rng.random() < 0.15:
+        name = "".join(rng.choices("ABCDEFGHKLMNPRSTX", k=rng.randint(2, 4)))
+    aliases = [
+        rng.choice(("".join(w[0] for w in name.split()).upper(), name + "s", rng.choice(WORDS)))
+        for _ in range(rng.choice((0, 1, 2)))
+    ]
+    keys = {compact_key(text) for text in (name, *aliases)}
+    if len(keys) != 1 + len(aliases) or keys & taken:
+        return None
+    body = " ".join(rng.choices(WORDS, k=30))
+    return term(term_id, name, *aliases, definition=" ".join(rng.choices(WORDS, k=8)), body=body)
+
+
+def keys_of(terms: dict[int, IndexedTerm], but: int | None = None) -> set[str]:
+    return {
+        compact_key(text) for t in terms.values() if t.id != but for text in (t.name, *t.aliases)
+    }
+
+
+def test_an_index_updated_term_by_term_answers_as_one_built_from_scratch() -> None:
+    """Adds, edits (renames, new aliases, new text) and deletes, a few at a time: every
+    lookup, fuzzy match, search and Explain is what a fresh build of the same terms gives."""
+    rng = random.Random(20)
+    terms: dict[int, IndexedTerm] = {}
+    while len(terms) < 150:
+        made = random_term(rng, len(terms) + 1, keys_of(terms))
+        if made is not None:
+            terms[made.id] = made
+    updated = GlossaryIndex(terms.values())
+    next_id = len(terms) + 1
+    for _ in range(120):
+        changed: list[IndexedTerm] = []
+        removed: list[int] = []
+        for _ in range(rng.randint(1, 3)):
+            roll = rng.random()
+            if roll < 0.3:
+                victim = rng.choice(sorted(terms))
+                removed.append(victim)
+                del terms[victim]
+                changed = [t for t in changed if t.id != victim]
+            else:
+                term_id = next_id if roll < 0.6 else rng.choice(sorted(terms))
+                made = random_term(rng, term_id, keys_of(terms, but=term_id))
+                if made is None:
+                    continue
+                next_id += term_id == next_id
+                terms[term_id] = made
+                changed = [t for t in changed if t.id != term_id] + [made]
+        updated = updated.updated(changed, removed)
+
+    fresh = GlossaryIndex(sorted(terms.values(), key=lambda t: rng.random()))
+    assert set(updated.terms) == set(fresh.terms)
+    texts = [text for t in terms.values() for text in (t.name, *t.aliases)]
+    queries = texts + [text[:-1] + "x" for text in texts] + [" ".join(WORDS[:2]), "zzqx"]
+    for query in queries:
+        assert updated.lookup(query) == fresh.lookup(query), query
+        assert updated.close_matches(query, 5) == fresh.close_matches(query, 5), query
+    for first, second in zip(WORDS, WORDS[3:], strict=False):
+        query = f"{first} {second[:4]}"
+        assert updated.search(query) == fresh.search(query), query
+    message = " and ".join(rng.choices(texts + WORDS, k=400))
+    assert updated.explain(message) == fresh.explain(message)
+    assert updated.explain(message.lower()) == fresh.explain(message.lower())
+
+
+def test_an_update_leaves_the_index_it_was_made_from_as_it_was(index: GlossaryIndex) -> None:
+    """Lookups under way keep the index they started with."""
+    renamed = term(SQL.id, "Structured query language", "SQL")
+    newer = index.updated([renamed, term(11, "Roadmap item")], removed=[ROADMAP.id])
+    assert index.find_exact("Roadmap") == ROADMAP and index.find_exact("Roadmap item") is None
+    assert index.lookup("SQL").term == SQL
+    assert newer.find_exact("Roadmap") is None
+    assert newer.lookup("roadmap itme").term == term(11, "Roadmap item")
+    assert newer.lookup("SQL").term == renamed
+    assert len(index) == 10 and len(newer) == 10
