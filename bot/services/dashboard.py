@@ -10,15 +10,24 @@ from __future__ import annotations
 
 import importlib
 import statistics
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
+from cachetools import LRUCache
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.models import BoardPost, ChallengeHelper, Occurrence, OccurrenceStatus, Person
+from bot.models import (
+    BoardPost,
+    ChallengeHelper,
+    Occurrence,
+    OccurrenceStatus,
+    Person,
+    PulsePoll,
+)
 from bot.models import StandupAnswer as StandupAnswerRow
 from bot.services import glossary_lookups, pulse
 from bot.services.pulse import PollResults
@@ -164,12 +173,57 @@ def _point(results: PollResults) -> PulsePoint:
     )
 
 
-def pulse_history(*, session: Session, workspace_id: str, weeks: int) -> PulseHistory:
+class ClosedResults:
+    """Results of closed pulses, kept between page views by whoever serves the pages.
+
+    A closed pulse's results never change (its answers were untied from everyone at close,
+    so forget-me leaves them be) but with the threshold, which is part of the key; so is
+    the workspace, so one workspace's entry never answers another's request.
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self._entries: LRUCache[tuple[str, int, int], PollResults] = LRUCache(maxsize=size)
+        self._lock = threading.Lock()
+
+    def get(self, session: Session, workspace_id: str, poll_id: int, threshold: int) -> PollResults:
+        key = (workspace_id, poll_id, threshold)
+        with self._lock:
+            cached = self._entries.get(key)
+        if cached is not None:
+            return cached
+        results = pulse.results(
+            session=session, workspace_id=workspace_id, poll_id=poll_id, with_previous=False
+        )
+        if results.threshold == threshold and results.poll.status == "closed":
+            with self._lock:
+                self._entries[key] = results
+        return results
+
+
+def pulse_history(
+    *, session: Session, workspace_id: str, weeks: int, cache: ClosedResults | None = None
+) -> PulseHistory:
     """The last `weeks` closed weekly pulses, oldest first, as the chat results show them."""
-    trend = pulse.trend(session=session, workspace_id=workspace_id, weeks=weeks)
+    threshold = pulse.threshold_for(session, workspace_id)
+    ids = (
+        session.execute(
+            select(PulsePoll.id)
+            .where(
+                PulsePoll.workspace_id == workspace_id,
+                PulsePoll.kind == pulse.WEEKLY,
+                PulsePoll.status == "closed",
+            )
+            .order_by(PulsePoll.opened_at.desc())
+            .limit(weeks)
+        )
+        .scalars()
+        .all()
+    )
+    kept = cache or ClosedResults(size=1)
+    trend = [kept.get(session, workspace_id, poll_id, threshold) for poll_id in reversed(ids)]
     latest = trend[-1] if trend else None
     return PulseHistory(
-        threshold=latest.threshold if latest else pulse.threshold_for(session, workspace_id),
+        threshold=threshold,
         points=[_point(results) for results in trend],
         latest_comments=list(latest.comments) if latest else [],
         latest_opened=latest.poll.opened_at.date() if latest else None,
@@ -341,12 +395,13 @@ def overview(
     now: datetime,
     months: int = 12,
     pair_figures: PairFigures | None = None,
+    cache: ClosedResults | None = None,
 ) -> Overview:
     """The collaboration-health score for each of the last `months` months and its parts."""
     labels = months_back(now, months)
     since = first_day(labels[0])
     weeks = (now.date() - since).days // 7 + 2
-    history = pulse_history(session=session, workspace_id=workspace_id, weeks=weeks)
+    history = pulse_history(session=session, workspace_id=workspace_id, weeks=weeks, cache=cache)
     by_month: dict[str, list[PulsePoint]] = defaultdict(list)
     for point in history.points:
         by_month[month_of(point.opened)].append(point)

@@ -57,6 +57,7 @@ class PageContext:
     now: datetime
     pair_figures: dashboard.PairFigures | None = None
     weeks: int = 26
+    cache: dashboard.ClosedResults | None = None
 
     def label(self, side: str) -> str:
         if side in {"none", "all"}:
@@ -74,6 +75,7 @@ def overview_page(ctx: PageContext) -> Page:
         workspace_id=ctx.workspace_id,
         now=ctx.now,
         pair_figures=ctx.pair_figures,
+        cache=ctx.cache,
     )
     months = [m.month for m in figures.months]
     m_label, it_label = ctx.label("marketing"), ctx.label("it")
@@ -171,7 +173,7 @@ def overview_page(ctx: PageContext) -> Page:
 
 def pulse_page(ctx: PageContext) -> Page:
     history = dashboard.pulse_history(
-        session=ctx.session, workspace_id=ctx.workspace_id, weeks=ctx.weeks
+        session=ctx.session, workspace_id=ctx.workspace_id, weeks=ctx.weeks, cache=ctx.cache
     )
     m_label, it_label = ctx.label("marketing"), ctx.label("it")
     dates = [p.opened.isoformat() for p in history.points]
