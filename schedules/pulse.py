@@ -20,7 +20,14 @@ from bot.commands.pulse import (
 )
 from bot.models import Person, WorkspaceSettings
 from bot.replies import Reply
-from bot.services import occurrences, pulse, pulse_alerts, pulse_audience, workspaces
+from bot.services import (
+    availability,
+    occurrences,
+    pulse,
+    pulse_alerts,
+    pulse_audience,
+    workspaces,
+)
 from bot.services.occurrences import ClaimedOccurrence
 from bot.services.recurrence import Weekly
 from bot.services.workspaces import WorkspaceView
@@ -145,6 +152,13 @@ async def deliver_dm(occurrence: ClaimedOccurrence, scheduler: Scheduler) -> Non
                 return None
             if not poll.is_open:
                 return None
+            if availability.unavailable_at(
+                session=session,
+                workspace_id=occurrence.workspace_id,
+                user_refs=[occurrence.recipient_ref],
+                moment=deps.clock(),
+            ):
+                return None  # gone on time off since the pulse opened: no pulse DM then
             side = pulse_audience.frozen_side(
                 session=session,
                 workspace_id=occurrence.workspace_id,

@@ -479,13 +479,15 @@ def open_and_plan(
         open_for=timedelta(hours=hours),
     )
     payload = {"poll_id": poll.id}
-    for user_ref in people:
+    for user_ref, due_at in pulse.invitations(
+        session=session, workspace_id=workspace_id, poll=poll, people=people
+    ).items():
         occurrences.schedule(
             session=session,
             workspace_id=workspace_id,
             kind=PULSE_DM,
             subject_ref=f"pulse:{poll.id}",
-            due_at=now,
+            due_at=due_at,
             recipient_ref=user_ref,
             payload=payload,
         )

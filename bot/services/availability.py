@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
@@ -213,6 +213,54 @@ def first_day_back(
         if _why(person, own, candidate) is None:
             return candidate
     return None
+
+
+# -- pulses ------------------------------------------------------------------------------
+
+# Someone asked on their first day back has at least this long to answer: the pulse stays
+# open that long after the last such invitation...
+RETURN_WINDOW = timedelta(hours=24)
+# ...but never longer than this after it opened, so it closes before the next week's.
+LONGEST_PULSE = timedelta(days=6)
+
+
+def ask_times(
+    *,
+    session: Session,
+    workspace_id: str,
+    user_refs: Collection[str],
+    opens: datetime,
+    local_time: time,
+) -> dict[str, datetime | None]:
+    """When a pulse opening at `opens` asks each person: at once if they are available
+    then, else at `local_time` on their first day back, where they are (None: not back
+    within a year)."""
+    refs = list(dict.fromkeys(user_refs))
+    away = unavailable_at(session=session, workspace_id=workspace_id, user_refs=refs, moment=opens)
+    people = availability_of(session=session, workspace_id=workspace_id, user_refs=list(away))
+    found: dict[str, datetime | None] = {user_ref: opens for user_ref in refs}
+    for user_ref in away:
+        person = people[user_ref]
+        back = first_day_back(
+            session=session,
+            workspace_id=workspace_id,
+            user_ref=user_ref,
+            day=person.local_date(opens) + timedelta(days=1),
+        )
+        found[user_ref] = (
+            None
+            if back is None
+            else datetime.combine(back, local_time, tzinfo=person.zone).astimezone(opens.tzinfo)
+        )
+    return found
+
+
+def pulse_closing(opens: datetime, closes: datetime, asked_at: Collection[datetime]) -> datetime:
+    """When a pulse closes, given when it asks each person: on schedule, or later so that
+    everyone asked on their first day back has RETURN_WINDOW to answer, but no later than
+    LONGEST_PULSE after it opened (nor ever before its schedule)."""
+    latest = max(asked_at, default=opens)
+    return max(closes, min(latest + RETURN_WINDOW, opens + LONGEST_PULSE))
 
 
 # -- settings --------------------------------------------------------------------------

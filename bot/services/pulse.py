@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import logging
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
@@ -27,7 +27,7 @@ from bot.models import (
     Side,
     WorkspaceSettings,
 )
-from bot.services import pulse_audience, pulse_questions
+from bot.services import availability, pulse_audience, pulse_questions
 from bot.services.voter_unlinking import untie_voters
 
 DEFAULT_QUESTIONS = (
@@ -236,6 +236,21 @@ def open_weekly(
     if all(question.mirrored for question in questions):
         # Only Marketing and IT answer a mirrored pair: nobody else is asked at all.
         people = [(user, side) for user, side in people if side in pulse_questions.MIRROR_SIDES]
+    # Someone on time off or on a holiday of their region when it opens is asked on their
+    # first day back, if that comes before it closes (it then stays open a day more for
+    # them); someone away the whole time is not asked, nor counted in response rates.
+    closes_at = slot + open_for
+    asked_at = availability.ask_times(
+        session=session,
+        workspace_id=workspace_id,
+        user_refs=[user for user, _ in people],
+        opens=now,
+        local_time=_pulse_time(session, workspace_id),
+    )
+    people = [(user, side) for user, side in people if _asked_before(asked_at[user], closes_at)]
+    closes_at = availability.pulse_closing(
+        slot, closes_at, [when for user, _ in people if (when := asked_at[user]) is not None]
+    )
     invited: dict[str, int] = {}
     for _, side in people:
         invited[side] = invited.get(side, 0) + 1
@@ -252,7 +267,7 @@ def open_weekly(
             "options": [],
             "status": "open",
             "opened_at": now,
-            "closes_at": slot + open_for,  # a late opening still closes on schedule
+            "closes_at": closes_at,  # a late opening still closes on schedule
             "invited": invited,
         },
         ["workspace_id", "slot"],
@@ -270,6 +285,42 @@ def open_weekly(
     else:
         people = pulse_audience.members(session=session, workspace_id=workspace_id, poll_id=row.id)
     return _view(row), [user for user, _ in people]
+
+
+def invitations(
+    *, session: Session, workspace_id: str, poll: PollView, people: list[str]
+) -> dict[str, datetime]:
+    """When each person the weekly pulse asks gets its DM: when it opened, or, for someone
+    away then, at the pulse's time of day on their first day back, where they are.
+
+    Counted from the opening, not from the caller's clock, so a retried opening plans the
+    very same DMs (the delivery table keeps one of each).
+    """
+    assert poll.closes_at is not None
+    times = availability.ask_times(
+        session=session,
+        workspace_id=workspace_id,
+        user_refs=people,
+        opens=poll.opened_at,
+        local_time=_pulse_time(session, workspace_id),
+    )
+    # Back after it closes (their time off grew since it opened): asked as it opened.
+    return {
+        user: when if when is not None and when < poll.closes_at else poll.opened_at
+        for user, when in times.items()
+    }
+
+
+def _asked_before(asked_at: datetime | None, closes_at: datetime) -> bool:
+    return asked_at is not None and asked_at < closes_at
+
+
+def _pulse_time(session: Session, workspace_id: str) -> time:
+    """The weekly pulse's time of day: people back from time off are asked then, locally."""
+    found = session.execute(
+        select(WorkspaceSettings.pulse_time).where(WorkspaceSettings.workspace_id == workspace_id)
+    ).scalar_one_or_none()
+    return found or time(10, 0)
 
 
 def _side_labels(session: Session, workspace_id: str) -> dict[str, str]:
