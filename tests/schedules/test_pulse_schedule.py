@@ -17,7 +17,7 @@ from bot.deps import Deps, build_deps
 from bot.models import Occurrence, OccurrenceStatus, Person, PulsePoll, Side, WorkspaceSettings
 from bot.replies import Buttons, Reply, block_plain_text
 from bot.router import Caller, FormInvalid, RequestScope, run_command, run_form
-from bot.services import people, pulse, workspaces
+from bot.services import people, pulse, pulse_alerts, workspaces
 from bot.settings import Settings
 from schedules import Scheduler
 from schedules import pulse as pulse_schedule
@@ -462,3 +462,148 @@ def test_a_pulse_whose_close_was_missed_is_closed_without_posting_late(
     with deps.session_factory() as session:
         latest = pulse.latest_weekly(session=session, workspace_id=WS)
     assert latest is not None and latest.id == poll.id  # its answers count in /pulse
+
+
+# -- chosen questions and the gap alert ------------------------------------------------
+
+ADMIN = "U0ADA"
+WEEK = timedelta(days=7)
+
+
+def dm_to(notifier: RecordingNotifier, user: str) -> str:
+    (posted,) = notifier.to(user)
+    return plain(posted.reply)
+
+
+def pulse_week(
+    scheduler: Scheduler, n: int, marketing: list[int], it: list[int], *, close: bool = True
+) -> int:
+    """Week n's pulse opened on the clock, answered (first question), and closed."""
+    deps = scheduler.deps
+    opens = OPENS + n * WEEK
+    tick(scheduler, opens)
+    poll_id = max(
+        int(o.payload["poll_id"]) for o in planned(deps, "pulse.close") if o.due_at > opens
+    )
+    for users, values in ((MARKETING, marketing), (IT, it)):
+        for user, value in zip(users, values, strict=True):
+            vote(deps, poll_id, user, value, opens + timedelta(hours=1))
+    if close:
+        tick(scheduler, CLOSES + n * WEEK)
+    return poll_id
+
+
+def test_each_side_gets_its_own_statement_of_a_mirrored_pair_and_other_the_rest(
+    deps: Deps, notifier: RecordingNotifier, scheduler: Scheduler
+) -> None:
+    seed(deps)
+    saved = command(deps, "questions set understands-our-needs worked-together")
+    assert "From the next pulse:" in plain(saved)
+    tick(scheduler, OPENS)
+
+    marketing, it, other = (dm_to(notifier, who) for who in (MARKETING[0], IT[0], OTHER[0]))
+    assert "1. IT understands what Marketing needs." in marketing
+    assert "Marketing understands" not in marketing
+    assert "1. Marketing understands what IT needs." in it
+    assert "understands what" not in other and "2. This week Marketing and IT" in other
+    (posted,) = notifier.to(OTHER[0])
+    values = {
+        b.value
+        for block in posted.reply.blocks
+        if isinstance(block, Buttons)
+        for b in block.buttons
+        if b.action_id == PULSE_VOTE
+    }
+    assert {value.split(":")[1] for value in values} == {"1"}  # no button for the pair
+
+
+def test_a_pulse_of_mirrored_pairs_sends_nothing_to_other(
+    deps: Deps, notifier: RecordingNotifier, scheduler: Scheduler
+) -> None:
+    seed(deps)
+    command(deps, "questions set understands-our-needs values-our-work")
+    tick(scheduler, OPENS)
+    assert notifier.to(OTHER[0]) == []
+    assert sorted(p.conversation_ref for p in notifier.posts) == sorted(MARKETING + IT)
+
+
+def test_a_widening_gap_is_told_to_admins_and_the_channel_once(
+    deps: Deps, notifier: RecordingNotifier, scheduler: Scheduler
+) -> None:
+    seed(deps)
+    assert "You get the gap alert by direct message." in plain(command(deps, "alerts me on"))
+    assert "short post" in plain(command(deps, "alerts channel on"))
+    pulse_week(scheduler, 0, [4, 4, 4], [4, 4, 4])  # gap 0
+    assert notifier.to(ADMIN) == []
+
+    pulse_week(scheduler, 1, [5, 5, 4], [1, 2, 2])  # gap +100
+    tick(scheduler, CLOSES + WEEK + timedelta(minutes=1))
+    tick(scheduler, CLOSES + WEEK + timedelta(minutes=2))
+
+    (dm,) = notifier.to(ADMIN)
+    told = plain(dm.reply)
+    assert "Pulse alert — pulse of 09 Mar" in told
+    assert "Question 1 (worked-together)" in told
+    assert "the gap widened to +100 points, from +0 on average over the previous pulse" in told
+    assert "Marketing 100% agree, IT 0%" in told
+    channel = [plain(p.reply) for p in notifier.to(SHARED)]
+    assert len(channel) == 3  # week 0's results, week 1's results, the alert
+    assert "Pulse alert" in channel[2] and "/pulse for the results." in channel[2]
+    assert "+100 points" in channel[2] and "Marketing 100% agree" not in channel[2]
+    (delivery_to_admin,) = [
+        o for o in planned(deps, pulse_alerts.PULSE_ALERT) if o.recipient_ref == ADMIN
+    ]
+    assert delivery_to_admin.status == OccurrenceStatus.SENT
+
+
+def test_two_instances_tell_each_admin_once(
+    deps: Deps, notifier: RecordingNotifier, scheduler: Scheduler, second_instance: Deps
+) -> None:
+    second = wire(second_instance, OPENS)
+    other = recorded(second)
+    seed(deps)
+    command(deps, "alerts me on")
+    command(deps, "alerts me on", user="U0BEN")
+    pulse_week(scheduler, 0, [4, 4, 4], [4, 4, 4])
+    pulse_week(scheduler, 1, [5, 5, 4], [1, 2, 2], close=False)
+
+    async def both(now: datetime) -> None:
+        set_clock(deps, now)
+        set_clock(second_instance, now)
+        await asyncio.gather(run_tick(scheduler, now), run_tick(second, now))
+
+    for minutes in range(3):
+        asyncio.run(both(CLOSES + WEEK + timedelta(minutes=minutes)))
+    for admin in (ADMIN, "U0BEN"):
+        assert len(notifier.to(admin) + other.to(admin)) == 1
+
+
+def test_an_alert_of_a_pulse_closed_while_the_bot_was_down_still_reaches_admins(
+    deps: Deps, notifier: RecordingNotifier, scheduler: Scheduler
+) -> None:
+    seed(deps)
+    command(deps, "alerts me on")
+    pulse_week(scheduler, 0, [4, 4, 4], [4, 4, 4])
+    pulse_week(scheduler, 1, [5, 5, 4], [1, 2, 2], close=False)
+    tick(scheduler, CLOSES + WEEK + timedelta(hours=3))  # back long after the grace period
+
+    results_posts = [p for p in notifier.to(SHARED) if "Pulse results" in plain(p.reply)]
+    assert len(results_posts) == 1  # week 1's results were missed, as before
+    (dm,) = notifier.to(ADMIN)
+    assert "the gap widened to +100 points" in plain(dm.reply)
+
+
+def test_an_admin_who_stops_alerts_gets_none_and_others_are_refused(
+    deps: Deps, notifier: RecordingNotifier, scheduler: Scheduler
+) -> None:
+    seed(deps)
+    refused = command(deps, "alerts me on", user="U0BOB", admin=False)
+    assert refused.is_error and "Only workspace admins" in plain(refused)
+    refused = command(deps, "questions add same-goals", user="U0BOB", admin=False)
+    assert refused.is_error and "Only workspace admins" in plain(refused)
+    command(deps, "alerts me on")
+    pulse_week(scheduler, 0, [4, 4, 4], [4, 4, 4])
+    assert "You no longer get the gap alert." in plain(command(deps, "alerts me off"))
+    pulse_week(scheduler, 1, [5, 5, 4], [1, 2, 2])
+    assert notifier.to(ADMIN) == []
+    assert not any("Pulse alert" in plain(p.reply) for p in notifier.to(SHARED))  # channel off
