@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot import replies
-from bot.commands import FeatureConfig
+from bot.commands import FeatureConfig, time_off
 from bot.commands.bridge import change_own_side
 from bot.commands.pairs import home_blocks
 from bot.errors import Invalid
@@ -75,6 +75,8 @@ def build_home(ctx: CommandContext) -> Reply:
     blocks: list[Block] = [Heading("bridgebot: Marketing and IT, one team")]
     current = f"You are on the {workspace.label(side)} side." if side else "Choose your side:"
     blocks.append(Paragraph(text(bold(current))))
+    if away := time_off.away_note(ctx):
+        blocks.append(away)  # the caller's time off, or today's holiday where they are
     blocks.append(
         Buttons(
             tuple(
