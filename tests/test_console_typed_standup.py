@@ -60,7 +60,10 @@ def test_a_stand_up_is_answered_and_shared_by_typing(console: ConsoleDriver, dep
     console.type("Tracking is late")
     thanks = console.type("")
     assert "Thanks! Your answers for Joint are in" in thanks
-    assert "Or type /standup share 1 win · /standup share 1 challenge." in thanks
+    assert (
+        "Or type /standup answer 1 to change them · /standup share 1 win · "
+        "/standup share 1 challenge." in thanks
+    )
     with deps.session_factory() as session:
         row = session.execute(select(StandupAnswer)).scalar_one()
         assert (row.user_ref, row.answers[:2]) == (
@@ -97,9 +100,10 @@ def test_typed_answers_are_refused_when_no_round_takes_them(
     assert "Share it as a win or a challenge" in console.type("/standup share 1 idea")
     assert "There is no stand-up 7." in console.type("/standup answer 7")
     console.type(":as mia")
-    console.type(":advance 2h")  # 11:30: the digest; the round is over
+    console.type(":advance 2h")  # 11:30: the digest; late answers are still taken
     console.type(":as leo")
-    assert "Joint takes no answers now" in console.type("/standup answer 1")
+    assert "== Joint ==" in console.type("/standup answer 1")
+    console.type("cancel")
     console.type(":as mia")
     console.type("/standup")
     for value in ("Call", "#marketing-it", "mon", "12:00", "", "meeting"):

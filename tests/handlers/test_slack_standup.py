@@ -90,6 +90,7 @@ def test_create_modal_shows_errors_inline_then_creates_the_stand_up(
         "lead": "plain_text_input",
         "deadline": "plain_text_input",
         "holidays": "plain_text_input",
+        "nudge": "plain_text_input",
     }
     assert elements["channel"]["initial_conversation"] == "C0GENERAL"  # where it was typed
     assert [o["value"] for o in elements["weekdays"]["options"]][:2] == ["mon", "tue"]
