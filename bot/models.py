@@ -359,10 +359,11 @@ class DashboardSession(Base):
     user_ref: Mapped[str] = mapped_column(String(128), info=PERSON)
     # Whether they were an admin when they asked for the link: what the session may see.
     is_admin: Mapped[bool] = mapped_column(default=False)
-    link_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Hashes of a random token and a random session id (not of a person): NOT_PERSON.
+    link_hash: Mapped[str] = mapped_column(String(64), unique=True, info=NOT_PERSON)
     link_expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
-    session_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    session_hash: Mapped[str | None] = mapped_column(String(64), unique=True, info=NOT_PERSON)
     session_expires_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
