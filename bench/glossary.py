@@ -25,7 +25,14 @@ wall clock also counts the time spent waiting for a CPU):
 * `explain` on a 40,000-character message of prose with 200 names and aliases of the
   glossary sprinkled in, acronyms among them in the right and in the wrong case;
 * the index's memory, with tracemalloc (peak and retained while building), and the
-  process's peak RSS for context.
+  process's peak RSS for context;
+* before and after, side by side: lookups (a session each, as requests have) for a few
+  seconds while another thread edits terms through the service five times a second,
+  and the first lookup of a process that just started. "Before" is the cache as it
+  was (any change rebuilt the whole index inside the next lookup; nothing was built
+  before the first lookup); "after" applies each change term by term and builds the
+  index at start-up (`GlossaryIndexCache.warm`). The share of lookups of an edited
+  term that saw its latest committed edit is printed too.
 
 Targets from the issue, on a 2-core machine: fuzzy lookup p99 under 5 ms, Explain
 under 20 ms, index memory under 50 MB (judged on what `build_index` returns: the terms
@@ -45,23 +52,25 @@ import resource
 import string
 import sys
 import tempfile
+import threading
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import rapidfuzz
 import sqlalchemy
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import migrate
 from bot.db import make_engine, make_session_factory
 from bot.models import GlossaryKey, GlossaryTerm, Workspace
+from bot.services import glossary
 from bot.services.glossary_index import (
     GlossaryIndex,
     GlossaryIndexCache,
@@ -82,6 +91,8 @@ EXPLAINS = 50
 BUILDS = 3
 DATABASE_BUILDS = 2
 CACHE_GETS = 2_000
+STORM_SECONDS = 6.0
+EDITS_PER_SECOND = 5.0
 
 TARGET_FUZZY_P99_MS = 5.0
 TARGET_EXPLAIN_MS = 20.0
@@ -545,9 +556,144 @@ def run_database(generated: Generated) -> float:
                 f"memory of build_index: retained {retained:.1f} MB, peak {peak:.1f} MB "
                 f"(the {len(index):,} terms with their text, and the index)"
             )
+            print()
+            run_freshness(factory, generated)
             return retained
         finally:
             engine.dispose()
+
+
+# -- edits and starts: what a lookup waits for -------------------------------------
+
+
+class RebuildingCache(GlossaryIndexCache):
+    """The cache as it was before: any change rebuilds the whole index in the next lookup,
+    and nothing is built before the first lookup (for the before/after figures)."""
+
+    def _catch_up(
+        self, session: Session, workspace_id: str, cached: Any, revision: int
+    ) -> GlossaryIndex | None:
+        return build_index(session, workspace_id)
+
+
+def edit_storm(
+    factory: sessionmaker[Session], cache: GlossaryIndexCache, term_ids: list[int], seed: int
+) -> tuple[Timing, int, tuple[int, int]]:
+    """Lookups, each with a session of its own as a request has, while another thread
+    edits a term EDITS_PER_SECOND times a second (through the service, each edit its own
+    transaction) for STORM_SECONDS. Returns the lookups' timing, the edits made, and how
+    many lookups of an edited term saw its latest committed edit, of how many."""
+    rng = random.Random(seed)
+    stop = threading.Event()
+    edited: dict[int, str] = {}  # term id -> its latest committed definition
+    edits = 0
+
+    def editor() -> None:
+        nonlocal edits
+        while not stop.is_set():
+            term_id = rng.choice(term_ids)
+            with factory.begin() as session:
+                card = glossary.get_card(session=session, workspace_id=WORKSPACE, term_id=term_id)
+                definition = f"Edited {edits}: {card.definition}"[:300]
+                glossary.edit_term(
+                    session=session,
+                    workspace_id=WORKSPACE,
+                    term_id=term_id,
+                    draft=replace(card.draft(), definition=definition),
+                    editor_ref="U0BENCH",
+                    is_admin=True,
+                    now=datetime.now(UTC),
+                )
+            edited[term_id] = definition
+            edits += 1
+            stop.wait(1 / EDITS_PER_SECOND)
+
+    with factory() as session:
+        cache.get(session, WORKSPACE)  # warm, before the storm
+    names: dict[int, str] = {}
+    with factory() as session:
+        for term_id, name in session.execute(
+            select(GlossaryTerm.id, GlossaryTerm.name).where(GlossaryTerm.id.in_(term_ids))
+        ):
+            names[term_id] = name
+    thread = threading.Thread(target=editor, name="edit-storm")
+    wall: list[float] = []
+    cpu: list[float] = []
+    fresh = seen = 0
+    thread.start()
+    ends = time.monotonic() + STORM_SECONDS
+    try:
+        while time.monotonic() < ends:
+            # Half the lookups are of a term edited already: are they fresh?
+            recent = list(edited)
+            term_id = rng.choice(recent if recent and rng.random() < 0.5 else term_ids)
+            expected = edited.get(term_id)
+            began_cpu, began = time.thread_time_ns(), time.perf_counter_ns()
+            with factory() as session:
+                found = cache.get(session, WORKSPACE).lookup(names[term_id]).term
+            wall.append((time.perf_counter_ns() - began) / 1e6)
+            cpu.append((time.thread_time_ns() - began_cpu) / 1e6)
+            if expected is not None and found is not None:
+                seen += 1
+                # As committed before the lookup began (or by an edit made meanwhile).
+                fresh += found.definition in (expected, edited.get(term_id))
+    finally:
+        stop.set()
+        thread.join()
+    return Timing("lookup during the edit storm", wall, cpu), edits, (fresh, seen)
+
+
+def first_lookup(factory: sessionmaker[Session], cache: GlossaryIndexCache) -> Timing:
+    """The first lookup of a process that just started: a new cache, a new session."""
+    began_cpu, began = time.thread_time_ns(), time.perf_counter_ns()
+    with factory() as session:
+        cache.get(session, WORKSPACE).lookup("attribution")
+    wall = (time.perf_counter_ns() - began) / 1e6
+    return Timing("first lookup after a start", [wall], [(time.thread_time_ns() - began_cpu) / 1e6])
+
+
+def run_freshness(factory: sessionmaker[Session], generated: Generated) -> None:
+    """Before (rebuild on every change, nothing built before the first lookup) and after
+    (changes applied term by term, indexes built at start-up), side by side."""
+    print(
+        f"== edits and starts: {STORM_SECONDS:g} s of lookups while a term is edited "
+        f"{EDITS_PER_SECOND:g} times a second ({len(generated.rows):,} terms) =="
+    )
+    with factory() as session:
+        term_ids = list(
+            session.scalars(select(GlossaryTerm.id).where(GlossaryTerm.workspace_id == WORKSPACE))
+        )
+    print(HEADER)
+    rows: dict[str, tuple[Timing, Timing]] = {}
+    for label, make in (("before", RebuildingCache), ("after", GlossaryIndexCache)):
+        storm, edits, fresh = edit_storm(factory, make(), term_ids, SEED + 2)
+        print(
+            storm.row(
+                f"{label}: {edits} edits; {fresh[0]:,} of {fresh[1]:,} lookups of an edited "
+                "term saw its latest edit"
+            )
+        )
+        cache = make()
+        began = time.perf_counter()
+        if label == "after":
+            cache.warm(factory)  # what `bridgebot run` does as it starts, in the background
+        warmed = time.perf_counter() - began
+        first = first_lookup(factory, cache)
+        note = (
+            f"{label}: the cache built nothing before"
+            if label == "before"
+            else (
+                f"{label}: indexes built at start-up in {warmed * 1000:.0f} ms, in the background"
+            )
+        )
+        print(first.row(note))
+        rows[label] = (storm, first)
+    (storm_before, first_before), (storm_after, first_after) = rows["before"], rows["after"]
+    print(
+        f"lookup p99 during edits: {storm_before.p99:.1f} ms -> {storm_after.p99:.1f} ms "
+        f"(max {max(storm_before.wall_ms):.1f} -> {max(storm_after.wall_ms):.1f} ms); "
+        f"first lookup after a start: {first_before.p50:.1f} ms -> {first_after.p50:.1f} ms"
+    )
 
 
 # -- main --------------------------------------------------------------------------
