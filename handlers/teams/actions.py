@@ -100,7 +100,12 @@ async def persist(runtime: TeamsRuntime, turn: Turn, card: dict[str, Any], line:
     """In a 1:1 chat the replaced card is also saved, so it stays after a reload."""
     if turn.personal and turn.reply_to_id:
         await runtime.connector.update(
-            turn.service_url, turn.conversation_id, turn.reply_to_id, card, line
+            turn.service_url,
+            turn.conversation_id,
+            turn.reply_to_id,
+            card,
+            line,
+            tenant_id=turn.tenant_id,
         )
 
 
@@ -122,7 +127,9 @@ async def answer_click(
         # A form opens as a new card, so the card clicked on (a pulse, a term) stays.
         card = await runtime.render_form(reply.form, workspace_id, origin)
         service_url, conversation_id = await runtime.private_place(turn)
-        await connector.send(service_url, conversation_id, card, reply.form.title)
+        await connector.send(
+            service_url, conversation_id, card, reply.form.title, tenant_id=turn.tenant_id
+        )
         where = "below" if turn.personal else "in your chat with bridgebot"
         return message_response(f"{reply.form.title}: the form is {where}.")
     if reply.blocks or reply.attachments:
@@ -133,7 +140,9 @@ async def answer_click(
                 await runtime.post(workspace_id, origin, reply)
             else:
                 card, line = await runtime.render(reply, workspace_id, origin)
-                await connector.send(turn.service_url, turn.conversation_id, card, line)
+                await connector.send(
+                    turn.service_url, turn.conversation_id, card, line, tenant_id=turn.tenant_id
+                )
             return message_response("Posted.")
         first = reply.blocks[0] if reply.blocks else None
         if not reply.attachments and isinstance(first, Paragraph) and is_short(reply, {}):
@@ -141,7 +150,7 @@ async def answer_click(
             return message_response(plain(first.text, names))
         card, line = await runtime.render(reply, workspace_id, origin, for_person=turn.user_ref)
         service_url, conversation_id = await runtime.private_place(turn)
-        await connector.send(service_url, conversation_id, card, line)
+        await connector.send(service_url, conversation_id, card, line, tenant_id=turn.tenant_id)
         return message_response(
             "Sent " + ("below." if turn.personal else "to your chat with bridgebot.")
         )

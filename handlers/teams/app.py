@@ -17,6 +17,7 @@ from handlers.teams import actions, extensions, install, messages, store
 from handlers.teams.config import settings_problem, teams_configured
 from handlers.teams.connector import Connector
 from handlers.teams.notifier import TeamsNotifier
+from handlers.teams.pacing import TeamsPacer
 from handlers.teams.runtime import FILES_PATH, TeamsRuntime
 
 MESSAGING_PATH = "/api/messages"
@@ -29,10 +30,12 @@ class TeamsOptions:
     `token` supplies outgoing Bot Connector tokens without Azure AD; `cloud` points token
     validation at other signing keys. `dangerously_allow_unauthenticated_requests` turns
     incoming token validation off: it exists for tests and is deliberately not a setting.
+    `pacer` paces Bot Connector calls on a test's clock.
     """
 
     token: TokenProvider | None = None
     cloud: CloudEnvironment | None = None
+    pacer: TeamsPacer | None = None
     dangerously_allow_unauthenticated_requests: bool = False
 
 
@@ -86,7 +89,7 @@ def create_teams_bot(deps: Deps, api: FastAPI, options: TeamsOptions | None = No
     )
     runtime = TeamsRuntime(
         deps,
-        Connector(app.api, settings.teams_app_id),
+        Connector(app.api, settings.teams_app_id, options.pacer),
         public_url=settings.public_url,
         tenant_id=settings.teams_tenant_id,
     )

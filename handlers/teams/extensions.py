@@ -28,6 +28,7 @@ from bot.textinput import strip_invisible
 from handlers.teams.errors import apology
 from handlers.teams.render import CARD_CONTENT_TYPE
 from handlers.teams.runtime import TeamsRuntime
+from handlers.teams.size import fit_card
 from handlers.teams.turn import read_turn
 
 logger = logging.getLogger(__name__)
@@ -82,7 +83,8 @@ def register(app: App, runtime: TeamsRuntime) -> None:
 
 def dialog(title: str, card: dict[str, Any]) -> dict[str, Any]:
     """A dialog (task module) showing `card` to the person who chose the action."""
-    attachment = {"contentType": CARD_CONTENT_TYPE, "content": card}
+    (fitted,) = fit_card(card, split=False)
+    attachment = {"contentType": CARD_CONTENT_TYPE, "content": fitted}
     return {"task": {"type": "continue", "value": {"title": title, "card": attachment}}}
 
 

@@ -116,10 +116,14 @@ async def handle_install(ctx: ActivityContext[InstalledActivity], *, runtime: Te
 async def welcome(runtime: TeamsRuntime, turn: Turn) -> None:
     """Remember a team's channels, then say what bridgebot does."""
     if turn.team_id:
-        channels = await runtime.connector.team_channels(turn.service_url, turn.team_id)
+        channels = await runtime.connector.team_channels(
+            turn.service_url, turn.team_id, tenant_id=turn.tenant_id
+        )
         await runtime.remember_channels(turn.workspace_id, turn, channels)
     card, line = await runtime.render(WELCOME, turn.workspace_id, turn.channel_ref or "")
-    await runtime.connector.send(turn.service_url, turn.conversation_id, card, line)
+    await runtime.connector.send(
+        turn.service_url, turn.conversation_id, card, line, tenant_id=turn.tenant_id
+    )
 
 
 async def remember_people(

@@ -160,15 +160,19 @@ async def answer_command(
     if reply.form is not None:
         card = await runtime.render_form(reply.form, workspace_id, origin)
         service_url, conversation_id = await runtime.private_place(turn)
-        await connector.send(service_url, conversation_id, card, reply.form.title)
+        await connector.send(
+            service_url, conversation_id, card, reply.form.title, tenant_id=turn.tenant_id
+        )
     elif reply.blocks or reply.attachments:
         private = turn.personal or reply.visibility is not Visibility.CHANNEL
         card, line = await runtime.render(
             reply, workspace_id, origin, for_person=turn.user_ref if private else None
         )
         if reply.visibility is Visibility.CHANNEL or turn.personal:
-            await connector.send(turn.service_url, turn.conversation_id, card, line)
+            await connector.send(
+                turn.service_url, turn.conversation_id, card, line, tenant_id=turn.tenant_id
+            )
         else:
             service_url, conversation_id = await runtime.private_place(turn)
-            await connector.send(service_url, conversation_id, card, line)
+            await connector.send(service_url, conversation_id, card, line, tenant_id=turn.tenant_id)
     await runtime.send_outbox(reply, scope, workspace_id)

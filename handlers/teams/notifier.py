@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.replies import Reply
+from handlers.teams.connector import delivering_queued
 from handlers.teams.runtime import TeamsRuntime
 
 
@@ -18,10 +19,6 @@ class TeamsNotifier:
         self._runtime = runtime
 
     async def post(self, workspace_id: str, conversation_ref: str, reply: Reply) -> str | None:
-        return await self._runtime.post(workspace_id, conversation_ref, reply)
-
-    async def update(
-        self, workspace_id: str, conversation_ref: str, message_ref: str, reply: Reply
-    ) -> None:
-        """Replace a posted message's card (MessageGone if Teams no longer has it)."""
-        await self._runtime.update(workspace_id, conversation_ref, message_ref, reply)
+        # A scheduled message: its retries may wait, and long ones put it off.
+        with delivering_queued():
+            return await self._runtime.post(workspace_id, conversation_ref, reply)

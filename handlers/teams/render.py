@@ -32,6 +32,7 @@ from bot.replies import (
     SpanKind,
     Text,
 )
+from handlers.teams.size import fit_card
 
 CARD_VERSION = "1.5"
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
@@ -453,8 +454,10 @@ def render_form(
 
 
 def card_response(content: dict[str, Any]) -> dict[str, Any]:
-    """Answer a card action by replacing the card (for the person who clicked)."""
-    return {"statusCode": 200, "type": CARD_CONTENT_TYPE, "value": content}
+    """Answer a card action by replacing the card (for the person who clicked); a card
+    over Teams' size budget is shortened, with a note saying so."""
+    (fitted,) = fit_card(content, split=False)
+    return {"statusCode": 200, "type": CARD_CONTENT_TYPE, "value": fitted}
 
 
 def message_response(message: str) -> dict[str, Any]:

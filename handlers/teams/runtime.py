@@ -10,12 +10,11 @@ from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-import httpx
 from sqlalchemy.orm import Session
 
 from bot.commands.home import HOME_CONVERSATION
 from bot.deps import Deps
-from bot.notify import DeliveryError, MessageGone
+from bot.notify import DeliveryError
 from bot.replies import Form, Reply
 from bot.router import (
     Caller,
@@ -229,7 +228,9 @@ class TeamsRuntime:
             where = conversation.team_id or conversation.conversation_id
             if not where:
                 continue
-            member_id = await self.connector.member_id(conversation.service_url, where, ref)
+            member_id = await self.connector.member_id(
+                conversation.service_url, where, ref, tenant_id=conversation.tenant_id
+            )
             if member_id:
                 return member_id, conversation
         return None, None
@@ -294,33 +295,17 @@ class TeamsRuntime:
 
     # -- sending ---------------------------------------------------------------------
 
-    async def post(self, workspace_id: str, ref: str, reply: Reply) -> str:
-        """Post a reply to a channel_ref or, as a 1:1 message, to a user_ref."""
+    async def post(self, workspace_id: str, ref: str, reply: Reply) -> str | None:
+        """Post a reply to a channel_ref or, as a 1:1 message, to a user_ref; returns its
+        message id (None while an answer's post is still being retried)."""
         found, conversation_id = await self.destination(workspace_id, ref)
         personal = found.kind == PERSON
         card, line = await self.render(
             reply, workspace_id, "" if personal else ref, for_person=ref if personal else None
         )
-        return await self.connector.send(found.service_url, conversation_id, card, line)
-
-    async def update(self, workspace_id: str, ref: str, message_ref: str, reply: Reply) -> None:
-        """Replace a posted message's card (a channel's, or one in a 1:1 chat).
-
-        Raises:
-            MessageGone: Teams no longer has the message (HTTP 404).
-        """
-        found, conversation_id = await self.destination(workspace_id, ref)
-        personal = found.kind == PERSON
-        card, line = await self.render(
-            reply, workspace_id, "" if personal else ref, for_person=ref if personal else None
+        return await self.connector.send(
+            found.service_url, conversation_id, card, line, tenant_id=found.tenant_id
         )
-        try:
-            await self.connector.update(found.service_url, conversation_id, message_ref, card, line)
-        except DeliveryError as exc:
-            cause = exc.__cause__
-            if isinstance(cause, httpx.HTTPStatusError) and cause.response.status_code == 404:
-                raise MessageGone(f"Teams has no message {message_ref} any more") from exc
-            raise
 
     async def send_outbox(
         self, reply: Reply, scope: RequestScope, workspace_id: str
@@ -349,7 +334,12 @@ class TeamsRuntime:
                     continue
                 card, line = await self.render(message, workspace_id, where.conversation_ref)
                 await self.connector.update(
-                    found.service_url, conversation_id, where.message_ref, card, line
+                    found.service_url,
+                    conversation_id,
+                    where.message_ref,
+                    card,
+                    line,
+                    tenant_id=found.tenant_id,
                 )
                 refreshed[where.message_ref] = card
         return refreshed

@@ -19,6 +19,7 @@ from bot.services.outbox import CHANNEL_POST, POST_REFUSED
 from bot.settings import Settings
 from handlers.server import create_web_app
 from handlers.teams.app import TeamsOptions
+from handlers.teams.pacing import TeamsPacer
 from tests.clock import Clock
 from tests.teams.activities import (
     APP_ID,
@@ -237,6 +238,11 @@ def card_text(card: dict[str, Any]) -> str:
 @pytest.fixture
 def teams(teams_deps: Deps, connector: FakeConnector) -> Iterator[Teams]:
     """The whole FastAPI app with token validation off (the test-only switch)."""
-    options = TeamsOptions(token=outgoing_token, dangerously_allow_unauthenticated_requests=True)
+    options = TeamsOptions(
+        token=outgoing_token,
+        dangerously_allow_unauthenticated_requests=True,
+        # Retries back off for hundredths of a second, not seconds.
+        pacer=TeamsPacer(backoff_base=0.01),
+    )
     with TestClient(create_web_app(teams_deps, teams_options=options)) as client:
         yield Teams(client, connector, teams_deps)

@@ -4,7 +4,7 @@ through the scheduler's exactly-once occurrences, 1:1 chats opened as needed."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -248,8 +248,11 @@ def test_teams_throttling_that_outlasts_the_retries_puts_the_message_off_not_fai
 
     report = tick(teams, teams_deps, THU_0915)
 
-    # Put back without using an attempt, then sent in the same tick once Teams let it.
+    # Put back without using an attempt (for the backoff's jittered wait), then sent
+    # once Teams let it.
     assert (report.failed, report.deferred) == (0, 1)
+    later = tick(teams, teams_deps, THU_0915 + timedelta(seconds=30))
+    assert (later.failed, later.deferred) == (0, 0)
     delivered = [c for c in teams.connector.sent()[before:] if c.message_id]
     assert sorted(c.conversation for c in delivered) == sorted(
         [SHARED.channel_id, personal(ALICE).conversation_id]
