@@ -409,6 +409,46 @@ def delete_workspace(
     typer.echo(f"deleted workspace {workspace}: its data and any stored Slack tokens")
 
 
+@cli.command("dashboard-link")
+def dashboard_link(
+    workspace: Annotated[str, typer.Option(help="Workspace id (Slack team id, Teams tenant id).")],
+    user: Annotated[str, typer.Option(help="The user id the link signs in.")],
+    admin: Annotated[
+        bool | None,
+        typer.Option(
+            "--admin/--no-admin",
+            help="Whether the session sees every page (default: if the user is in BRIDGEBOT_ADMINS).",
+        ),
+    ] = None,
+) -> None:
+    """Print a single-use dashboard sign-in link, valid for 10 minutes."""
+    from bot.errors import DomainError
+    from bot.services import dashboard_access
+
+    settings = load_settings()
+    configure_logging(settings)
+    deps = connect(settings)
+    is_admin = admin if admin is not None else user in settings.bridgebot_admins
+    try:
+        with deps.session_factory.begin() as session:
+            token = dashboard_access.create_link(
+                session=session,
+                workspace_id=workspace,
+                user_ref=user,
+                is_admin=is_admin,
+                now=deps.clock(),
+            )
+    except DomainError as exc:
+        fail(str(exc))
+    finally:
+        deps.engine.dispose()
+    typer.echo(dashboard_access.sign_in_url(settings.public_url, token))
+    typer.echo(
+        f"works once, for 10 minutes; {'admin view: every page' if is_admin else 'shared results only'}",
+        err=True,
+    )
+
+
 @cli.command()
 def manifest(
     socket_mode: Annotated[

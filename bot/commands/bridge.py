@@ -9,6 +9,7 @@ from dataclasses import replace
 from bot import replies
 from bot.commands import FeatureConfig, time_off
 from bot.commands import pairs as bridge_pairs
+from bot.commands.dashboard import sign_in_reply
 from bot.errors import Conflict, Invalid
 from bot.models import Side, WorkspaceSettings
 from bot.replies import (
@@ -40,6 +41,7 @@ from bot.router import (
 )
 from bot.services import (
     availability_privacy,
+    dashboard_access,
     occurrence_privacy,
     occurrences,
     people,
@@ -62,7 +64,7 @@ from bot.textinput import JOINER_MESSAGE, ascii_number, has_joiners
 
 USAGE = (
     "/bridge [help | side marketing|it|other | away PERIOD|off|list | region CODE | "
-    "timezone ZONE | channel #CHANNEL | settings | pairs ... | forget-me | export-me]"
+    "timezone ZONE | channel #CHANNEL | settings | dashboard | pairs ... | forget-me | export-me]"
 )
 BRIDGE_FORGET_CONFIRM = "bridge_forget_confirm"
 LABEL_LIMIT = 40  # the columns' sizes
@@ -106,10 +108,13 @@ def register(router: CommandRouter, config: FeatureConfig) -> None:
                     "/bridge sync: set sides from the Marketing and IT user groups now (admins)",
                     "slack",
                 ),
+                "/bridge dashboard: a sign-in link to the web dashboard, for you alone",
                 "/bridge export-me · /bridge forget-me: your data, downloaded or deleted",
                 *bridge_pairs.HELP_LINES,
             ),
-            handler=lambda ctx, args: handle_bridge(ctx, args, router=router),
+            handler=lambda ctx, args: handle_bridge(
+                ctx, args, router=router, public_url=config.public_url
+            ),
         )
     )
     router.register_action(
@@ -122,10 +127,13 @@ def register(router: CommandRouter, config: FeatureConfig) -> None:
     router.register_form(BRIDGE_SETTINGS_FORM, submit_settings)
     router.privacy.register(people_privacy.HOOKS)
     router.privacy.register(occurrence_privacy.HOOKS)
+    router.privacy.register(dashboard_access.HOOKS)
     router.privacy.register(availability_privacy.HOOKS)
 
 
-def handle_bridge(ctx: CommandContext, args: str, *, router: CommandRouter) -> Reply:
+def handle_bridge(
+    ctx: CommandContext, args: str, *, router: CommandRouter, public_url: str = ""
+) -> Reply:
     """Dispatch `/bridge SUBCOMMAND`."""
     sub, rest = split_first(args)
     handlers: dict[str, Callable[[], Reply]] = {
@@ -140,6 +148,7 @@ def handle_bridge(ctx: CommandContext, args: str, *, router: CommandRouter) -> R
         "forget-me": lambda: confirm_forget(ctx),
         "export-me": lambda: export_me(ctx, router.privacy),
         "sync": lambda: request_sync(ctx),
+        "dashboard": lambda: sign_in_reply(ctx, public_url),
         "pairs": lambda: bridge_pairs.handle_pairs(ctx, rest),
     }
     if sub not in handlers:

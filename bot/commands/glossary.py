@@ -36,7 +36,7 @@ from bot.router import (
     TeamsMenuEntry,
     split_first,
 )
-from bot.services import glossary, glossary_privacy, workspaces
+from bot.services import glossary, glossary_lookups, glossary_privacy, workspaces
 from bot.services.glossary import TermCard, TermDraft
 from bot.services.glossary_index import GlossaryIndex, GlossaryIndexCache
 from bot.textinput import ascii_number
@@ -182,7 +182,10 @@ def lookup(ctx: CommandContext, index: GlossaryIndex, query: str) -> Reply:
     """The card for `query`, or close matches and an offer to add it."""
     result = index.lookup(query)
     if result.term is not None:
-        return show(ctx, result.term.id, index, fuzzy_query=query if result.fuzzy else None)
+        return show(
+            ctx, result.term.id, index, fuzzy_query=query if result.fuzzy else None, typed=query
+        )
+    _count_lookup(ctx, query, None)
     blocks: list[Block] = [
         Paragraph(text("No term “", bold(query[:80]), "” in the glossary yet.")),
     ]
@@ -199,8 +202,13 @@ def show_by_id(ctx: CommandContext, value: str) -> Reply:
 
 
 def show(
-    ctx: CommandContext, term_id: int, index: GlossaryIndex | None, fuzzy_query: str | None = None
+    ctx: CommandContext,
+    term_id: int,
+    index: GlossaryIndex | None,
+    fuzzy_query: str | None = None,
+    typed: str | None = None,
 ) -> Reply:
+    """The term's card; `typed` is what the person looked up, counted by side."""
     # The index, when at hand, knows the aliases and related terms: fewer queries.
     indexed = index.terms.get(term_id) if index is not None else None
     card = glossary.view_card(
@@ -209,10 +217,25 @@ def show(
         term_id=term_id,
         aliases=indexed.aliases if indexed is not None else None,
     )
+    if typed is not None:
+        _count_lookup(ctx, typed, card)
     blocks = list(card_blocks(ctx, card, with_actions=True, index=index))
     if fuzzy_query:
         blocks.insert(1, Note(text("Closest match to “", fuzzy_query[:80], "”")))
     return Reply(blocks=tuple(blocks))
+
+
+def _count_lookup(ctx: CommandContext, typed: str, card: TermCard | None) -> None:
+    """Count a typed lookup by the looker's side for the dashboard (never the person)."""
+    glossary_lookups.record(
+        session=ctx.session,
+        workspace_id=ctx.workspace_id,
+        user_ref=ctx.caller.user_ref,
+        query=typed,
+        term_name=card.name if card else None,
+        term_origin=card.origin if card else None,
+        now=ctx.now,
+    )
 
 
 def card_blocks(
