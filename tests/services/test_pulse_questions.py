@@ -3,12 +3,15 @@ of each side about the other, and results that follow a question by its id."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
+from bot.db import make_engine, make_session_factory
 from bot.deps import Deps
+from bot.migrate import downgrade, upgrade
 from bot.models import PulseCustomQuestion, Side, WorkspaceSettings
 from bot.services import people, pulse, pulse_questions
 from bot.services.pulse import PulseRefused, SideStats
@@ -335,3 +338,79 @@ def test_a_workspace_never_sees_or_asks_another_workspaces_questions(deps: Deps)
     assert not any(q.custom for q in ours)
     # The same words are a new question here, and get this workspace's first number.
     assert write(deps, "Our secret launch is on track.").id == "custom-1"
+
+
+# -- the upgrade that gives held pulses their question ids ----------------------------------
+
+HELD_POLL = (
+    "INSERT INTO pulse_polls (id, workspace_id, kind, slot, questions, options, status, "
+    "opened_at, invited) VALUES (:id, :ws, :kind, :at, :questions, '[]', 'closed', :at, '{}')"
+)
+
+
+@pytest.mark.parametrize("fresh_database_url", ["sqlite", "postgresql"], indirect=True)
+def test_upgrading_gives_held_pulses_the_ids_of_what_they_asked(fresh_database_url: str) -> None:
+    engine = make_engine(fresh_database_url)
+    defaults = json.dumps(list(pulse.DEFAULT_QUESTIONS))
+    own = json.dumps([pulse.DEFAULT_QUESTIONS[0], "Our old question of our own."])
+    try:
+        upgrade(engine, "0016")
+        with engine.begin() as connection:
+            for ws in (WS, OTHER_WS):
+                connection.execute(
+                    text(
+                        "INSERT INTO workspaces (id, platform, created_at) VALUES (:ws, 'slack', :at)"
+                    ),
+                    {"ws": ws, "at": "2026-03-01 10:00:00"},
+                )
+            for poll_id, ws, kind, day, questions in (
+                (1, WS, "weekly", 2, defaults),
+                (2, WS, "weekly", 9, own),
+                (3, WS, "weekly", 16, own),
+                (4, OTHER_WS, "weekly", 2, own),
+                (5, WS, "adhoc", 3, '["Pizza?"]'),
+            ):
+                connection.execute(
+                    text(HELD_POLL),
+                    {
+                        "id": poll_id,
+                        "ws": ws,
+                        "kind": kind,
+                        "at": f"2026-03-{day:02d} 10:00:00",
+                        "questions": questions,
+                    },
+                )
+        upgrade(engine)
+        with engine.connect() as connection:
+            ids: dict[int, object] = {
+                poll_id: found
+                for poll_id, found in connection.execute(
+                    text("SELECT id, question_ids FROM pulse_polls")
+                )
+            }
+            custom = connection.execute(
+                text(
+                    "SELECT workspace_id, key, statement FROM pulse_custom_questions ORDER BY workspace_id"
+                )
+            ).all()
+        decoded = {k: json.loads(v) if isinstance(v, str) else v for k, v in ids.items()}
+        assert decoded[1] == list(pulse_questions.DEFAULT_IDS)
+        assert decoded[2] == decoded[3] == ["worked-together", "custom-1"]  # one trend
+        assert decoded[4] == ["worked-together", "custom-1"]
+        assert decoded[5] is None  # a quick poll has no question ids
+        assert sorted(tuple(row) for row in custom) == [
+            (OTHER_WS, "custom-1", "Our old question of our own."),
+            (WS, "custom-1", "Our old question of our own."),
+        ]
+        with make_session_factory(engine)() as session:
+            trend = pulse.trend(session=session, workspace_id=WS, weeks=10)
+        assert [q.id for q in trend[-1].questions] == ["worked-together", "custom-1"]
+
+        downgrade(engine, "0016")
+        with engine.connect() as connection:
+            kept = connection.execute(
+                text("SELECT id, questions FROM pulse_polls ORDER BY id")
+            ).all()
+        assert len(kept) == 5  # every pulse and its questions stay
+    finally:
+        engine.dispose()
