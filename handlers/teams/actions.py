@@ -15,6 +15,7 @@ from functools import partial
 from typing import Any, cast
 
 from microsoft_teams.api.activities.invoke.adaptive_card.action import AdaptiveCardInvokeActivity
+from microsoft_teams.api.activities.invoke.search import SearchInvokeActivity
 from microsoft_teams.apps import ActivityContext, App
 from sqlalchemy.orm import Session
 
@@ -26,6 +27,8 @@ from handlers.teams import store
 from handlers.teams.errors import apology
 from handlers.teams.render import (
     CANCEL_VERB,
+    CHANNEL_CHOICES,
+    CHANNEL_DATASET,
     FORM_VERB,
     card_response,
     form_from_spec,
@@ -48,6 +51,7 @@ def register(app: App, runtime: TeamsRuntime, wake: Callable[[], None]) -> None:
     # The SDK types the answer as its response models; a plain dict serialises the same.
     handler = partial(handle_card_action, runtime=runtime, wake=wake)
     app.on_card_action_execute(cast(Any, handler))
+    app.on_card_search(cast(Any, partial(handle_card_search, runtime=runtime)))
 
 
 async def handle_card_action(
@@ -212,3 +216,41 @@ async def submit_form(
     if reply.visibility is Visibility.CHANNEL and origin and origin != turn.channel_ref:
         await runtime.post(workspace_id, origin, reply)
     return await replace(runtime, turn, reply, origin)
+
+
+def channel_matches(known: list[store.Reference], query: str) -> list[tuple[str, str]]:
+    """(ref, title) of the channels and chats whose name holds `query`, those starting
+    with it first, then by name."""
+    wanted = query.strip().lstrip("#").casefold()
+    found = [
+        (item.ref, item.name or "")
+        for item in known
+        if item.kind in {store.CHANNEL, store.CHAT} and wanted in (item.name or "").casefold()
+    ]
+    found.sort(key=lambda pair: (not pair[1].casefold().startswith(wanted), pair[1].casefold()))
+    return [(ref, f"#{name}") for ref, name in found]
+
+
+async def handle_card_search(
+    ctx: ActivityContext[SearchInvokeActivity], *, runtime: TeamsRuntime
+) -> dict[str, Any]:
+    """Handle a form's channel search (`application/search`): the matching channels."""
+    turn = read_turn(ctx.activity)
+    value = ctx.activity.value
+    results: list[dict[str, str]] = []
+    if runtime.accepts(turn) and value.dataset == CHANNEL_DATASET:
+        known = await runtime.read(
+            lambda s: store.conversations(session=s, workspace_id=turn.workspace_id)
+        )
+        options = value.query_options
+        skip = max(0, options.skip or 0) if options else 0
+        top = min(
+            CHANNEL_CHOICES, max(1, options.top or CHANNEL_CHOICES) if options else CHANNEL_CHOICES
+        )
+        matches = channel_matches(known, value.query_text)[skip : skip + top]
+        results = [{"title": title, "value": ref} for ref, title in matches]
+    return {
+        "statusCode": 200,
+        "type": "application/vnd.microsoft.search.searchResponse",
+        "value": {"results": results},
+    }

@@ -46,6 +46,10 @@ TITLE_LIMIT = 80
 SUMMARY_LIMIT = 300
 UNKNOWN_PERSON = "a teammate"
 UNKNOWN_CHANNEL = "a channel"
+# A form lists this many channels; past that it searches them as the person types (Teams
+# shows at most 15 choices of a search).
+CHANNEL_CHOICES = 15
+CHANNEL_DATASET = "bridgebot.channels"
 
 
 @dataclass(frozen=True)
@@ -369,10 +373,23 @@ def _input(item: FormField, channels: Sequence[tuple[str, str]]) -> dict[str, An
             choices = [{"title": f"#{label}", "value": ref} for ref, label in channels]
             if item.initial and item.initial not in {ref for ref, _ in channels}:
                 choices.insert(0, {"title": "This conversation", "value": item.initial})
+            if len(choices) <= CHANNEL_CHOICES:
+                return base | {
+                    "type": "Input.ChoiceSet",
+                    "style": "compact",
+                    "choices": choices,
+                    "value": item.initial,
+                }
+            # A tenant's every channel would make the card too big (300 are 36 KB): the
+            # first few are listed, and typing searches them all (actions.handle_card_search).
+            listed = [choice for choice in choices if choice["value"] == item.initial]
+            listed += [choice for choice in choices if choice not in listed]
             return base | {
                 "type": "Input.ChoiceSet",
-                "style": "compact",
-                "choices": choices,
+                "style": "filtered",
+                "choices": listed[:CHANNEL_CHOICES],
+                "choices.data": {"type": "Data.Query", "dataset": CHANNEL_DATASET},
+                "placeholder": "Type to search the channels",
                 "value": item.initial,
             }
         case FieldKind.USERS:

@@ -228,3 +228,19 @@ def message_action(
             },
         },
     }
+
+
+def search(
+    service_url: str, who: Person, place: Place, dataset: str, query: str, top: int = 15
+) -> dict[str, Any]:
+    """Someone typing `query` in a card's search-as-you-type choice (Data.Query `dataset`)."""
+    activity = _base("invoke", who, place, service_url, None)
+    return activity | {
+        "name": "application/search",
+        "value": {
+            "kind": "search",
+            "queryText": query,
+            "queryOptions": {"skip": 0, "top": top},
+            "dataset": dataset,
+        },
+    }

@@ -16,6 +16,12 @@ from pytest_httpserver.httpserver import METHOD_ALL
 from werkzeug import Request, Response
 
 CARD = "application/vnd.microsoft.card.adaptive"
+# Teams refuses a message over about 100 KB, counted in UTF-16.
+MAX_MESSAGE_BYTES = 100_000
+
+
+def utf16_bytes(body: dict[str, Any]) -> int:
+    return len(json.dumps(body, ensure_ascii=False).encode("utf-16-le"))
 
 
 @dataclass
@@ -166,6 +172,13 @@ class FakeConnector:
                 json.dumps({"error": {"code": "Fake"}}),
                 status=status,
                 headers=headers,
+                content_type="application/json",
+            )
+        if call.kind in {"send", "update"} and utf16_bytes(call.body) > MAX_MESSAGE_BYTES:
+            # What Teams answers a message over its size limit.
+            return Response(
+                json.dumps({"error": {"code": "MessageSizeTooBig"}}),
+                status=413,
                 content_type="application/json",
             )
         answer, status = self._answer(call)
