@@ -17,7 +17,7 @@ Costs are whole numbers: the solver is far faster on them than on random fractio
 from __future__ import annotations
 
 import random
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,20 +90,36 @@ def _costs(
     recent_rounds: int,
     rng: np.random.Generator,
 ) -> np.ndarray:
-    """The rows × cols cost matrix, built from the (sparse) history and blocks."""
-    matrix = rng.integers(0, TIE_BREAK, size=(len(rows), len(cols))).astype(np.float64)
+    """The rows × cols cost matrix: the tie-break everywhere, then the (sparse) history
+    and blocks added where they apply."""
+    matrix = rng.random((len(rows), len(cols)))
+    matrix *= TIE_BREAK
+    np.floor(matrix, out=matrix)
     row_index = {ref: i for i, ref in enumerate(rows)}
     col_index = {ref: j for j, ref in enumerate(cols)}
-    for key in set(history.last_met) | set(blocked):
-        if len(key) != 2:
-            continue
-        a, b = tuple(key)
-        for x, y in ((a, b), (b, a)):
-            i, j = row_index.get(x), col_index.get(y)
-            if i is not None and j is not None:
-                matrix[i, j] += pair_cost(
-                    x, y, history=history, blocked=blocked, recent_rounds=recent_rounds
-                )
+
+    def cells(keys: Iterable[frozenset[str]]) -> Iterator[tuple[frozenset[str], int, int]]:
+        for key in keys:
+            if len(key) != 2:
+                continue
+            a, b = tuple(key)
+            for x, y in ((a, b), (b, a)):
+                i, j = row_index.get(x), col_index.get(y)
+                if i is not None and j is not None:
+                    yield key, i, j
+
+    def repeat(key: frozenset[str]) -> float:  # pair_cost for a pair known to have met
+        ago = history.last_met[key]
+        if ago <= recent_rounds:
+            return RECENT * (recent_rounds - ago + 1)
+        return float(EARLIER * history.times_met.get(key, 1))
+
+    found = [(i, j, repeat(key)) for key, i, j in cells(history.last_met)]
+    if found:
+        at_rows, at_cols, costs = zip(*found, strict=True)
+        matrix[list(at_rows), list(at_cols)] += costs
+    for _key, i, j in cells(blocked):
+        matrix[i, j] = FORBIDDEN
     return matrix
 
 
