@@ -42,6 +42,7 @@ from bot.router import (
 from bot.services import (
     availability_privacy,
     dashboard_access,
+    holiday_calendars,
     occurrence_privacy,
     occurrences,
     people,
@@ -93,7 +94,6 @@ def register(router: CommandRouter, config: FeatureConfig) -> None:
             teams_menu=(
                 TeamsMenuEntry("bridge side", "bridge side marketing|it|other: set your side"),
                 TeamsMenuEntry("bridge away", "bridge away friday | 3 days | until 5 Jan | off"),
-                TeamsMenuEntry("bridge region", "bridge region GB|US-CA|DE-BY: your holidays"),
                 TeamsMenuEntry(
                     "bridge channel", "bridge channel here: the shared channel (admins)"
                 ),
@@ -125,6 +125,7 @@ def register(router: CommandRouter, config: FeatureConfig) -> None:
         lambda ctx, _: replies.cancelled(),
     )
     router.register_form(BRIDGE_SETTINGS_FORM, submit_settings)
+    router.register_field_check(BRIDGE_SETTINGS_FORM, "holiday_region", _check_holiday_region)
     router.privacy.register(people_privacy.HOOKS)
     router.privacy.register(occurrence_privacy.HOOKS)
     router.privacy.register(dashboard_access.HOOKS)
@@ -351,6 +352,14 @@ def settings_form(ctx: CommandContext) -> Reply:
                     "timezone", "Time zone", row.timezone, max_length=64, hint="e.g. Europe/London"
                 ),
                 FormField(
+                    "holiday_region",
+                    "Public holidays (everyone's unless they choose their own region)",
+                    row.holiday_region or "",
+                    optional=True,
+                    max_length=40,
+                    hint="A country code with an optional region: GB, US-CA, DE-BY, IN",
+                ),
+                FormField(
                     "label_marketing",
                     "Name for the Marketing side",
                     row.label_marketing,
@@ -446,6 +455,13 @@ def submit_settings(ctx: CommandContext, values: dict[str, str], _metadata: str)
         digest_time = parse_time(values.get("digest_time", "16:00"))
     except RecurrenceError as exc:
         errors["digest_time"] = str(exc)
+    try:
+        holiday_region = holiday_calendars.parse_calendars(values.get("holiday_region", ""))
+    except holiday_calendars.UnknownCalendar as exc:
+        errors["holiday_region"] = str(exc)
+    else:
+        if len(holiday_region) > 1:
+            errors["holiday_region"] = "One calendar: people choose their own with /bridge region."
     for field in ("usergroup_marketing", "usergroup_it"):
         if len(values.get(field, "")) > GROUP_ID_LIMIT:
             errors[field] = f"A user group id is at most {GROUP_ID_LIMIT} characters."
@@ -462,6 +478,7 @@ def submit_settings(ctx: CommandContext, values: dict[str, str], _metadata: str)
     row.digest_time = digest_time
     row.usergroup_marketing = values.get("usergroup_marketing") or None
     row.usergroup_it = values.get("usergroup_it") or None
+    row.holiday_region = holiday_region[0] if holiday_region else None
     return replies.message(
         text(
             f"Saved. Time zone {timezone}; sides {labels['label_marketing']} / {labels['label_it']} / "
@@ -503,6 +520,15 @@ def request_sync(ctx: CommandContext) -> Reply:
         ),
         wake_scheduler=True,
     )
+
+
+def _check_holiday_region(_ctx: CommandContext, value: str, _metadata: str) -> str | None:
+    """The default holiday calendar, checked as soon as it is typed (the console)."""
+    try:
+        found = holiday_calendars.parse_calendars(value)
+    except holiday_calendars.UnknownCalendar as exc:
+        return str(exc)
+    return "One calendar: people choose their own with /bridge region." if len(found) > 1 else None
 
 
 def _settings_row(ctx: CommandContext) -> WorkspaceSettings:
