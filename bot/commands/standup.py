@@ -771,6 +771,13 @@ def open_answer_form(ctx: CommandContext, value: str) -> Reply:
     view = standups.get_by_id(
         session=ctx.session, workspace_id=ctx.workspace_id, standup_id=standup_id
     )
+    standups.check_may_answer(  # refused before typing (closed, or not asked), not after
+        session=ctx.session,
+        view=view,
+        local_date=local_date,
+        user_ref=ctx.caller.user_ref,
+        now=ctx.now,
+    )
     previous = standups.get_answers(
         session=ctx.session,
         workspace_id=ctx.workspace_id,
@@ -887,13 +894,6 @@ def answer_typed(ctx: CommandContext, number: int) -> Reply:
             f"{view.name} takes no answers now; its questions come by direct message "
             "when a round starts."
         )
-    standups.check_may_answer(  # refused before typing, not after
-        session=ctx.session,
-        view=view,
-        local_date=local_date,
-        user_ref=ctx.caller.user_ref,
-        now=ctx.now,
-    )
     return open_answer_form(ctx, f"{view.id}:{local_date.isoformat()}")
 
 

@@ -439,8 +439,21 @@ def test_async_stand_up_end_to_end(
     assert (updated.conversation_ref, updated.message_ref) == (CHANNEL, "msg-8")
     assert "@U0CAT (late)\nA win to share: Late <!channel>" in updated.text  # escaped when shown
     assert "Didn't answer" not in updated.text
+    # Once Tuesday's round starts, Monday's Answer button says it is closed.
+    closed = run_action(
+        action_id=STANDUP_ANSWER, value=value, scope=as_user(deps, "U0CAT", at(TUE, 8, 30))
+    )
+    assert closed.is_error and closed.form is None
+    assert "Answers to Marketing + IT for Monday 01 June closed when its next round" in (
+        closed.fallback
+    )
     with pytest.raises(FormInvalid, match="closed when its next round started"):
-        submit(deps, "U0CAT", value, ["Later", "", ""], at(TUE, 8, 30))
+        run_form(  # a form opened before, sent after
+            callback_id=STANDUP_ANSWER_FORM,
+            values={"q0": "Later"},
+            metadata=value,
+            scope=as_user(deps, "U0CAT", at(TUE, 8, 30)),
+        )
 
     # The author shares their win to the board; the flag is stored.
     shared = run_action(
