@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bot.deps import Deps
 from bot.errors import Invalid
 from bot.models import Occurrence
-from bot.services import pulse, pulse_alerts, pulse_questions
+from bot.services import pulse, pulse_alerts, pulse_privacy, pulse_questions
 from bot.services.pulse import PollView
 from tests.services.test_pulse import OPEN_FOR, OTHER_WS, SLOT, WS, seed, users
 
@@ -232,3 +232,20 @@ def test_a_response_rate_setting_out_of_range_is_refused(deps: Deps, share: int)
     seed(deps)
     with deps.session_factory.begin() as session, pytest.raises(Invalid, match="0"):
         pulse_alerts.set_rate_share(session=session, workspace_id=WS, share=share)
+
+
+@pytest.mark.usefixtures("team")
+def test_export_me_shows_the_alert_sign_up_and_forget_me_ends_it(deps: Deps) -> None:
+    with deps.session_factory.begin() as session:
+        pulse_alerts.subscribe(session=session, workspace_id=WS, user_ref="U0ADA")
+        pulse_alerts.subscribe(session=session, workspace_id=WS, user_ref="U0BEN")
+    with deps.session_factory() as session:
+        exported = pulse_privacy.export_person(session=session, workspace_id=WS, user_ref="U0ADA")
+    assert len(exported["gap_alerts_since"]) == 1
+    with deps.session_factory.begin() as session:
+        forgotten = pulse_privacy.forget_person(
+            session=session, workspace_id=WS, user_ref="U0ADA", secret_key=deps.secret_key
+        )
+    assert forgotten.counts["pulse gap alert sign-ups"] == 1
+    with deps.session_factory() as session:
+        assert pulse_alerts.settings(session=session, workspace_id=WS).recipients == ("U0BEN",)
