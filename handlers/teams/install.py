@@ -7,6 +7,7 @@ from functools import partial
 
 from microsoft_teams.api import ConversationUpdateActivity
 from microsoft_teams.api.activities.install_update.add import InstalledActivity
+from microsoft_teams.api.activities.install_update.remove import UninstalledActivity
 from microsoft_teams.apps import ActivityContext, App
 from sqlalchemy.orm import Session
 
@@ -52,6 +53,7 @@ CHANNEL_EVENTS = {"channelCreated", "channelRenamed", "channelRestored"}
 def register(app: App, runtime: TeamsRuntime) -> None:
     app.on_conversation_update(partial(handle_conversation_update, runtime=runtime))
     app.on_install_add(partial(handle_install, runtime=runtime))
+    app.on_install_remove(partial(handle_uninstall, runtime=runtime))
 
 
 async def handle_conversation_update(
@@ -82,14 +84,11 @@ async def handle_conversation_update(
             )
         removed = activity.members_removed or []
         event = data.event_type if data else None
-        if turn.team_id and (
-            any(member.id == turn.bot_id for member in removed) or event == "teamDeleted"
-        ):
-            await runtime.read(
-                lambda s: store.forget_team(
-                    session=s, workspace_id=turn.workspace_id, team_id=turn.team_id or ""
-                )
-            )
+        bot_removed = any(member.id == turn.bot_id for member in removed)
+        if turn.team_id and (bot_removed or event == "teamDeleted"):
+            await forget_where(runtime, turn)
+        elif bot_removed and turn.kind == store.CHAT:
+            await forget_where(runtime, turn)
         elif event == "channelDeleted" and data and data.channel and data.channel.id:
             ref = conversation_ref(data.channel.id)
             await runtime.read(
@@ -113,6 +112,43 @@ async def handle_install(ctx: ActivityContext[InstalledActivity], *, runtime: Te
         apology(error, "installation")
 
 
+async def handle_uninstall(
+    ctx: ActivityContext[UninstalledActivity], *, runtime: TeamsRuntime
+) -> None:
+    """Handle the app being uninstalled from a 1:1 chat, a group chat or a team."""
+    turn = read_turn(ctx.activity)
+    if not runtime.accepts(turn):
+        return
+    outcome = "ok"
+    try:
+        await forget_where(runtime, turn)
+    except Exception as error:  # noqa: BLE001 - the single error path for installs
+        outcome = "error"
+        apology(error, "uninstallation")
+    finally:
+        REQUESTS.labels(platform="teams", kind="uninstall", outcome=outcome).inc()
+
+
+async def forget_where(runtime: TeamsRuntime, turn: Turn) -> None:
+    """bridgebot can no longer post where `turn` happened: forget that reference (a
+    team's channels, a group chat, or the person's 1:1 chat)."""
+    workspace_id = turn.workspace_id
+
+    def work(session: Session) -> None:
+        if turn.personal:
+            store.forget_personal_chat(
+                session=session, workspace_id=workspace_id, user_ref=turn.user_ref
+            )
+        elif turn.team_id:
+            store.forget_team(session=session, workspace_id=workspace_id, team_id=turn.team_id)
+        elif turn.channel_ref:
+            store.forget_chat(session=session, workspace_id=workspace_id, ref=turn.channel_ref)
+
+    await runtime.read(work)
+    runtime.forget_cached(workspace_id, turn.user_ref if turn.personal else turn.channel_ref or "")
+    logger.info("bridgebot removed from a Teams %s: its reference is forgotten", turn.kind)
+
+
 async def welcome(runtime: TeamsRuntime, turn: Turn) -> None:
     """Remember a team's channels, then say what bridgebot does."""
     if turn.team_id:
@@ -130,6 +166,9 @@ async def remember_people(
     runtime: TeamsRuntime, turn: Turn, people: list[tuple[str, str, str | None]]
 ) -> None:
     """Members added to a team: their 29: ids let bridgebot open a 1:1 chat with them later."""
+
+    for ref, _, _ in people:
+        runtime.found(turn.workspace_id, ref)
 
     def work(session: Session) -> None:
         for ref, member_id, name in people:

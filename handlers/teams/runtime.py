@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import quote
 
+from cachetools import TTLCache
 from sqlalchemy.orm import Session
 
 from bot.commands.home import HOME_CONVERSATION
@@ -45,6 +46,9 @@ T = TypeVar("T")
 PLATFORM = "teams"
 FILES_PATH = "/teams/files"
 REMEMBERED_LIMIT = 50_000
+# A person no roster had is not asked about again for this long (each ask is a call per
+# team); their first message to bridgebot, or joining a team, makes them known at once.
+NOT_FOUND_SECONDS = 600
 
 
 class TeamsRuntime:
@@ -60,6 +64,12 @@ class TeamsRuntime:
         self.admins = set(deps.settings.bridgebot_admins)
         # One lock per updated message, so concurrent clicks update it in order.
         self.refresh_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        # People no team or chat roster had, for NOT_FOUND_SECONDS (on the deps' clock).
+        self._not_found: TTLCache[tuple[str, str], bool] = TTLCache(
+            maxsize=REMEMBERED_LIMIT,
+            ttl=NOT_FOUND_SECONDS,
+            timer=lambda: deps.clock().timestamp(),
+        )
         # What was last stored per reference, to skip writing the same thing every message.
         self._remembered: dict[tuple[str, str], tuple[Any, ...]] = {}
         # Forget-me and export-me cover this adapter's own rows, in the command's transaction.
@@ -123,6 +133,7 @@ class TeamsRuntime:
             turn.team_id,
             turn.channel_name,
         )
+        self.found(turn.workspace_id, turn.user_ref)
         todo: list[tuple[str, tuple[Any, ...]]] = []
         if self._remembered.get((turn.workspace_id, turn.user_ref)) != person:
             todo.append((turn.user_ref, person))
@@ -222,18 +233,32 @@ class TeamsRuntime:
     async def _find_member(
         self, workspace_id: str, ref: str
     ) -> tuple[str | None, Reference | None]:
-        """A person known only by Entra id: ask a team or chat of this tenant for them."""
+        """A person known only by Entra id: ask each team (once, not once per channel)
+        and group chat of this tenant for them; one nobody has is remembered a while."""
+        if (workspace_id, ref) in self._not_found:
+            return None, None
         known = await self.read(lambda s: store.conversations(session=s, workspace_id=workspace_id))
+        asked: set[tuple[str, str]] = set()
         for conversation in known:
             where = conversation.team_id or conversation.conversation_id
-            if not where:
+            if not where or (conversation.service_url, where) in asked:
                 continue
+            asked.add((conversation.service_url, where))
             member_id = await self.connector.member_id(
                 conversation.service_url, where, ref, tenant_id=conversation.tenant_id
             )
             if member_id:
                 return member_id, conversation
+        self._not_found[(workspace_id, ref)] = True
         return None, None
+
+    def forget_cached(self, workspace_id: str, ref: str) -> None:
+        """A stored reference was deleted: the next message from there stores it again."""
+        self._remembered.pop((workspace_id, ref), None)
+
+    def found(self, workspace_id: str, user_ref: str) -> None:
+        """The person wrote to bridgebot or joined a team: ask the rosters again."""
+        self._not_found.pop((workspace_id, user_ref), None)
 
     async def private_place(self, turn: Turn) -> tuple[str, str]:
         """(service URL, conversation id) only this person sees: the chat, or their DM."""

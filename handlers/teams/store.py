@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, select
+from sqlalchemy import ColumnElement, and_, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -130,6 +130,28 @@ def forget_channel(*, session: Session, workspace_id: str, ref: str) -> None:
             TeamsConversation.ref == ref,
             TeamsConversation.kind == CHANNEL,
         )
+    )
+
+
+def forget_chat(*, session: Session, workspace_id: str, ref: str) -> None:
+    """bridgebot was removed from a group chat (or uninstalled there): no more posts to it."""
+    session.execute(
+        delete(TeamsConversation).where(
+            TeamsConversation.workspace_id == workspace_id,
+            TeamsConversation.ref == ref,
+            TeamsConversation.kind == CHAT,
+        )
+    )
+
+
+def forget_personal_chat(*, session: Session, workspace_id: str, user_ref: str) -> None:
+    """The person uninstalled bridgebot's personal app: their 1:1 chat is gone. Their
+    member id stays, so a 1:1 chat can be opened again where Teams allows it (a team
+    that has bridgebot and them)."""
+    session.execute(
+        update(TeamsConversation)
+        .where(_persons_reference(workspace_id, user_ref))
+        .values(conversation_id=None)
     )
 
 

@@ -244,3 +244,19 @@ def search(
             "dataset": dataset,
         },
     }
+
+
+def group_chat(chat_id: str, tenant: str = TENANT_A, name: str | None = None) -> Place:
+    return Place("groupChat", chat_id, tenant, None, name)
+
+
+def bot_removed_from_chat(service_url: str, who: Person, place: Place) -> dict[str, Any]:
+    """Someone removed bridgebot from a group chat."""
+    activity = _base("conversationUpdate", who, place, service_url, None)
+    return activity | {"membersRemoved": [{"id": BOT_ID}]}
+
+
+def uninstalled(service_url: str, who: Person, place: Place) -> dict[str, Any]:
+    """bridgebot's app removed: a personal uninstall in a 1:1 chat, or from a chat or team."""
+    activity = _base("installationUpdate", who, place, service_url, None)
+    return activity | {"action": "remove"}
