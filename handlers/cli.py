@@ -211,14 +211,19 @@ def console(
 
 def _console(settings: Settings, user: str | None = None) -> None:
     from handlers.console import run_console
+    from handlers.dashboard.background import serve_in_background
 
     configure_logging(settings, console=True)
     deps = connect(settings)
+    # /bridge dashboard links open while the console runs.
+    stop_dashboard = serve_in_background(deps)
     try:
         asyncio.run(run_console(deps, input_stream=sys.stdin, output=sys.stdout, user_ref=user))
     except KeyboardInterrupt:
         pass
     finally:
+        if stop_dashboard is not None:
+            stop_dashboard()
         deps.engine.dispose()
 
 
@@ -237,6 +242,7 @@ def demo(
     """A demo workspace of 30 made-up people living six weeks, then the console on it."""
     import tempfile
 
+    from handlers.dashboard.background import serve_in_background
     from handlers.demo.database import DemoDatabaseUnusable
     from handlers.demo.runner import build_demo_deps, run_demo
 
@@ -248,6 +254,8 @@ def demo(
             deps = build_demo_deps(settings, path, weeks)
         except DemoDatabaseUnusable as exc:
             fail(str(exc))
+        # With a person at the terminal, /bridge dashboard links open on the demo's data.
+        stop_dashboard = serve_in_background(deps) if sys.stdin.isatty() else None
         try:
             asyncio.run(
                 run_demo(
@@ -262,6 +270,8 @@ def demo(
         except KeyboardInterrupt:
             pass
         finally:
+            if stop_dashboard is not None:
+                stop_dashboard()
             deps.engine.dispose()
 
 

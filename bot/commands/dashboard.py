@@ -37,7 +37,6 @@ def sign_in_reply(ctx: CommandContext, public_url: str) -> Reply:
     return Reply(
         blocks=(
             Paragraph(text("Your dashboard sign-in link: ", link("Open the dashboard", url))),
-            Paragraph(text(url)),
             Note(
                 text(
                     "It works once, for the next 10 minutes, and only for you: do not share it. ",

@@ -176,7 +176,8 @@ def add_dashboard(api: FastAPI, deps: Deps, *, pair_figures: PairFigures | None 
                 "and Board pages.",
                 signed_in=True,
             )
-        page, workspace_name = build(viewer, name, _weeks(request))
+        weeks = _weeks(request)
+        page, workspace_name = build(viewer, name, weeks)
         nav = [
             (key, title, key == name)
             for key, (title, _, admin_only) in PAGES.items()
@@ -190,6 +191,8 @@ def add_dashboard(api: FastAPI, deps: Deps, *, pair_figures: PairFigures | None 
             viewer=viewer,
             signed_in=True,
             now=_local_now(deps.clock()),
+            # A CSV holds what the page shows: the same weeks when they were chosen.
+            csv_query=f"?weeks={weeks}" if "weeks" in request.query_params else "",
         )
 
     @api.get("/dashboard", response_class=HTMLResponse)

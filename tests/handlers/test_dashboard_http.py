@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from bot.deps import Deps, build_deps
 from bot.models import DashboardSession, GlossaryLookup, Person
+from bot.replies import Paragraph, SpanKind, Visibility
 from bot.router import Caller, RequestScope, run_command
 from bot.services import board, dashboard_access, glossary_lookups, pulse, workspaces
 from handlers.cli import cli
@@ -348,10 +349,19 @@ def test_bridge_dashboard_gives_a_private_link_that_works(
         default_timezone="UTC",
     )
     reply = run_command(scope, "bridge", "dashboard")
-    url = re.search(r"http://127\.0\.0\.1:3000(/dashboard/sign-in/[\w-]+)", reply.fallback)
-    assert url is not None, reply.fallback
+    urls = [
+        span.url
+        for block in reply.blocks
+        if isinstance(block, Paragraph)
+        for span in block.text
+        if span.kind is SpanKind.LINK and span.url
+    ]
+    assert reply.visibility is Visibility.PRIVATE
     assert "works once" in reply.fallback
-    sign_in(client, url.group(1).rsplit("/", 1)[1])
+    assert len(urls) == 1
+    url = re.fullmatch(r"http://127\.0\.0\.1:3000/dashboard/sign-in/([\w-]+)", urls[0])
+    assert url is not None, urls
+    sign_in(client, url.group(1))
     assert client.get("/dashboard/glossary").status_code == 403  # not an admin on Slack
 
     in_channel = run_command(
@@ -428,3 +438,25 @@ def test_two_instances_cannot_both_use_one_link(deps: Deps, settings: object) ->
     finally:
         other.engine.dispose()
     assert sorted([a.status_code, b.status_code]) == [303, 403]
+
+
+def test_the_pulse_page_and_its_csv_cover_the_weeks_asked_for(
+    deps: Deps, client: TestClient
+) -> None:
+    add_workspace(deps, "T1", MARKETING | IT)
+    for weeks_ago, value in ((3, 1), (2, 2), (1, 5)):
+        weekly_pulse(
+            deps,
+            "T1",
+            NOW - timedelta(weeks=weeks_ago),
+            {**{m: [value] * 3 for m in MARKETING}, **{i: [5, 5, 5] for i in IT}},
+        )
+    sign_in(client, link(deps, "T1", "m0", admin=False))
+
+    page = client.get("/dashboard/pulse?weeks=2").text
+    assert 'href="/dashboard/csv/pulse/table-q1.csv?weeks=2"' in page
+    rows = rows_of(client.get("/dashboard/csv/pulse/table-q1.csv?weeks=2").text)
+    everything = rows_of(client.get("/dashboard/csv/pulse/table-q1.csv").text)
+
+    assert [row[:2] for row in rows[1:]] == [["2026-11-16", "0"], ["2026-11-23", "100"]]
+    assert len(everything) == 4
