@@ -1237,12 +1237,14 @@ def _example_answer(questions: int) -> str:
     return " ".join(("4 4 5 3 4" if questions >= 3 else "4 5").split()[:questions]) or "4"
 
 
-def parse_answers(typed: str, questions: int | list[int]) -> dict[int, int]:
+def parse_answers(
+    typed: str, questions: int | list[int], *, asked_of_others: int = 0
+) -> dict[int, int]:
     """`4 4 5` (a value for each question asked, in order) or `2=4 3=5` (chosen questions,
     by their numbers): question index -> value, every value on the 1 to 5 scale.
 
     `questions` is how many the pulse asks, or the numbers of those the person is asked
-    (a mirrored pair is not asked of everyone).
+    (a mirrored pair is not asked of everyone: `asked_of_others` is the pulse's count).
     """
     numbers = list(range(1, questions + 1)) if isinstance(questions, int) else questions
     tokens = typed.split()
@@ -1263,6 +1265,12 @@ def parse_answers(typed: str, questions: int | list[int]) -> dict[int, int]:
     chosen: dict[int, int] = {}
     for question_text, value_text in pairs:
         question, value = ascii_number(question_text), ascii_number(value_text)
+        if question is not None and question not in numbers and 1 <= question <= asked_of_others:
+            raise Invalid(
+                f"Question {question} asks each of the two sides about the other; "
+                "it is not asked of yours.",
+                ANSWER_USAGE,
+            )
         if question is None or question not in numbers:
             listed = (
                 f"1 to {len(numbers)}"
@@ -1298,7 +1306,7 @@ def answer_typed(ctx: CommandContext, typed: str, secret_key: str) -> Reply:
         user_ref=ctx.caller.user_ref,
     )
     asked = [index + 1 for index, _ in poll.statements_for(side)]
-    for question, value in parse_answers(typed, asked).items():
+    for question, value in parse_answers(typed, asked, asked_of_others=len(poll.questions)).items():
         vote(ctx, f"{poll.id}:{question}:{value}", secret_key)
     mine = pulse.my_answers(
         session=ctx.session,

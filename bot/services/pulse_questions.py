@@ -316,6 +316,11 @@ def delete_custom(*, session: Session, workspace_id: str, question_id: str) -> Q
         )
     ).scalar_one_or_none()
     if row is None:
+        if any(entry.id == key for entry in _bank()):
+            raise QuestionRefused(
+                f"“{key}” ships with bridgebot and stays in the bank; "
+                "/pulse questions remove stops asking it."
+            )
         raise UnknownQuestion(question_id.strip())
     if key in chosen_ids(session=session, workspace_id=workspace_id):
         raise QuestionRefused(f"“{key}” is still asked; remove it from the pulse first.")
