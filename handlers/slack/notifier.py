@@ -95,12 +95,17 @@ class SlackNotifier:
     """
 
     def __init__(
-        self, settings: Settings, tokens: TokenLookup, session: aiohttp.ClientSession
+        self,
+        settings: Settings,
+        tokens: TokenLookup,
+        session: aiohttp.ClientSession,
+        *,
+        pacer: ConversationPacer | None = None,
     ) -> None:
         self._settings = settings
         self._tokens = tokens
         self._session = session
-        self._pacer = ConversationPacer()
+        self._pacer = pacer or ConversationPacer()
         self._in_flight = LoopSemaphore(MAX_IN_FLIGHT)
         self._posting_clients: dict[str, AsyncWebClient] = {}
         # Tokens Slack called revoked: a revoked token never works again, so a fan-out
@@ -189,9 +194,13 @@ class SlackNotifier:
             self._posting_clients[token] = client
         for attempt in range(1, RATE_LIMITED_ATTEMPTS + 1):
             await self._pacer.wait_turn(workspace_id, conversation_ref)
+            # Within the workspace's per-minute limit; waiting for it holds no request slot.
+            await self._pacer.workspace_turn(workspace_id)
+            sent = False
             try:
                 async with self._request_slot(workspace_id):
                     await self._pacer.keep_pace(workspace_id, conversation_ref)
+                    sent = True
                     limited_for = None
                     try:
                         if token in self._revoked_tokens:  # found out while this one waited
@@ -214,6 +223,9 @@ class SlackNotifier:
                         f"Slack answered 429 {attempt} times in a row", retry_after
                     ) from exc
                 SLACK_API_RETRIES.labels(reason="rate_limited").inc()
+            finally:
+                if not sent:  # held back or cancelled before its request: not counted
+                    self._pacer.not_sent(workspace_id)
         raise AssertionError("unreachable")
 
     @asynccontextmanager

@@ -5,15 +5,21 @@ chat.postMessage accepts about one message per second in a conversation and answ
 for each Retry-After; instead each message waits for its conversation's next turn,
 and messages to other conversations go on meanwhile.
 
-Slack also keeps a workspace-wide posting limit. Once it is reached, nearly every
-answer in the workspace is a 429, whatever the conversation: then the whole workspace
-waits out the Retry-After instead of spending a request per message to learn it.
+Slack also keeps a workspace-wide posting limit, several hundred messages a minute.
+The pacer keeps under it: a workspace posts at most WORKSPACE_MESSAGES_PER_MINUTE in any
+rolling minute, counted from when Slack answered (never earlier than Slack counted
+them), so a fan-out of thousands spends no request on a 429 it could foresee. Should
+Slack's limit be lower, nearly every answer in the workspace becomes a 429, whatever
+the conversation: then the whole workspace waits out the Retry-After instead of
+spending a request per message to learn it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from bisect import insort
+from collections import deque
 
 from bot.notify import DeliveryDeferred
 
@@ -31,6 +37,10 @@ PRUNE_AFTER = 10_000
 # RENEW_HOLD_SECONDS of a hold's end, a single refusal renews it: it ended too soon.
 WORKSPACE_REFUSALS_IN_A_ROW = 5
 RENEW_HOLD_SECONDS = 5.0
+# Slack's workspace-wide posting limit ("several hundred messages a minute"), kept to
+# across all conversations of a workspace within one process.
+WORKSPACE_MESSAGES_PER_MINUTE = 600
+WORKSPACE_WINDOW_SECONDS = 60.0
 
 
 class ConversationBusy(DeliveryDeferred):
@@ -46,7 +56,12 @@ class ConversationPacer:
     the previous message's answer (`answered`), whichever came last.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, workspace_per_minute: int | None = None) -> None:
+        self._per_minute = workspace_per_minute or WORKSPACE_MESSAGES_PER_MINUTE
+        # Per workspace: when Slack answered each message of the last minute (ascending),
+        # and how many are on their way now.
+        self._answered_at: dict[str, deque[float]] = {}
+        self._sending: dict[str, int] = {}
         self._booked: dict[tuple[str, str], float] = {}
         self._last: dict[tuple[str, str], float] = {}
         self._prune_at = PRUNE_AFTER
@@ -68,6 +83,31 @@ class ConversationPacer:
             self._prune(now)
         if turn > now:
             await asyncio.sleep(turn - now)
+
+    async def workspace_turn(self, workspace_id: str) -> None:
+        """Wait until the workspace may send another message within its per-minute limit,
+        and count this one as on its way (`answered` or `not_sent` ends that)."""
+        answered = self._answered_at.setdefault(workspace_id, deque())
+        while True:
+            now = time.monotonic()
+            while answered and answered[0] <= now - WORKSPACE_WINDOW_SECONDS:
+                answered.popleft()
+            if len(answered) + self._sending.get(workspace_id, 0) < self._per_minute:
+                self._sending[workspace_id] = self._sending.get(workspace_id, 0) + 1
+                return
+            # Those on their way will be answered within the minute: wait for the oldest
+            # answer to leave it (or, with none answered yet, for one to come back).
+            wait = answered[0] + WORKSPACE_WINDOW_SECONDS - now if answered else 0.05
+            if wait > LONGEST_WAIT_SECONDS:
+                raise ConversationBusy(
+                    f"workspace {workspace_id} sent {self._per_minute} messages this minute",
+                    retry_after=wait,
+                )
+            await asyncio.sleep(wait)
+
+    def not_sent(self, workspace_id: str) -> None:
+        """A message counted by `workspace_turn` went no further (no request was made)."""
+        self._sending[workspace_id] = max(0, self._sending.get(workspace_id, 0) - 1)
 
     def workspace_held(self, workspace_id: str) -> bool:
         return self._workspace_free_at.get(workspace_id, 0.0) > time.monotonic()
@@ -105,7 +145,10 @@ class ConversationPacer:
         now = time.monotonic()
         key = (workspace_id, conversation_ref)
         self._last[key] = max(self._last.get(key, 0.0), now)
+        self.not_sent(workspace_id)
         if retry_after is None:
+            # Slack took it: it counts against the workspace's minute from now.
+            insort(self._answered_at.setdefault(workspace_id, deque()), now)
             self._refusals_in_a_row.pop(workspace_id, None)
             return
         refusals = self._refusals_in_a_row.get(workspace_id, 0) + 1
@@ -131,4 +174,9 @@ class ConversationPacer:
         self._prune_at = max(PRUNE_AFTER, 2 * len(self._booked))
         self._workspace_free_at = {
             w: t for w, t in self._workspace_free_at.items() if t + RENEW_HOLD_SECONDS > now
+        }
+        self._answered_at = {
+            w: times
+            for w, times in self._answered_at.items()
+            if (times and times[-1] > now - WORKSPACE_WINDOW_SECONDS) or self._sending.get(w)
         }

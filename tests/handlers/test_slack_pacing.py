@@ -136,6 +136,24 @@ def test_at_the_workspace_posting_limit_the_whole_workspace_waits(
     assert refused <= 16, refused
 
 
+def test_a_workspace_posts_no_more_than_its_limit_in_any_window(
+    fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Slack's workspace-wide posting limit (600 a minute), shrunk to 4 a second: ten
+    messages to ten conversations go out four, four and two, each group a window after
+    the one before, and Slack is never asked more than it allows (no 429)."""
+    monkeypatch.setattr(pacing, "WORKSPACE_MESSAGES_PER_MINUTE", 4)
+    monkeypatch.setattr(pacing, "WORKSPACE_WINDOW_SECONDS", 1.0)
+
+    results = post_all(fake_slack, [(f"C0{n:03d}", f"message {n}") for n in range(10)])
+
+    assert not [r for r in results if isinstance(r, Exception)]
+    sent = sorted(c.at for c in fake_slack.calls_to("chat.postMessage"))
+    assert len(sent) == 10  # each once: nothing was refused and tried again
+    assert all(later - earlier >= 1.0 for earlier, later in zip(sent, sent[4:], strict=False))
+    assert sent[-1] - sent[0] < 3.0  # and no slower than the limit asks
+
+
 def test_stray_429s_hold_back_their_conversation_only() -> None:
     pacer = pacing.ConversationPacer()
     for n in range(100):  # one answer in ten a 429, as any busy minute may bring
