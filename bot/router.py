@@ -210,6 +210,10 @@ class Command:
     slack_escape: bool = False
     # The Teams compose-box lines; None lists the command by its name and description.
     teams_menu: tuple[TeamsMenuEntry, ...] | None = None
+    # True for the arguments of an invocation that only reads and answers the caller (a
+    # lookup): an adapter may then answer it within the request itself, with no record
+    # kept to run it again after a crash (Slack: in the acknowledgement). None: never.
+    answered_at_once: Callable[[str], bool] | None = None
 
     def listed_description(self) -> str:
         return self.description or self.summary
@@ -356,6 +360,11 @@ class CommandRouter:
 
     def get(self, name: str) -> Command | None:
         return self._commands.get(name)
+
+    def answered_at_once(self, name: str, args: str) -> bool:
+        """Whether `/name args` only reads and answers its caller (see Command)."""
+        command = self._commands.get(name)
+        return bool(command and command.answered_at_once and command.answered_at_once(args))
 
     def dispatch(self, ctx: CommandContext, name: str, args: str) -> Reply:
         command = self._commands.get(name.lower())

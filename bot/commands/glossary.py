@@ -91,6 +91,7 @@ def register(
                 "Message menu › Explain jargon, or /jargon explain TEXT: every term in it, for you",
             ),
             handler=lambda ctx, args: handle_jargon(ctx, args, index(ctx)),
+            answered_at_once=only_reads,
         )
     )
     router.register_action(GLOSSARY_SHOW, lambda ctx, value: show_by_id(ctx, value))
@@ -118,6 +119,16 @@ def register(
             session=ctx.session, workspace_id=ctx.workspace_id, now=ctx.now
         )
     )
+
+
+# Sub-commands that open a form, change the glossary or post to the channel.
+NOT_ONLY_READING = frozenset({"add", "edit", "delete", "reset", "share"})
+
+
+def only_reads(args: str) -> bool:
+    """A lookup, search, explanation, random term or help: it answers the caller alone,
+    and running it twice changes nothing but a view count."""
+    return split_first(args)[0] not in NOT_ONLY_READING
 
 
 def handle_jargon(ctx: CommandContext, args: str, index: GlossaryIndex) -> Reply:

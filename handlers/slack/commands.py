@@ -16,9 +16,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import replies
 from bot.deps import Deps
 from bot.metrics import COMMAND_SECONDS
+from bot.replies import Visibility
 from bot.router import Caller, RepeatedRequest, run_command
 from bot.services import command_inbox
 from handlers.slack.background import answered_at_ack
+from handlers.slack.render import render_message
 from handlers.slack.replies import Answering, send_reply
 from handlers.slack.request_metrics import BUSY_TEXT, RequestLabels, refuse_busy
 from handlers.slack.request_scope import make_caller, request_scope, run_resolving_admin
@@ -61,6 +63,10 @@ async def handle_slash_command(
         await ack(text=BUSY_TEXT, response_type="ephemeral")
         refuse_busy(RequestLabels("command", body["team_id"], body["command"]))
         return
+    name, args = body["command"].lstrip("/"), typed_text(body.get("text", ""))
+    if deps.router.answered_at_once(name, args):
+        await answer_in_ack(ack, body, respond, client, name, args, deps=deps, runtime=runtime)
+        return
     try:
         inbox_id = await asyncio.to_thread(_store, deps, body, replay_key(request.headers))
     except Exception:
@@ -85,6 +91,61 @@ async def handle_slash_command(
         respond=runtime.responder(body, respond),
         trigger_id=body.get("trigger_id"),
     )
+
+
+async def answer_in_ack(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    name: str,
+    args: str,
+    *,
+    deps: Deps,
+    runtime: SlackRuntime,
+) -> None:
+    """Run a command that only reads (a lookup) and answer it in Slack's acknowledgement.
+
+    It takes milliseconds, so the answer arrives with the ack: no record in the inbox,
+    no second trip to the database, no request to its response_url. A crash before the
+    answer shows Slack's own failure to its author, so nothing is lost silently, and
+    running it again changes nothing. A reply that cannot travel in an ack (one a
+    command gives only in odd cases: a form, files, posts) is answered after it.
+    """
+    caller = make_caller(
+        runtime, team_id=body["team_id"], user_id=body["user_id"], name=body.get("user_name")
+    )
+    channel_ref = body.get("channel_id")
+    started = time.perf_counter()
+    try:
+        reply, scope = await run_resolving_admin(
+            request_scope(deps, caller, channel_ref),
+            lambda scope: run_command(scope, name, args),
+            client=client,
+            runtime=runtime,
+        )
+    except Exception:
+        await ack()  # told by the one error path, at its response_url
+        raise
+    COMMAND_SECONDS.labels(command=name).observe(time.perf_counter() - started)
+    if reply.blocks and not (
+        reply.form or reply.attachments or reply.outbox or reply.wake_scheduler
+    ):
+        visibility = "in_channel" if reply.visibility is Visibility.CHANNEL else "ephemeral"
+        await ack(response_type=visibility, **render_message(reply))
+        return
+    await ack()
+    answering = Answering(
+        client=client,
+        runtime=runtime,
+        scope=scope,
+        user_ref=caller.user_ref,
+        channel_ref=channel_ref,
+        trigger_id=body.get("trigger_id"),
+        respond=runtime.responder(body, respond),
+        wake=runtime.wake,
+    )
+    await send_reply(reply, answering)
 
 
 def _store(deps: Deps, body: dict[str, Any], signed_key: str | None) -> int | None:
