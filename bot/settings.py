@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     teams_app_id: str | None = None
     teams_app_password: SecretStr | None = None
     teams_tenant_id: str | None = None
+    # A user-assigned managed identity's client id, in place of TEAMS_APP_PASSWORD.
+    teams_managed_identity_client_id: str | None = None
 
     bridgebot_host: str = "127.0.0.1"
     bridgebot_port: int = Field(default=3000, ge=1, le=65535)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from fastapi import FastAPI, Response
-from microsoft_teams.api.auth.cloud_environment import CloudEnvironment
+from microsoft_teams.api.auth.cloud_environment import PUBLIC, CloudEnvironment
 from microsoft_teams.api.auth.credentials import TokenProvider
 from microsoft_teams.apps import App
 from microsoft_teams.apps.http import FastAPIAdapter
@@ -21,6 +21,8 @@ from handlers.teams.pacing import TeamsPacer
 from handlers.teams.runtime import FILES_PATH, TeamsRuntime
 
 MESSAGING_PATH = "/api/messages"
+# The SDK's default; bridgebot always answers at the service URL an activity names.
+DEFAULT_SERVICE_URL = "https://smba.trafficmanager.net/teams"
 
 
 @dataclass(frozen=True)
@@ -79,8 +81,14 @@ def create_teams_bot(deps: Deps, api: FastAPI, options: TeamsOptions | None = No
         if options.token
         else (password.get_secret_value() if password else None),
         tenant_id=settings.teams_tenant_id,
+        # Used when there is no secret: the SDK then takes its tokens from the managed
+        # identity (directly when it is the bot's own id, else by federation).
+        managed_identity_client_id=settings.teams_managed_identity_client_id,
         token=options.token,
-        cloud=options.cloud,
+        # Always explicit, so the SDK never reads CLOUD or SERVICE_URL from the
+        # environment (each activity names its own service URL; see config.py).
+        cloud=options.cloud or PUBLIC,
+        service_url=DEFAULT_SERVICE_URL,
         http_server_adapter=FastAPIAdapter(app=api),
         messaging_endpoint=MESSAGING_PATH,
         # Always explicit, so the SDK never reads DANGEROUSLY_ALLOW_UNAUTHENTICATED_REQUESTS.

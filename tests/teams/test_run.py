@@ -23,6 +23,8 @@ def test_run_serves_teams_with_token_validation_on(tmp_path: Path) -> None:
         TEAMS_APP_PASSWORD="test-app-password-0123",
         BRIDGEBOT_HOST="127.0.0.1",
         BRIDGEBOT_PORT=str(port),
+        # Teams loads card images from it: `run` refuses one that is not https.
+        BRIDGEBOT_PUBLIC_URL="https://bridgebot.test",
         # The SDK's own switch must not turn validation off in a real run.
         DANGEROUSLY_ALLOW_UNAUTHENTICATED_REQUESTS="true",
         LOG_LEVEL="INFO",

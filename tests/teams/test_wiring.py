@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -22,11 +23,11 @@ from bot.settings import get_settings
 from handlers.cli import cli
 from handlers.notifier import PlatformNotifier
 from handlers.server import create_web_app
-from handlers.teams.app import TeamsOptions
+from handlers.teams.app import TeamsOptions, create_teams_bot
 from handlers.teams.config import settings_problem
 from tests.app_scheduler import app_scheduler
 from tests.signing import SIGNING_SECRET
-from tests.teams.activities import APP_ID
+from tests.teams.activities import APP_ID, TENANT_A
 from tests.teams.conftest import ALICE, Teams, card_text, outgoing_token, teams_settings_for
 from tests.teams.fake_connector import FakeConnector
 
@@ -114,7 +115,51 @@ def test_teams_alone_serves_no_slack_endpoint(teams: Teams) -> None:
             },
             "TEAMS_TENANT_ID",
         ),
-        ({"teams_app_id": APP_ID, "teams_app_password": "abc-123-xyz"}, None),
+        (
+            {"teams_app_id": APP_ID, "teams_app_password": "abc-123-xyz"},
+            "BRIDGEBOT_PUBLIC_URL: must be the https:// address",
+        ),
+        (
+            {
+                "teams_app_id": APP_ID,
+                "teams_app_password": "abc-123-xyz",
+                "bridgebot_public_url": "http://bridge.example.com",
+            },
+            "BRIDGEBOT_PUBLIC_URL: must be the https:// address",
+        ),
+        (
+            {
+                "teams_app_id": APP_ID,
+                "teams_managed_identity_client_id": APP_ID,
+                "bridgebot_public_url": "https://bridge.example.com",
+            },
+            "TEAMS_TENANT_ID: is required with a managed identity",
+        ),
+        (
+            {
+                "teams_app_id": APP_ID,
+                "teams_app_password": "abc-123-xyz",
+                "teams_managed_identity_client_id": APP_ID,
+            },
+            "TEAMS_MANAGED_IDENTITY_CLIENT_ID: set it or TEAMS_APP_PASSWORD, not both",
+        ),
+        (
+            {
+                "teams_app_id": APP_ID,
+                "teams_app_password": "abc-123-xyz",
+                "bridgebot_public_url": "https://bridge.example.com",
+            },
+            None,
+        ),
+        (
+            {
+                "teams_app_id": APP_ID,
+                "teams_managed_identity_client_id": APP_ID,
+                "teams_tenant_id": TENANT_A,
+                "bridgebot_public_url": "https://bridge.example.com",
+            },
+            None,
+        ),
     ],
 )
 def test_bad_teams_settings_stop_start_up_with_one_line(
@@ -134,6 +179,58 @@ def test_bad_teams_settings_stop_start_up_with_one_line(
             get_settings.cache_clear()
         assert result.exit_code == 2
         assert result.output.strip().splitlines() == [f"bridgebot: bad setting: {found}"]
+
+
+@pytest.mark.parametrize("variable", ["TENANT_ID", "CLIENT_ID", "CLIENT_SECRET"])
+def test_the_sdks_own_identity_variables_stop_start_up(
+    monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    """The SDK would read TENANT_ID & co. behind bridgebot's back: start-up says which."""
+    for name, value in {
+        "TEAMS_APP_ID": APP_ID,
+        "TEAMS_APP_PASSWORD": "abc-123-xyz",
+        "BRIDGEBOT_PUBLIC_URL": "https://bridge.example.com",
+        variable: TENANT_A,
+    }.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["run"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith(f"bridgebot: bad setting: {variable}: is set in the environment")
+
+
+def test_the_sdk_reads_no_cloud_or_service_url_from_the_environment(
+    teams_deps: Deps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from microsoft_teams.api.auth.cloud_environment import PUBLIC
+
+    monkeypatch.setenv("CLOUD", "USGov")
+    monkeypatch.setenv("SERVICE_URL", "https://evil.example")
+    bot = create_teams_bot(teams_deps, FastAPI(), TeamsOptions(token=outgoing_token))
+    assert bot.app.cloud is PUBLIC
+    assert "evil" not in str(bot.app.api.service_url)
+
+
+def test_a_managed_identity_replaces_the_client_secret(database_url: str) -> None:
+    from microsoft_teams.api import ManagedIdentityCredentials
+
+    settings = teams_settings_for(
+        database_url,
+        teams_app_password=None,
+        teams_managed_identity_client_id=APP_ID,
+        teams_tenant_id=TENANT_A,
+    )
+    deps = build_deps(settings, upgrade_schema=False)
+    try:
+        bot = create_teams_bot(deps, FastAPI())
+    finally:
+        deps.engine.dispose()
+    assert isinstance(bot.app.credentials, ManagedIdentityCredentials)
+    assert (bot.app.credentials.client_id, bot.app.credentials.tenant_id) == (APP_ID, TENANT_A)
 
 
 def png_size(data: bytes) -> tuple[int, int]:
