@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from bot.db import insert_ignoring_conflicts
 from bot.errors import Invalid
 from bot.models import Person, TimeOff, WorkspaceSettings
-from bot.services.holiday_calendars import holiday_name, parse_calendar
+from bot.services.holiday_calendars import holiday_name, parse_calendar, weekend
 from bot.services.recurrence import (
     DATE_HINT,
     RecurrenceError,
@@ -201,16 +201,18 @@ def unavailable_at(
 def first_day_back(
     *, session: Session, workspace_id: str, user_ref: str, day: date, limit: int = 400
 ) -> date | None:
-    """The first day from `day` on (inclusive) on which the person is neither away nor on
-    a holiday of their region; None if there is none within `limit` days."""
+    """The first working day from `day` on (inclusive) on which the person is neither away
+    nor on a holiday of their region (weekends as their region has them); None if there is
+    none within `limit` days."""
     person = availability_of(session=session, workspace_id=workspace_id, user_refs=[user_ref])[
         user_ref
     ]
     periods = _time_off(session, workspace_id, [user_ref], day, day + timedelta(days=limit))
     own = periods.get(user_ref, [])
+    days_off = weekend(person.region)
     for offset in range(limit):
         candidate = day + timedelta(days=offset)
-        if _why(person, own, candidate) is None:
+        if candidate.weekday() not in days_off and _why(person, own, candidate) is None:
             return candidate
     return None
 
@@ -224,6 +226,15 @@ RETURN_WINDOW = timedelta(hours=24)
 LONGEST_PULSE = timedelta(days=6)
 
 
+@dataclass(frozen=True)
+class Invitation:
+    """When a pulse asks someone: `ask_at`, on the first day they are `back` (the start of
+    that day where they are; when the pulse opens, for someone not away then)."""
+
+    back: datetime
+    ask_at: datetime
+
+
 def ask_times(
     *,
     session: Session,
@@ -231,17 +242,17 @@ def ask_times(
     user_refs: Collection[str],
     opens: datetime,
     local_time: time,
-) -> dict[str, datetime | None]:
+) -> dict[str, Invitation | None]:
     """When a pulse opening at `opens` asks each person: at once if they are available
     then, else at `local_time` on their first day back, where they are (None: not back
     within a year)."""
     refs = list(dict.fromkeys(user_refs))
     away = unavailable_at(session=session, workspace_id=workspace_id, user_refs=refs, moment=opens)
     people = availability_of(session=session, workspace_id=workspace_id, user_refs=list(away))
-    found: dict[str, datetime | None] = {user_ref: opens for user_ref in refs}
+    found: dict[str, Invitation | None] = {user_ref: Invitation(opens, opens) for user_ref in refs}
     for user_ref in away:
         person = people[user_ref]
-        back = first_day_back(
+        day = first_day_back(
             session=session,
             workspace_id=workspace_id,
             user_ref=user_ref,
@@ -249,8 +260,13 @@ def ask_times(
         )
         found[user_ref] = (
             None
-            if back is None
-            else datetime.combine(back, local_time, tzinfo=person.zone).astimezone(opens.tzinfo)
+            if day is None
+            else Invitation(
+                back=datetime.combine(day, time(0), tzinfo=person.zone).astimezone(opens.tzinfo),
+                ask_at=datetime.combine(day, local_time, tzinfo=person.zone).astimezone(
+                    opens.tzinfo
+                ),
+            )
         )
     return found
 

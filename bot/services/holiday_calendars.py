@@ -90,6 +90,15 @@ def _year(code: str, year: int) -> dict[date, str]:
     return {day: str(name) for day, name in calendar.items()}
 
 
+@cache
+def weekend(code: str | None) -> frozenset[int]:
+    """The weekend days (Monday is 0) of a calendar's country; Saturday and Sunday if none."""
+    if not code:
+        return frozenset({5, 6})
+    country, _, subdiv = code.partition("-")
+    return frozenset(holidays.country_holidays(country, subdiv=subdiv or None).weekend)
+
+
 def holiday_name(codes: Iterable[str], day: date) -> str | None:
     """The holiday `day` is in any of these calendars (their names joined), or None."""
     names: list[str] = []

@@ -237,19 +237,19 @@ def open_weekly(
         # Only Marketing and IT answer a mirrored pair: nobody else is asked at all.
         people = [(user, side) for user, side in people if side in pulse_questions.MIRROR_SIDES]
     # Someone on time off or on a holiday of their region when it opens is asked on their
-    # first day back, if that comes before it closes (it then stays open a day more for
-    # them); someone away the whole time is not asked, nor counted in response rates.
+    # first day back, if that day begins before it closes (it then stays open a day more
+    # for them); someone away the whole time is not asked, nor counted in response rates.
     closes_at = slot + open_for
-    asked_at = availability.ask_times(
+    asked = availability.ask_times(
         session=session,
         workspace_id=workspace_id,
         user_refs=[user for user, _ in people],
         opens=now,
         local_time=_pulse_time(session, workspace_id),
     )
-    people = [(user, side) for user, side in people if _asked_before(asked_at[user], closes_at)]
+    people = [(user, side) for user, side in people if _back_before(asked[user], closes_at)]
     closes_at = availability.pulse_closing(
-        slot, closes_at, [when for user, _ in people if (when := asked_at[user]) is not None]
+        slot, closes_at, [when.ask_at for user, _ in people if (when := asked[user]) is not None]
     )
     invited: dict[str, int] = {}
     for _, side in people:
@@ -306,13 +306,13 @@ def invitations(
     )
     # Back after it closes (their time off grew since it opened): asked as it opened.
     return {
-        user: when if when is not None and when < poll.closes_at else poll.opened_at
+        user: when.ask_at if when is not None and when.ask_at < poll.closes_at else poll.opened_at
         for user, when in times.items()
     }
 
 
-def _asked_before(asked_at: datetime | None, closes_at: datetime) -> bool:
-    return asked_at is not None and asked_at < closes_at
+def _back_before(invitation: availability.Invitation | None, closes_at: datetime) -> bool:
+    return invitation is not None and invitation.back < closes_at
 
 
 def _pulse_time(session: Session, workspace_id: str) -> time:
