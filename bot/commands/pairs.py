@@ -219,9 +219,19 @@ def _known_person(ctx: CommandContext, typed: str, usage: str) -> str:
             )
         ).first()
     )
-    if user_ref is None or not known:
+    if user_ref is None:
         raise Invalid(
             text("“", typed[:80], "” is nobody bridgebot knows here; mention them with @."),
+            usage,
+        )
+    if not known:
+        # Only people with a side are paired, and choosing one makes them known.
+        raise Invalid(
+            text(
+                replies.user(user_ref),
+                " has not used bridgebot yet, so cannot be paired with you; "
+                "block them once they have.",
+            ),
             usage,
         )
     return user_ref

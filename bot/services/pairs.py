@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, insert, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from bot.db import insert_ignoring_conflicts
 from bot.errors import Conflict, Invalid, NotAllowed, NotFound
@@ -379,37 +379,46 @@ def history(*, session: Session, workspace_id: str, before: datetime) -> tuple[H
     ).all()
     if not recent:
         return History.empty(), set()
-    rounds = [round_id for round_id, _ in recent]
-    ago = {slot: index + 1 for index, (_, slot) in enumerate(recent)}
-    # Each pair of people who shared a group, counted and with their latest round, by
-    # the database (a year of 10,000 people is 260,000 seats but half as many meetings).
-    one, other = aliased(PairSeat), aliased(PairSeat)
-    met = session.execute(
-        select(one.user_ref, other.user_ref, func.max(PairRound.slot), func.count())
-        .join(other, (other.pair_id == one.pair_id) & (other.user_ref > one.user_ref))
-        .join(PairRound, PairRound.id == one.round_id)
-        .where(one.workspace_id == workspace_id, one.round_id.in_(rounds))
-        .group_by(one.user_ref, other.user_ref)
-    ).all()
+    ago = {round_id: index + 1 for index, (round_id, _) in enumerate(recent)}
+    # Read as plain rows (a year of 10,000 people is 260,000 seats), in pair order.
+    seats = PairSeat.__table__.c
+    rows = session.connection().execute(
+        select(seats.pair_id, seats.round_id, seats.user_ref)
+        .where(
+            seats.workspace_id == workspace_id,
+            seats.round_id.in_(list(ago)),
+            seats.pair_id.is_not(None),
+        )
+        .order_by(seats.pair_id)
+    )
     last_met: dict[frozenset[str], int] = {}
     times_met: dict[frozenset[str], int] = {}
-    for a, b, latest, times in met:
-        key = frozenset((a, b))
-        last_met[key] = ago[_utc(latest)]
-        times_met[key] = int(times)
+
+    def meet(members: list[str], rounds_ago: int) -> None:
+        for index, a in enumerate(members):
+            for b in members[index + 1 :]:
+                key = frozenset((a, b))
+                times_met[key] = times_met.get(key, 0) + 1
+                if rounds_ago < last_met.get(key, rounds_ago + 1):
+                    last_met[key] = rounds_ago
+
+    current: int | None = None
+    members: list[str] = []
+    rounds_ago = 0
+    for pair_id, round_id, user_ref in rows.all():
+        if pair_id != current:
+            meet(members, rounds_ago)
+            current, members, rounds_ago = pair_id, [], ago[round_id]
+        members.append(user_ref)
+    meet(members, rounds_ago)
     sat_out = set(
         session.execute(
             select(PairSeat.user_ref).where(
-                PairSeat.round_id == rounds[0], PairSeat.pair_id.is_(None)
+                PairSeat.round_id == recent[0][0], PairSeat.pair_id.is_(None)
             )
         ).scalars()
     )
     return History(last_met, times_met), sat_out
-
-
-def _utc(moment: datetime) -> datetime:
-    """An aggregate's datetime as the column type reads it (SQLite returns it naive)."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def blocked_pairs(
@@ -488,16 +497,18 @@ def run_round(*, session: Session, workspace_id: str, slot: datetime) -> RoundRe
     sides = dict(present)
     now = datetime.now(UTC)
     # In bulk (a round of thousands is a few statements): the pairs, then every seat.
-    pair_ids = (
+    # A pair's id says nothing of who is in it, so the round's new ids are handed to
+    # its groups in any order (no RETURNING, which SQLite would send row by row).
+    if grouping.groups:
         session.execute(
-            insert(BridgePair).returning(BridgePair.id, sort_by_parameter_order=True),
+            insert(BridgePair),
             [{"workspace_id": workspace_id, "round_id": round_id, "created_at": now}]
             * len(grouping.groups),
         )
-        .scalars()
-        .all()
-        if grouping.groups
-        else []
+    pair_ids = list(
+        session.execute(
+            select(BridgePair.id).where(BridgePair.round_id == round_id).order_by(BridgePair.id)
+        ).scalars()
     )
     placed: list[tuple[int | None, str]] = [
         (pair_id, ref)

@@ -278,7 +278,7 @@ def test_someone_who_blocked_another_is_never_paired_with_them_and_they_never_se
     assert "never be paired with @U0I0" in reply and "they are not told" in reply
     assert "Never paired with (only you see this): @U0I0" in bridge(deps, blocker, "pairs")
     assert "U0M0" not in bridge(deps, blocked, "pairs")
-    assert "nobody bridgebot knows" in bridge(deps, blocker, "pairs block @U0NOBODY")
+    assert "has not used bridgebot yet" in bridge(deps, blocker, "pairs block @U0NOBODY")
     assert "cannot block yourself" in bridge(deps, blocker, f"pairs block @{blocker}")
 
     moment = ROUND_1
