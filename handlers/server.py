@@ -22,7 +22,6 @@ from bot.metrics import REGISTRY
 from bot.notify import Notifier
 from bot.services import standups
 from bot.services.calendar import standup_calendar
-from bot.services.dashboard import available_pair_figures
 from bot.settings import RunMode
 from handlers.body_limit import BodySizeLimit
 from handlers.dashboard.app import add_dashboard
@@ -149,7 +148,7 @@ def create_web_app(deps: Deps, *, teams_options: TeamsOptions | None = None) -> 
             api.add_route(INSTALL_PATH, slack_endpoint, methods=["GET"])
             api.add_route(REDIRECT_PATH, slack_endpoint, methods=["GET"])
 
-    add_dashboard(api, deps, pair_figures=available_pair_figures())
+    add_dashboard(api, deps)
 
     @api.get("/calendar/{token}.ics")
     async def calendar_feed(token: str) -> Response:

@@ -8,15 +8,12 @@ Nothing here names who answered, asked or looked something up.
 
 from __future__ import annotations
 
-import importlib
 import statistics
-import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from cachetools import LRUCache
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -26,11 +23,9 @@ from bot.models import (
     Occurrence,
     OccurrenceStatus,
     Person,
-    PulsePoll,
 )
 from bot.models import StandupAnswer as StandupAnswerRow
-from bot.services import glossary_lookups, pulse
-from bot.services.pulse import PollResults
+from bot.services import glossary_lookups, pairs, pulse, pulse_trends
 from bot.services.standups import QUESTIONS_DM
 
 TWO_SIDES = ("marketing", "it")
@@ -53,25 +48,14 @@ PARTS = {
 PairFigures = Callable[[Session, str, datetime, datetime], float | None]
 
 
-def available_pair_figures() -> PairFigures | None:
-    """Pairs that met from bot.services.pairs, when this version of bridgebot has it."""
-    try:
-        pairs = importlib.import_module("bot.services.pairs")
-    except ImportError:
-        return None
-    figures = getattr(pairs, "figures", None)
-    if figures is None:
-        return None
-
-    def share_met(
-        session: Session, workspace_id: str, since: datetime, until: datetime
-    ) -> float | None:
-        share = figures(
-            session=session, workspace_id=workspace_id, since=since, until=until
-        ).share_met
-        return None if share is None else round(100 * share, 1)
-
-    return share_met
+def pairs_that_met(
+    session: Session, workspace_id: str, since: datetime, until: datetime
+) -> float | None:
+    """% of the bridge pairs made from `since` to before `until` that met (None: none made)."""
+    share = pairs.figures(
+        session=session, workspace_id=workspace_id, since=since, until=until
+    ).share_met
+    return None if share is None else round(100 * share, 1)
 
 
 def month_of(value: datetime | date) -> str:
@@ -114,13 +98,20 @@ class QuestionPoint:
     """One question in one pulse: % agree by side (None: hidden or no answers), the gap."""
 
     opened: date
-    question: str
     marketing: float | None
     it: float | None
-    everyone: float | None
+    everyone: float | None  # None for a mirrored pair, where a total means nothing
     gap: float | None
-    marketing_n: int
-    it_n: int
+
+
+@dataclass(frozen=True)
+class QuestionSeries:
+    """A question followed by its id across pulses (pulse_trends), oldest first."""
+
+    question_id: str
+    question: str
+    pair: dict[str, str] | None  # a mirrored pair: the statement each side was asked
+    points: list[QuestionPoint]
 
 
 @dataclass(frozen=True)
@@ -129,102 +120,54 @@ class PulsePoint:
     response_rate: dict[str, float | None]
     respondents: dict[str, int]
     invited: dict[str, int]
-    questions: list[QuestionPoint]
 
 
 @dataclass(frozen=True)
 class PulseHistory:
     threshold: int
     points: list[PulsePoint]
+    questions: list[QuestionSeries]
     latest_comments: list[str]
     latest_opened: date | None
 
-    def questions(self) -> list[str]:
-        """Every question asked, in the order first asked."""
-        seen: dict[str, None] = {}
-        for point in self.points:
-            for question in point.questions:
-                seen.setdefault(question.question, None)
-        return list(seen)
 
-
-def _point(results: PollResults) -> PulsePoint:
-    opened = results.poll.opened_at.date()
-    return PulsePoint(
-        opened=opened,
-        response_rate={side: results.response_rate.get(side) for side in pulse.SIDES},
-        respondents=dict(results.respondents_by_side),
-        invited={side: results.poll.invited.get(side, 0) for side in pulse.SIDES},
-        questions=[
-            QuestionPoint(
-                opened=opened,
-                question=q.question,
-                marketing=q.by_side["marketing"].agree_pct,
-                it=q.by_side["it"].agree_pct,
-                everyone=q.overall.agree_pct,
-                gap=q.gap,
-                marketing_n=q.by_side["marketing"].respondents
-                if q.by_side["marketing"].shown
-                else 0,
-                it_n=q.by_side["it"].respondents if q.by_side["it"].shown else 0,
-            )
-            for q in results.questions
-        ],
+def pulse_history(*, session: Session, workspace_id: str, since: datetime) -> PulseHistory:
+    """The closed weekly pulses opened since `since`, as the chat results show them: each
+    question's trend by its id (mirrored pairs side by side) and the response rates."""
+    history = pulse_trends.closed_pulses(session=session, workspace_id=workspace_id, since=since)
+    trends = pulse_trends.question_trends(
+        session=session, workspace_id=workspace_id, history=history
     )
-
-
-class ClosedResults:
-    """Results of closed pulses, kept between page views by whoever serves the pages.
-
-    A closed pulse's results never change (its answers were untied from everyone at close,
-    so forget-me leaves them be) but with the threshold, which is part of the key; so is
-    the workspace, so one workspace's entry never answers another's request.
-    """
-
-    def __init__(self, size: int = 4096) -> None:
-        self._entries: LRUCache[tuple[str, int, int], PollResults] = LRUCache(maxsize=size)
-        self._lock = threading.Lock()
-
-    def get(self, session: Session, workspace_id: str, poll_id: int, threshold: int) -> PollResults:
-        key = (workspace_id, poll_id, threshold)
-        with self._lock:
-            cached = self._entries.get(key)
-        if cached is not None:
-            return cached
-        results = pulse.results(
-            session=session, workspace_id=workspace_id, poll_id=poll_id, with_previous=False
-        )
-        if results.threshold == threshold and results.poll.status == "closed":
-            with self._lock:
-                self._entries[key] = results
-        return results
-
-
-def pulse_history(
-    *, session: Session, workspace_id: str, weeks: int, cache: ClosedResults | None = None
-) -> PulseHistory:
-    """The last `weeks` closed weekly pulses, oldest first, as the chat results show them."""
-    threshold = pulse.threshold_for(session, workspace_id)
-    ids = (
-        session.execute(
-            select(PulsePoll.id)
-            .where(
-                PulsePoll.workspace_id == workspace_id,
-                PulsePoll.kind == pulse.WEEKLY,
-                PulsePoll.status == "closed",
-            )
-            .order_by(PulsePoll.opened_at.desc())
-            .limit(weeks)
-        )
-        .scalars()
-        .all()
-    )
-    kept = cache or ClosedResults(size=1)
-    trend = [kept.get(session, workspace_id, poll_id, threshold) for poll_id in reversed(ids)]
-    latest = trend[-1] if trend else None
+    latest = history[-1] if history else None
     return PulseHistory(
-        threshold=threshold,
-        points=[_point(results) for results in trend],
+        threshold=latest.threshold if latest else pulse.threshold_for(session, workspace_id),
+        points=[
+            PulsePoint(
+                opened=result.poll.opened_at.date(),
+                response_rate={side: result.response_rate.get(side) for side in pulse.SIDES},
+                respondents=dict(result.respondents_by_side),
+                invited={side: result.poll.invited.get(side, 0) for side in pulse.SIDES},
+            )
+            for result in history
+        ],
+        questions=[
+            QuestionSeries(
+                question_id=trend.question_id,
+                question=trend.question,
+                pair=trend.pair,
+                points=[
+                    QuestionPoint(
+                        opened=point.opened_at.date(),
+                        marketing=point.agree_pct.get("marketing"),
+                        it=point.agree_pct.get("it"),
+                        everyone=point.agree_pct.get(pulse_trends.OVERALL),
+                        gap=point.gap,
+                    )
+                    for point in trend.points
+                ],
+            )
+            for trend in trends
+        ],
         latest_comments=list(latest.comments) if latest else [],
         latest_opened=latest.poll.opened_at.date() if latest else None,
     )
@@ -395,16 +338,19 @@ def overview(
     now: datetime,
     months: int = 12,
     pair_figures: PairFigures | None = None,
-    cache: ClosedResults | None = None,
 ) -> Overview:
     """The collaboration-health score for each of the last `months` months and its parts."""
     labels = months_back(now, months)
     since = first_day(labels[0])
-    weeks = (now.date() - since).days // 7 + 2
-    history = pulse_history(session=session, workspace_id=workspace_id, weeks=weeks, cache=cache)
+    history = pulse_history(session=session, workspace_id=workspace_id, since=_start(labels[0]))
     by_month: dict[str, list[PulsePoint]] = defaultdict(list)
     for point in history.points:
         by_month[month_of(point.opened)].append(point)
+    gaps_by_month: dict[str, list[float]] = defaultdict(list)
+    for series in history.questions:
+        for question in series.points:
+            if question.gap is not None:
+                gaps_by_month[month_of(question.opened)].append(abs(question.gap))
     standups = {
         m.month: m for m in standup_months(session=session, workspace_id=workspace_id, since=since)
     }
@@ -430,7 +376,7 @@ def overview(
     rows = []
     for month in labels:
         points = by_month.get(month, [])
-        gaps = [abs(q.gap) for p in points for q in p.questions if q.gap is not None]
+        gaps = gaps_by_month.get(month, [])
         gap = round(statistics.fmean(gaps), 1) if gaps else None
         response = {side: _mean(p.response_rate.get(side) for p in points) for side in TWO_SIDES}
         standup = standups.get(month)

@@ -17,7 +17,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from bot.deps import Deps
 from bot.services import dashboard_access, workspaces
-from bot.services.dashboard import ClosedResults, PairFigures
+from bot.services.dashboard import PairFigures, pairs_that_met
 from bot.services.dashboard_access import SESSION_LIFETIME, LinkRefused, Viewer
 from handlers.dashboard.pages import PAGES, Cell, Page, PageContext
 
@@ -58,14 +58,15 @@ def csv_cell(value: Cell) -> str:
     return shown
 
 
-def add_dashboard(api: FastAPI, deps: Deps, *, pair_figures: PairFigures | None = None) -> None:
-    """Register /dashboard and its pages on `api`."""
+def add_dashboard(
+    api: FastAPI, deps: Deps, *, pair_figures: PairFigures | None = pairs_that_met
+) -> None:
+    """Register /dashboard and its pages on `api` (`pair_figures`: pairs that met, or None
+    where there are no bridge pairs)."""
     templates = make_templates()
     signer = URLSafeTimedSerializer(deps.secret_key, salt="bridgebot-dashboard-session")
     secure = deps.settings.public_url.startswith("https://")
     max_age = int(SESSION_LIFETIME.total_seconds())
-    # Closed pulses' results, kept while this app serves (they never change once closed).
-    closed_results = ClosedResults()
 
     def render(template: str, status: int = 200, **values: Any) -> HTMLResponse:
         html = templates.get_template(template).render(**values)
@@ -155,7 +156,6 @@ def add_dashboard(api: FastAPI, deps: Deps, *, pair_figures: PairFigures | None 
                 now=deps.clock(),
                 pair_figures=pair_figures,
                 weeks=weeks,
-                cache=closed_results,
             )
             return builder(ctx), _workspace_name(session, viewer.workspace_id)
 

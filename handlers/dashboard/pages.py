@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from markupsafe import Markup
 from sqlalchemy.orm import Session
@@ -57,7 +57,6 @@ class PageContext:
     now: datetime
     pair_figures: dashboard.PairFigures | None = None
     weeks: int = 26
-    cache: dashboard.ClosedResults | None = None
 
     def label(self, side: str) -> str:
         if side in {"none", "all"}:
@@ -75,7 +74,6 @@ def overview_page(ctx: PageContext) -> Page:
         workspace_id=ctx.workspace_id,
         now=ctx.now,
         pair_figures=ctx.pair_figures,
-        cache=ctx.cache,
     )
     months = [m.month for m in figures.months]
     m_label, it_label = ctx.label("marketing"), ctx.label("it")
@@ -173,55 +171,62 @@ def overview_page(ctx: PageContext) -> Page:
 
 def pulse_page(ctx: PageContext) -> Page:
     history = dashboard.pulse_history(
-        session=ctx.session, workspace_id=ctx.workspace_id, weeks=ctx.weeks, cache=ctx.cache
+        session=ctx.session,
+        workspace_id=ctx.workspace_id,
+        since=ctx.now - timedelta(weeks=ctx.weeks),
     )
     m_label, it_label = ctx.label("marketing"), ctx.label("it")
-    dates = [p.opened.isoformat() for p in history.points]
     page_charts, tables = [], []
-    for number, question in enumerate(history.questions(), start=1):
-        points = [
-            next((q for q in p.questions if q.question == question), None) for p in history.points
-        ]
+    notes = []
+    for number, series in enumerate(history.questions, start=1):
         table_id = f"table-q{number}"
+        dates = [q.opened.isoformat() for q in series.points]
+        title = f"{number}. {series.question}"
+        lines = [
+            Series(m_label, [q.marketing for q in series.points], *charts.MARKETING),
+            Series(it_label, [q.it for q in series.points], *charts.IT),
+        ]
+        headers = ["Pulse", f"{m_label} % agree", f"{it_label} % agree"]
+        if series.pair is None:
+            lines.append(Series("Everyone", [q.everyone for q in series.points], *charts.EVERYONE))
+            headers.append("Everyone % agree")
+            described = "% agree by side for each weekly pulse"
+        else:
+            # A mirrored pair: each side was asked about the other; a total means nothing.
+            asked = {side: series.pair.get(side, "") for side in ("marketing", "it")}
+            notes.append(
+                f"{title} is a mirrored pair: {m_label} was asked “{asked['marketing']}”, "
+                f"{it_label} was asked “{asked['it']}”."
+            )
+            described = (
+                f"{m_label}'s % agree with “{asked['marketing']}” and {it_label}'s with "
+                f"“{asked['it']}”, for each weekly pulse"
+            )
+        headers.append(f"Gap ({m_label} minus {it_label}, points)")
         page_charts.append(
             Chart(
                 charts.line_chart(
                     f"chart-q{number}",
-                    f"{number}. {question}",
-                    f"% agree by side for each weekly pulse; a side with too few answers is "
-                    f"not drawn. Table {number} has the figures.",
+                    title,
+                    f"{described}; a side with too few answers is not drawn. "
+                    f"The table “{title}” has the figures.",
                     dates,
-                    [
-                        Series(
-                            m_label, [q.marketing if q else None for q in points], *charts.MARKETING
-                        ),
-                        Series(it_label, [q.it if q else None for q in points], *charts.IT),
-                        Series(
-                            "Everyone",
-                            [q.everyone if q else None for q in points],
-                            *charts.EVERYONE,
-                        ),
-                    ],
+                    lines,
                 ),
                 table_id,
-                f"{number}. {question}",
+                title + (" (mirrored pair)" if series.pair else ""),
             )
         )
         tables.append(
             Table(
                 table_id,
-                f"{number}. {question} (% agree by side)",
+                f"{title} (% agree by side)",
+                headers,
                 [
-                    "Pulse",
-                    f"{m_label} % agree",
-                    f"{it_label} % agree",
-                    "Everyone % agree",
-                    f"Gap ({m_label} minus {it_label}, points)",
-                ],
-                [
-                    [p.opened.isoformat(), q.marketing, q.it, q.everyone, q.gap]
-                    for p, q in zip(history.points, points, strict=True)
-                    if q is not None
+                    [q.opened.isoformat(), q.marketing, q.it]
+                    + ([q.everyone] if series.pair is None else [])
+                    + [q.gap]
+                    for q in series.points
                 ],
             )
         )
@@ -238,14 +243,16 @@ def pulse_page(ctx: PageContext) -> Page:
     return Page(
         name="pulse",
         title="Pulse",
-        intro=f"Each question's % agree (4 or 5 of 5) by side over the last {ctx.weeks} weekly "
-        "pulses, and the perception gap between the sides.",
+        intro=f"Each question's % agree (4 or 5 of 5) by side in the weekly pulses of the last "
+        f"{ctx.weeks} weeks, followed by the question across pulses, and the perception gap "
+        "between the sides.",
         charts=page_charts,
         tables=tables,
         notes=[
             f"Anonymous, as in the chat results: a side's figures show only with at least "
             f"{history.threshold} answers, and Everyone only when every side that answered "
-            "shows. Nobody, admins included, can see who answered."
+            "shows. Nobody, admins included, can see who answered.",
+            *notes,
         ],
         comments=history.latest_comments,
     )

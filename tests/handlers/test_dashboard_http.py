@@ -460,3 +460,30 @@ def test_the_pulse_page_and_its_csv_cover_the_weeks_asked_for(
 
     assert [row[:2] for row in rows[1:]] == [["2026-11-16", "0"], ["2026-11-23", "100"]]
     assert len(everything) == 4
+
+
+def test_a_mirrored_pair_shows_each_sides_statement_and_no_total(
+    deps: Deps, client: TestClient
+) -> None:
+    from tests.services.test_pulse_questions import MIRRORED, choose
+
+    add_workspace(deps, "T1", MARKETING | IT)
+    choose(deps, "worked-together", MIRRORED, workspace_id="T1")
+    weekly_pulse(
+        deps,
+        "T1",
+        NOW - timedelta(days=7),
+        {**{m: [5, 5] for m in MARKETING}, **{i: [4, 2] for i in IT}},
+    )
+    sign_in(client, link(deps, "T1", "i0", admin=False))
+
+    page = client.get("/dashboard/pulse").text
+    rows = rows_of(client.get("/dashboard/csv/pulse/table-q2.csv").text)
+
+    assert "is a mirrored pair" in page
+    assert "“IT understands what Marketing needs.”" in page
+    assert "“Marketing understands what IT needs.”" in page
+    assert rows == [
+        ["Pulse", "Marketing % agree", "IT % agree", "Gap (Marketing minus IT, points)"],
+        ["2026-11-23", "100", "0", "100"],
+    ]
