@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, literal_column, select, update
 from sqlalchemy.orm import Session
 
 from bot.db import insert_ignoring_conflicts, upsert
@@ -271,7 +271,10 @@ def open_weekly(
             "invited": invited,
         },
         ["workspace_id", "slot"],
-        conflict_where=PulsePoll.kind == WEEKLY,
+        # Written into the SQL, not bound: PostgreSQL matches ON CONFLICT to the partial
+        # index by its predicate, which a generic plan (a statement prepared and run
+        # often on one pooled connection) cannot do with a parameter in it.
+        conflict_where=PulsePoll.kind == literal_column(f"'{WEEKLY}'"),
     )
     row = session.execute(
         select(PulsePoll).where(

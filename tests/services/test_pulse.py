@@ -768,3 +768,12 @@ def test_an_admin_can_close_a_quick_poll_whose_author_was_forgotten(deps: Deps) 
         shown = ask_message(closed, [0, 0]).fallback
     assert not closed.is_open
     assert "Asked by" not in shown and shown.count("@") == 0
+
+
+def test_a_year_of_weekly_pulses_opens_on_one_pooled_connection(deps: Deps) -> None:
+    """PostgreSQL prepares a statement run often on one connection and, after a few runs,
+    plans it generically; the opening's ON CONFLICT must still find the partial index."""
+    seed(deps, marketing=users("MK", 3))
+    opened = [open_poll(deps, slot=SLOT + timedelta(days=7 * week)).id for week in range(14)]
+    assert len(set(opened)) == 14
+    assert open_poll(deps, slot=SLOT + timedelta(days=7 * 13)).id == opened[-1]  # idempotent
