@@ -72,12 +72,17 @@ def test_a_month_of_bridge_pairs_in_the_console(console: ConsoleDriver) -> None:
 
 def test_odd_input_is_refused_with_a_clear_message(console: ConsoleDriver) -> None:
     switch_on(console)
+    console.type(":as ava it")
     console.type(":as leo marketing")
     assert "You have not joined bridge pairs" in console.type("/bridge pairs snooze until friday")
     console.type("/bridge pairs join")
     assert "is not a date" in console.type("/bridge pairs snooze until the 45th")
     assert "is not after today" in console.type("/bridge pairs snooze until 2030-03-01")
     assert "Say until when" in console.type("/bridge pairs snooze")
+    too_long = console.type("/bridge pairs snooze until 2031-12-31")
+    assert "Snooze for a year at most" in too_long
+    assert "(Usage: /bridge pairs snooze until DATE)" in too_long  # its own usage line
+    assert "You had not blocked @ava" in console.type("/bridge pairs unblock @ava")
     assert "has no “dance” option" in console.type("/bridge pairs dance")
     assert "nobody bridgebot knows" in console.type("/bridge pairs block @nobody")
     assert "not been paired yet" in console.type("/bridge pairs met")

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot import replies
 from bot.commands import FeatureConfig
-from bot.errors import Invalid, NotFound
+from bot.errors import Invalid, NotFound, usage_line
 from bot.models import Person
 from bot.replies import (
     Block,
@@ -55,6 +55,11 @@ PAIRS_SUGGEST_TIME = "pairs_suggest_time"
 PAIRS_ANSWER = "pairs_answer"
 PAIRS_SETTINGS_FORM = "pairs_settings_form"
 
+SUB_USAGES = {
+    "snooze": "/bridge pairs snooze until DATE",
+    "block": "/bridge pairs block @PERSON",
+    "unblock": "/bridge pairs unblock @PERSON",
+}
 HELP_LINES = (
     "/bridge pairs join · leave · snooze until DATE: meet someone from the other side every "
     "few weeks",
@@ -91,7 +96,8 @@ def handle_pairs(ctx: CommandContext, args: str) -> Reply:
     }
     if sub not in handlers:
         raise Invalid(text("/bridge pairs has no “", sub[:40], "” option."), USAGE)
-    return handlers[sub]()
+    with usage_line(SUB_USAGES.get(sub, USAGE)):
+        return handlers[sub]()
 
 
 # -- opting in --------------------------------------------------------------------------
@@ -254,7 +260,14 @@ def block(ctx: CommandContext, args: str) -> Reply:
 
 
 def unblock(ctx: CommandContext, args: str) -> Reply:
-    unblocked = _known_person(ctx, args, "/bridge pairs unblock @PERSON")
+    usage = "/bridge pairs unblock @PERSON"
+    if not args.strip():
+        raise Invalid("Name the person, for example /bridge pairs unblock @alex.", usage)
+    unblocked = ctx.resolve_user(args)
+    if unblocked is None:
+        raise Invalid(
+            text("“", args[:80], "” is nobody bridgebot knows here; mention them with @."), usage
+        )
     done = pairs.unblock(
         session=ctx.session, workspace_id=ctx.workspace_id, user_ref=ctx.caller.user_ref,
         blocked_ref=unblocked,
