@@ -1135,8 +1135,13 @@ def open_round(*, session: Session, view: StandupView, now: datetime) -> date | 
 def queue_digest_update(
     *, session: Session, view: StandupView, local_date: date, now: datetime
 ) -> None:
-    """Queue an update of the round's digest message, due now (one waiting is enough:
-    it renders the answers as they stand when it goes out)."""
+    """Queue an update of the round's digest message, due now.
+
+    One still waiting to go (a retry too) is enough: it renders the answers as they stand
+    when it goes out. One being sent may have read them before this change, so another is
+    queued; if an update already has this very time (a clock that stands still, as in the
+    console), the new one takes the microsecond before: its key stays unique.
+    """
     subject = _subject(view.id)
     waiting = session.execute(
         select(Occurrence.id).where(
@@ -1144,24 +1149,28 @@ def queue_digest_update(
             Occurrence.subject_ref == subject,
             Occurrence.kind == DIGEST_UPDATE,
             Occurrence.status == OccurrenceStatus.PENDING.value,
-            Occurrence.lease_until.is_(None),  # not a retry waiting for its time
             Occurrence.payload["local_date"].as_string() == local_date.isoformat(),
         )
     ).first()
     if waiting is not None:
         return
-    occurrences.schedule(
-        session=session,
-        workspace_id=view.workspace_id,
-        kind=DIGEST_UPDATE,
-        subject_ref=subject,
-        due_at=now,
-        payload={
-            "standup_id": view.id,
-            "local_date": local_date.isoformat(),
-            "start": now.isoformat(),
-        },
-    )
+    due = now
+    for _ in range(1000):
+        if occurrences.schedule(
+            session=session,
+            workspace_id=view.workspace_id,
+            kind=DIGEST_UPDATE,
+            subject_ref=subject,
+            due_at=due,
+            payload={
+                "standup_id": view.id,
+                "local_date": local_date.isoformat(),
+                "start": now.isoformat(),
+            },
+        ):
+            return
+        due -= timedelta(microseconds=1)
+    raise RuntimeError(f"no free time to queue an update of {subject}'s digest")
 
 
 def record_digest(
@@ -1377,7 +1386,10 @@ def answer_sheet(
     edited = {
         row.user_ref
         for row in rows
-        if deadline is not None and row.user_ref not in late and row.updated_at > deadline
+        if deadline is not None
+        and row.user_ref not in late
+        and row.updated_at >= deadline
+        and row.updated_at > row.created_at
     }
     asked = session.execute(
         select(Occurrence.recipient_ref)
