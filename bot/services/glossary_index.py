@@ -13,6 +13,7 @@ import logging
 import math
 import re
 import threading
+import time
 import unicodedata
 from array import array
 from bisect import bisect_left, bisect_right, insort
@@ -716,9 +717,18 @@ class GlossaryIndexCache:
             return build_index(session, workspace_id)
         changed = changed_terms(session, workspace_id, since=cached.revision, upto=revision)
         if changed is not None:
+            began = time.perf_counter()
             terms = indexed_terms(session, workspace_id, changed)
             present = {term.id for term in terms}
-            return cached.index.updated(terms, [i for i in changed if i not in present])
+            index = cached.index.updated(terms, [i for i in changed if i not in present])
+            logger.info(
+                "glossary index of %s brought to revision %d: %d changed term(s) in %.1f ms",
+                workspace_id,
+                revision,
+                len(changed),
+                (time.perf_counter() - began) * 1000,
+            )
+            return index
         if self._session_factory is None:
             return build_index(session, workspace_id)
         self._rebuild_in_background(workspace_id)
@@ -845,4 +855,12 @@ def indexed_terms(
 
 def build_index(session: Session, workspace_id: str) -> GlossaryIndex:
     """Load a workspace's terms and aliases into a new index."""
-    return GlossaryIndex(indexed_terms(session, workspace_id))
+    began = time.perf_counter()
+    index = GlossaryIndex(indexed_terms(session, workspace_id))
+    logger.info(
+        "glossary index of %s built whole: %d terms in %.0f ms",
+        workspace_id,
+        len(index),
+        (time.perf_counter() - began) * 1000,
+    )
+    return index
