@@ -396,22 +396,29 @@ def settings_form(ctx: CommandContext) -> Reply:
                     f"{row.digest_time:%H:%M}",
                     kind=FieldKind.TIME,
                 ),
-                FormField(
-                    "usergroup_marketing",
-                    "Marketing user group id (side sync)",
-                    row.usergroup_marketing or "",
-                    optional=True,
-                    max_length=GROUP_ID_LIMIT,
-                ),
-                FormField(
-                    "usergroup_it",
-                    "IT user group id (side sync)",
-                    row.usergroup_it or "",
-                    optional=True,
-                    max_length=GROUP_ID_LIMIT,
-                ),
+                # Side sync reads Slack user groups; elsewhere the fields would do nothing.
+                *(_group_fields(row) if ctx.caller.platform == "slack" else ()),
             ),
         )
+    )
+
+
+def _group_fields(row: WorkspaceSettings) -> tuple[FormField, ...]:
+    return (
+        FormField(
+            "usergroup_marketing",
+            "Marketing user group id (side sync)",
+            row.usergroup_marketing or "",
+            optional=True,
+            max_length=GROUP_ID_LIMIT,
+        ),
+        FormField(
+            "usergroup_it",
+            "IT user group id (side sync)",
+            row.usergroup_it or "",
+            optional=True,
+            max_length=GROUP_ID_LIMIT,
+        ),
     )
 
 
@@ -476,8 +483,9 @@ def submit_settings(ctx: CommandContext, values: dict[str, str], _metadata: str)
     row.pulse_audience = audience
     row.digest_weekday = WEEKDAYS.index(weekday)
     row.digest_time = digest_time
-    row.usergroup_marketing = values.get("usergroup_marketing") or None
-    row.usergroup_it = values.get("usergroup_it") or None
+    if ctx.caller.platform == "slack":  # the only form that has them (see settings_form)
+        row.usergroup_marketing = values.get("usergroup_marketing") or None
+        row.usergroup_it = values.get("usergroup_it") or None
     row.holiday_region = holiday_region[0] if holiday_region else None
     return replies.message(
         text(

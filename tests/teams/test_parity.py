@@ -137,3 +137,12 @@ def test_a_person_no_roster_has_is_looked_up_once_per_team_and_remembered(
     teams.post(members_added(teams.connector.service_url, ADMIN, GENERAL, [stranger]))
     sent = portal.call(notifier.post, TENANT_A, stranger.aad, message("hello"))
     assert sent
+
+
+def test_the_teams_settings_form_has_no_slack_user_group_fields(teams: Teams) -> None:
+    (form,) = teams.say("bridge settings", ADMIN)
+    inputs = {node["id"]: node.get("value") for node in form.card["body"] if "id" in node}
+    assert "in_timezone" in inputs
+    assert not [name for name in inputs if "usergroup" in name]
+    saved = teams.click(form, "Save", ADMIN, inputs=inputs | {"in_label_it": "Engineering"})
+    assert "Saved." in card_text(saved["value"])
