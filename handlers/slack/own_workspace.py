@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from slack_bolt.async_app import AsyncApp
-from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 logger = logging.getLogger(__name__)
@@ -17,17 +17,17 @@ OTHER_WORKSPACE = (
 )
 
 
-def register(app: AsyncApp) -> None:
-    """Refuse requests whose workspace is not the bot token's (register before the rest).
+class OnlyOwnWorkspace(AsyncMiddleware):
+    """Refuses requests whose workspace is not the bot token's (see register)."""
 
-    A correctly signed request can still come from another workspace: a person of
-    another organisation in a Slack Connect channel, for one. Run for them, it would
-    create a workspace of theirs served by this one's token.
-    """
-
-    async def only_own_workspace(
-        context: AsyncBoltContext, body: dict[str, Any], next: Callable[[], Awaitable[None]]
-    ) -> BoltResponse | None:
+    async def async_process(
+        self,
+        *,
+        req: AsyncBoltRequest,
+        resp: BoltResponse,
+        next: Callable[[], Awaitable[BoltResponse]],
+    ) -> BoltResponse:
+        context = req.context
         # Bolt's single-team authorization sets the token's team, from auth.test.
         authorized = context.authorize_result
         own = authorized.team_id if authorized is not None else None
@@ -35,8 +35,17 @@ def register(app: AsyncApp) -> None:
             logger.info("refused a request from another workspace")
             # A person typing a command is told why; anything else is acknowledged
             # (a refusal would make Slack retry it) and dropped.
-            return BoltResponse(status=200, body=OTHER_WORKSPACE if "command" in body else "")
+            return BoltResponse(status=200, body=OTHER_WORKSPACE if "command" in req.body else "")
         await next()
-        return None
+        return resp
 
-    app.middleware(only_own_workspace)
+
+def register(app: AsyncApp) -> None:
+    """Refuse requests whose workspace is not the bot token's (register before the rest).
+
+    A correctly signed request can still come from another workspace: a person of
+    another organisation in a Slack Connect channel, for one. Run for them, it would
+    create a workspace of theirs served by this one's token. (A middleware class: Bolt
+    builds every listener argument for a function middleware, on every request.)
+    """
+    app.middleware(OnlyOwnWorkspace())
