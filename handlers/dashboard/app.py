@@ -36,6 +36,7 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
 }
+LINK_NOT_VALID = "This sign-in link is not valid. Ask for a new one with /bridge dashboard."
 CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -111,7 +112,11 @@ def add_dashboard(
         return render("sign_in.html", token=token)
 
     @api.post("/dashboard/sign-in")
-    def sign_in(token: Annotated[str, Form(max_length=100)]) -> Response:
+    def sign_in(token: Annotated[str, Form()] = "") -> Response:
+        # A token is 43 characters; anything else is no link of ours (said on a page,
+        # not as a JSON validation error a browser would show raw).
+        if not token or len(token) > 100:
+            return refuse(403, "This link does not work", LINK_NOT_VALID)
         try:
             with deps.session_factory.begin() as session:
                 started = dashboard_access.redeem(session=session, token=token, now=deps.clock())

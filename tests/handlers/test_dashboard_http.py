@@ -487,3 +487,13 @@ def test_a_mirrored_pair_shows_each_sides_statement_and_no_total(
         ["Pulse", "Marketing % agree", "IT % agree", "Gap (Marketing minus IT, points)"],
         ["2026-11-23", "100", "0", "100"],
     ]
+
+
+def test_odd_sign_in_requests_get_a_page_saying_so(deps: Deps, client: TestClient) -> None:
+    for form in ({}, {"token": ""}, {"token": "x" * 5000}):
+        response = client.post("/dashboard/sign-in", data=form, follow_redirects=False)
+        assert response.status_code == 403
+        assert response.headers["content-type"].startswith("text/html")
+        assert "not valid" in response.text
+    assert client.get("/dashboard/sign-in/" + "y" * 300).status_code == 403
+    assert client.get("/dashboard/nosuch").status_code == 401  # signed in or not, first
