@@ -398,9 +398,14 @@ def history(*, session: Session, workspace_id: str, before: datetime) -> tuple[H
         for index, a in enumerate(members):
             for b in members[index + 1 :]:
                 key = frozenset((a, b))
-                times_met[key] = times_met.get(key, 0) + 1
-                if rounds_ago < last_met.get(key, rounds_ago + 1):
+                times = times_met.get(key)
+                if times is None:
+                    times_met[key] = 1
                     last_met[key] = rounds_ago
+                else:
+                    times_met[key] = times + 1
+                    if rounds_ago < last_met[key]:
+                        last_met[key] = rounds_ago
 
     current: int | None = None
     members: list[str] = []
@@ -529,12 +534,20 @@ def run_round(*, session: Session, workspace_id: str, slot: datetime) -> RoundRe
                 for pair_id, ref in placed
             ],
         )
-    result = _stored_round(session, workspace_id, round_id)
+    # What was just written, as _stored_round would read it back.
     return RoundResult(
         round_id=round_id,
         created=True,
-        pairs=result.pairs,
-        left_out=result.left_out,
+        pairs=tuple(
+            PairView(
+                id=pair_id,
+                round_id=round_id,
+                slot=slot.astimezone(UTC),
+                seats=tuple(Seat(ref, sides[ref], None) for ref in group),
+            )
+            for pair_id, group in sorted(zip(pair_ids, grouping.groups, strict=True))
+        ),
+        left_out=tuple(sorted(grouping.left_out)),
         unavailable=tuple(sorted(away & {ref for ref, _ in everyone})),
     )
 
