@@ -33,6 +33,7 @@ from bot.router import (
     CommandContext,
     CommandRouter,
     MessageAction,
+    OnlyOn,
     TeamsMenuEntry,
     split_first,
 )
@@ -88,7 +89,12 @@ def register(
                 "/jargon search WORDS: terms that match, best first",
                 "/jargon add [TERM] · /jargon edit TERM · /jargon delete TERM",
                 "/jargon random: one term, for curiosity · /jargon share TERM: its card, posted here",
-                "Message menu › Explain jargon, or /jargon explain TEXT: every term in it, for you",
+                "/jargon explain TEXT: every glossary term in the text, for you",
+                OnlyOn(
+                    "Message menu › Explain jargon: every term in a message, for you",
+                    "slack",
+                    "teams",
+                ),
             ),
             handler=lambda ctx, args: handle_jargon(ctx, args, index(ctx)),
             answered_at_once=only_reads,
@@ -135,8 +141,8 @@ def handle_jargon(ctx: CommandContext, args: str, index: GlossaryIndex) -> Reply
     """Dispatch `/jargon ...`: a sub-command, or else a term to look up."""
     sub, rest = split_first(args)
     subcommands: dict[str, Callable[[], Reply]] = {
-        "": help_reply,
-        "help": help_reply,
+        "": lambda: help_reply(ctx.caller.platform),
+        "help": lambda: help_reply(ctx.caller.platform),
         "search": lambda: search(ctx, index, rest),
         "add": lambda: add_form(ctx, rest),
         "edit": lambda: edit_form(ctx, _resolve(ctx, index, rest, "edit")),
@@ -156,14 +162,19 @@ def handle_jargon(ctx: CommandContext, args: str, index: GlossaryIndex) -> Reply
     return lookup(ctx, index, args)
 
 
-def help_reply() -> Reply:
+def help_reply(platform: str) -> Reply:
+    menu = (
+        text("In any message's menu, ", bold("Explain jargon"), " lists the terms it uses.")
+        if platform in {"slack", "teams"}  # the console has no message menus
+        else text("/jargon explain TEXT lists the terms a text uses.")
+    )
     return replies.message(
         text(bold("/jargon"), ": a shared glossary so Marketing and IT speak one language."),
         text(
             "/jargon TERM · /jargon search WORDS · /jargon add [TERM] · /jargon edit TERM · "
             "/jargon delete TERM · /jargon random · /jargon share TERM · /jargon explain TEXT"
         ),
-        text("In any message's menu, ", bold("Explain jargon"), " lists the terms it uses."),
+        menu,
     )
 
 
