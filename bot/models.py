@@ -608,6 +608,10 @@ class PulsePoll(Base):
     # {"marketing": ..., "it": ...}), frozen when it opened. Quick polls have neither.
     question_ids: Mapped[list[str] | None] = mapped_column(JSON)
     mirrors: Mapped[list[dict[str, str] | None] | None] = mapped_column(JSON)
+    # Written as it closes, when its answers can no longer change: the counts its results
+    # are made of, {"answers": [[question, side, value, count], ...], "respondents":
+    # {side: count}} (side null: none), so trends read them from here, not every answer.
+    tally: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     author_ref: Mapped[str | None] = mapped_column(String(128), info=PERSON)  # ad-hoc polls only
     channel_ref: Mapped[str | None] = mapped_column(String(64), info=NOT_PERSON)
     message_ref: Mapped[str | None] = mapped_column(String(64), info=NOT_PERSON)

@@ -12,6 +12,7 @@ import hmac
 import logging
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import delete, func, literal_column, select, update
 from sqlalchemy.orm import Session
@@ -560,6 +561,7 @@ def close(*, session: Session, workspace_id: str, poll_id: int, now: datetime) -
     ).all()
     if closed:
         untie_voters(session=session, workspace_id=workspace_id, poll_id=poll_id)
+        _write_tallies(session, [poll_id])
     return get_poll(session=session, workspace_id=workspace_id, poll_id=poll_id)
 
 
@@ -580,11 +582,54 @@ def close_overdue(*, session: Session, before: datetime) -> list[tuple[str, int]
     ).all()
     for workspace_id, poll_id in closed:
         untie_voters(session=session, workspace_id=workspace_id, poll_id=poll_id)
+    _write_tallies(session, [poll_id for _, poll_id in closed])
     if closed:
         logger.warning(
             "closed %d pulse(s) whose closing time passed while the bot was down", len(closed)
         )
     return [(workspace_id, poll_id) for workspace_id, poll_id in closed]
+
+
+def _count_answers(
+    session: Session, poll_ids: list[int]
+) -> tuple[dict[int, list[list[Any]]], dict[int, dict[str, int]]]:
+    """Per poll: [question, side, value, count] of its answers, and respondents by side
+    (side None: "none"). Each read from one index (index-only on PostgreSQL)."""
+    answers: dict[int, list[list[Any]]] = {poll_id: [] for poll_id in poll_ids}
+    respondents: dict[int, dict[str, int]] = {poll_id: {} for poll_id in poll_ids}
+    if not poll_ids:
+        return answers, respondents
+    for poll_id, question, side, value, count in session.execute(
+        select(
+            PulseAnswer.poll_id,
+            PulseAnswer.question,
+            PulseAnswer.side,
+            PulseAnswer.value,
+            func.count(),
+        )
+        .where(PulseAnswer.poll_id.in_(poll_ids))
+        .group_by(PulseAnswer.poll_id, PulseAnswer.question, PulseAnswer.side, PulseAnswer.value)
+    ):
+        answers[poll_id].append([question, side, value, int(count)])
+    for poll_id, side, count in session.execute(
+        select(PulseRespondent.poll_id, PulseRespondent.side, func.count())
+        .where(PulseRespondent.poll_id.in_(poll_ids))
+        .group_by(PulseRespondent.poll_id, PulseRespondent.side)
+    ):
+        respondents[poll_id][side or "none"] = int(count)
+    return answers, respondents
+
+
+def _write_tallies(session: Session, poll_ids: list[int]) -> None:
+    """Keep the counts of polls that just closed on their rows: no answer of a closed poll
+    changes any more (votes are refused; forget-me unties, never removes, its answers)."""
+    answers, respondents = _count_answers(session, poll_ids)
+    for poll_id in poll_ids:
+        session.execute(
+            update(PulsePoll)
+            .where(PulsePoll.id == poll_id)
+            .values(tally={"answers": answers[poll_id], "respondents": respondents[poll_id]})
+        )
 
 
 def option_counts(*, session: Session, workspace_id: str, poll_id: int) -> list[int]:
@@ -637,36 +682,32 @@ def results_of(*, session: Session, workspace_id: str, poll_ids: list[int]) -> l
     rows = session.execute(
         select(PulsePoll).where(PulsePoll.workspace_id == workspace_id, PulsePoll.id.in_(poll_ids))
     ).scalars()
-    polls = {row.id: _view(row) for row in rows}
+    polls, rows_tally = {}, {}
+    for row in rows:
+        polls[row.id] = _view(row)
+        rows_tally[row.id] = row.tally if row.status == "closed" else None
     ids = [poll_id for poll_id in poll_ids if poll_id in polls]
     if not ids:
         return []
     threshold = threshold_for(session, workspace_id)
-    # The polls are this workspace's (checked above), so the queries below select by poll
-    # alone. Counts per (question, side, value) only; the mean and % agree follow.
+    # A closed poll's counts were kept on its row as it closed; the others' are counted
+    # now. The polls are this workspace's (checked above), so those queries select by
+    # poll alone.
+    untallied = [poll_id for poll_id in ids if rows_tally.get(poll_id) is None]
+    counted, respondents = _count_answers(session, untallied)
+    for poll_id in ids:
+        tally = rows_tally.get(poll_id)
+        if tally is not None:
+            counted[poll_id] = tally["answers"]
+            respondents[poll_id] = dict(tally["respondents"])
+    # Counts per (question, side, value) only; the mean and % agree follow.
     totals: dict[int, dict[tuple[int, str], list[int]]] = {poll_id: {} for poll_id in ids}
-    for poll_id, question, side, value, count in session.execute(
-        select(
-            PulseAnswer.poll_id,
-            PulseAnswer.question,
-            PulseAnswer.side,
-            PulseAnswer.value,
-            func.count(),
-        )
-        .where(PulseAnswer.poll_id.in_(ids))
-        .group_by(PulseAnswer.poll_id, PulseAnswer.question, PulseAnswer.side, PulseAnswer.value)
-    ):
-        cell = totals[poll_id].setdefault((question, side or "none"), [0, 0, 0])
-        cell[0] += count  # answers, sum of values, agreeing
-        cell[1] += value * count
-        cell[2] += count if value >= 4 else 0
-    respondents: dict[int, dict[str, int]] = {poll_id: {} for poll_id in ids}
-    for poll_id, side, count in session.execute(
-        select(PulseRespondent.poll_id, PulseRespondent.side, func.count())
-        .where(PulseRespondent.poll_id.in_(ids))
-        .group_by(PulseRespondent.poll_id, PulseRespondent.side)
-    ):
-        respondents[poll_id][side or "none"] = int(count)
+    for poll_id in ids:
+        for question, side, value, count in counted[poll_id]:
+            cell = totals[poll_id].setdefault((question, side or "none"), [0, 0, 0])
+            cell[0] += count  # answers, sum of values, agreeing
+            cell[1] += value * count
+            cell[2] += count if value >= 4 else 0
     comments: dict[int, list[tuple[str, str]]] = {poll_id: [] for poll_id in ids}
     for poll_id, side, comment in session.execute(
         select(PulseComment.poll_id, PulseComment.side, PulseComment.text)
