@@ -10,12 +10,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from bot.models import GlossaryLookup, Person
 
 QUERY_LIMIT = 80  # the column's size
+
+
+# Built once and run on the connection: a lookup is the busiest request, and building,
+# keying and running this statement through the ORM for each one cost more than the
+# insert itself.
+_RECORD = insert(GlossaryLookup).values(
+    workspace_id=bindparam("workspace_id"),
+    side=select(Person.side)
+    .where(
+        Person.workspace_id == bindparam("workspace_id"), Person.user_ref == bindparam("user_ref")
+    )
+    .scalar_subquery(),
+    query=bindparam("query"),
+    term_name=bindparam("term_name"),
+    term_origin=bindparam("term_origin"),
+    found=bindparam("found"),
+    looked_up_on=bindparam("looked_up_on"),
+)
 
 
 def record(
@@ -29,21 +47,17 @@ def record(
     now: datetime,
 ) -> None:
     """Count one typed lookup under the looker's side (read in the same statement)."""
-    side = (
-        select(Person.side)
-        .where(Person.workspace_id == workspace_id, Person.user_ref == user_ref)
-        .scalar_subquery()
-    )
-    session.execute(
-        insert(GlossaryLookup).values(
-            workspace_id=workspace_id,
-            side=side,
-            query=" ".join(query.split())[:QUERY_LIMIT],
-            term_name=term_name,
-            term_origin=term_origin,
-            found=term_name is not None,
-            looked_up_on=now.date(),
-        )
+    session.connection().execute(
+        _RECORD,
+        {
+            "workspace_id": workspace_id,
+            "user_ref": user_ref,
+            "query": " ".join(query.split())[:QUERY_LIMIT],
+            "term_name": term_name,
+            "term_origin": term_origin,
+            "found": term_name is not None,
+            "looked_up_on": now.date(),
+        },
     )
 
 
