@@ -58,6 +58,8 @@ TEAMS_API_RETRIES = Counter(
 )
 
 MAX_ATTEMPTS = 4
+# An answer retried in the background is put off at most this many times, then given up.
+BACKGROUND_ROUNDS = 3
 # Teams' list: 429 throttled, 412 a conflicting update, 502/504 its gateway; 503 as well.
 RETRY_STATUSES = {412, 429, 502, 503, 504}
 # Scheduled deliveries set this, for the duration of one delivery (see the docstring).
@@ -115,6 +117,8 @@ class Connector:
         self.pacer = pacer or TeamsPacer()
         # Retries going on after the request they answer (kept so none is collected).
         self._background: set[asyncio.Task[Any]] = set()
+        # The last of them per conversation, so the next answer there goes after it.
+        self._waiting: dict[str, asyncio.Task[Any]] = {}
 
     def _ref(self, service_url: str, conversation_id: str) -> ConversationReference:
         return ConversationReference(
@@ -205,18 +209,43 @@ class Connector:
         """
         if _QUEUED.get():
             return await self._retried(label, tenant, conversation, call)
+        behind = self._waiting.get(conversation) if conversation else None
+        if behind is not None and can_wait_in_background:
+            # An earlier answer to this conversation is still being retried: this one
+            # goes after it, not before.
+            self._later(label, tenant, conversation, call, 0)
+            return None
         try:
             return await self._attempt(label, tenant, conversation, call, 0, INBOUND_WAIT_SECONDS)
         except (_Retry, ConversationBusy) as exc:
             if not can_wait_in_background:
                 raise TeamsBusy("Teams is busy just now; try again in a moment") from exc
-            first = 1 if isinstance(exc, _Retry) else 0
-            task = asyncio.create_task(
-                self._in_background(label, tenant, conversation, call, first)
-            )
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+            self._later(label, tenant, conversation, call, 1 if isinstance(exc, _Retry) else 0)
             return None
+
+    def _later(
+        self,
+        label: str,
+        tenant: str,
+        conversation: str | None,
+        call: Callable[[], Awaitable[T]],
+        first: int,
+    ) -> None:
+        """Go on with an answer's call in the background, after the conversation's others."""
+        behind = self._waiting.get(conversation) if conversation else None
+        task = asyncio.create_task(
+            self._in_background(label, tenant, conversation, call, first, behind)
+        )
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        if conversation:
+            self._waiting[conversation] = task
+
+            def done(finished: asyncio.Task[Any]) -> None:
+                if self._waiting.get(conversation) is finished:
+                    del self._waiting[conversation]
+
+            task.add_done_callback(done)
 
     async def _in_background(
         self,
@@ -225,17 +254,21 @@ class Connector:
         conversation: str | None,
         call: Callable[[], Awaitable[T]],
         first: int,
+        behind: asyncio.Task[Any] | None,
     ) -> None:
         """An answer's remaining attempts, after the request it answers has returned."""
+        if behind is not None:
+            await asyncio.gather(behind, return_exceptions=True)
         with delivering_queued():
             try:
-                while True:
+                for _ in range(BACKGROUND_ROUNDS):
                     try:
                         await self._retried(label, tenant, conversation, call, first)
                         return
                     except DeliveryDeferred as exc:  # nobody waits on it: wait here
                         await self.pacer.sleep(exc.retry_after)
                         first = 0
+                logger.warning("Teams kept refusing %s after its answer; given up", label)
             except Exception:  # noqa: BLE001 - nobody is left to tell; logged
                 logger.exception("Teams %s could not be delivered after its answer", label)
 

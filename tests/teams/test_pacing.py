@@ -212,10 +212,14 @@ def test_an_answer_is_never_retried_while_the_persons_request_waits(
     paced.post(activity(paced.connector.service_url, "jargon CAC", ALICE, personal(ALICE)))
     assert len(paced.connector.sent()) == before + 1
     assert [round(wait) for wait in virtual_time.held] == [30]
+    # Her next command's answer waits behind the first, rather than overtaking it.
+    paced.post(activity(paced.connector.service_url, "jargon API", ALICE, personal(ALICE)))
+    assert len(paced.connector.sent()) == before + 1
 
     virtual_time.release()
     deadline = time.monotonic() + 10
-    while len(paced.connector.sent()) < before + 2 and time.monotonic() < deadline:
+    while len(paced.connector.sent()) < before + 3 and time.monotonic() < deadline:
         time.sleep(0.01)
-    delivered = paced.connector.sent()[before + 1]
-    assert "CAC" in card_text(delivered.card)
+    first, second = paced.connector.sent()[before + 1 :]
+    assert "Customer acquisition cost" in card_text(first.card)
+    assert "A defined way for one piece of software" in card_text(second.card)
