@@ -365,9 +365,13 @@ def _days_off(ctx: CommandContext, view: StandupView) -> list[Block]:
     days = [
         (day, name)
         for day, name in holiday_calendars.holidays_between(view.weekly.calendars, today, last)
-        if day.weekday() in view.weekly.weekdays
+        if day.weekday() in view.weekly.weekdays and view.weekly.start_on(day) > ctx.now
     ]
-    days += [(day, "skipped") for day in view.skipped if today <= day <= last]
+    days += [
+        (day, "skipped")
+        for day in view.skipped
+        if today <= day <= last and view.weekly.start_on(day) > ctx.now
+    ]
     if not view.weekly.calendars and not days:
         return []
     shown = "; ".join(f"{day:%a %d %b} ({name})" for day, name in sorted(days))
@@ -572,14 +576,14 @@ def holidays(ctx: CommandContext, number: int, codes: str) -> Reply:
         for day, name in holiday_calendars.holidays_between(
             view.weekly.calendars, today, today + timedelta(days=366)
         )
-        if day.weekday() in view.weekly.weekdays
+        if day.weekday() in view.weekly.weekdays and view.weekly.start_on(day) > ctx.now
     ][:HOLIDAYS_SHOWN]
     lines = [text(f"{day:%a %d %b %Y}: ", name) for day, name in upcoming]
     return replies.message(
         *([done] if done else []),
         text(
-            bold(f"{view.name} does not run on"),
-            f" ({', '.join(view.weekly.calendars)}, on its days, next 12 months)",
+            bold(f"{view.name} does not run on these holidays"),
+            f" of {', '.join(view.weekly.calendars)} (on its days, in the next 12 months):",
         ),
         replies.join_lines(lines) if lines else text("No holiday on its days in the next year."),
         text("People on a holiday of their own region (/bridge region) are not asked that day."),
