@@ -265,8 +265,19 @@ async def deliver_digest_update(occurrence: ClaimedOccurrence, scheduler: Schedu
             raise MessageGone("this notifier cannot update a message")
         await update(occurrence.workspace_id, posted.channel_ref, posted.message_ref, reply)
     except MessageGone as exc:
+        if not await asyncio.to_thread(_still_open, deps, view, local_date):
+            # A digest of a round long over (forget-me updates it) is not brought back.
+            logger.info("digest of %s is gone (%s); its round is over", view.id, exc)
+            return
         logger.info("digest of %s is gone (%s); posting it again", occurrence.subject_ref, exc)
         await _post_digest(scheduler, occurrence, view, reply)
+
+
+def _still_open(deps: Deps, view: StandupView, local_date: date) -> bool:
+    """Whether the round still takes answers (its next round has not started)."""
+    with deps.session_factory() as session:
+        window = standups.answer_window(session=session, view=view, local_date=local_date)
+    return window is not None and deps.clock() < window.closes
 
 
 async def deliver_nudge_dm(

@@ -23,8 +23,8 @@ from bot.commands.standup import (
 )
 from bot.deps import Deps, build_deps
 from bot.models import BoardPost, Occurrence, OccurrenceStatus, Side, StandupAnswer
-from bot.replies import Buttons, Reply
 from bot.notify import MessageGone
+from bot.replies import Buttons, Reply
 from bot.router import Caller, FormInvalid, RequestScope, run_action, run_command, run_form
 from bot.services import availability, occurrences, people, standups, workspaces
 from bot.services.occurrences import DEFAULT_LEASE
@@ -529,6 +529,37 @@ def test_a_deleted_digest_is_posted_again_with_the_late_answer_and_updated_from_
     (updated,) = notifier.updated
     assert updated.message_ref == f"msg-{notifier._posted}"  # the digest posted again
     assert "Late, and changed" in updated.text
+
+
+def forget(deps: Deps, user: str, now: datetime) -> None:
+    with deps.session_factory.begin() as session:
+        deps.router.privacy.forget(session=session, workspace_id=WS, user_ref=user, now=now)
+
+
+def test_forget_me_takes_the_person_out_of_the_digests_that_named_them(
+    deps: Deps, notifier: RecordingNotifier, scheduler: Scheduler
+) -> None:
+    async_round_with_digest(deps, scheduler, notifier)
+
+    forget(deps, "U0ANN", at(MON, 11))  # her answers are in Monday's digest
+    tick(scheduler, at(MON, 11))
+    (updated,) = notifier.updated
+    assert "U0ANN" not in updated.text and "On time" not in updated.text
+    assert updated.text.endswith("Didn't answer: @U0BEN")
+    forget(deps, "U0BEN", at(MON, 12))  # named among those who did not answer
+    tick(scheduler, at(MON, 12))
+    assert "U0BEN" not in notifier.updated[-1].text
+
+    # Once the next round has started, a digest someone deleted is not brought back.
+    notifier.update_failures = [MessageGone("message_not_found")]
+    with deps.session_factory.begin() as session:
+        view = standups.get(session=session, workspace_id=WS, number=1)
+        standups.queue_digest_update(session=session, view=view, local_date=MON, now=at(TUE, 9))
+    tick(scheduler, at(TUE, 9))
+    assert [
+        s for s in notifier.take() if s.conversation_ref == CHANNEL and "Monday" in s.text
+    ] == []
+    assert statuses(deps, standups.DIGEST_UPDATE)[-1] == OccurrenceStatus.SENT.value
 
 
 def test_a_late_answer_before_the_digest_went_out_is_in_it_and_posts_nothing_more(
