@@ -10,6 +10,7 @@ answers with in a dialog. Nothing is posted in the conversation.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from functools import partial
@@ -111,7 +112,9 @@ async def handle_message_action(
         text = message_text(value.message_payload)
         if not text:
             return notice(NO_TEXT)
-        await runtime.remember(turn)
+        # The person, not the conversation: a message action works in chats bridgebot
+        # was never added to, where it could not post later.
+        await runtime.remember(dataclasses.replace(turn, channel_ref=None))
         scope = runtime.request_scope(runtime.caller(turn), turn.channel_ref)
         reply = await asyncio.to_thread(run_action, scope, action.action_id, text)
         card, _ = await runtime.render(

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
+
 from bot.commands import build_router
 from bot.commands.glossary import GLOSSARY_EXPLAIN
+from bot.deps import Deps
 from handlers.teams.manifest import manifest, message_extension
-from tests.teams.activities import APP_ID, message_action, personal
+from handlers.teams.models import TeamsConversation
+from tests.teams.activities import APP_ID, group_chat, message_action, personal
 from tests.teams.conftest import ALICE, SHARED, Teams, card_text
 
 CARD = "application/vnd.microsoft.card.adaptive"
@@ -57,6 +61,16 @@ def test_explain_jargon_on_a_channel_message_answers_in_a_private_dialog(teams: 
     assert "CAC" in shown and "API" in shown
     # A dialog is the chooser's alone: nothing was posted in the channel, or anywhere.
     assert teams.connector.sent() == []
+
+
+def test_a_chat_bridgebot_is_not_in_is_not_remembered_as_a_place_to_post(
+    teams: Teams, teams_deps: Deps
+) -> None:
+    chat = group_chat("19:never-added-0000000000@thread.v2", name="Lunch")
+    explain(teams, "<p>Our CAC</p>", place=chat)
+    with teams_deps.session_factory() as session:
+        kinds = dict(session.execute(select(TeamsConversation.ref, TeamsConversation.kind)).all())
+    assert kinds == {ALICE.aad: "person"}
 
 
 def test_a_message_without_glossary_terms_says_so(teams: Teams) -> None:
