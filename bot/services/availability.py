@@ -10,7 +10,7 @@ where they are, not where the server is.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -184,17 +184,37 @@ def unavailable_at(
     Returns:
         user_ref -> Unavailability, as unavailable_on.
     """
-    refs = list(dict.fromkeys(user_refs))
+    return unavailable_at_each(
+        session=session, workspace_id=workspace_id, asks=[(user_refs, moment)]
+    )[0]
+
+
+def unavailable_at_each(
+    *,
+    session: Session,
+    workspace_id: str,
+    asks: Sequence[tuple[Collection[str], datetime]],
+) -> list[dict[str, Unavailability]]:
+    """`unavailable_at` for many (people, moment) of one workspace in three queries: one
+    result per ask, in order (a tick expanding many stand-ups' rounds at once)."""
+    refs = list(dict.fromkeys(user_ref for user_refs, _ in asks for user_ref in user_refs))
     if not refs:
-        return {}
+        return [{} for _ in asks]
     people = availability_of(session=session, workspace_id=workspace_id, user_refs=refs)
-    days = {user_ref: people[user_ref].local_date(moment) for user_ref in refs}
-    periods = _time_off(session, workspace_id, refs, min(days.values()), max(days.values()))
-    found = {}
-    for user_ref in refs:
-        why = _why(people[user_ref], periods.get(user_ref, []), days[user_ref])
-        if why is not None:
-            found[user_ref] = why
+    days = [
+        {user_ref: people[user_ref].local_date(moment) for user_ref in user_refs}
+        for user_refs, moment in asks
+    ]
+    every_day = [day for of_ask in days for day in of_ask.values()]
+    periods = _time_off(session, workspace_id, refs, min(every_day), max(every_day))
+    found: list[dict[str, Unavailability]] = []
+    for of_ask in days:
+        why_of_ask = {}
+        for user_ref, day in of_ask.items():
+            why = _why(people[user_ref], periods.get(user_ref, []), day)
+            if why is not None:
+                why_of_ask[user_ref] = why
+        found.append(why_of_ask)
     return found
 
 

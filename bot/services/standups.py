@@ -795,19 +795,11 @@ def fan_out_many(
     views = get_many(session=session, keys=[f.standup_key for f in fan_outs])
     planned: list[occurrences.PlannedDelivery] = []
     results: list[tuple[StandupView | None, int]] = []
-    for f in fan_outs:
+    # Nobody on time off or on a holiday of their own region that day is asked or
+    # reminded, while the round goes on for the others.
+    available = _available_people(session, fan_outs, views)
+    for f, people in zip(fan_outs, available, strict=True):
         view = views.get(f.standup_key)
-        people = participants(session=session, view=view) if view is not None else []
-        if people and view is not None:
-            # Nobody on time off or on a holiday of their own region that day is asked
-            # or reminded, while the round goes on for the others.
-            away = availability.unavailable_at(
-                session=session,
-                workspace_id=f.workspace_id,
-                user_refs=people,
-                moment=view.weekly.start_on(date.fromisoformat(f.payload["local_date"])),
-            )
-            people = [person for person in people if person not in away]
         if view is not None and f.kind == NUDGE_FANOUT:
             people = to_nudge(session=session, view=view, payload=f.payload, moment=f.due_at)
         target = FAN_OUT_TARGETS[f.kind]
@@ -825,6 +817,32 @@ def fan_out_many(
         results.append((view, len(people)))
     occurrences.schedule_many(session=session, deliveries=planned)
     return results
+
+
+def _available_people(
+    session: Session,
+    fan_outs: Sequence[FanOut],
+    views: dict[tuple[str, int], StandupView],
+) -> list[list[str]]:
+    """For each fan-out, its stand-up's people who are not away at its round's start:
+    read together for each workspace, so a tick expanding many rounds stays a few queries."""
+    asks: dict[str, list[tuple[int, list[str], datetime]]] = {}
+    for index, f in enumerate(fan_outs):
+        view = views.get(f.standup_key)
+        if view is not None:
+            start = view.weekly.start_on(date.fromisoformat(f.payload["local_date"]))
+            people = participants(session=session, view=view)
+            asks.setdefault(f.workspace_id, []).append((index, people, start))
+    available: list[list[str]] = [[] for _ in fan_outs]
+    for workspace_id, of_workspace in asks.items():
+        found = availability.unavailable_at_each(
+            session=session,
+            workspace_id=workspace_id,
+            asks=[(people, start) for _, people, start in of_workspace],
+        )
+        for (index, people, _), away in zip(of_workspace, found, strict=True):
+            available[index] = [person for person in people if person not in away]
+    return available
 
 
 FAN_OUT_TARGETS = {
