@@ -11,7 +11,10 @@ config = context.config
 target_metadata: list[MetaData] = schema_metadata()
 
 # Several instances may start at once; on PostgreSQL an advisory lock makes them
-# take turns so only one applies a migration.
+# take turns so only one applies a migration. It is a transaction's lock, taken before
+# Alembic reads the database's revision and let go at commit or rollback: it also holds
+# through PgBouncer in transaction mode, where a session's lock could be taken on one
+# server connection and released on another (or never).
 MIGRATION_LOCK_ID = 7_240_519
 
 
@@ -25,10 +28,7 @@ def run_migrations_online() -> None:
         )
     with engine.connect() as connection:
         is_postgres = connection.dialect.name == "postgresql"
-        if is_postgres:
-            connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": MIGRATION_LOCK_ID})
-            connection.commit()
-        else:
+        if not is_postgres:
             _sqlite_foreign_keys(connection, enforced=False)
             # SQLite: take the write lock (BEGIN IMMEDIATE) before Alembic reads which
             # revision the database is at, so instances starting together take turns.
@@ -41,17 +41,16 @@ def run_migrations_online() -> None:
                 compare_type=True,
             )
             with context.begin_transaction():
+                if is_postgres:
+                    connection.execute(
+                        text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID}
+                    )
                 context.run_migrations()
             if not is_postgres:
                 _check_sqlite_foreign_keys(connection)
             connection.commit()
         finally:
-            if is_postgres:
-                connection.execute(
-                    text("SELECT pg_advisory_unlock(:id)"), {"id": MIGRATION_LOCK_ID}
-                )
-                connection.commit()
-            else:
+            if not is_postgres:
                 connection.rollback()  # after a failure: the pragma needs no transaction open
                 _sqlite_foreign_keys(connection, enforced=True)
 
