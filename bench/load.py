@@ -3,10 +3,14 @@
 Starts `bridgebot run` (HTTP mode, one uvicorn process) on PostgreSQL with a 5,000-term
 glossary and a fake Slack Web API, then sends signed slash commands at rising rates
 (open loop: requests leave on schedule whether or not earlier ones were answered).
-It prints, per rate, the acknowledgement latency p50/p99, errors and the server's
-memory, and the highest rate whose p99 stays under 300 ms.
+It prints, per rate, the acknowledgement latency p50/p99, how late answers come (p99 and
+worst), how many commands were shed ("bridgebot is busy" at the acknowledgement), errors
+and the server's memory, and the highest rate whose p99 stays under 300 ms; then one
+phase well above capacity, where answers must stay about a second behind at most while
+the rest is shed.
 
     python -m bench.load [--database-url URL] [--rates 50,100,200,300,400] [--seconds 5]
+                         [--workers N] [--overload 2000]
 
 Only 127.0.0.1 is used; every phase is bounded in time. The load generator shares the
 machine's two cores with the server, so the figures are a lower bound.
@@ -177,17 +181,41 @@ def load_glossary(url: str, terms: int) -> list[str]:
     return names
 
 
+def process_tree(pid: int) -> list[int]:
+    """The process and its children (the worker processes of `bridgebot run`)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return [pid, *children]
+
+
 def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time the process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User plus system CPU time the process and its workers have used so far."""
+    total = 0.0
+    for each in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    """Resident memory of the process and its workers."""
+    total = 0.0
+    for each in process_tree(pid):
+        try:
+            lines = Path(f"/proc/{each}/status").read_text().splitlines()
+        except OSError:
+            continue
+        total += sum(int(line.split()[1]) / 1024 for line in lines if line.startswith("VmRSS:"))
+    return total
 
 
 async def wait_healthy(base: str, deadline: float) -> None:
@@ -233,6 +261,8 @@ class Phase:
     errors: int
     unanswered: int
     peak_rss_mb: float
+    shed: int  # refused at the acknowledgement: "bridgebot is busy" (never answered later)
+    behind_ms: list[float]  # the HTTP answer (ack) -> the answer at its response_url
 
 
 async def run_rate(
@@ -244,8 +274,10 @@ async def run_rate(
     heavier client (httpx was tried) saturates its own core before the server does.
     """
     sent_at: dict[str, float] = {}
+    acked_at: dict[str, float] = {}
     latencies: list[float] = []
     errors = 0
+    shed = 0
     peak = 0.0
     total = int(rate * seconds)
     prepared = signed_requests(slack, names, rate, total)
@@ -254,14 +286,18 @@ async def run_rate(
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as client:
 
         async def one(n: int, body: str, headers: dict[str, str]) -> None:
-            nonlocal errors
-            sent_at[f"{rate}-{n}"] = time.monotonic()
+            nonlocal errors, shed
+            key = f"{rate}-{n}"
+            sent_at[key] = time.monotonic()
             started = time.perf_counter()
             try:
                 async with client.post(
                     f"{base}/slack/events", data=body, headers=headers
                 ) as response:
-                    await response.read()
+                    if b"bridgebot is busy" in await response.read():
+                        shed += 1
+                        del sent_at[key]  # refused at once: no answer will follow
+                    acked_at[key] = time.monotonic()
                     if response.status != 200:
                         errors += 1
             except (TimeoutError, aiohttp.ClientError):
@@ -286,7 +322,24 @@ async def run_rate(
             async with client.get(f"{slack}/answered") as response:
                 answered.update(await response.json())
     answers = [(answered[key] - sent) * 1000 for key, sent in sent_at.items() if key in answered]
-    return Phase(latencies, answers, errors, len(sent_at) - len(answers), peak)
+    behind = [
+        (answered[key] - acked_at[key]) * 1000
+        for key in sent_at
+        if key in answered and key in acked_at
+    ]
+    return Phase(latencies, answers, errors, len(sent_at) - len(answers), peak, shed, behind)
+
+
+def print_phase(rate: int, phase: Phase, cpu_ms: float) -> None:
+    acks, answers = phase.acks_ms, phase.answers_ms or [float("nan")]
+    print(
+        f"{rate:>7} {len(acks):>6} {phase.errors + phase.unanswered:>6} {phase.shed:>6} "
+        f"{percentile(acks, 0.5):>8.1f} {percentile(acks, 0.99):>8.1f} {max(acks):>8.1f} "
+        f"{percentile(answers, 0.5):>10.1f} {percentile(answers, 0.99):>10.1f} "
+        f"{max(answers):>10.1f} {max(phase.behind_ms or [float('nan')]):>14.1f} "
+        f"{phase.peak_rss_mb:>7.0f} {cpu_ms:>10.2f}",
+        flush=True,
+    )
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -320,16 +373,21 @@ async def main_async(args: argparse.Namespace) -> None:
             BRIDGEBOT_PORT=str(bot_port),
             LOG_LEVEL="WARNING",
         )
-        server = subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, cwd=workdir)
+        if args.workers:
+            env["BRIDGEBOT_WORKERS"] = str(args.workers)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "handlers.cli", "run"], env=env, cwd=workdir
+        )
         await wait_healthy(base, time.monotonic() + 60)
-        # Warm up: the first lookup builds the workspace's glossary index.
-        await run_rate(base, slack, names, 20, 1.0, server.pid)
+        # Warm up: the first lookup in each worker builds its glossary index.
+        await run_rate(base, slack, names, 50, 2.0, server.pid)
         await asyncio.sleep(1)
         idle = rss_mb(server.pid)
         print(f"server RSS idle (index built): {idle:.0f} MB")
         print(
-            f"{'rate/s':>7} {'sent':>6} {'errors':>6} {'ack p50':>8} {'ack p99':>8} "
-            f"{'ack max':>8} {'answer p50':>10} {'answer p99':>10} {'RSS MB':>7} {'CPU ms/req':>10}"
+            f"{'rate/s':>7} {'sent':>6} {'errors':>6} {'shed':>6} {'ack p50':>8} {'ack p99':>8} "
+            f"{'ack max':>8} {'answer p50':>10} {'answer p99':>10} {'answer max':>10} "
+            f"{'behind ack max':>14} {'RSS MB':>7} {'CPU ms/req':>10}"
         )
         best = 0
         at_50: Phase | None = None
@@ -338,17 +396,11 @@ async def main_async(args: argparse.Namespace) -> None:
             phase = await run_rate(base, slack, names, rate, args.seconds, server.pid)
             sent = len(phase.acks_ms)
             cpu_ms = (cpu_seconds(server.pid) - cpu_before) * 1000 / max(1, sent)
-            acks, answers = phase.acks_ms, phase.answers_ms or [float("nan")]
-            print(
-                f"{rate:>7} {sent:>6} {phase.errors + phase.unanswered:>6} "
-                f"{percentile(acks, 0.5):>8.1f} {percentile(acks, 0.99):>8.1f} {max(acks):>8.1f} "
-                f"{percentile(answers, 0.5):>10.1f} {percentile(answers, 0.99):>10.1f} "
-                f"{phase.peak_rss_mb:>7.0f} {cpu_ms:>10.2f}",
-                flush=True,
-            )
+            acks = phase.acks_ms
+            print_phase(rate, phase, cpu_ms)
             if rate == 50:
                 at_50 = phase
-            clean = phase.errors == 0 and phase.unanswered == 0
+            clean = phase.errors == 0 and phase.unanswered == 0 and phase.shed == 0
             if percentile(acks, 0.99) < TARGET_P99_MS and clean:
                 best = rate
             elif rate > 50:
@@ -366,6 +418,18 @@ async def main_async(args: argparse.Namespace) -> None:
                 f"{percentile(at_50.answers_ms, 0.99):.1f} ms"
             )
         print("errors count failed requests and requests never answered at their response_url")
+        await asyncio.sleep(2)
+        cpu_before = cpu_seconds(server.pid)
+        phase = await run_rate(base, slack, names, args.overload, args.seconds, server.pid)
+        cpu_ms = (cpu_seconds(server.pid) - cpu_before) * 1000 / max(1, len(phase.acks_ms))
+        print(f"above capacity, {args.overload}/s for {args.seconds:.0f} s:")
+        print_phase(args.overload, phase, cpu_ms)
+        behind = phase.behind_ms or [float("nan")]
+        print(
+            f"answers came at most {max(behind):.0f} ms after their acknowledgement (p99 "
+            f"{percentile(behind, 0.99):.0f} ms); {phase.shed} of {len(phase.acks_ms)} "
+            f'commands shed with "bridgebot is busy"'
+        )
     finally:
         if server is not None:
             server.terminate()
@@ -383,6 +447,12 @@ def main() -> None:
     parser.add_argument("--terms", type=int, default=5000)
     parser.add_argument("--rates", default="25,50,100,200,300,400,600")
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument(
+        "--workers", type=int, default=0, help="BRIDGEBOT_WORKERS (default: one per core)"
+    )
+    parser.add_argument(
+        "--overload", type=int, default=2000, help="the rate of the phase above capacity"
+    )
     args = parser.parse_args()
     args.rates = [int(rate) for rate in args.rates.split(",")]
     asyncio.run(main_async(args))
