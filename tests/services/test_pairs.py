@@ -29,27 +29,40 @@ def setup(deps: Deps, marketing: int, it: int) -> list[str]:
     return refs
 
 
-def test_rounds_on_the_database_bring_no_repeat_while_unused_partners_remain(deps: Deps) -> None:
-    setup(deps, 5, 5)
+def test_twelve_rounds_on_the_database_bring_no_repeat_while_unused_partners_remain(
+    deps: Deps,
+) -> None:
+    setup(deps, 12, 12)
     seen: set[frozenset[str]] = set()
-    for number in range(5):
+    for number in range(12):
         with deps.session_factory.begin() as session:
             result = pairs.run_round(
                 session=session, workspace_id=WS, slot=FIRST + timedelta(weeks=2 * number)
             )
         made = {frozenset(seat.user_ref for seat in pair.seats) for pair in result.pairs}
-        assert len(made) == 5
+        assert len(made) == 12
         assert not made & seen, f"a repeat in round {number + 1}"
         seen |= made
-    assert len(seen) == 25  # everyone met every partner of the other side once
+    assert len(seen) == 144  # everyone met every partner of the other side once
 
     with deps.session_factory() as session:
         history, sat_out = pairs.history(
-            session=session, workspace_id=WS, before=FIRST + timedelta(weeks=10)
+            session=session, workspace_id=WS, before=FIRST + timedelta(weeks=24)
         )
-    assert set(history.last_met.values()) == {1, 2, 3, 4, 5}
+    assert set(history.last_met.values()) == set(range(1, 13))
     assert set(history.times_met.values()) == {1}
     assert sat_out == set()
+
+
+def test_who_sat_out_one_round_is_paired_in_the_next(deps: Deps) -> None:
+    setup(deps, 6, 2)  # room for 4 marketers a round (two trios): 2 sit out
+    with deps.session_factory.begin() as session:
+        first = pairs.run_round(session=session, workspace_id=WS, slot=FIRST)
+    with deps.session_factory.begin() as session:
+        second = pairs.run_round(session=session, workspace_id=WS, slot=FIRST + timedelta(weeks=2))
+    assert len(first.left_out) == 2 and len(second.left_out) == 2
+    assert not set(first.left_out) & set(second.left_out)
+    assert all(len(pair.seats) == 3 for pair in first.pairs + second.pairs)
 
 
 def test_a_round_run_twice_is_the_same_round(deps: Deps) -> None:
