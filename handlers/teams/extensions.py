@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 OTHER_TENANT = "This bridgebot serves another organisation."
 UNKNOWN_ACTION = "bridgebot no longer offers that action; update the app in Teams."
 NO_TEXT = "That message has no text to explain (only pictures or a card)."
+MAX_TEXT = 40_000
 # Tags after which a reader sees a new line.
 BREAKS = {"br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote"}
 
@@ -73,7 +74,8 @@ def message_text(message: Message | None) -> str:
         parser.close()
         content = "".join(parser.parts)
     lines = (" ".join(line.split()) for line in strip_invisible(content).splitlines())
-    return "\n".join(line for line in lines if line)
+    # A Teams message holds about 28,000 characters: more is not a message a person wrote.
+    return "\n".join(line for line in lines if line)[:MAX_TEXT]
 
 
 def register(app: App, runtime: TeamsRuntime) -> None:
