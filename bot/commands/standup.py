@@ -844,7 +844,15 @@ def submit_answers(ctx: CommandContext, values: dict[str, str], metadata: str) -
         ),
     )
     until = f"{window.closes.astimezone(view.weekly.zone):%a %d %b %H:%M} ({view.weekly.timezone})"
-    if window.is_late(ctx.now):
+    if window.is_late(ctx.now) and not _digest_shown(ctx, standup_id, local_date):
+        said = text(
+            "Thanks! Your answers for ",
+            bold(view.name),
+            f" on {local_date:%A %d %B} are saved. That round's digest was never posted "
+            "(bridgebot was not running at the time), so they are shown nowhere else; "
+            f"you can change them until the next round starts, {until}.",
+        )
+    elif window.is_late(ctx.now):
         said = text(
             "Thanks! The digest of ",
             bold(view.name),
@@ -869,6 +877,19 @@ def submit_answers(ctx: CommandContext, values: dict[str, str], metadata: str) -
     ]
     # A late answer or an edit queued an update of the digest: send it now.
     return Reply(blocks=tuple(blocks), wake_scheduler=window.is_late(ctx.now))
+
+
+def _digest_shown(ctx: CommandContext, standup_id: int, local_date: date) -> bool:
+    """Whether the round's digest was posted, or is being posted (not missed)."""
+    key = (ctx.workspace_id, standup_id, local_date)
+    return bool(
+        standups.posted_digest(
+            session=ctx.session, workspace_id=key[0], standup_id=key[1], local_date=key[2]
+        )
+        or standups.digest_coming(
+            session=ctx.session, workspace_id=key[0], standup_id=key[1], local_date=key[2]
+        )
+    )
 
 
 def share_answer(ctx: CommandContext, value: str) -> Reply:

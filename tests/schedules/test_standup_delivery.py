@@ -562,6 +562,23 @@ def test_forget_me_takes_the_person_out_of_the_digests_that_named_them(
     assert statuses(deps, standups.DIGEST_UPDATE)[-1] == OccurrenceStatus.SENT.value
 
 
+def test_a_late_answer_to_a_round_whose_digest_was_missed_says_so_and_posts_nothing(
+    deps: Deps, notifier: RecordingNotifier, scheduler: Scheduler
+) -> None:
+    view = create(deps, mode="async", participants="U0ANN,U0BEN")
+    tick(scheduler, NOW)
+    tick(scheduler, at(MON, 8, 30))
+    notifier.take()
+    tick(scheduler, at(MON, 11, 1))  # down from 10:30: past the grace period, missed
+
+    thanks = submit(deps, "U0BEN", f"{view.id}:{MON.isoformat()}", ["Late", "", ""], at(MON, 12))
+
+    assert "That round's digest was never posted" in thanks.fallback
+    tick(scheduler, at(MON, 12))
+    assert notifier.take() == [] and notifier.updated == []
+    assert statuses(deps, standups.DIGEST)[0] == OccurrenceStatus.MISSED.value  # Monday's
+
+
 def test_a_late_answer_before_the_digest_went_out_is_in_it_and_posts_nothing_more(
     deps: Deps, notifier: RecordingNotifier, scheduler: Scheduler
 ) -> None:
