@@ -5,8 +5,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+from sqlalchemy import delete, text
+
+from bot.db import make_engine, make_session_factory
 from bot.deps import Deps
-from bot.services import pulse_trends
+from bot.migrate import upgrade
+from bot.models import PulseAnswer, PulsePoll
+from bot.services import pulse, pulse_trends
 from tests.services.test_pulse import OTHER_WS, SLOT, WS, close, open_poll, seed, users, vote
 from tests.services.test_pulse_questions import MIRRORED, choose
 
@@ -82,3 +88,85 @@ def test_each_question_is_followed_by_its_id_with_hidden_figures_left_out(deps: 
         (first.id, 4, 100.0),
         (second.id, 4, 100.0),
     ]
+
+
+def test_a_closed_pulse_keeps_the_counts_its_answers_give(deps: Deps) -> None:
+    seed(deps, marketing=MARKETING, it=IT)
+    poll = open_poll(deps)
+    answer(deps, poll.id, MARKETING, 5, 0, 0)
+    answer(deps, poll.id, IT[:3], 2, 1, 0)
+    with deps.session_factory() as session:
+        live = pulse.results(session=session, workspace_id=WS, poll_id=poll.id)
+    close(deps, poll.id)
+    with deps.session_factory() as session:
+        row = session.get(PulsePoll, poll.id)
+        assert row is not None and row.tally is not None
+        assert row.tally["respondents"] == {"marketing": 4, "it": 3}
+        kept = pulse.results(session=session, workspace_id=WS, poll_id=poll.id)
+        # Answers gone from the table (they never go once closed) would show if read live.
+        session.execute(delete(PulseAnswer).where(PulseAnswer.poll_id == poll.id))
+        again = pulse.results(session=session, workspace_id=WS, poll_id=poll.id)
+    assert kept.questions == live.questions == again.questions
+    assert kept.response_rate == live.response_rate
+
+
+@pytest.mark.parametrize("fresh_database_url", ["sqlite", "postgresql"], indirect=True)
+def test_upgrading_keeps_the_counts_of_pulses_closed_before(fresh_database_url: str) -> None:
+    engine = make_engine(fresh_database_url)
+    at = "2026-03-02 10:00:00"
+    try:
+        upgrade(engine, "0020")
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO workspaces (id, platform, created_at) VALUES (:ws, 'slack', :at)"
+                ),
+                {"ws": WS, "at": at},
+            )
+            for poll_id, status in ((1, "closed"), (2, "open")):
+                connection.execute(
+                    text(
+                        "INSERT INTO pulse_polls (id, workspace_id, kind, slot, questions, "
+                        "options, status, opened_at, invited) VALUES (:id, :ws, 'weekly', :at, "
+                        "'[\"q\"]', '[]', :status, :at, '{}')"
+                    ),
+                    {
+                        "id": poll_id,
+                        "ws": WS,
+                        "at": f"2026-03-0{poll_id} 10:00:00",
+                        "status": status,
+                    },
+                )
+                for voter, side, value in (("h1", "it", 4), ("h2", "it", 4), ("h3", None, 2)):
+                    connection.execute(
+                        text(
+                            "INSERT INTO pulse_answers (workspace_id, poll_id, voter_hash, side, "
+                            "question, value, updated_at) VALUES (:ws, :poll, :voter, :side, 0, "
+                            ":value, :at)"
+                        ),
+                        {
+                            "ws": WS,
+                            "poll": poll_id,
+                            "voter": voter,
+                            "side": side,
+                            "value": value,
+                            "at": at,
+                        },
+                    )
+                    connection.execute(
+                        text(
+                            "INSERT INTO pulse_respondents (poll_id, voter_hash, workspace_id, "
+                            "side) VALUES (:poll, :voter, :ws, :side)"
+                        ),
+                        {"ws": WS, "poll": poll_id, "voter": voter, "side": side},
+                    )
+        upgrade(engine)
+        with make_session_factory(engine)() as session:
+            closed, still_open = session.get(PulsePoll, 1), session.get(PulsePoll, 2)
+            assert closed is not None and still_open is not None
+            assert closed.tally is not None
+            assert sorted(closed.tally["answers"], key=str) == [[0, "it", 4, 2], [0, None, 2, 1]]
+            assert closed.tally["respondents"] == {"it": 2, "none": 1}
+            assert still_open.tally is None  # counted when it closes
+    finally:
+        engine.dispose()
