@@ -31,6 +31,7 @@ def view_of(
     mode: str = "meeting",
     call_link: str | None = "https://meet.example/standup",
     created: datetime = CREATED,
+    calendars: tuple[str, ...] = (),
 ) -> StandupView:
     return StandupView(
         id=7,
@@ -38,7 +39,7 @@ def view_of(
         workspace_id="T0CAL",
         name="Marketing + IT weekly",
         channel_ref="C0CAL",
-        weekly=Weekly(weekdays, at, zone),
+        weekly=Weekly(weekdays, at, zone, calendars),
         mode=mode,
         call_link=call_link,
         questions=("A win to share", "A challenge you face"),
@@ -46,6 +47,7 @@ def view_of(
         both_sides=False,
         reminder_lead=timedelta(minutes=15),
         deadline=timedelta(minutes=90),
+        nudge=None,
         paused=False,
         creator_ref="U0ANN",
         calendar_token="tok-" + "x" * 28,
@@ -136,6 +138,26 @@ def test_expansion_matches_in_new_york_across_its_spring_change() -> None:
     zone = ZoneInfo("America/New_York")
     assert {moment.astimezone(zone).time() for moment in from_calendar} == {time(8, 0)}
     assert "url" not in the_event(standup_calendar(view))
+
+
+def test_public_holidays_are_exdates_and_all_day_notes_naming_them() -> None:
+    """On GB's calendar (Mondays, Wednesdays and Fridays): Christmas Day (a Friday) and
+    Boxing Day observed on Monday 28 December are left out of the rule, each shown as an
+    all-day note, and the calendar expands to the very dates the bot runs."""
+    view = view_of(calendars=("GB",))
+    ics = standup_calendar(view, now=CREATED)
+    calendar = Calendar.from_ical(ics)
+    event, *notes = calendar.events
+    holidays = {d.date() for d in exdates(event)}
+    assert {date(2026, 12, 25), date(2026, 12, 28), date(2027, 1, 1)} <= holidays
+    assert date(2026, 12, 24) not in holidays  # a Thursday: not one of its days anyway
+    named = {note.decoded("dtstart"): str(note["summary"]) for note in notes}
+    assert named[date(2026, 12, 28)] == "No Marketing + IT weekly: Boxing Day (observed)"
+    assert str(notes[0]["transp"]) == "TRANSPARENT"
+    until = CREATED + timedelta(weeks=20)
+    from_bot = [instant for _, instant in view.weekly.between(CREATED, until)]
+    assert expand(event, until) == from_bot
+    assert datetime(2026, 12, 25, 9, 30, tzinfo=UTC) not in from_bot
 
 
 def test_async_stand_up_lasts_until_its_deadline() -> None:
