@@ -19,6 +19,7 @@ from bot.models import DashboardSession, GlossaryLookup, Person
 from bot.replies import Paragraph, SpanKind, Visibility
 from bot.router import Caller, RequestScope, run_command
 from bot.services import board, dashboard_access, glossary_lookups, pulse, workspaces
+from bot.settings import get_settings
 from handlers.cli import cli
 from handlers.server import create_web_app
 from tests.clock import Clock
@@ -388,9 +389,12 @@ def test_bridgebot_dashboard_link_prints_a_link(
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("BRIDGEBOT_PUBLIC_URL", "https://bridge.example.com")
     monkeypatch.setenv("BRIDGEBOT_ADMINS", "U9")
-
-    printed = CliRunner().invoke(cli, ["dashboard-link", "--workspace", "T1", "--user", "U9"])
-    missing = CliRunner().invoke(cli, ["dashboard-link", "--workspace", "T404", "--user", "U9"])
+    get_settings.cache_clear()  # the command reads the settings of this test's environment
+    try:
+        printed = CliRunner().invoke(cli, ["dashboard-link", "--workspace", "T1", "--user", "U9"])
+        missing = CliRunner().invoke(cli, ["dashboard-link", "--workspace", "T404", "--user", "U9"])
+    finally:
+        get_settings.cache_clear()
 
     assert printed.exit_code == 0, printed.output
     assert re.match(r"https://bridge\.example\.com/dashboard/sign-in/[\w-]{40,}\n", printed.stdout)
