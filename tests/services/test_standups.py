@@ -702,6 +702,20 @@ def test_a_round_closes_at_the_next_usual_day_past_skips_or_an_earlier_run_now(
         assert standups.open_round(session=session, view=again, now=at(WED, 15)) == WED
 
 
+def test_a_round_stays_open_over_a_public_holiday_of_its_calendar(deps: Deps) -> None:
+    """Fridays and Mondays in London: the Spring bank holiday (Monday 25 May 2026) holds
+    no round, so Friday's answers are taken until the next Friday's round starts."""
+    friday, next_friday = date(2026, 5, 22), date(2026, 5, 29)
+    draft = make_draft(mode="async", weekdays="fri,mon", holidays="GB")
+    create(deps, draft, now=at(friday, 6))
+    plan(deps, at(friday, 6))
+    with deps.session_factory() as session:
+        view = standups.get(session=session, workspace_id=WS, number=1)
+        window = standups.answer_window(session=session, view=view, local_date=friday)
+    assert window is not None
+    assert window.closes == at(next_friday, 8, 30)  # 09:30 London
+
+
 def test_the_answer_sheet_marks_late_answers_and_edits_after_the_digest(deps: Deps) -> None:
     draft = make_draft(mode="async", deadline_minutes="60", participants="U0ANN,U0BEN,U0CAT")
     view = create(deps, draft)  # the digest is due at 09:30 UTC
