@@ -3,7 +3,7 @@ region, a DM on the first working day back while it is open, and it stays open f
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 
