@@ -68,17 +68,20 @@ class Year:
 
     def __init__(self) -> None:
         self.rounds: list[Grouping] = []
+        self._latest: dict[frozenset[str], int] = {}  # the round each pair last met in
+        self._times: Counter[frozenset[str]] = Counter()
+
+    def add(self, grouping: Grouping) -> None:
+        for group in grouping.groups:
+            for a, b in combinations(group, 2):
+                key = frozenset((a, b))
+                self._latest[key] = len(self.rounds)
+                self._times[key] += 1
+        self.rounds.append(grouping)
 
     def history(self) -> History:
-        last_met: dict[frozenset[str], int] = {}
-        times: Counter[frozenset[str]] = Counter()
-        for ago, grouping in enumerate(reversed(self.rounds), start=1):
-            for group in grouping.groups:
-                for a, b in combinations(group, 2):
-                    key = frozenset((a, b))
-                    times[key] += 1
-                    last_met.setdefault(key, ago)
-        return History(last_met, dict(times))
+        now = len(self.rounds)
+        return History({key: now - index for key, index in self._latest.items()}, dict(self._times))
 
     def sat_out_last(self) -> set[str]:
         return set(self.rounds[-1].left_out) if self.rounds else set()
@@ -127,7 +130,7 @@ def build_year(candidates: list[Candidate], rounds: int) -> Year:
     for number in range(rounds):
         sat_out = year.sat_out_last()
         pool = [Candidate(c.user_ref, c.side, c.user_ref in sat_out) for c in candidates]
-        year.rounds.append(make_groups(pool, history=year.history(), seed=number))
+        year.add(make_groups(pool, history=year.history(), seed=number))
     return year
 
 
@@ -229,7 +232,7 @@ def small_team_year(rounds: int) -> tuple[float, float]:
             found = cross_meetings(grouping, side)
             meetings += len(found)
             repeats += sum(key in history.times_met for key in found)
-            year.rounds.append(grouping)
+            year.add(grouping)
         shares.append(repeats / meetings)
     return shares[0], shares[1]
 
@@ -247,7 +250,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(
         f"bridge pairs: {args.people:,} people ({counts['marketing']:,} Marketing, "
         f"{counts['it']:,} IT, {counts['other']:,} Other), {args.rounds} rounds of history "
-        f"(a year every two weeks), {os.cpu_count()} CPUs"
+        f"(a year every two weeks), {os.cpu_count()} CPUs, load average "
+        f"{os.getloadavg()[0]:.1f} (wall clock exceeds CPU time when it is above the CPUs)"
     )
     year, wall, _ = timed(lambda: build_year(candidates, args.rounds))
     history = year.history()
