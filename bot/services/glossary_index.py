@@ -378,7 +378,8 @@ class GlossaryIndex:
             else:
                 rest = _mutable_ids(ids)
                 del rest[at]
-                self._postings[token] = (_compact_ids(rest), weights[:at] + weights[at + 1 :])
+                kept = rest if isinstance(rest, array) else _compact_ids(rest)
+                self._postings[token] = (kept, weights[:at] + weights[at + 1 :])
         for token in set(_term_name_tokens(term)):
             remaining = [i for i in self._name_tokens[token] if i != term.id]
             if remaining:
