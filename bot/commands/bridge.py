@@ -103,7 +103,7 @@ def register(router: CommandRouter, config: FeatureConfig) -> None:
                 "/bridge side marketing|it|other: set your side",
                 *time_off.HELP_LINES,
                 "/bridge channel #CHANNEL: the shared channel for wins, challenges and digests (admins)",
-                "/bridge settings: time zone, side labels, pulse audience, digest day, anonymity threshold (admins)",
+                "/bridge settings: time zone, holiday calendar, side labels, pulse audience, digest day, anonymity threshold (admins)",
                 OnlyOn(
                     "/bridge sync: set sides from the Marketing and IT user groups now (admins)",
                     "slack",

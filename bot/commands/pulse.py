@@ -111,6 +111,9 @@ def register(router: CommandRouter, config: FeatureConfig) -> None:
                 "/pulse alerts (admins): when a gap widens or a side stops answering",
                 "/pulse answer 4 4 5 (or 2=4: one question) · /pulse comment TEXT: the weekly pulse",
                 "/pulse vote POLL OPTION · /pulse close POLL: a quick poll, by its number",
+                "Away or on a holiday when the pulse opens (/bridge away, /bridge region)? "
+                "It asks you on your first working day back if that comes before it closes, "
+                "and stays open a day for you; away throughout, you are not asked or counted",
             ),
             handler=lambda ctx, args: handle_pulse(ctx, args, secret_key),
         )
