@@ -63,6 +63,13 @@ def _frame(chart_id: str, title: str, description: str, body: list[str]) -> Mark
     )
 
 
+def _labelled(index: int, count: int, every: int) -> bool:
+    """Every `every`-th label and the last one, leaving out one that would crowd the last."""
+    if index == count - 1:
+        return True
+    return index % every == 0 and count - 1 - index >= every
+
+
 def _axes(labels: list[str], low: float, high: float, unit: str) -> list[str]:
     body = []
     step = (high - low) / 4
@@ -78,7 +85,7 @@ def _axes(labels: list[str], low: float, high: float, unit: str) -> list[str]:
     count = len(labels)
     every = max(1, -(-count // 8))  # at most about eight labels, so they never overlap
     for i, label in enumerate(labels):
-        if i % every and i != count - 1:
+        if not _labelled(i, count, every):
             continue
         x = _x(i, count)
         body.append(
@@ -175,7 +182,7 @@ def bar_chart(
     every = max(1, -(-count // 8))
     body = [b for b in body if 'text-anchor="middle" font-size="11"' not in b]
     for i, label in enumerate(labels):
-        if i % every and i != count - 1:
+        if not _labelled(i, count, every):
             continue
         body.append(
             f'<text x="{LEFT + slot * i + slot / 2:.1f}" y="{HEIGHT - BOTTOM + 16}" '
