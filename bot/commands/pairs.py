@@ -137,8 +137,11 @@ def show_status(ctx: CommandContext) -> Reply:
     if me.latest is not None:
         blocks.append(Paragraph(_latest_line(me.latest, ctx.caller.user_ref, workspace)))
     if me.blocked:
-        names = ", ".join(f"@{ref}" for ref in me.blocked)
-        blocks.append(Note(text(f"Never paired with (only you see this): {names}")))
+        names: list[str | Span] = []
+        for index, ref in enumerate(me.blocked):
+            names += [", "] if index else []
+            names.append(replies.user(ref))
+        blocks.append(Note(text("Never paired with (only you see this): ", *names)))
     blocks.append(
         Buttons((Button("Leave bridge pairs", PAIRS_LEAVE),))
         if me.joined
@@ -311,13 +314,12 @@ def introduction(ctx: CommandContext, pair: PairView, *, recipient: str | None =
     ]
     lines = []
     for starter in pairs.starters(session=ctx.session, workspace_id=ctx.workspace_id, pair=pair):
-        others = pair.others(starter.user_ref)
         if starter.ask_about:
             lines.append(
                 text(
                     replies.user(starter.user_ref),
                     ", ask ",
-                    replies.user(others[0].user_ref),
+                    replies.user(starter.ask_ref),
                     " what ",
                     bold(starter.ask_about),
                     " means in their work",

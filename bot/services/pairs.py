@@ -668,6 +668,7 @@ class Starter:
     user_ref: str
     ask_about: str | None
     explain: str | None
+    ask_ref: str  # whom to ask: someone of the pair from the other side
 
 
 def _terms_by_origin(session: Session, workspace_id: str) -> dict[str, list[str]]:
@@ -700,9 +701,14 @@ def starters(*, session: Session, workspace_id: str, pair: PairView) -> tuple[St
 
     out = []
     for seat in pair.seats:
-        other_worlds = [_world(other.side) for other in pair.others(seat.user_ref)]
-        foreign = next((w for w in other_worlds if w != _world(seat.side)), "general")
-        out.append(Starter(seat.user_ref, pick(foreign), pick(_world(seat.side))))
+        others = pair.others(seat.user_ref)
+        if not others:
+            continue
+        # In a trio, the one of the pair's other side (not the colleague of one's own).
+        ask = next((o for o in others if _world(o.side) != _world(seat.side)), others[0])
+        out.append(
+            Starter(seat.user_ref, pick(_world(ask.side)), pick(_world(seat.side)), ask.user_ref)
+        )
     return tuple(out)
 
 

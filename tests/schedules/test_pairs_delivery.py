@@ -221,7 +221,13 @@ def test_a_round_of_seven_marketing_and_four_it_introduces_each_group_once(
     assert "what Pen test means in their work; explain CAC in return." in marketer
     it_person = next(line for line in some.splitlines() if line.startswith("@U0I"))
     assert "what CAC means in their work; explain Pen test in return." in it_person
+    # In a trio, both marketers are sent to ask the IT person, never each other.
+    for sent in sent_intros:
+        for line in sent.text.splitlines():
+            if line.startswith("@U0M"):
+                assert ", ask @U0I" in line, line
     announcement = [s for s in notifier.sent if s.conversation_ref == CHANNEL]
+
     assert len(announcement) == 1
     assert "4 new pairs of Marketing and IT this round (11 people)" in announcement[0].text
     assert "@U0" not in announcement[0].text  # the channel never learns who met whom
