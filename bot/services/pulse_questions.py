@@ -194,6 +194,7 @@ def add(
     *, session: Session, workspace_id: str, question_ids: list[str], labels: dict[str, str]
 ) -> list[Question]:
     """Add questions at the end of the chosen ones (see `choose`)."""
+    _settings(session, workspace_id)
     current = chosen_ids(session=session, workspace_id=workspace_id)
     for question_id in question_ids:
         wanted = question_id.strip().casefold()
@@ -211,6 +212,7 @@ def remove(
     *, session: Session, workspace_id: str, question_ids: list[str], labels: dict[str, str]
 ) -> list[Question]:
     """Stop asking questions (at least one stays; see `choose`)."""
+    _settings(session, workspace_id)
     current = chosen_ids(session=session, workspace_id=workspace_id)
     for question_id in question_ids:
         wanted = question_id.strip().casefold()
@@ -256,6 +258,7 @@ def create_custom(
     """
     statement = clean_statement(statement)
     texts = (clean_statement(mirror[0]), clean_statement(mirror[1])) if mirror else None
+    _settings(session, workspace_id)
     if texts and texts[0].casefold() == texts[1].casefold():
         raise QuestionRefused("A mirrored pair asks each side something different.")
     existing = available(session=session, workspace_id=workspace_id, labels=labels)
@@ -330,8 +333,13 @@ def delete_custom(*, session: Session, workspace_id: str, question_id: str) -> Q
 
 
 def _settings(session: Session, workspace_id: str) -> WorkspaceSettings:
+    """The settings row, locked until the transaction ends: two admins changing the
+    questions at once take turns, so neither change is lost nor a number given twice
+    (SQLite takes its write lock as the transaction begins)."""
     row = session.execute(
-        select(WorkspaceSettings).where(WorkspaceSettings.workspace_id == workspace_id)
+        select(WorkspaceSettings)
+        .where(WorkspaceSettings.workspace_id == workspace_id)
+        .with_for_update()
     ).scalar_one_or_none()
     if row is None:
         raise Conflict("This workspace has no settings yet; run /bridge once first.")

@@ -4,10 +4,12 @@ of each side about the other, and results that follow a question by its id."""
 from __future__ import annotations
 
 import json
+import threading
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, text, update
+from sqlalchemy.orm import Session
 
 from bot.db import make_engine, make_session_factory
 from bot.deps import Deps
@@ -414,3 +416,42 @@ def test_upgrading_gives_held_pulses_the_ids_of_what_they_asked(fresh_database_u
         assert len(kept) == 5  # every pulse and its questions stay
     finally:
         engine.dispose()
+
+
+def test_two_admins_changing_the_questions_at_once_both_keep_their_change(deps: Deps) -> None:
+    seed(deps)
+    choose(deps, "worked-together")
+    first_has_read = threading.Event()
+    errors: list[BaseException] = []
+
+    def second_admin() -> None:
+        first_has_read.wait(timeout=20)
+        try:
+            with deps.session_factory.begin() as session:
+                pulse_questions.add(
+                    session=session, workspace_id=WS, question_ids=["same-goals"], labels=LABELS
+                )
+                write_in(session, "The second admin's own question.")
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+
+    other = threading.Thread(target=second_admin)
+    other.start()
+    with deps.session_factory.begin() as session:
+        pulse_questions.add(
+            session=session, workspace_id=WS, question_ids=["quick-decisions"], labels=LABELS
+        )
+        write_in(session, "The first admin's own question.")
+        first_has_read.set()
+        other.join(timeout=0.5)  # the second admin waits for this transaction meanwhile
+    other.join(timeout=20)
+    assert errors == []
+    assert chosen_ids(deps)[:3] == ["worked-together", "quick-decisions", "custom-1"]
+    assert sorted(chosen_ids(deps)[3:]) == ["custom-2", "same-goals"]
+
+
+def write_in(session: Session, statement: str) -> None:
+    question = pulse_questions.create_custom(
+        session=session, workspace_id=WS, statement=statement, labels=LABELS
+    )
+    pulse_questions.add(session=session, workspace_id=WS, question_ids=[question.id], labels=LABELS)
