@@ -7,6 +7,7 @@ whichever worker answers the scrape.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import time
@@ -22,6 +23,7 @@ from sqlalchemy import func, select
 from bot.deps import build_deps
 from bot.models import Occurrence, OccurrenceStatus
 from bot.settings import MAX_WORKERS, Settings, describe_validation_error, usable_cores
+from handlers.cli import metrics_shared_by_workers
 from tests.conftest import PG_URL
 from tests.fake_slack import FakeSlack
 from tests.processes import bridgebot_command, clean_env, free_port, stop
@@ -83,6 +85,18 @@ def test_a_bad_worker_count_stops_start_up(tmp_path: Path) -> None:
         "bridgebot: bad setting: BRIDGEBOT_WORKERS: is 4, but SQLite serves with one "
         "worker; use PostgreSQL in DATABASE_URL for more"
     )
+
+
+def test_the_workers_metrics_folder_is_fresh_and_removed_after(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "/somewhere/else")
+    with metrics_shared_by_workers() as folder:
+        assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(folder)
+        assert folder.is_dir() and not any(folder.iterdir())
+        (folder / "counter_123.db").write_bytes(b"a worker's counts")
+    assert not folder.exists()
+    assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == "/somewhere/else"
 
 
 def start_workers(url: str, fake: FakeSlack, workdir: Path, port: int) -> subprocess.Popen[bytes]:
