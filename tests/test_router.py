@@ -274,3 +274,24 @@ def test_a_side_name_wins_over_a_label() -> None:
     labels = {Side.MARKETING: "IT", Side.IT: "Engineering", Side.OTHER: "Other"}
     assert parse_side("it", labels) is Side.IT
     assert parse_side("engineering", labels) is Side.IT
+
+
+def test_warm_ups_run_in_the_background_each_once_and_one_failing_stops_no_other(
+    deps: Deps, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A server starts the warm-ups (building indexes) without waiting for them."""
+    router = CommandRouter()
+    ran: list[str] = []
+
+    def failing(_factory: Any) -> None:
+        ran.append("failing")
+        raise RuntimeError("no database")
+
+    router.warm_ups += [
+        failing,
+        lambda factory: ran.append(f"second {factory is deps.session_factory}"),
+    ]
+    thread = router.start_warm_ups(deps.session_factory)
+    thread.join(10)
+    assert ran == ["failing", "second True"]
+    assert "a warm-up failed; its work is done on first use" in caplog.text
