@@ -394,28 +394,25 @@ def history(*, session: Session, workspace_id: str, before: datetime) -> tuple[H
     last_met: dict[frozenset[str], int] = {}
     times_met: dict[frozenset[str], int] = {}
 
-    def meet(members: list[str], rounds_ago: int) -> None:
-        for index, a in enumerate(members):
-            for b in members[index + 1 :]:
-                key = frozenset((a, b))
-                times = times_met.get(key)
-                if times is None:
-                    times_met[key] = 1
-                    last_met[key] = rounds_ago
-                else:
-                    times_met[key] = times + 1
-                    if rounds_ago < last_met[key]:
-                        last_met[key] = rounds_ago
-
+    # Each seat meets those of its pair read before it (one pass, no per-pair calls).
     current: int | None = None
     members: list[str] = []
     rounds_ago = 0
     for pair_id, round_id, user_ref in rows.all():
         if pair_id != current:
-            meet(members, rounds_ago)
-            current, members, rounds_ago = pair_id, [], ago[round_id]
+            current, members, rounds_ago = pair_id, [user_ref], ago[round_id]
+            continue
+        for other in members:
+            key = frozenset((other, user_ref))
+            times = times_met.get(key)
+            if times is None:
+                times_met[key] = 1
+                last_met[key] = rounds_ago
+            else:
+                times_met[key] = times + 1
+                if rounds_ago < last_met[key]:
+                    last_met[key] = rounds_ago
         members.append(user_ref)
-    meet(members, rounds_ago)
     sat_out = set(
         session.execute(
             select(PairSeat.user_ref).where(
