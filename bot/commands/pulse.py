@@ -66,7 +66,7 @@ USAGE = (
     " | OPTION … | export | answer 4 4 5 | comment TEXT | vote POLL OPTION | close POLL]"
 )
 QUESTIONS_USAGE = (
-    "/pulse questions [bank | add ID … | remove ID … | set ID … | custom STATEMENT"
+    "/pulse questions [bank | choose | add ID … | remove ID … | set ID … | custom STATEMENT"
     " | custom TITLE | FOR MARKETING | FOR IT | delete ID]"
 )
 ALERTS_USAGE = "/pulse alerts [gap POINTS | rate PERCENT | channel on|off | me on|off]"
@@ -79,6 +79,8 @@ PULSE_VOTE = "pulse_vote"
 PULSE_COMMENT = "pulse_comment"
 PULSE_COMMENT_FORM = "pulse_comment_form"
 PULSE_SCHEDULE_FORM = "pulse_schedule_form"
+PULSE_QUESTIONS_FORM = "pulse_questions_form"
+NOT_ASKED = "none"
 PULSE_ASK_VOTE = "pulse_ask_vote"
 PULSE_ASK_CLOSE = "pulse_ask_close"
 OUTBOX_PREFIX = "pulse"
@@ -124,6 +126,7 @@ def register(router: CommandRouter, config: FeatureConfig) -> None:
         PULSE_COMMENT_FORM, lambda ctx, values, meta: submit_comment(ctx, values, meta, secret_key)
     )
     router.register_form(PULSE_SCHEDULE_FORM, submit_schedule)
+    router.register_form(PULSE_QUESTIONS_FORM, submit_questions)
     router.register_action(PULSE_ASK_VOTE, lambda ctx, value: ask_vote(ctx, value, secret_key))
     router.register_action(PULSE_ASK_CLOSE, ask_close)
     router.register_outbox(
@@ -765,6 +768,8 @@ def questions_reply(ctx: CommandContext, args: str) -> Reply:
         return _chosen_questions(ctx, labels)
     if sub == "bank":
         return _question_bank(ctx, labels)
+    if sub == "choose":
+        return questions_form(ctx, labels)
     changes: dict[str, Callable[[], str]] = {
         "add": lambda: _change_questions(ctx, pulse_questions.add, rest, labels),
         "remove": lambda: _change_questions(ctx, pulse_questions.remove, rest, labels),
@@ -812,6 +817,83 @@ def _chosen_questions(ctx: CommandContext, labels: dict[str, str]) -> Reply:
             Note(text("Admins: ", QUESTIONS_USAGE, "; changes apply from the next pulse."))
         )
     return Reply(blocks=tuple(blocks))
+
+
+def questions_form(ctx: CommandContext, labels: dict[str, str]) -> Reply:
+    """`/pulse questions choose` (admins): a form with the next pulse's 1 to 5 questions."""
+    ctx.require_admin("choose the pulse's questions")
+    questions = pulse_questions.available(
+        session=ctx.session, workspace_id=ctx.workspace_id, labels=labels
+    )
+    chosen = pulse_questions.chosen_ids(session=ctx.session, workspace_id=ctx.workspace_id)
+
+    def option(question: pulse_questions.Question) -> tuple[str, str]:
+        label = f"{question.statement}{' (mirrored)' if question.mirrored else ''}"
+        # Slack shows at most 75 characters of an option.
+        return question.id, label if len(label) <= 75 else label[:74] + "…"
+
+    options = tuple(option(q) for q in questions)
+    fields = tuple(
+        FormField(
+            f"q{number}",
+            f"Question {number}",
+            chosen[number - 1] if number <= len(chosen) else ("" if number == 1 else NOT_ASKED),
+            kind=FieldKind.SELECT,
+            options=options if number == 1 else ((NOT_ASKED, "(not asked)"), *options),
+            optional=number > 1,
+        )
+        for number in range(1, pulse_questions.MAX_CHOSEN + 1)
+    )
+    return Reply(
+        form=Form(
+            callback_id=PULSE_QUESTIONS_FORM,
+            title="Pulse questions",
+            submit_label="Save",
+            fields=fields,
+        )
+    )
+
+
+def submit_questions(ctx: CommandContext, values: dict[str, str], _metadata: str) -> Reply:
+    ctx.require_admin("choose the pulse's questions")
+    labels = _question_labels(ctx)
+    picked: list[tuple[str, str]] = []
+    errors: dict[str, str] = {}
+    for number in range(1, pulse_questions.MAX_CHOSEN + 1):
+        field = f"q{number}"
+        value = values.get(field, "").strip()
+        if not value or value == NOT_ASKED:
+            if number == 1:
+                errors[field] = "Choose the first question."
+            continue
+        if value in (chosen for _, chosen in picked):
+            errors[field] = "Chosen above already."
+            continue
+        picked.append((field, value))
+    if errors:
+        raise Invalid(field_errors=errors)
+    for field, value in picked:
+        try:
+            pulse_questions.find(
+                session=ctx.session, workspace_id=ctx.workspace_id, question_id=value, labels=labels
+            )
+        except pulse_questions.UnknownQuestion as exc:  # deleted meanwhile, or forged
+            errors[field] = str(exc)
+    if errors:
+        raise Invalid(field_errors=errors)
+    chosen = pulse_questions.choose(
+        session=ctx.session,
+        workspace_id=ctx.workspace_id,
+        question_ids=[value for _, value in picked],
+        labels=labels,
+    )
+    return Reply(
+        blocks=(
+            Paragraph(text(bold("From the next pulse:"))),
+            Paragraph(replies.join_lines(_question_lines(chosen, labels, numbered=True))),
+            *_signed_up_note(ctx),
+        )
+    )
 
 
 def _question_bank(ctx: CommandContext, labels: dict[str, str]) -> Reply:

@@ -12,12 +12,12 @@ import matplotlib.image
 import pytest
 from sqlalchemy import select, update
 
-from bot.commands.pulse import PULSE_COMMENT, PULSE_SCHEDULE_FORM, PULSE_VOTE
+from bot.commands.pulse import PULSE_COMMENT, PULSE_QUESTIONS_FORM, PULSE_SCHEDULE_FORM, PULSE_VOTE
 from bot.deps import Deps, build_deps
 from bot.models import Occurrence, OccurrenceStatus, Person, PulsePoll, Side, WorkspaceSettings
 from bot.replies import Buttons, Reply, block_plain_text
 from bot.router import Caller, FormInvalid, RequestScope, run_command, run_form
-from bot.services import people, pulse, pulse_alerts, workspaces
+from bot.services import people, pulse, pulse_alerts, pulse_questions, workspaces
 from bot.settings import Settings
 from schedules import Scheduler
 from schedules import pulse as pulse_schedule
@@ -607,3 +607,40 @@ def test_an_admin_who_stops_alerts_gets_none_and_others_are_refused(
     pulse_week(scheduler, 1, [5, 5, 4], [1, 2, 2])
     assert notifier.to(ADMIN) == []
     assert not any("Pulse alert" in plain(p.reply) for p in notifier.to(SHARED))  # channel off
+
+
+def test_admins_choose_the_questions_in_a_form_checked_field_by_field(deps: Deps) -> None:
+    seed(deps)
+    form = command(deps, "questions choose").form
+    assert form is not None and form.callback_id == PULSE_QUESTIONS_FORM
+    assert [f.initial for f in form.fields] == [*pulse_questions.DEFAULT_IDS, "none", "none"]
+    assert [f.optional for f in form.fields] == [False, True, True, True, True]
+    assert all(len(label) <= 75 for f in form.fields for _, label in f.options)
+    assert command(deps, "questions choose", user="U0BOB", admin=False).is_error
+
+    def submit(values: dict[str, str], *, admin: bool = True) -> Reply:
+        caller = Caller(WS, "U0ADA", "slack", is_admin=admin)
+        return run_form(scope(deps, caller), PULSE_QUESTIONS_FORM, values, "")
+
+    with pytest.raises(FormInvalid) as invalid:
+        submit({"q1": "none", "q2": "same-goals", "q3": "same-goals", "q4": "custom-7"})
+    assert invalid.value.field_errors == {
+        "q1": "Choose the first question.",
+        "q3": "Chosen above already.",
+    }
+    with pytest.raises(FormInvalid) as invalid:  # a forged or stale choice
+        submit({"q1": "same-goals", "q2": "custom-7"})
+    assert "There is no question “custom-7”" in invalid.value.field_errors["q2"]
+    assert submit({"q1": "same-goals"}, admin=False).is_error
+    with deps.session_factory() as session:
+        assert pulse_questions.chosen_ids(session=session, workspace_id=WS) == list(
+            pulse_questions.DEFAULT_IDS
+        )
+
+    saved = submit({"q1": "understands-our-needs", "q2": "none", "q3": "", "q4": "same-goals"})
+    assert "2. same-goals Marketing and IT are working towards the same goals." in plain(saved)
+    with deps.session_factory() as session:
+        assert pulse_questions.chosen_ids(session=session, workspace_id=WS) == [
+            "understands-our-needs",
+            "same-goals",
+        ]
