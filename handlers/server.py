@@ -65,6 +65,7 @@ def create_web_app(deps: Deps, *, teams_options: TeamsOptions | None = None) -> 
         http_session = make_http_session()
         background = BackgroundWork()
         api.state.background = background  # what shutdown (and a test) waits for
+        loop_watch = asyncio.create_task(background.lag.watch_loop())
         # The notifiers first, then the scheduler with them, then the adapters with its wake.
         installations = create_installation_store(settings) if slack_on else None
         notifiers: dict[str, Notifier] = {}
@@ -104,6 +105,7 @@ def create_web_app(deps: Deps, *, teams_options: TeamsOptions | None = None) -> 
         try:
             yield
         finally:
+            loop_watch.cancel()
             await scheduler.stop()
             # Work on requests already answered: give it a moment to finish.
             await background.drain(timeout=SHUTDOWN_GRACE_SECONDS)

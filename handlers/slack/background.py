@@ -32,6 +32,8 @@ PACE_WINDOW_SECONDS = 1.0
 PACE_MIN_ANSWERS = 20
 # The pace is never taken over less than this (a burst's first answers come close together).
 PACE_MIN_SPAN_SECONDS = 0.1
+# How often the event loop's own delay is measured.
+LOOP_WATCH_SECONDS = 0.1
 
 
 class AnswerLag:
@@ -41,7 +43,8 @@ class AnswerLag:
     (its answer sent). A new request's answer would come after the work under way, at
     the pace work has been finishing lately (Little's law: under way / pace); or, with
     too few answers lately to tell a pace, no sooner than the oldest work under way has
-    already waited. Everything runs on the event loop, so nothing here needs a lock.
+    already waited; and never sooner than the event loop, when it runs behind, gets to
+    it. Everything runs on the event loop, so nothing here needs a lock.
     """
 
     def __init__(
@@ -52,6 +55,20 @@ class AnswerLag:
         self._under_way: OrderedDict[int, float] = OrderedDict()  # oldest first
         self._finished: deque[float] = deque()
         self._next = 0
+        # How late the event loop runs what is ready (see watch_loop): a request waits
+        # that long before any of its work starts.
+        self.loop_delay = 0.0
+
+    async def watch_loop(self, every: float = LOOP_WATCH_SECONDS) -> None:
+        """Measure, until cancelled, how late the event loop wakes a sleeper."""
+        loop = asyncio.get_running_loop()
+        while True:
+            asked = loop.time()
+            await asyncio.sleep(every)
+            elapsed = loop.time() - asked
+            # A stall is remembered while it plausibly still holds up what queued behind
+            # it: a backlog drains no faster than time passes.
+            self.loop_delay = max(elapsed - every, self.loop_delay - elapsed, 0.0)
 
     def begin(self) -> int:
         """A request's work starts; returns the token to end it with."""
@@ -73,6 +90,9 @@ class AnswerLag:
 
     def foreseen(self) -> float:
         """Seconds until a request arriving now would be answered."""
+        return max(self._behind_work(), self.loop_delay)
+
+    def _behind_work(self) -> float:
         now = self._timer()
         finished = self._finished
         while finished and finished[0] < now - PACE_WINDOW_SECONDS:

@@ -4,6 +4,7 @@ instead of queued behind answers already running late; the lag is simulated with
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 from unittest.mock import AsyncMock, Mock
 
@@ -102,6 +103,28 @@ def test_the_pace_is_read_from_the_last_second_only() -> None:
     ticks.now += 1.5  # no answer since: the queue is stuck, and older than the budget
     assert lag.foreseen() > BUSY_AFTER_SECONDS
     assert lag.busy()
+
+
+def test_an_event_loop_running_behind_makes_it_busy() -> None:
+    lag = AnswerLag(timer=Ticks())
+    lag.loop_delay = 0.4
+    assert (lag.foreseen(), lag.busy()) == (0.4, False)
+    lag.loop_delay = 1.2  # what is ready waits over a second before it runs
+    assert lag.busy()
+
+
+def test_the_event_loop_delay_is_measured() -> None:
+    lag = AnswerLag()
+
+    async def stall_the_loop() -> None:
+        watch = asyncio.create_task(lag.watch_loop(every=0.01))
+        await asyncio.sleep(0)  # the watch starts its first sleep
+        time.sleep(0.3)  # work that holds the loop: nothing else runs meanwhile
+        await asyncio.sleep(0.02)  # the watch wakes, late, and notes by how much
+        watch.cancel()
+
+    asyncio.run(stall_the_loop())
+    assert lag.loop_delay >= 0.25
 
 
 def test_too_few_answers_tell_no_pace() -> None:
