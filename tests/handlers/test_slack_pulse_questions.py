@@ -3,6 +3,7 @@ a forged click on the other side's statement of a mirrored pair counts nothing."
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
@@ -65,3 +66,18 @@ def test_a_forged_click_on_the_other_sides_half_of_a_pair_saves_nothing(
     click(slack_http, fake_slack, "pulse_vote:3", f"{poll_id}:1:4", user_id="U0OTHER")
     fake_slack.wait_for("response_url", count=3)
     assert answers(slack_deps) == [(1, 4)]
+
+
+def test_choose_opens_a_modal_with_a_list_per_question(
+    slack_http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
+) -> None:
+    fake_slack.add_user(ADMIN, admin=True)
+    seed(slack_deps)
+    command(slack_http, fake_slack, "questions choose", user_id=ADMIN, trigger_id="trig-1")
+    (opened,) = fake_slack.wait_for("views.open")
+    view = opened.params["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    selects = [block["element"] for block in view["blocks"] if block["type"] == "input"]
+    assert [s["type"] for s in selects] == ["static_select"] * 5
+    assert selects[0]["initial_option"]["value"] == "worked-together"
+    assert all(len(o["text"]["text"]) <= 75 for s in selects for o in s["options"])
