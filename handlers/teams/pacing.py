@@ -42,6 +42,8 @@ BACKOFF_CAP_SECONDS = 30.0
 # Conversations not used for an hour are forgotten (their longest window is an hour).
 KEEP_SECONDS = 3600.0
 MAX_CONVERSATIONS = 100_000
+# Moments this close are one (a window's end computed as start + seconds may round).
+EPSILON = 1e-6
 
 
 class ConversationBusy(DeliveryDeferred):
@@ -74,10 +76,10 @@ class Windows:
             merged += self.times[index : index + calls]
             for start in range(max(0, mine - calls), min(mine, len(merged) - calls - 1) + 1):
                 end = start + calls
-                if merged[end] - merged[start] < seconds:
+                if merged[end] - merged[start] < seconds - EPSILON:
                     if end == mine:  # the run ends with this call: it waits for its window
-                        return merged[start] + seconds
-                    return max(merged[end], at + 1e-6)  # runs later are full: go after them
+                        return max(merged[start] + seconds, at + EPSILON)
+                    return max(merged[end], at + EPSILON)  # runs later are full: go after them
         return None
 
     def book(self, at: float, now: float) -> None:

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from bot.deps import Deps
@@ -21,7 +23,13 @@ from bot.replies import message
 from handlers.server import create_web_app
 from handlers.teams import store
 from handlers.teams.app import TeamsOptions
-from handlers.teams.pacing import CONVERSATION_LIMITS, TENANT_LIMITS, TeamsPacer
+from handlers.teams.pacing import (
+    CONVERSATION_LIMITS,
+    TENANT_LIMITS,
+    TENANT_REFUSALS_IN_A_ROW,
+    TeamsPacer,
+    Windows,
+)
 from tests.app_scheduler import app_scheduler
 from tests.teams.activities import TENANT_A, personal
 from tests.teams.activities import message as activity
@@ -91,7 +99,7 @@ def within_limits(moments: list[float], limits: tuple[tuple[int, float], ...]) -
     """No `calls + 1` consecutive moments closer together than the window allows."""
     moments = sorted(moments)
     return all(
-        moments[i + calls] - moments[i] >= seconds - 1e-9
+        moments[i + calls] - moments[i] >= seconds - 1e-6
         for calls, seconds in limits
         for i in range(len(moments) - calls)
     )
@@ -223,3 +231,48 @@ def test_an_answer_is_never_retried_while_the_persons_request_waits(
     first, second = paced.connector.sent()[before + 1 :]
     assert "Customer acquisition cost" in card_text(first.card)
     assert "A defined way for one piece of software" in card_text(second.card)
+
+
+def test_several_429s_in_a_row_hold_the_whole_tenant_back_but_not_another() -> None:
+    clock = VirtualTime()
+    pacer = TeamsPacer(clock=clock.clock, sleep=clock.sleep)
+
+    async def scenario() -> tuple[float, float, float]:
+        for n in range(TENANT_REFUSALS_IN_A_ROW):
+            await pacer.turn(TENANT_A, f"19:c{n}", longest_wait=1)
+            pacer.refused(TENANT_A, f"19:c{n}", 0, retry_after=60)
+        start = clock.now
+        with pytest.raises(DeliveryDeferred) as held:
+            await pacer.turn(TENANT_A, "19:untouched", longest_wait=10)
+        elsewhere = await pacer.turn("another-tenant", "19:c0", longest_wait=10)
+        return start, held.value.retry_after, elsewhere
+
+    start, retry_after, elsewhere = asyncio.run(scenario())
+    assert retry_after >= 59  # the tenant's own Retry-After, not a conversation's turn
+    assert elsewhere == start  # another tenant goes at once
+
+
+def test_one_429_holds_only_its_conversation() -> None:
+    clock = VirtualTime()
+    pacer = TeamsPacer(clock=clock.clock, sleep=clock.sleep)
+
+    async def scenario() -> float:
+        await pacer.turn(TENANT_A, "19:busy", longest_wait=1)
+        pacer.refused(TENANT_A, "19:busy", 0, retry_after=60)
+        with pytest.raises(DeliveryDeferred):
+            await pacer.turn(TENANT_A, "19:busy", longest_wait=10)
+        return await pacer.turn(TENANT_A, "19:quiet", longest_wait=10) - clock.now
+
+    assert asyncio.run(scenario()) == 0
+
+
+@given(st.lists(st.floats(min_value=0, max_value=5, allow_nan=False), max_size=120))
+def test_bookings_made_in_any_order_keep_every_window(starts: list[float]) -> None:
+    """Calls of many conversations book the tenant's windows out of order (one waiting
+    for its conversation books later than one that came after it): all stay in limits."""
+    windows = Windows(((3, 1.0), (5, 3.0)))
+    for start in starts:
+        at = windows.earliest(start)
+        assert at >= start
+        windows.book(at, now=0.0)
+    assert within_limits(windows.times, windows.limits)
