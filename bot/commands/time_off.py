@@ -198,5 +198,7 @@ def away_note(ctx: CommandContext) -> Block | None:
         )
     holiday = holiday_name((person.region,), today) if person.region else None
     if holiday:
-        parts.append(f"Today is {holiday} in {person.region}: nobody asks you anything.")
+        parts.append(
+            f"Today is {holiday} in {person.region}: no stand-up or pulse asks you anything."
+        )
     return Note(text(" ".join(parts))) if parts else None

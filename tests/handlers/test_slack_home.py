@@ -14,7 +14,7 @@ from sqlalchemy import select
 from bot.commands.home import term_of_the_day
 from bot.deps import Deps
 from bot.models import GlossaryTerm, Person, Side
-from bot.services import board, glossary, people, pulse, standups, workspaces
+from bot.services import availability, board, glossary, people, pulse, standups, workspaces
 from bot.services.standups import StandupDraft
 from tests.conftest import SlackStart
 from tests.fake_slack import TEAM_ID, Call, FakeSlack
@@ -253,3 +253,28 @@ def test_the_term_of_the_day_holds_all_day_and_a_new_term_rarely_changes_it() ->
     assert all(term_of_the_day([*terms, 151], day) == 151 for day in changed)
     assert len(changed) < 5
     assert term_of_the_day([], days[0]) is None
+
+
+def test_the_home_tab_shows_ones_time_off_and_todays_holiday(
+    slack_http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
+) -> None:
+    seed(slack_deps)
+    with slack_deps.session_factory.begin() as session:
+        availability.add_time_off(
+            session=session,
+            workspace_id=TEAM_ID,
+            user_ref=ALICE,
+            first_day=date(2030, 3, 6),
+            last_day=date(2030, 3, 8),
+            today=NOW.date(),
+            now=NOW,
+        )
+        # Wednesday 6 March 2030 is Independence Day in Ghana, Bob's region.
+        availability.set_region(session=session, workspace_id=TEAM_ID, user_ref=BOB, region="GH")
+    assert open_home(slack_http, ALICE, "Ev0HOMEAWAY1") == 200
+    alice = json.dumps(view_of(wait_for_publishes(fake_slack, ALICE, 1)))
+    assert "You are away: Wed 06 Mar 2030 to Fri 08 Mar 2030 (/bridge away off to cancel)." in alice
+    assert open_home(slack_http, BOB, "Ev0HOMEAWAY2") == 200
+    bob = json.dumps(view_of(wait_for_publishes(fake_slack, BOB, 1)))
+    assert "Today is Independence Day in GH: no stand-up or pulse asks you anything." in bob
+    assert "You are away" not in bob
