@@ -66,3 +66,13 @@ def test_two_weeks_with_a_mirrored_pair_and_a_gap_alert(console: ConsoleDriver) 
     results = console.type("/pulse")
     assert "Marketing on IT: 0% agree · mean 2.0 · n=3 · -100 pts" in results
     assert "IT on Marketing: 100% agree · mean 5.0 · n=3 · +0 pts" in results
+
+
+def test_a_pulse_of_pairs_with_nobody_in_marketing_or_it_says_why_nobody_is_asked(
+    console: ConsoleDriver,
+) -> None:
+    console.type(":as mia other admin")
+    console.type("/pulse questions set understands-our-needs")
+    refused = console.type("/pulse now")
+    assert "Nobody is in Marketing or IT, and the pulse asks only mirrored pairs" in refused
+    assert "No pulse results yet." in console.type("/pulse")  # nothing was opened

@@ -458,6 +458,11 @@ def start_now(ctx: CommandContext) -> Reply:
     )
     if not people:
         # An error rolls the opening back: an empty poll would block the weekly one.
+        if poll.mirrors and all(poll.mirrors):
+            raise Conflict(
+                "Nobody is in Marketing or IT, and the pulse asks only mirrored pairs, which "
+                "only those two sides answer. People set their side with /bridge side."
+            )
         raise Conflict(
             "Nobody has chosen a side yet, so there is nobody to ask. People set theirs with /bridge side."
         )
