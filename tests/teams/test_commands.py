@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.deps import Deps
-from bot.models import BoardPost, Person, Workspace
+from bot.models import BoardPost, Person, TimeOff, Workspace
 from tests.teams.activities import TENANT_A, personal
 from tests.teams.conftest import ADMIN, ALICE, BOB, SHARED, Teams, actions, card_text
 
@@ -69,6 +69,23 @@ def test_bridge_side_it_sets_the_side_in_the_tenants_workspace(
         row = session.execute(select(Person).where(Person.user_ref == BOB.aad)).scalar_one()
         assert (row.workspace_id, row.side, row.display_name) == (TENANT_A, "it", "Bob")
         assert session.get(Workspace, TENANT_A).platform == "teams"  # type: ignore[union-attr]
+
+
+def test_bridge_away_and_region_in_teams_are_the_persons_own(
+    teams: Teams, teams_deps: Deps
+) -> None:
+    (answer,) = teams.say("bridge away 3 days", BOB)
+    assert card_text(answer.card).startswith("Away ")
+    (refused,) = teams.say("bridge region US-XX", BOB)
+    assert "US has no region “XX”. Its regions: AK" in card_text(refused.card)
+    (done,) = teams.say("bridge region IN", BOB)
+    assert "your holiday calendar is IN (yours)" in card_text(done.card)
+    with teams_deps.session_factory() as session:
+        row = session.execute(select(Person).where(Person.user_ref == BOB.aad)).scalar_one()
+        assert (row.workspace_id, row.region) == (TENANT_A, "IN")
+        assert session.execute(select(TimeOff.user_ref)).scalars().all() == [BOB.aad]
+    (shown,) = teams.say("bridge", BOB)
+    assert "You are away: " in card_text(shown.card)
 
 
 def test_unknown_commands_and_bad_arguments_get_the_usage(teams: Teams) -> None:
