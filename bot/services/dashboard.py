@@ -365,7 +365,7 @@ def overview(
     for crossing in crossings:
         into[crossing.month][crossing.side] = crossing.into_other_side
         total[crossing.month][crossing.side] = crossing.all_lookups
-    pairs = (
+    met = (
         {
             month: pair_figures(session, workspace_id, _start(month), _start(next_month))
             for month, next_month in zip(labels, labels[1:] + [_next(labels[-1])], strict=True)
@@ -396,7 +396,7 @@ def overview(
             "resolve": None
             if resolve is None
             else round(max(0.0, 100 * (1 - max(0.0, resolve - 1) / (SLOW_RESOLVE_DAYS - 1))), 1),
-            "pairs": pairs.get(month) if pair_figures is not None else None,
+            "pairs": met.get(month) if pair_figures is not None else None,
             "glossary": _mean(glossary_share),
         }
         rows.append(
@@ -410,7 +410,7 @@ def overview(
                 challenges=board_month.challenge_total if board_month else 0,
                 helped_across=board_month.helped_across if board_month else 0,
                 median_resolve_days=resolve,
-                pairs_met=pairs.get(month),
+                pairs_met=met.get(month),
                 lookups_into_other={side: into[month].get(side, 0) for side in TWO_SIDES},
                 lookups={side: total[month].get(side, 0) for side in TWO_SIDES},
             )
