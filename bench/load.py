@@ -275,6 +275,7 @@ async def run_rate(
     """
     sent_at: dict[str, float] = {}
     acked_at: dict[str, float] = {}
+    in_ack: dict[str, float] = {}
     latencies: list[float] = []
     errors = 0
     shed = 0
@@ -294,10 +295,13 @@ async def run_rate(
                 async with client.post(
                     f"{base}/slack/events", data=body, headers=headers
                 ) as response:
-                    if b"bridgebot is busy" in await response.read():
+                    content = await response.read()
+                    acked_at[key] = time.monotonic()
+                    if b"bridgebot is busy" in content:
                         shed += 1
                         del sent_at[key]  # refused at once: no answer will follow
-                    acked_at[key] = time.monotonic()
+                    elif content.strip():  # answered in the acknowledgement itself
+                        in_ack[key] = acked_at[key]
                     if response.status != 200:
                         errors += 1
             except (TimeoutError, aiohttp.ClientError):
@@ -315,7 +319,7 @@ async def run_rate(
                 peak = max(peak, rss_mb(pid))
         await asyncio.gather(*tasks)
         peak = max(peak, rss_mb(pid))
-        answered: dict[str, float] = {}
+        answered: dict[str, float] = dict(in_ack)
         deadline = time.monotonic() + ANSWER_WAIT_SECONDS
         while len(answered) < len(sent_at) and time.monotonic() < deadline:
             await asyncio.sleep(0.2)
