@@ -561,7 +561,7 @@ def close(*, session: Session, workspace_id: str, poll_id: int, now: datetime) -
     ).all()
     if closed:
         untie_voters(session=session, workspace_id=workspace_id, poll_id=poll_id)
-        _write_tallies(session, [poll_id])
+        write_tallies(session, [poll_id])
     return get_poll(session=session, workspace_id=workspace_id, poll_id=poll_id)
 
 
@@ -582,7 +582,7 @@ def close_overdue(*, session: Session, before: datetime) -> list[tuple[str, int]
     ).all()
     for workspace_id, poll_id in closed:
         untie_voters(session=session, workspace_id=workspace_id, poll_id=poll_id)
-    _write_tallies(session, [poll_id for _, poll_id in closed])
+    write_tallies(session, [poll_id for _, poll_id in closed])
     if closed:
         logger.warning(
             "closed %d pulse(s) whose closing time passed while the bot was down", len(closed)
@@ -620,9 +620,10 @@ def _count_answers(
     return answers, respondents
 
 
-def _write_tallies(session: Session, poll_ids: list[int]) -> None:
+def write_tallies(session: Session, poll_ids: list[int]) -> None:
     """Keep the counts of polls that just closed on their rows: no answer of a closed poll
-    changes any more (votes are refused; forget-me unties, never removes, its answers)."""
+    changes any more (votes are refused; forget-me unties, never removes, its answers).
+    Also for loading answers in bulk (the benchmarks), after the polls closed."""
     answers, respondents = _count_answers(session, poll_ids)
     for poll_id in poll_ids:
         session.execute(
