@@ -270,12 +270,16 @@ def _response_row(point: dashboard.PulsePoint) -> list[Cell]:
 
 
 def standups_page(ctx: PageContext) -> Page:
-    since = dashboard.first_day(dashboard.months_back(ctx.now, 12)[0])
-    months = dashboard.standup_months(
-        session=ctx.session, workspace_id=ctx.workspace_id, since=since
-    )
+    labels = dashboard.months_back(ctx.now, 12)
+    found = {
+        m.month: m
+        for m in dashboard.standup_months(
+            session=ctx.session, workspace_id=ctx.workspace_id, since=dashboard.first_day(labels[0])
+        )
+    }
+    # Every month, so the chart's axis is the overview's; a month without any is all zeros.
+    months = [found.get(month, dashboard.StandupMonth(month, {}, {})) for month in labels]
     m_label, it_label = ctx.label("marketing"), ctx.label("it")
-    labels = [m.month for m in months]
     chart = charts.line_chart(
         "chart-standups",
         "Stand-up participation by side",
@@ -291,7 +295,7 @@ def standups_page(ctx: PageContext) -> Page:
         name="standups",
         title="Stand-ups",
         intro="Async stand-ups: how many people were asked and answered, by side, per month.",
-        charts=[Chart(chart, "table-standups", "Stand-up participation by side")] if months else [],
+        charts=[Chart(chart, "table-standups", "Stand-up participation by side")] if found else [],
         tables=[
             Table(
                 "table-standups",
@@ -314,8 +318,14 @@ def standups_page(ctx: PageContext) -> Page:
 
 
 def board_page(ctx: PageContext) -> Page:
-    since = dashboard.first_day(dashboard.months_back(ctx.now, 12)[0])
-    months = dashboard.board_months(session=ctx.session, workspace_id=ctx.workspace_id, since=since)
+    labels = dashboard.months_back(ctx.now, 12)
+    found = {
+        m.month: m
+        for m in dashboard.board_months(
+            session=ctx.session, workspace_id=ctx.workspace_id, since=dashboard.first_day(labels[0])
+        )
+    }
+    months = [found.get(m, dashboard.BoardMonth(m, {}, {}, 0, 0, None)) for m in labels]
     sides = ("marketing", "it", "other")
     chart = charts.line_chart(
         "chart-help",
@@ -329,7 +339,7 @@ def board_page(ctx: PageContext) -> Page:
         title="Board",
         intro="Wins and challenges on the shared board, help across sides and time to resolve.",
         charts=[Chart(chart, "table-board", "Challenges helped from the other side")]
-        if months
+        if found
         else [],
         tables=[
             Table(
