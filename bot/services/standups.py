@@ -397,11 +397,12 @@ def _cancel_pending(
     starting_from: datetime | None = None,
 ) -> None:
     """Cancel the deliveries not yet made: of one day's round, or of rounds starting from
-    `starting_from` on."""
+    `starting_from` on. An update of a posted digest is never cancelled: it carries
+    answers already given."""
     conditions = [
         Occurrence.workspace_id == row.workspace_id,
         Occurrence.subject_ref == _subject(row.id),
-        Occurrence.kind.in_(KINDS),
+        Occurrence.kind.in_([kind for kind in KINDS if kind != DIGEST_UPDATE]),
         Occurrence.status == OccurrenceStatus.PENDING.value,
     ]
     if local_date is not None:

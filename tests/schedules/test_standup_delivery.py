@@ -531,6 +531,20 @@ def test_a_deleted_digest_is_posted_again_with_the_late_answer_and_updated_from_
     assert "Late, and changed" in updated.text
 
 
+def test_pausing_the_stand_up_at_the_moment_of_a_late_answer_keeps_its_update(
+    deps: Deps, notifier: RecordingNotifier, scheduler: Scheduler
+) -> None:
+    view, value = async_round_with_digest(deps, scheduler, notifier)
+    submit(deps, "U0BEN", value, ["Late", "", ""], at(MON, 11))
+
+    paused = run_command(name="standup", args="pause 1", scope=as_user(deps, CREATOR, at(MON, 11)))
+
+    assert not paused.is_error
+    tick(scheduler, at(MON, 11))
+    (updated,) = notifier.updated
+    assert "@U0BEN (late)" in updated.text
+
+
 def forget(deps: Deps, user: str, now: datetime) -> None:
     with deps.session_factory.begin() as session:
         deps.router.privacy.forget(session=session, workspace_id=WS, user_ref=user, now=now)
