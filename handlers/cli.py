@@ -222,8 +222,7 @@ def _console(settings: Settings, user: str | None = None) -> None:
     except KeyboardInterrupt:
         pass
     finally:
-        if stop_dashboard is not None:
-            stop_dashboard()
+        stop_dashboard()
         deps.engine.dispose()
 
 

@@ -5,16 +5,13 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-import time
 from collections.abc import Callable
-
-import uvicorn
 
 from bot.deps import Deps
 
 logger = logging.getLogger(__name__)
 
-START_SECONDS = 10.0
+STOP_SECONDS = 10.0
 
 
 def port_free(host: str, port: int) -> bool:
@@ -27,29 +24,42 @@ def port_free(host: str, port: int) -> bool:
     return True
 
 
-def serve_in_background(deps: Deps) -> Callable[[], None] | None:
-    """Serve the web app (dashboard, calendar feeds) on BRIDGEBOT_HOST:PORT in a thread,
-    without its scheduler (the console runs its own); returns how to stop it, or None when
-    the port is taken (another console or bridgebot serves it) and nothing was started."""
-    from handlers.server import create_web_app
+def serve_in_background(deps: Deps) -> Callable[[], None]:
+    """Serve /dashboard alone on BRIDGEBOT_HOST:PORT from a thread, which also builds it, so
+    the console starts no later for it; returns how to stop it. When the port is taken
+    (another console, or `bridgebot run`, serves it) nothing is started and the log says so."""
+    stopping = threading.Event()
+    holder: dict[str, object] = {}
 
-    host, port = deps.settings.bridgebot_host, deps.settings.bridgebot_port
-    if not port_free(host, port):
-        logger.warning("the dashboard is not served from this console: %s:%d is in use", host, port)
-        return None
-    config = uvicorn.Config(
-        create_web_app(deps), host=host, port=port, lifespan="off", log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="dashboard", daemon=True)
+    def run() -> None:
+        import uvicorn
+        from fastapi import FastAPI
+
+        from handlers.dashboard.app import add_dashboard
+
+        host, port = deps.settings.bridgebot_host, deps.settings.bridgebot_port
+        if not port_free(host, port):
+            logger.warning("the dashboard is not served from here: %s:%d is in use", host, port)
+            return
+        api = FastAPI(title="bridgebot dashboard", openapi_url=None, docs_url=None, redoc_url=None)
+        add_dashboard(api, deps)
+        server = uvicorn.Server(
+            uvicorn.Config(api, host=host, port=port, lifespan="off", log_level="warning")
+        )
+        holder["server"] = server
+        if stopping.is_set():
+            return
+        logger.info("the dashboard is served at %s/dashboard", deps.settings.public_url)
+        server.run()
+
+    thread = threading.Thread(target=run, name="dashboard", daemon=True)
     thread.start()
-    deadline = time.monotonic() + START_SECONDS
-    while not server.started and thread.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    logger.info("the dashboard is served at %s/dashboard", deps.settings.public_url)
 
     def stop() -> None:
-        server.should_exit = True
-        thread.join(START_SECONDS)
+        stopping.set()
+        server = holder.get("server")
+        if server is not None:
+            server.should_exit = True  # type: ignore[attr-defined]
+        thread.join(STOP_SECONDS)
 
     return stop
