@@ -116,7 +116,7 @@ def test_requests_without_a_valid_token_are_refused_and_change_nothing(
         "signed with a guessed shared secret": "Bearer "
         + jwt.encode(
             {"iss": ISSUER, "aud": APP_ID, "serviceurl": url},
-            "guessed-secret-0123456789abcdef",
+            "guessed-secret-0123456789abcdef-0",  # 32 bytes: PyJWT warns below
             algorithm="HS256",
         ),
         "signed by another key": f"Bearer {token(url, key=OTHER_KEY)}",
