@@ -641,12 +641,15 @@ _REVISION_AND_SETTINGS = (
     .outerjoin(WorkspaceSettings, WorkspaceSettings.workspace_id == Workspace.id)
     .where(Workspace.id == bindparam("workspace"))
 )
-# At most this many changed terms are applied to an index in place; more (an import, a
-# reset) and the index is rebuilt whole, in the background while the old one answers.
+# At most this many changed terms are applied to an index in place; past that (a big
+# import) a whole rebuild costs less, and the lookup that finds them makes one.
 INCREMENTAL_LIMIT = 1000
 # At start-up the indexes of this many workspaces, the largest glossaries first, are built
-# before anyone asks; the others (small glossaries build in milliseconds) on first use.
+# before anyone asks, if they have at least WARM_MIN_TERMS terms; the others (the starter
+# glossary builds in tens of milliseconds) on first use, so that building hundreds of
+# small indexes does not compete with the first requests for the CPU.
 WARM_WORKSPACES = 100
+WARM_MIN_TERMS = 1000
 
 
 @dataclass(frozen=True)
@@ -665,17 +668,16 @@ class GlossaryIndexCache:
     When it has moved on, also when another process or instance made the change, the
     cache reads which terms the missed revisions changed (glossary_changes) and applies
     just those to a copy of the index: milliseconds, where a rebuild of 10,000 terms
-    takes most of a second. When too much changed, or the changes were pruned, the
-    index is rebuilt whole in a background thread while the old one keeps answering
-    (with no index yet, the lookup builds it). `warm` builds the largest glossaries'
-    indexes at start-up, so no first lookup pays for them.
+    takes most of a second. Only when that cannot be done (the whole glossary was
+    replaced, more than INCREMENTAL_LIMIT terms changed, or the changes were pruned)
+    does the lookup rebuild the index whole: an index that no longer matches the
+    glossary would show deleted terms and miss new ones. `warm` builds the largest
+    glossaries' indexes at start-up, so no first lookup pays for them.
     """
 
     _entries: dict[str, _Entry] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _building: dict[str, threading.Lock] = field(default_factory=dict)
-    _rebuilding: set[str] = field(default_factory=set)
-    _session_factory: Callable[[], Session] | None = None
 
     def get(self, session: Session, workspace_id: str) -> GlossaryIndex:
         # The same query loads the workspace's settings into the session, where the
@@ -686,19 +688,14 @@ class GlossaryIndexCache:
             # The session holds loaded objects weakly; this keeps them for its lifetime.
             session.info["workspace_settings"] = found.WorkspaceSettings
         cached = self._entries.get(workspace_id)
-        if cached is not None and (cached.revision >= revision or workspace_id in self._rebuilding):
-            return cached.index  # current, or the old one answering while a rebuild runs
-        with self._lock:
-            building = self._building.setdefault(workspace_id, threading.Lock())
+        if cached is not None and cached.revision >= revision:
+            return cached.index
         # One thread catches up; the others wait for it instead of doing the same work.
-        with building:
+        with self._building_lock(workspace_id):
             cached = self._entries.get(workspace_id)
             if cached is not None and cached.revision >= revision:
                 return cached.index
             index = self._catch_up(session, workspace_id, cached, revision)
-            if index is None:
-                assert cached is not None
-                return cached.index
             entry = _Entry(revision, index, cached)
             self._entries[workspace_id] = entry
         # An index read in a transaction that then rolls back may hold terms that never
@@ -709,31 +706,31 @@ class GlossaryIndexCache:
         )
         return index
 
+    def _building_lock(self, workspace_id: str) -> threading.Lock:
+        with self._lock:
+            return self._building.setdefault(workspace_id, threading.Lock())
+
     def _catch_up(
         self, session: Session, workspace_id: str, cached: _Entry | None, revision: int
-    ) -> GlossaryIndex | None:
-        """The index at `revision`: built, or updated term by term; None when a rebuild
-        was started in the background instead."""
+    ) -> GlossaryIndex:
+        """The index at `revision`: updated term by term when it can be, else built."""
         if cached is None:
             return build_index(session, workspace_id)
         changed = changed_terms(session, workspace_id, since=cached.revision, upto=revision)
-        if changed is not None:
-            began = time.perf_counter()
-            terms = indexed_terms(session, workspace_id, changed)
-            present = {term.id for term in terms}
-            index = cached.index.updated(terms, [i for i in changed if i not in present])
-            logger.info(
-                "glossary index of %s brought to revision %d: %d changed term(s) in %.1f ms",
-                workspace_id,
-                revision,
-                len(changed),
-                (time.perf_counter() - began) * 1000,
-            )
-            return index
-        if self._session_factory is None:
+        if changed is None:
             return build_index(session, workspace_id)
-        self._rebuild_in_background(workspace_id)
-        return None
+        began = time.perf_counter()
+        terms = indexed_terms(session, workspace_id, changed)
+        present = {term.id for term in terms}
+        index = cached.index.updated(terms, [i for i in changed if i not in present])
+        logger.info(
+            "glossary index of %s brought to revision %d: %d changed term(s) in %.1f ms",
+            workspace_id,
+            revision,
+            len(changed),
+            (time.perf_counter() - began) * 1000,
+        )
+        return index
 
     def _forget(self, workspace_id: str, entry: _Entry, _session: Session) -> None:
         with self._lock:
@@ -743,57 +740,29 @@ class GlossaryIndexCache:
                 else:
                     del self._entries[workspace_id]
 
-    # -- in the background -------------------------------------------------------------
-
     def warm(self, session_factory: Callable[[], Session]) -> None:
-        """Build the indexes of the WARM_WORKSPACES largest glossaries (at start-up, in a
-        background thread), and rebuild whole indexes in the background from now on."""
-        self._session_factory = session_factory
+        """Build the indexes of the WARM_WORKSPACES largest glossaries of WARM_MIN_TERMS
+        terms or more (run at start-up in a background thread; a lookup arriving
+        meanwhile waits for its workspace's build rather than making its own)."""
         with session_factory() as session:
             largest = session.scalars(
                 select(GlossaryTerm.workspace_id)
                 .group_by(GlossaryTerm.workspace_id)
+                .having(func.count() >= WARM_MIN_TERMS)
                 .order_by(func.count().desc(), GlossaryTerm.workspace_id)
                 .limit(WARM_WORKSPACES)
             ).all()
         for workspace_id in largest:
-            with self._lock:
-                building = self._building.setdefault(workspace_id, threading.Lock())
-            # A lookup arriving meanwhile waits for this build rather than making its own.
-            with building:
-                if workspace_id not in self._entries:
-                    self._rebuild(workspace_id, track=False)
-
-    def _rebuild_in_background(self, workspace_id: str) -> None:
-        with self._lock:
-            if workspace_id in self._rebuilding:
-                return
-            self._rebuilding.add(workspace_id)
-        threading.Thread(
-            target=self._rebuild, args=(workspace_id,), name="glossary-index", daemon=True
-        ).start()
-
-    def _rebuild(self, workspace_id: str, track: bool = True) -> None:
-        """Build the index whole with a session of its own; store it unless a newer one is.
-
-        `track`: it was marked as rebuilding (the old index answers meanwhile)."""
-        assert self._session_factory is not None
-        try:
-            with self._session_factory() as session:
-                revision = session.scalar(
-                    select(Workspace.glossary_revision).where(Workspace.id == workspace_id)
-                )
-                index = build_index(session, workspace_id)
-            with self._lock:
-                cached = self._entries.get(workspace_id)
-                if revision is not None and (cached is None or cached.revision < revision):
+            with self._building_lock(workspace_id):
+                if workspace_id in self._entries:
+                    continue
+                with session_factory() as session:
+                    revision = session.scalar(
+                        select(Workspace.glossary_revision).where(Workspace.id == workspace_id)
+                    )
+                    index = build_index(session, workspace_id)
+                if revision is not None:
                     self._entries[workspace_id] = _Entry(revision, index)
-        except Exception:
-            logger.exception("rebuilding the glossary index of %s failed", workspace_id)
-        finally:
-            if track:
-                with self._lock:
-                    self._rebuilding.discard(workspace_id)
 
 
 def changed_terms(
