@@ -572,7 +572,7 @@ class RebuildingCache(GlossaryIndexCache):
 
     def _catch_up(
         self, session: Session, workspace_id: str, cached: Any, revision: int
-    ) -> GlossaryIndex | None:
+    ) -> GlossaryIndex:
         return build_index(session, workspace_id)
 
 
