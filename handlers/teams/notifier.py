@@ -22,3 +22,10 @@ class TeamsNotifier:
         # A scheduled message: its retries may wait, and long ones put it off.
         with delivering_queued():
             return await self._runtime.post(workspace_id, conversation_ref, reply)
+
+    async def update(
+        self, workspace_id: str, conversation_ref: str, message_ref: str, reply: Reply
+    ) -> None:
+        """Replace a posted message's card (MessageGone if Teams no longer has it)."""
+        with delivering_queued():  # as a scheduled post: long waits put it off
+            await self._runtime.update(workspace_id, conversation_ref, message_ref, reply)

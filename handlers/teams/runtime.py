@@ -10,12 +10,13 @@ from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import quote
 
+import httpx
 from cachetools import TTLCache
 from sqlalchemy.orm import Session
 
 from bot.commands.home import HOME_CONVERSATION
 from bot.deps import Deps
-from bot.notify import DeliveryError
+from bot.notify import DeliveryError, MessageGone
 from bot.replies import Form, Reply
 from bot.router import (
     Caller,
@@ -331,6 +332,32 @@ class TeamsRuntime:
         return await self.connector.send(
             found.service_url, conversation_id, card, line, tenant_id=found.tenant_id
         )
+
+    async def update(self, workspace_id: str, ref: str, message_ref: str, reply: Reply) -> None:
+        """Replace a posted message's card (a channel's, or one in a 1:1 chat).
+
+        Raises:
+            MessageGone: Teams no longer has the message (HTTP 404).
+        """
+        found, conversation_id = await self.destination(workspace_id, ref)
+        personal = found.kind == PERSON
+        card, line = await self.render(
+            reply, workspace_id, "" if personal else ref, for_person=ref if personal else None
+        )
+        try:
+            await self.connector.update(
+                found.service_url,
+                conversation_id,
+                message_ref,
+                card,
+                line,
+                tenant_id=found.tenant_id,
+            )
+        except DeliveryError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, httpx.HTTPStatusError) and cause.response.status_code == 404:
+                raise MessageGone(f"Teams has no message {message_ref} any more") from exc
+            raise
 
     async def send_outbox(
         self, reply: Reply, scope: RequestScope, workspace_id: str
