@@ -50,6 +50,8 @@ REVOKED_TOKEN_ERRORS = {
 }
 # chat.update's answers for a message that is no longer there to update.
 GONE_ERRORS = {"message_not_found", "cant_update_message"}
+# chat.update's answers that no retry changes (the message as rendered is refused).
+UPDATE_REFUSED = {"invalid_blocks", "msg_too_long", "invalid_arguments", "edit_window_closed"}
 UNINSTALLED = "bridgebot was uninstalled"
 # Refusals a person can fix, and how (told to whoever's post it was).
 INVITE_IT = "Invite it there with /invite @bridgebot."
@@ -175,6 +177,8 @@ class SlackNotifier:
             code = exc.response.get("error")
             if code in GONE_ERRORS:
                 raise MessageGone(f"Slack: {code}") from exc
+            if code in UPDATE_REFUSED:
+                raise DeliveryError(f"Slack refused the update: {code}") from exc
             if refusal := self._refused(token, exc):
                 raise refusal from exc
             raise

@@ -4,21 +4,28 @@ the thanks' Edit button opens the answers again."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import aiohttp
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlalchemy import select
 
 from bot.commands.standup import STANDUP_ANSWER
 from bot.deps import Deps
 from bot.models import Occurrence, StandupDigest
+from bot.notify import DeliveryError, MessageGone, WorkspaceUninstalled
+from bot.replies import message
 from bot.services import standups, workspaces
 from bot.services.standups import StandupDraft, StandupView
+from bot.settings import Settings
+from handlers.slack.notifier import SlackNotifier, StillRateLimited
 from tests.app_scheduler import app_scheduler
 from tests.clock import Clock
 from tests.conftest import SlackStart
@@ -207,3 +214,39 @@ def test_no_update_is_lost_when_the_digest_is_answered_late_at_once(
     wait_until(all_sent)
     last = fake_slack.calls_to("chat.update")[-1].params
     assert "Answer 2" in blocks_text(last)
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "raised"),
+    [
+        (429, "ratelimited", StillRateLimited),  # put off until Retry-After, no attempt spent
+        (200, "message_not_found", MessageGone),  # posted again while its round is open
+        (200, "invalid_blocks", DeliveryError),  # refused for good: not retried for ever
+        (200, "token_revoked", WorkspaceUninstalled),
+    ],
+)
+def test_what_each_chat_update_refusal_means_to_the_scheduler(
+    fake_slack: FakeSlack, status: int, error: str, raised: type[Exception]
+) -> None:
+    settings = Settings(
+        _env_file=None,
+        database_url="sqlite://",
+        slack_bot_token=SecretStr("xoxb-test"),
+        slack_signing_secret=SecretStr("test-secret"),
+        slack_api_url=fake_slack.api_url,
+    )
+    fake_slack.fail_next("chat.update", status=status, error=error, retry_after=3)
+
+    async def tokens(_workspace: str) -> str:
+        return "xoxb-test"
+
+    async def update() -> None:
+        async with aiohttp.ClientSession() as http:
+            notifier = SlackNotifier(settings, tokens, http)
+            await notifier.update(TEAM_ID, CHANNEL, "1700000000.000100", message("Joint"))
+
+    with pytest.raises(raised) as caught:
+        asyncio.run(update())
+    assert len(fake_slack.calls_to("chat.update")) == 1  # the scheduler decides what next
+    if isinstance(caught.value, StillRateLimited):
+        assert caught.value.retry_after == 3
