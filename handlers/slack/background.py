@@ -32,8 +32,10 @@ PACE_WINDOW_SECONDS = 1.0
 PACE_MIN_ANSWERS = 20
 # The pace is never taken over less than this (a burst's first answers come close together).
 PACE_MIN_SPAN_SECONDS = 0.1
-# How often the event loop's own delay is measured.
+# How often the event loop's own delay is measured, and how many looks in a row must
+# find it late before it counts.
 LOOP_WATCH_SECONDS = 0.1
+LOOP_SAMPLES = 3
 
 
 class AnswerLag:
@@ -43,21 +45,38 @@ class AnswerLag:
     (its answer sent). A new request's answer would come after the work under way, at
     the pace work has been finishing lately (Little's law: under way / pace); or, with
     too few answers lately to tell a pace, no sooner than the oldest work under way has
-    already waited; and never sooner than the event loop, when it runs behind, gets to
-    it. Everything runs on the event loop, so nothing here needs a lock.
+    already waited, once there is more of it than runs at once (`parallel`: below that,
+    a slow request, say one waiting on Slack, delays nobody else); and never sooner than
+    the event loop, when it runs behind, gets to it. Everything runs on the event loop,
+    so nothing here needs a lock.
     """
 
     def __init__(
-        self, budget: float = BUSY_AFTER_SECONDS, *, timer: Callable[[], float] = time.monotonic
+        self,
+        budget: float = BUSY_AFTER_SECONDS,
+        *,
+        parallel: int = WORK_AFTER_ACKS_AT_ONCE,
+        timer: Callable[[], float] = time.monotonic,
     ) -> None:
         self.budget = budget
+        self.parallel = parallel
         self._timer = timer
         self._under_way: OrderedDict[int, float] = OrderedDict()  # oldest first
         self._finished: deque[float] = deque()
         self._next = 0
-        # How late the event loop runs what is ready (see watch_loop): a request waits
-        # that long before any of its work starts.
-        self.loop_delay = 0.0
+        # How late the event loop has been running what is ready, lately (see watch_loop).
+        self._loop_samples: deque[float] = deque(maxlen=LOOP_SAMPLES)
+
+    @property
+    def loop_delay(self) -> float:
+        """How late the event loop runs what is ready, when it has been late at each of the
+        last LOOP_SAMPLES looks: a request then waits that long before its work starts.
+        One stall alone (a collection, a start-up's index build) is no queue: it says 0."""
+        samples = self._loop_samples
+        return min(samples) if len(samples) == samples.maxlen else 0.0
+
+    def note_loop_delay(self, seconds: float) -> None:
+        self._loop_samples.append(max(0.0, seconds))
 
     async def watch_loop(self, every: float = LOOP_WATCH_SECONDS) -> None:
         """Measure, until cancelled, how late the event loop wakes a sleeper."""
@@ -65,10 +84,7 @@ class AnswerLag:
         while True:
             asked = loop.time()
             await asyncio.sleep(every)
-            elapsed = loop.time() - asked
-            # A stall is remembered while it plausibly still holds up what queued behind
-            # it: a backlog drains no faster than time passes.
-            self.loop_delay = max(elapsed - every, self.loop_delay - elapsed, 0.0)
+            self.note_loop_delay(loop.time() - asked - every)
 
     def begin(self) -> int:
         """A request's work starts; returns the token to end it with."""
@@ -97,7 +113,9 @@ class AnswerLag:
         finished = self._finished
         while finished and finished[0] < now - PACE_WINDOW_SECONDS:
             finished.popleft()
-        oldest = now - next(iter(self._under_way.values())) if self._under_way else 0.0
+        under_way = self._under_way
+        queued = len(under_way) >= self.parallel  # a new request would wait for a slot
+        oldest = now - next(iter(under_way.values())) if queued else 0.0
         if len(finished) < PACE_MIN_ANSWERS:
             return oldest
         pace = len(finished) / max(PACE_MIN_SPAN_SECONDS, now - finished[0])
@@ -118,7 +136,7 @@ class BackgroundWork:
     def __init__(self, at_once: int = WORK_AFTER_ACKS_AT_ONCE) -> None:
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = LoopSemaphore(at_once)
-        self.lag = AnswerLag()
+        self.lag = AnswerLag(parallel=at_once)
 
     def slots(self) -> asyncio.Semaphore:
         """Work after acks runs this many at a time, so new requests are answered first."""

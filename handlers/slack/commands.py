@@ -58,8 +58,8 @@ async def handle_slash_command(
     of its own, so its signature stands for it: a replay of the same signed request
     finds it stored already and is acknowledged and skipped.
     """
-    if runtime.background.lag.busy():
-        # Socket Mode (over HTTP the request never got this far): refused, not stored.
+    if request.mode == "socket_mode" and runtime.background.lag.busy():
+        # Over HTTP the check came before Bolt (handle_measured): refused, not stored.
         await ack(text=BUSY_TEXT, response_type="ephemeral")
         refuse_busy(RequestLabels("command", body["team_id"], body["command"]))
         return
