@@ -169,7 +169,9 @@ def test_two_workers_send_each_due_message_once(
     statuses: Counter[str] = Counter()
     for status, _, count in rows:
         statuses[status] += count
-    assert len(senders) == 2, f"both workers should have delivered: {rows}"
+    # Both workers tick against the same rows; which claims what is theirs to race for
+    # (usually both deliver some, and the first awake may take every row due).
+    print(f"\ntwo workers: {len(posts)} posts of {expected}, delivered by {len(senders)} worker(s)")
     assert len(delivered) == expected, "a message was lost"
     assert len(posts) == expected, "a message was sent twice"
     assert statuses[OccurrenceStatus.FAILED.value] == statuses[OccurrenceStatus.MISSED.value] == 0
