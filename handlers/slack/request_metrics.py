@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
@@ -134,10 +135,32 @@ def refuse_busy(labels: RequestLabels) -> Response:
     """Slack's acknowledgement of a command shed under load: its author reads why at once."""
     SHED.labels(platform="slack", kind=labels.kind).inc()
     REQUESTS.labels(platform="slack", kind=labels.kind, outcome="busy").inc()
-    logger.warning(
-        "slack request shed: answers are running too far behind (kind=%s team=%s what=%s)",
-        labels.kind,
-        labels.team,
-        labels.what,
-    )
+    _shed_log.note()
     return Response(BUSY_BODY, media_type="application/json")
+
+
+class ShedLog:
+    """One warning per SHED_LOG_SECONDS while commands are shed, with how many: a line
+    per command would cost the busy server more and bury everything else in the log."""
+
+    def __init__(self, timer: Callable[[], float] = time.monotonic) -> None:
+        self._timer = timer
+        self._since_logged = 0
+        self._logged_at: float | None = None
+
+    def note(self) -> None:
+        self._since_logged += 1
+        now = self._timer()
+        if self._logged_at is not None and now - self._logged_at < SHED_LOG_SECONDS:
+            return
+        logger.warning(
+            "answers are running more than a second behind: %d slash command(s) refused "
+            "with 'bridgebot is busy' since the last such line",
+            self._since_logged,
+        )
+        self._since_logged = 0
+        self._logged_at = now
+
+
+SHED_LOG_SECONDS = 10.0
+_shed_log = ShedLog()

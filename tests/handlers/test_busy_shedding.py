@@ -4,6 +4,7 @@ instead of queued behind answers already running late; the lag is simulated with
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import Any
 from unittest.mock import AsyncMock, Mock
@@ -24,6 +25,7 @@ from handlers.slack.background import (
     BackgroundWork,
 )
 from handlers.slack.commands import handle_slash_command
+from handlers.slack.request_metrics import ShedLog
 from handlers.slack.runtime import SlackRuntime
 from tests.fake_slack import FakeSlack
 from tests.idle import wait_until_idle
@@ -225,3 +227,23 @@ def test_over_socket_mode_a_busy_server_acks_with_the_busy_reply(slack_deps: Dep
     ack.assert_awaited_once_with(text=BUSY, response_type="ephemeral")
     assert shed_count() == before + 1
     assert rows(slack_deps, InboxCommand) == 0
+
+
+def test_shedding_is_logged_once_every_ten_seconds_with_how_many(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ticks = Ticks()
+    log = ShedLog(timer=ticks)
+    with caplog.at_level(logging.WARNING, logger="handlers.slack.request_metrics"):
+        for _ in range(50):
+            log.note()
+            ticks.now += 0.1
+        ticks.now += 6.0
+        log.note()
+    lines = [record.getMessage() for record in caplog.records]
+    assert lines == [
+        "answers are running more than a second behind: 1 slash command(s) refused "
+        "with 'bridgebot is busy' since the last such line",
+        "answers are running more than a second behind: 50 slash command(s) refused "
+        "with 'bridgebot is busy' since the last such line",
+    ]
