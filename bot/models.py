@@ -338,9 +338,7 @@ class GlossaryLookup(Base):
     found: Mapped[bool] = mapped_column(default=False)
     looked_up_on: Mapped[date] = mapped_column(Date)
 
-    __table_args__ = (
-        Index("ix_glossary_lookups_workspace_day", "workspace_id", "looked_up_on"),
-    )
+    __table_args__ = (Index("ix_glossary_lookups_workspace_day", "workspace_id", "looked_up_on"),)
 
     def __repr__(self) -> str:
         return f"GlossaryLookup(side={self.side!r}, query={self.query!r}, found={self.found!r})"
@@ -882,7 +880,7 @@ class PairMember(Base):
 
 
 class PairBlock(Base):
-    """"Don't pair me with X": private to the person who asked, never shown to X."""
+    """A "don't pair me with X" wish: private to the person who asked, never shown to X."""
 
     __tablename__ = "pair_blocks"
 

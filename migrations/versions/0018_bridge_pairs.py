@@ -41,12 +41,8 @@ def upgrade() -> None:
         sa.Column("anchor", sa.Date(), nullable=True),
         sa.Column("recent_rounds", sa.Integer(), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.CheckConstraint(
-            "every_weeks IN (1, 2, 4)", name=op.f("ck_pair_settings_every_known")
-        ),
-        sa.CheckConstraint(
-            "weekday BETWEEN 0 AND 6", name=op.f("ck_pair_settings_weekday_known")
-        ),
+        sa.CheckConstraint("every_weeks IN (1, 2, 4)", name=op.f("ck_pair_settings_every_known")),
+        sa.CheckConstraint("weekday BETWEEN 0 AND 6", name=op.f("ck_pair_settings_weekday_known")),
         _workspace_fk("pair_settings"),
         sa.PrimaryKeyConstraint("workspace_id", name=op.f("pk_pair_settings")),
     )
@@ -59,9 +55,7 @@ def upgrade() -> None:
         sa.Column("joined_at", sa.DateTime(timezone=True), nullable=False),
         _workspace_fk("pair_members"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_pair_members")),
-        sa.UniqueConstraint(
-            "workspace_id", "user_ref", name=op.f("uq_pair_members_workspace_id")
-        ),
+        sa.UniqueConstraint("workspace_id", "user_ref", name=op.f("uq_pair_members_workspace_id")),
     )
     op.create_index(
         op.f("ix_pair_members_workspace_id"), "pair_members", ["workspace_id"], unique=False
@@ -110,9 +104,7 @@ def upgrade() -> None:
         _workspace_fk("bridge_pairs"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_bridge_pairs")),
     )
-    op.create_index(
-        op.f("ix_bridge_pairs_round_id"), "bridge_pairs", ["round_id"], unique=False
-    )
+    op.create_index(op.f("ix_bridge_pairs_round_id"), "bridge_pairs", ["round_id"], unique=False)
     op.create_index(
         op.f("ix_bridge_pairs_workspace_id"), "bridge_pairs", ["workspace_id"], unique=False
     )
