@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     bridgebot_public_url: str | None = None
     # Larger request bodies get 413 before they are read (Slack's are a few KB).
     bridgebot_max_body_bytes: int = Field(default=1024 * 1024, ge=16 * 1024, le=64 * 1024 * 1024)
+    # A slash command whose answer would come later than this many seconds (work queued
+    # behind acks) is refused at its acknowledgement: "bridgebot is busy".
+    bridgebot_busy_after_seconds: float = Field(default=1.0, ge=0.1, le=600)
     # GET /metrics answers only with "Authorization: Bearer <token>" when set.
     bridgebot_metrics_token: SecretStr | None = None
     # Serve /openapi.json, /docs and /redoc (off: they describe the server to anyone).

@@ -63,7 +63,7 @@ def create_web_app(deps: Deps, *, teams_options: TeamsOptions | None = None) -> 
             ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="bridgebot")
         )
         http_session = make_http_session()
-        background = BackgroundWork()
+        background = BackgroundWork(busy_after=settings.bridgebot_busy_after_seconds)
         api.state.background = background  # what shutdown (and a test) waits for
         loop_watch = asyncio.create_task(background.lag.watch_loop())
         # The notifiers first, then the scheduler with them, then the adapters with its wake.

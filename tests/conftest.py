@@ -40,6 +40,12 @@ hypothesis.settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 # Settings a test may clear without leaving the run's own secret key (see run_key_file).
 KEY_FILE_SETTING = "bridgebot_secret_key_file"
+# The suite shares its machine's cores with its own servers and fakes: a test must not
+# see "bridgebot is busy" because the machine is, so the budget is wide for the whole run
+# (servers started as processes inherit it). Shedding is tested with its own clock and
+# budget in tests/handlers/test_busy_shedding.py.
+BUSY_SETTING = "bridgebot_busy_after_seconds"
+RUN_WIDE_SETTINGS = {KEY_FILE_SETTING, BUSY_SETTING}
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -50,13 +56,14 @@ def run_key_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     path = tmp_path_factory.mktemp("secret") / "bridgebot.key"
     with pytest.MonkeyPatch.context() as env:
         env.setenv(KEY_FILE_SETTING.upper(), str(path))
+        env.setenv(BUSY_SETTING.upper(), "30")
         yield path
 
 
 @pytest.fixture(autouse=True)
 def _no_developer_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never see the developer's tokens, database or key file."""
-    for name in Settings.model_fields.keys() - {KEY_FILE_SETTING}:
+    for name in Settings.model_fields.keys() - RUN_WIDE_SETTINGS:
         monkeypatch.delenv(name.upper(), raising=False)
 
 
@@ -64,7 +71,7 @@ def settings_for(database_url: str) -> Settings:
     """Settings for `database_url` and nothing of the developer's environment, for a
     fixture wider than one test (built before the per-test clean-up above runs)."""
     with pytest.MonkeyPatch.context() as env:
-        for name in Settings.model_fields.keys() - {KEY_FILE_SETTING}:
+        for name in Settings.model_fields.keys() - RUN_WIDE_SETTINGS:
             env.delenv(name.upper(), raising=False)
         return Settings(_env_file=None, database_url=database_url)
 

@@ -63,6 +63,8 @@ def test_empty_environment_variables_keep_the_defaults(monkeypatch: pytest.Monke
         ("DATABASE_URL", "mysql://x"),
         ("DATABASE_URL", "not a url"),
         ("LOG_LEVEL", "loud"),
+        ("BRIDGEBOT_BUSY_AFTER_SECONDS", "0"),
+        ("BRIDGEBOT_BUSY_AFTER_SECONDS", "soon"),
         ("SLACK_API_URL", "slack.com/api"),
         ("SLACK_BOT_TOKEN", "changeme"),
         ("SLACK_BOT_TOKEN", "xoxp-a-user-token"),

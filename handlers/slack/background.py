@@ -133,10 +133,12 @@ class BackgroundWork:
     let them finish. `lag` measures how far behind that work runs.
     """
 
-    def __init__(self, at_once: int = WORK_AFTER_ACKS_AT_ONCE) -> None:
+    def __init__(
+        self, at_once: int = WORK_AFTER_ACKS_AT_ONCE, *, busy_after: float = BUSY_AFTER_SECONDS
+    ) -> None:
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = LoopSemaphore(at_once)
-        self.lag = AnswerLag(parallel=at_once)
+        self.lag = AnswerLag(busy_after, parallel=at_once)
 
     def slots(self) -> asyncio.Semaphore:
         """Work after acks runs this many at a time, so new requests are answered first."""
