@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import uuid
@@ -65,6 +66,18 @@ def _no_developer_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never see the developer's tokens, database or key file."""
     for name in Settings.model_fields.keys() - RUN_WIDE_SETTINGS:
         monkeypatch.delenv(name.upper(), raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_restored() -> Iterator[None]:
+    """A command run in-process (`bridgebot ...` through the CLI runner) points the root
+    logger at the stream it was given; once that test's capture closes, a fake server's
+    thread logging there would fail with "I/O operation on closed file"."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 def settings_for(database_url: str) -> Settings:
