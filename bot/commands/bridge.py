@@ -55,6 +55,7 @@ from bot.services.people import SideChangeTooSoon
 from bot.services.privacy import PrivacyRegistry
 from bot.services.pulse import ALL_SIDES, PULSE_AUDIENCES
 from bot.services.recurrence import (
+    WEEKDAY_CHOICES,
     WEEKDAY_NAMES,
     WEEKDAYS,
     RecurrenceError,
@@ -388,7 +389,7 @@ def settings_form(ctx: CommandContext) -> Reply:
                     "Weekly digest day",
                     WEEKDAYS[row.digest_weekday],
                     kind=FieldKind.SELECT,
-                    options=tuple(zip(WEEKDAYS, WEEKDAY_NAMES, strict=True)),
+                    options=WEEKDAY_CHOICES,
                 ),
                 FormField(
                     "digest_time",

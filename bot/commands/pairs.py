@@ -38,6 +38,7 @@ from bot.router import CommandContext, CommandRouter, split_first
 from bot.services import pair_privacy, pairs, workspaces
 from bot.services.pairs import ANSWERS, PairFigures, PairView
 from bot.services.recurrence import (
+    WEEKDAY_CHOICES,
     WEEKDAY_NAMES,
     WEEKDAYS,
     RecurrenceError,
@@ -565,7 +566,7 @@ def settings_form(ctx: CommandContext) -> Reply:
                     "Day",
                     WEEKDAYS[current.weekday],
                     kind=FieldKind.SELECT,
-                    options=tuple(zip(WEEKDAYS, WEEKDAY_NAMES, strict=True)),
+                    options=WEEKDAY_CHOICES,
                 ),
                 FormField(
                     "time",

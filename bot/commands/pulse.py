@@ -57,7 +57,13 @@ from bot.services import (
 )
 from bot.services.pulse import NotInAudience, PollNotFound, PollResults, PollView, PulseRefused
 from bot.services.pulse_chart import average_agree, trend_chart
-from bot.services.recurrence import WEEKDAY_NAMES, WEEKDAYS, RecurrenceError, parse_time
+from bot.services.recurrence import (
+    WEEKDAY_CHOICES,
+    WEEKDAY_NAMES,
+    WEEKDAYS,
+    RecurrenceError,
+    parse_time,
+)
 from bot.services.workspaces import WorkspaceView
 from bot.textinput import ascii_number
 
@@ -690,7 +696,7 @@ def schedule_form(ctx: CommandContext) -> Reply:
                     "Day",
                     WEEKDAYS[settings.pulse_weekday],
                     kind=FieldKind.SELECT,
-                    options=tuple(zip(WEEKDAYS, WEEKDAY_NAMES, strict=True)),
+                    options=WEEKDAY_CHOICES,
                 ),
                 FormField(
                     "time",

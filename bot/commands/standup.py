@@ -38,7 +38,7 @@ from bot.router import (
 )
 from bot.services import availability, holiday_calendars, standup_privacy, standups, workspaces
 from bot.services.calendar import standup_calendar
-from bot.services.recurrence import WEEKDAY_NAMES, WEEKDAYS, parse_day
+from bot.services.recurrence import WEEKDAY_CHOICES, WEEKDAY_NAMES, parse_day
 from bot.services.standups import (
     AnswerRefused,
     StandupDraft,
@@ -161,7 +161,7 @@ def create_form(ctx: CommandContext) -> Form:
                 "Days",
                 "mon,wed,fri",
                 kind=FieldKind.MULTI_SELECT,
-                options=tuple(zip(WEEKDAYS, WEEKDAY_NAMES, strict=True)),
+                options=WEEKDAY_CHOICES,
             ),
             FormField("time", "Time", "09:30", kind=FieldKind.TIME),
             FormField(

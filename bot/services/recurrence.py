@@ -13,6 +13,8 @@ from bot.services.holiday_calendars import holiday_name
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+# (value, label) choices for a form's day field.
+WEEKDAY_CHOICES = tuple(zip(WEEKDAYS, WEEKDAY_NAMES, strict=True))
 ICAL_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 _TIME = re.compile(
     r"^(?P<h>\d{1,2})(?::(?P<m>\d{2}))?\s*(?P<ampm>am|pm)?$", re.IGNORECASE | re.ASCII
