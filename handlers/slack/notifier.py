@@ -1,16 +1,36 @@
-"""Scheduled messages to Slack, through the Notifier port."""
+"""Scheduled messages to Slack, through the Notifier port.
+
+chat.postMessage, the call a fan-out makes thousands of times, goes out on a lean path
+of its own: a POST of the message's JSON, rendered and encoded once per reply (a
+stand-up's DMs share one), on the process's shared aiohttp session. slack_sdk's
+AsyncWebClient cost about three times the CPU of a bare aiohttp POST per message
+(building the request from keyword arguments, URL joining, header building, its retry
+machinery and response object), most of the bot's CPU in a fan-out (bench.fanout
+prints the figures side by side). The lean path keeps what the client did for this
+call: the retries of 500/503 answers and of dropped connections, three at most, with
+the same backoff, counted in bridgebot_slack_api_retries_total and logged as before;
+every request counted in bridgebot_slack_api_calls_total by the session; a refusal
+raised as the same SlackApiError (status, headers, Slack's error). 429s were never the
+client's to retry here: the pacer books them. Every other call (chat.update, files,
+conversations.open, ...) still goes through slack_sdk.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
+import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import urljoin
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
+from slack_sdk.web.internal_utils import get_user_agent
+from yarl import URL
 
 from bot.metrics import SLACK_API_RETRIES
 from bot.notify import (
@@ -67,10 +87,39 @@ REMEDIES = {
 # as many as the shared connection pool holds (aiohttp's default), since with Slack's
 # ~100 ms answers these bound the pace (bench.fanout --slack-latency-ms 100).
 MAX_IN_FLIGHT = 100
-# Clients kept for posting, one per bot token (a workspace each).
-MAX_CACHED_CLIENTS = 1_000
+# Request headers kept for posting, one set per bot token (a workspace each).
+MAX_CACHED_TOKENS = 1_000
 # A message answered 429 this many times is handed back to the scheduler for later.
 RATE_LIMITED_ATTEMPTS = 6
+# chat.postMessage's own retries, as slack_sdk's handlers made them (see retry_handlers):
+# 500 and 503 answers and dropped connections, at most this many retries in all, after
+# BACKOFF_FACTOR * 2**retry + up to a second of jitter.
+POST_RETRIES = 3
+RETRIED_STATUSES = (500, 503)
+RETRIED_ERRORS = (aiohttp.ServerConnectionError, aiohttp.ClientOSError)
+BACKOFF_FACTOR = 0.5
+# Rendered messages kept for reuse (a fan-out posts the same reply to each participant).
+RENDERED_CACHE = 256
+
+
+def _backoff(retry: int) -> float:
+    """Seconds before retry number `retry` + 1: slack_sdk's exponential backoff and jitter."""
+    return BACKOFF_FACTOR * 2**retry + random.random()
+
+
+def _answer_data(
+    content_type: str, raw: bytes, url: URL, answer: aiohttp.ClientResponse
+) -> dict[str, Any]:
+    """Slack's answer as slack_sdk reads it: JSON, or nothing for another content type."""
+    if content_type != "application/json" or not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise SlackApiError(
+            f"Received a response in a non-JSON format: {raw[:100]!r} (url: {url})", answer
+        ) from exc
+    return data if isinstance(data, dict) else {}
 
 
 class StillRateLimited(DeliveryDeferred):
@@ -109,7 +158,12 @@ class SlackNotifier:
         self._session = session
         self._pacer = pacer or ConversationPacer()
         self._in_flight = LoopSemaphore(MAX_IN_FLIGHT)
-        self._posting_clients: dict[str, AsyncWebClient] = {}
+        self._post_url = URL(urljoin(settings.slack_api_url, "chat.postMessage"))
+        self._user_agent = get_user_agent()
+        self._headers: dict[str, dict[str, str]] = {}  # per token
+        # By the reply's identity (kept alive here, so its id is not reused meanwhile):
+        # the reply, and its message's JSON without the opening brace.
+        self._rendered: dict[int, tuple[Reply, bytes]] = {}
         # Tokens Slack called revoked: a revoked token never works again, so a fan-out
         # to a whole workspace asks Slack once, not once per message.
         self._revoked_tokens: set[str] = set()
@@ -134,9 +188,9 @@ class SlackNotifier:
 
     async def post(self, workspace_id: str, conversation_ref: str, reply: Reply) -> str | None:
         token = await self._token(workspace_id)
-        message = render_message(reply)
+        body = b'{"channel":' + json.dumps(conversation_ref).encode() + self._rendered_json(reply)
         try:
-            response = await self._post_paced(token, workspace_id, conversation_ref, message)
+            response = await self._post_paced(token, workspace_id, conversation_ref, body)
         except SlackApiError as exc:
             if refusal := self._refused(token, exc):
                 raise refusal from exc
@@ -183,19 +237,78 @@ class SlackNotifier:
                 raise refusal from exc
             raise
 
+    def _rendered_json(self, reply: Reply) -> bytes:
+        """The message's JSON without its opening brace: what follows the channel."""
+        found = self._rendered.get(id(reply))
+        if found is not None and found[0] is reply:
+            return found[1]
+        encoded = json.dumps(render_message(reply), separators=(",", ":")).encode()
+        rendered = b"," + encoded[1:] if encoded != b"{}" else b"}"
+        if len(self._rendered) >= RENDERED_CACHE:
+            del self._rendered[next(iter(self._rendered))]  # the oldest
+        self._rendered[id(reply)] = (reply, rendered)
+        return rendered
+
+    def _headers_for(self, token: str) -> dict[str, str]:
+        headers = self._headers.get(token)
+        if headers is None:
+            if len(self._headers) >= MAX_CACHED_TOKENS:  # rotated tokens pile up
+                self._headers.clear()
+            headers = self._headers[token] = {
+                "Content-Type": "application/json;charset=utf-8",
+                "Authorization": f"Bearer {token}",
+                "User-Agent": self._user_agent,
+            }
+        return headers
+
+    async def _post_message(self, token: str, body: bytes) -> dict[str, Any]:
+        """chat.postMessage with `body`, retried as slack_sdk's handlers did; Slack's answer.
+
+        Raises SlackApiError as slack_sdk does for an answer that is not ok (a 429, a
+        refusal, a 5xx past the retries), and the connection error past the retries.
+        """
+        retries = 0
+        while True:
+            try:
+                async with self._session.post(
+                    self._post_url, data=body, headers=self._headers_for(token)
+                ) as answer:
+                    status, headers = answer.status, answer.headers
+                    raw = await answer.read()
+            except RETRIED_ERRORS:
+                if retries >= POST_RETRIES:
+                    raise
+                reason = "connection_error"
+            else:
+                data = _answer_data(answer.content_type, raw, self._post_url, answer)
+                if status in RETRIED_STATUSES and retries < POST_RETRIES:
+                    reason = "server_error"
+                elif status == 200 and data.get("ok", False):
+                    return data
+                else:
+                    raise SlackApiError(
+                        f"The request to the Slack API failed. (url: {self._post_url}, "
+                        f"status: {status})",
+                        AsyncSlackResponse(
+                            client=None,
+                            http_verb="POST",
+                            api_url=str(self._post_url),
+                            req_args={},
+                            data=data,
+                            # Case-insensitive, as slack_sdk passes them (Retry-After).
+                            headers=headers,  # type: ignore[arg-type]
+                            status_code=status,
+                        ),
+                    )
+            SLACK_API_RETRIES.labels(reason=reason).inc()
+            logger.info("retrying Slack call chat.postMessage (%s)", reason)
+            await asyncio.sleep(_backoff(retries))
+            retries += 1
+
     async def _post_paced(
-        self, token: str, workspace_id: str, conversation_ref: str, message: dict[str, Any]
-    ) -> AsyncSlackResponse:
+        self, token: str, workspace_id: str, conversation_ref: str, body: bytes
+    ) -> dict[str, Any]:
         """chat.postMessage in the conversation's next turn; a 429 books a later turn."""
-        client = self._posting_clients.get(token)
-        if client is None:
-            # One per token: a fan-out posts thousands of messages with the same one.
-            client = make_web_client(
-                self._settings, token=token, session=self._session, retry_rate_limits=False
-            )
-            if len(self._posting_clients) >= MAX_CACHED_CLIENTS:  # rotated tokens pile up
-                self._posting_clients.clear()
-            self._posting_clients[token] = client
         for attempt in range(1, RATE_LIMITED_ATTEMPTS + 1):
             await self._pacer.wait_turn(workspace_id, conversation_ref)
             # Within the workspace's per-minute limit; waiting for it holds no request slot.
@@ -209,7 +322,7 @@ class SlackNotifier:
                     try:
                         if token in self._revoked_tokens:  # found out while this one waited
                             raise WorkspaceUninstalled(UNINSTALLED)
-                        return await client.chat_postMessage(channel=conversation_ref, **message)
+                        return await self._post_message(token, body)
                     except SlackApiError as exc:
                         limited_for = _rate_limit_wait(exc)
                         raise
