@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import date, datetime
 from functools import partial
 
@@ -58,17 +59,39 @@ class RecentStandups:
     Every participant's message of a fan-out is about the same stand-up and due at the
     same time; a pause or edit cancels what has not been claimed yet, so reading the
     stand-up once per tick and due time sends nothing a fresh read would not. Reads
-    that miss at the same moment go to the database together.
+    that miss at the same moment go to the database together. The message built from
+    a read is the same for every participant, so it is built once too (`reply`).
     """
 
     def __init__(self, deps: Deps) -> None:
         self._views: dict[ViewKey, StandupView | None] = {}
+        self._replies: dict[tuple[ViewKey, str, str, str], Reply] = {}
         self._reads: Batched[tuple[str, int], StandupView | None] = Batched(
             partial(_read_standups, deps)
         )
 
     def clear(self) -> None:
         self._views.clear()
+        self._replies.clear()
+
+    def reply(
+        self, occurrence: ClaimedOccurrence, view: StandupView, build: Callable[[], Reply]
+    ) -> Reply:
+        """The message `build` makes for this delivery's kind and round, built once a tick.
+
+        `build` may use only the stand-up as read (`view`) and the payload's round.
+        """
+        payload = occurrence.payload
+        key = (
+            _view_key(occurrence),
+            occurrence.kind,
+            str(payload.get("start", "")),
+            str(payload.get("local_date", "")),
+        )
+        found = self._replies.get(key)
+        if found is None or self._views.get(key[0]) is not view:
+            found = self._replies[key] = build()
+        return found
 
     def remember(self, key: ViewKey, view: StandupView | None) -> None:
         self._views.setdefault(key, view)
@@ -138,7 +161,13 @@ async def deliver_reminder_dm(
     occurrence: ClaimedOccurrence, scheduler: Scheduler, *, views: RecentStandups
 ) -> None:
     if view := await views.get(occurrence):
-        reply = reminder_message(view, _start(occurrence), direct=True, due_at=occurrence.due_at)
+        reply = views.reply(
+            occurrence,
+            view,
+            lambda: reminder_message(
+                view, _start(occurrence), direct=True, due_at=occurrence.due_at
+            ),
+        )
         await _post(scheduler, occurrence, occurrence.recipient_ref, reply)
 
 
@@ -146,7 +175,9 @@ async def deliver_questions_dm(
     occurrence: ClaimedOccurrence, scheduler: Scheduler, *, views: RecentStandups
 ) -> None:
     if view := await views.get(occurrence):
-        reply = questions_message(view, _local_date(occurrence))
+        reply = views.reply(
+            occurrence, view, lambda: questions_message(view, _local_date(occurrence))
+        )
         await _post(scheduler, occurrence, occurrence.recipient_ref, reply)
 
 
