@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -32,14 +33,40 @@ def clean_env(**settings: str) -> dict[str, str]:
     # must have the key it was first used with. An empty value gives the default file.
     if KEY_FILE in os.environ:
         env[KEY_FILE] = os.environ[KEY_FILE]
+    # Never the default port (3000): the console serves its dashboard there, and two
+    # consoles at once (a parallel run's workers) would race for it.
+    env["BRIDGEBOT_PORT"] = str(free_port())
     env.update(settings)
     return env
 
 
+# Ports for servers a test starts as processes: below the kernel's ephemeral range
+# (32768 and up by default), where no `bind(("127.0.0.1", 0))` or outgoing connection of
+# this run lands while the process is still starting. Each worker of a parallel run
+# (pytest-xdist) draws from its own residue class, so two workers never pick the same
+# port, and a worker never hands out a port twice.
+PORTS = range(20000, 32768)
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A port on 127.0.0.1 that nothing listens on, for a server started after this returns."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    ours = [
+        port
+        for port in PORTS
+        if port % workers == int(worker) % workers and port not in _handed_out
+    ]
+    for port in random.sample(ours, len(ours)):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:  # another program listens there
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError(f"no free port left in {PORTS}")
 
 
 def run_bridgebot(

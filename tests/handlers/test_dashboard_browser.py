@@ -42,6 +42,7 @@ LAUNCH_ARGS = [
 ]
 SCREENSHOTS = Path(os.environ.get("BRIDGEBOT_SCREENSHOTS_DIR", "test-screenshots"))
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+EXPECT_TIMEOUT_MS = 30_000
 
 
 @pytest.fixture
@@ -49,21 +50,18 @@ def clock() -> Clock:
     return Clock(NOW)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def server(deps: Deps) -> Iterator[str]:
     """The FastAPI app served by uvicorn on a loopback port (no scheduler: lifespan off)."""
-    port = free_port()
+    # The socket is bound here and handed to uvicorn, so no other test's server (another
+    # worker's, in a parallel run) can take the port between choosing it and serving.
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = int(listener.getsockname()[1])
     config = uvicorn.Config(
         create_web_app(deps), host="127.0.0.1", port=port, lifespan="off", log_level="warning"
     )
     running = uvicorn.Server(config)
-    thread = threading.Thread(target=running.run, daemon=True)
+    thread = threading.Thread(target=running.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not running.started:
@@ -74,6 +72,7 @@ def server(deps: Deps) -> Iterator[str]:
     finally:
         running.should_exit = True
         thread.join(10)
+        listener.close()
 
 
 def a_month_of_data(deps: Deps) -> None:
@@ -112,6 +111,9 @@ def test_sign_in_see_the_overview_follow_a_chart_and_download_a_csv(
 ) -> None:
     from playwright.sync_api import expect, sync_playwright
 
+    # Each check waits for its condition; the bound only decides when to give up, and a
+    # machine shared with a parallel run's other tests can take more than the default 5 s.
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     a_month_of_data(deps)
     token = link(deps, "T1", "m0", admin=True)
     backend = "postgresql" if database_url.startswith("postgresql") else "sqlite"
