@@ -18,8 +18,11 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/bridgebot run
 
+# The suite runs on one worker process per core, a test file to a worker (module-scoped
+# fixtures stay in one process); `make test TEST_WORKERS=0` runs it in this process alone.
+TEST_WORKERS ?= logical
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
