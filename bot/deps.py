@@ -16,6 +16,9 @@ from bot import migrate
 from bot.commands import build_router
 from bot.db import make_engine, make_session_factory
 from bot.router import CommandRouter
+from bot.services import change_feed, glossary_tally
+from bot.services.change_feed import ChangeFeed
+from bot.services.glossary_tally import LookupTally
 from bot.services.posting_limits import PostingLimits
 from bot.services.secret_key import ensure_secret_key
 from bot.settings import Settings
@@ -44,6 +47,11 @@ class Deps:
     session_factory: sessionmaker[Session]
     router: CommandRouter
     secret_key: str
+    # What other processes changed (for caches) and the lookups counted in memory; a
+    # server starts both (handlers.server), elsewhere caches read through and counts
+    # are written with each command.
+    changes: ChangeFeed
+    tally: LookupTally
     clock: Callable[[], datetime] = utc_clock
     instance_id: str = field(default_factory=new_instance_id)
 
@@ -62,6 +70,8 @@ def build_deps(
     if upgrade_schema:
         migrate.upgrade(engine)
     session_factory = make_session_factory(engine)
+    changes = change_feed.attach(session_factory)
+    tally = glossary_tally.attach(session_factory)
     configured = settings.bridgebot_secret_key
     with session_factory.begin() as session:
         secret_key = ensure_secret_key(
@@ -83,5 +93,7 @@ def build_deps(
             ),
         ),
         secret_key=secret_key,
+        changes=changes,
+        tally=tally,
         clock=clock,
     )

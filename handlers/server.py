@@ -90,6 +90,8 @@ def create_web_app(deps: Deps, *, teams_options: TeamsOptions | None = None) -> 
         if teams_bot is not None:
             await teams_bot.start(wake=scheduler.wake)
         scheduler.start()
+        deps.changes.start(deps.engine)
+        deps.tally.start(deps.session_factory)
         deps.router.start_warm_ups(deps.session_factory)
         socket_handler = None
         if settings.run_mode is RunMode.SLACK_SOCKET and slack_app is not None:
@@ -109,6 +111,8 @@ def create_web_app(deps: Deps, *, teams_options: TeamsOptions | None = None) -> 
             await scheduler.stop()
             # Work on requests already answered: give it a moment to finish.
             await background.drain(timeout=SHUTDOWN_GRACE_SECONDS)
+            await asyncio.to_thread(deps.tally.stop)  # writes the counts still pending
+            await asyncio.to_thread(deps.changes.stop)
             if socket_handler is not None:
                 await socket_handler.close_async()
             await http_session.close()

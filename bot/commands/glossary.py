@@ -231,13 +231,15 @@ def show(
     typed: str | None = None,
 ) -> Reply:
     """The term's card; `typed` is what the person looked up, counted by side."""
-    # The index, when at hand, knows the aliases and related terms: fewer queries.
+    # The index, when at hand, knows the aliases and related terms and keeps the cards
+    # read at its revision: fewer queries, none at all for a lookup on a server.
     indexed = index.terms.get(term_id) if index is not None else None
     card = glossary.view_card(
         session=ctx.session,
         workspace_id=ctx.workspace_id,
         term_id=term_id,
         aliases=indexed.aliases if indexed is not None else None,
+        kept=index.cards if index is not None else None,
     )
     if typed is not None:
         _count_lookup(ctx, typed, card)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
 from importlib import resources
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot.errors import Invalid, NotAllowed, NotFound
 from bot.models import GlossaryChange, GlossaryEdit, GlossaryKey, GlossaryTerm, Workspace
+from bot.services import change_feed, glossary_tally
 from bot.services.glossary_index import compact_key
 from bot.textinput import CONTROL_MESSAGE, JOINER_MESSAGE, has_control_characters, has_joiners
 
@@ -37,7 +39,7 @@ LIMITS = {
 GONE = "That term has been deleted."
 GONE_WHILE_EDITING = "That term has been deleted meanwhile."
 GONE_BEFORE_DELETE = "That term was already deleted."
-# Glossary revisions whose changed terms are kept (see _bump_revision).
+# Glossary revisions whose changed terms are kept (see bump_revision).
 KEPT_REVISIONS = 1000
 
 
@@ -258,9 +260,10 @@ def _check(session: Session, workspace_id: str, draft: TermDraft, own_id: int | 
         raise InvalidTerm(errors)
 
 
-def _bump_revision(session: Session, workspace_id: str, term_ids: Sequence[int] | None) -> None:
+def bump_revision(session: Session, workspace_id: str, term_ids: Sequence[int] | None) -> None:
     """Move the workspace's glossary revision on, recording which terms changed (None:
-    the whole glossary), so every instance's index catches up on just those terms."""
+    the whole glossary), so every instance's index catches up on just those terms, and
+    every process hears of it when this transaction commits (its kept cards with it)."""
     revision = session.execute(
         update(Workspace)
         .where(Workspace.id == workspace_id)
@@ -269,6 +272,7 @@ def _bump_revision(session: Session, workspace_id: str, term_ids: Sequence[int] 
     ).scalar_one_or_none()
     if revision is None:
         return
+    change_feed.announce(session, change_feed.GLOSSARY, workspace_id)
     session.execute(
         insert(GlossaryChange),
         [
@@ -360,7 +364,7 @@ def add_term(
                 at=now,
             )
         )
-    _bump_revision(session, workspace_id, [term.id])
+    bump_revision(session, workspace_id, [term.id])
     session.flush()
     return _card(term, draft.aliases)
 
@@ -416,7 +420,7 @@ def edit_term(
             at=now,
         )
     )
-    _bump_revision(session, workspace_id, [term.id])
+    bump_revision(session, workspace_id, [term.id])
     session.flush()
     return _card(term, draft.aliases)
 
@@ -464,7 +468,7 @@ def delete_term(
     )
     session.execute(delete(GlossaryKey).where(GlossaryKey.term_id == term.id))
     session.delete(term)
-    _bump_revision(session, workspace_id, [term.id])
+    bump_revision(session, workspace_id, [term.id])
     session.flush()
     return card.name
 
@@ -516,20 +520,66 @@ _COUNT_VIEW = (
 )
 
 
+_READ_CARD = select(_terms).where(
+    _terms.c.workspace_id == bindparam("in_workspace"), _terms.c.id == bindparam("term")
+)
+# A card kept for lookups is read again after this long, for the views other processes
+# counted (its text cannot go stale: an edit moves the glossary revision on, and with it
+# the index that keeps the cards).
+KEPT_CARD_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class KeptCard:
+    card: TermCard
+    read_at: float  # time.monotonic()
+    # The card's view count less this process's views counted when it was read: add the
+    # views counted here since, and the card shows them too.
+    views_before_here: int
+
+
 def view_card(
-    *, session: Session, workspace_id: str, term_id: int, aliases: tuple[str, ...] | None = None
+    *,
+    session: Session,
+    workspace_id: str,
+    term_id: int,
+    aliases: tuple[str, ...] | None = None,
+    kept: dict[int, KeptCard] | None = None,
 ) -> TermCard:
     """Count a view of the term and return its card.
 
-    One statement counts and reads (an atomic increment, so concurrent views all
-    count). `aliases` from the glossary index save the query for them.
+    Where a server counts in batches (glossary_tally), the view is counted in memory and
+    the card comes from `kept` (cards read at the glossary index's revision) while it is
+    fresh: no query at all. Otherwise one statement counts and reads (an atomic
+    increment, so concurrent views all count). `aliases` from the glossary index save
+    the query for them.
     """
-    term = session.execute(
-        _COUNT_VIEW, {"in_workspace": workspace_id, "term": term_id}
-    ).one_or_none()
-    if term is None:
-        raise TermNotFound(term_id)
-    return _card(term, aliases if aliases is not None else _aliases(session, term.id))
+    tally = glossary_tally.tally_of(session)
+    if tally is None or not tally.batching:
+        term = session.execute(
+            _COUNT_VIEW, {"in_workspace": workspace_id, "term": term_id}
+        ).one_or_none()
+        if term is None:
+            raise TermNotFound(term_id)
+        return _card(term, aliases if aliases is not None else _aliases(session, term.id))
+    tally.count_view(workspace_id, term_id)
+    counted_here = tally.counted_here(workspace_id, term_id)
+    found = kept.get(term_id) if kept is not None else None
+    if found is None or time.monotonic() - found.read_at > KEPT_CARD_SECONDS:
+        pending = tally.pending_views(workspace_id, term_id)
+        term = session.execute(
+            _READ_CARD, {"in_workspace": workspace_id, "term": term_id}
+        ).one_or_none()
+        if term is None:
+            raise TermNotFound(term_id)
+        card = _card(term, aliases if aliases is not None else _aliases(session, term.id))
+        found = KeptCard(card, time.monotonic(), card.view_count + pending - counted_here)
+        # What this transaction changed itself is not kept for others (it may roll back).
+        if kept is not None and not change_feed.announcing(
+            session, change_feed.GLOSSARY, workspace_id
+        ):
+            kept[term_id] = found
+    return replace(found.card, view_count=found.views_before_here + counted_here)
 
 
 def random_term_id(
@@ -622,7 +672,7 @@ def delete_all(*, session: Session, workspace_id: str) -> int:
     removed = session.execute(
         delete(GlossaryTerm).where(GlossaryTerm.workspace_id == workspace_id)
     ).rowcount  # type: ignore[attr-defined]
-    _bump_revision(session, workspace_id, None)
+    bump_revision(session, workspace_id, None)
     return int(removed)
 
 
@@ -696,7 +746,7 @@ def seed_starter(*, session: Session, workspace_id: str, now: datetime) -> int:
             for text in (draft.name, *draft.aliases)
         ],
     )
-    _bump_revision(session, workspace_id, ids)
+    bump_revision(session, workspace_id, ids)
     return len(fresh)
 
 

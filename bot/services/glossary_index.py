@@ -19,15 +19,16 @@ from array import array
 from bisect import bisect_left, bisect_right, insort
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import cast
+from typing import Any, cast
 
 from rapidfuzz import fuzz, process
 from sqlalchemy import bindparam, event, func, select
 from sqlalchemy.orm import Session
 
-from bot.models import GlossaryChange, GlossaryKey, GlossaryTerm, Workspace, WorkspaceSettings
+from bot.models import GlossaryChange, GlossaryKey, GlossaryTerm, Workspace
+from bot.services import change_feed
 
 logger = logging.getLogger(__name__)
 
@@ -269,6 +270,9 @@ class GlossaryIndex:
 
     def __init__(self, terms: Iterable[IndexedTerm]) -> None:
         self.terms: dict[int, IndexedTerm] = {term.id: term for term in terms}
+        # Cards read while this index was current, for lookups (bot.services.glossary.
+        # view_card): any edit moves the revision on, and with it to a new index.
+        self.cards: dict[int, Any] = {}
         build = _Build()
         for term in self.terms.values():
             build.add(term)
@@ -331,6 +335,7 @@ class GlossaryIndex:
         gone = {term.id for term in changed}.union(removed)
         new = copy.copy(self)
         new.terms = dict(self.terms)
+        new.cards = {}
         new._by_key = dict(self._by_key)
         new._postings = dict(self._postings)
         new._keys = list(self._keys)
@@ -635,12 +640,8 @@ class GlossaryIndex:
         return best
 
 
-# Built once: every lookup starts with it.
-_REVISION_AND_SETTINGS = (
-    select(Workspace.glossary_revision, WorkspaceSettings)
-    .outerjoin(WorkspaceSettings, WorkspaceSettings.workspace_id == Workspace.id)
-    .where(Workspace.id == bindparam("workspace"))
-)
+# Built once: a lookup that cannot trust its cached index starts with it.
+_REVISION = select(Workspace.glossary_revision).where(Workspace.id == bindparam("workspace"))
 # At most this many changed terms are applied to an index in place; past that (a big
 # import) a whole rebuild costs less, and the lookup that finds them makes one.
 INCREMENTAL_LIMIT = 1000
@@ -658,21 +659,26 @@ class _Entry:
     index: GlossaryIndex
     # What the cache held before: restored if the transaction that read this rolls back.
     previous: _Entry | None = None
+    # When the revision was read (change_feed): trusted without a query while no change
+    # to the workspace's glossary has been heard since; None: read it each time.
+    stamp: change_feed.Stamp | None = None
 
 
 @dataclass
 class GlossaryIndexCache:
     """One index per workspace, kept at the workspace's glossary revision.
 
-    Every lookup reads the revision (one indexed row, with the workspace's settings).
-    When it has moved on, also when another process or instance made the change, the
-    cache reads which terms the missed revisions changed (glossary_changes) and applies
-    just those to a copy of the index: milliseconds, where a rebuild of 10,000 terms
-    takes most of a second. Only when that cannot be done (the whole glossary was
-    replaced, more than INCREMENTAL_LIMIT terms changed, or the changes were pruned)
-    does the lookup rebuild the index whole: an index that no longer matches the
-    glossary would show deleted terms and miss new ones. `warm` builds the largest
-    glossaries' indexes at start-up, so no first lookup pays for them.
+    A lookup uses the cached index without a query while the change feed (bot.services.
+    change_feed) has heard no change to the workspace's glossary since its revision was
+    read; otherwise (on SQLite, while the feed is not listening, after a change) it reads
+    the revision (one indexed row). When that has moved on, also when another process or
+    instance made the change, the cache reads which terms the missed revisions changed
+    (glossary_changes) and applies just those to a copy of the index: milliseconds, where
+    a rebuild of 10,000 terms takes most of a second. Only when that cannot be done (the
+    whole glossary was replaced, more than INCREMENTAL_LIMIT terms changed, or the
+    changes were pruned) does the lookup rebuild the index whole: an index that no
+    longer matches the glossary would show deleted terms and miss new ones. `warm`
+    builds the largest glossaries' indexes at start-up, so no first lookup pays for them.
     """
 
     _entries: dict[str, _Entry] = field(default_factory=dict)
@@ -680,15 +686,23 @@ class GlossaryIndexCache:
     _building: dict[str, threading.Lock] = field(default_factory=dict)
 
     def get(self, session: Session, workspace_id: str) -> GlossaryIndex:
-        # The same query loads the workspace's settings into the session, where the
-        # card about to be shown finds them without a query of its own.
-        found = session.execute(_REVISION_AND_SETTINGS, {"workspace": workspace_id}).first()
-        revision = found.glossary_revision if found is not None else 0
-        if found is not None:
-            # The session holds loaded objects weakly; this keeps them for its lifetime.
-            session.info["workspace_settings"] = found.WorkspaceSettings
+        feed = change_feed.feed_of(session)
         cached = self._entries.get(workspace_id)
+        # A transaction that changed the glossary itself reads its own revision.
+        mine = change_feed.announcing(session, change_feed.GLOSSARY, workspace_id)
+        if (
+            cached is not None
+            and feed is not None
+            and not mine
+            and feed.unchanged_since(cached.stamp, change_feed.GLOSSARY, workspace_id)
+        ):
+            return cached.index
+        stamp = None if feed is None or mine else feed.stamp(change_feed.GLOSSARY, workspace_id)
+        revision = session.execute(_REVISION, {"workspace": workspace_id}).scalar() or 0
         if cached is not None and cached.revision >= revision:
+            if stamp is not None and cached.revision == revision and cached.previous is None:
+                # Read again and found current: trusted until the next change is heard.
+                self._entries[workspace_id] = replace(cached, stamp=stamp)
             return cached.index
         # One thread catches up; the others wait for it instead of doing the same work.
         with self._building_lock(workspace_id):
@@ -696,7 +710,7 @@ class GlossaryIndexCache:
             if cached is not None and cached.revision >= revision:
                 return cached.index
             index = self._catch_up(session, workspace_id, cached, revision)
-            entry = _Entry(revision, index, cached)
+            entry = _Entry(revision, index, cached, stamp)
             self._entries[workspace_id] = entry
         # An index read in a transaction that then rolls back may hold terms that never
         # existed: a first command seeds the starter glossary, is rolled back (to ask the
@@ -704,6 +718,7 @@ class GlossaryIndexCache:
         event.listen(
             session, "after_rollback", partial(self._forget, workspace_id, entry), once=True
         )
+        event.listen(session, "after_commit", partial(self._settle, workspace_id, entry), once=True)
         return index
 
     def _building_lock(self, workspace_id: str) -> threading.Lock:
@@ -731,6 +746,12 @@ class GlossaryIndexCache:
             (time.perf_counter() - began) * 1000,
         )
         return index
+
+    def _settle(self, workspace_id: str, entry: _Entry, _session: Session) -> None:
+        """Committed: the index before it is not needed any more (and is let go)."""
+        with self._lock:
+            if self._entries.get(workspace_id) is entry:
+                self._entries[workspace_id] = replace(entry, previous=None)
 
     def _forget(self, workspace_id: str, entry: _Entry, _session: Session) -> None:
         with self._lock:

@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from bot.models import GlossaryLookup, Person
+from bot.services import glossary_tally
 
 QUERY_LIMIT = 80  # the column's size
 
@@ -46,19 +47,22 @@ def record(
     term_origin: str | None,
     now: datetime,
 ) -> None:
-    """Count one typed lookup under the looker's side (read in the same statement)."""
-    session.connection().execute(
-        _RECORD,
-        {
-            "workspace_id": workspace_id,
-            "user_ref": user_ref,
-            "query": " ".join(query.split())[:QUERY_LIMIT],
-            "term_name": term_name,
-            "term_origin": term_origin,
-            "found": term_name is not None,
-            "looked_up_on": now.date(),
-        },
-    )
+    """Count one typed lookup under the looker's side (read as the row is written): in
+    this transaction, or with the next batch where a server writes counts in batches."""
+    row = {
+        "workspace_id": workspace_id,
+        "user_ref": user_ref,
+        "query": " ".join(query.split())[:QUERY_LIMIT],
+        "term_name": term_name,
+        "term_origin": term_origin,
+        "found": term_name is not None,
+        "looked_up_on": now.date(),
+    }
+    tally = glossary_tally.tally_of(session)
+    if tally is not None and tally.batching:
+        tally.count_lookup(row)
+    else:
+        session.connection().execute(_RECORD, row)
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,7 @@ def _month(value: date | str) -> str:
 
 def cross_side_by_month(*, session: Session, workspace_id: str, since: date) -> list[MonthCrossing]:
     """Per month and side (Marketing, IT): lookups of terms that come from the other side."""
+    glossary_tally.write_pending(session)
     counts: dict[tuple[str, str], list[int]] = {}
     for day, side, origin, lookups in session.execute(
         select(
@@ -113,6 +118,7 @@ def top_terms_by_side(
     *, session: Session, workspace_id: str, since: date, limit: int = 10
 ) -> list[TermCount]:
     """The most looked-up terms of each side, most first."""
+    glossary_tally.write_pending(session)
     found: dict[str, list[TermCount]] = {}
     for side, term, lookups in session.execute(
         select(GlossaryLookup.side, GlossaryLookup.term_name, func.count().label("n"))
@@ -132,6 +138,7 @@ def not_found(
     *, session: Session, workspace_id: str, since: date, limit: int = 50
 ) -> list[TermCount]:
     """What people typed that the glossary did not have, most asked first (all sides)."""
+    glossary_tally.write_pending(session)
     return [
         TermCount("all", query, lookups)
         for query, lookups in session.execute(

@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.models import GlossaryEdit, GlossaryTerm
+from bot.services import glossary
 from bot.services.privacy import Forgotten, PrivacyHooks, rowcount, rows
 
 
@@ -34,18 +35,23 @@ def export_person(*, session: Session, workspace_id: str, user_ref: str) -> dict
 def forget_person(
     *, session: Session, workspace_id: str, user_ref: str, now: datetime
 ) -> Forgotten:
-    """The team relies on the entries: they stay, without the person's name."""
-    terms = rowcount(
-        session,
+    """The team relies on the entries: they stay, without the person's name (and every
+    process's kept cards are read again: the glossary revision moves on for them)."""
+    authored = session.scalars(
         update(GlossaryTerm)
         .where(GlossaryTerm.workspace_id == workspace_id, GlossaryTerm.author_ref == user_ref)
-        .values(author_ref=None),
-    )
-    session.execute(
+        .values(author_ref=None)
+        .returning(GlossaryTerm.id)
+    ).all()
+    edited = session.scalars(
         update(GlossaryTerm)
         .where(GlossaryTerm.workspace_id == workspace_id, GlossaryTerm.updated_by == user_ref)
         .values(updated_by=None)
-    )
+        .returning(GlossaryTerm.id)
+    ).all()
+    if authored or edited:
+        glossary.bump_revision(session, workspace_id, sorted({*authored, *edited}))
+    terms = len(authored)
     edits = rowcount(
         session,
         update(GlossaryEdit)

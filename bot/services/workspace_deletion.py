@@ -6,6 +6,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from bot.models import InboxCommand, Workspace
+from bot.services import change_feed
 
 
 def delete_workspace(*, session: Session, workspace_id: str) -> bool:
@@ -21,4 +22,7 @@ def delete_workspace(*, session: Session, workspace_id: str) -> bool:
         delete(Workspace).where(Workspace.id == workspace_id),
         execution_options={"preserve_rowcount": True},
     ).rowcount  # type: ignore[attr-defined]
+    # Every process's caches let go of what they kept of it.
+    for topic in (change_feed.GLOSSARY, change_feed.SETTINGS):
+        change_feed.announce(session, topic, workspace_id)
     return bool(deleted)

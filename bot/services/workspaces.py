@@ -6,9 +6,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from bot.db import insert_ignoring_conflicts
 from bot.models import Side, Workspace, WorkspaceSettings
+from bot.services import change_feed
 
 
 @dataclass(frozen=True)
@@ -54,15 +56,30 @@ def ensure_workspace(*, session: Session, workspace_id: str, platform: str, time
 
 
 def get_workspace(*, session: Session, workspace_id: str) -> WorkspaceView:
-    """The workspace's settings.
+    """The workspace's settings: as kept since they were last read, while the change feed
+    heard no change to them (every glossary card shows them), else read.
 
     Raises:
         LookupError: the workspace was never created (ensure_workspace first).
     """
+    feed = change_feed.feed_of(session)
+    # A row this session holds may carry its own changes, not yet flushed: use that.
+    if feed is not None and not _held_by(session, workspace_id):
+        kept: WorkspaceView | None = feed.recall(change_feed.SETTINGS, workspace_id)
+        if kept is not None:
+            return kept
+    stamp = feed.stamp(change_feed.SETTINGS, workspace_id) if feed is not None else None
     row = session.get(WorkspaceSettings, workspace_id)
     if row is None:
         raise LookupError(f"unknown workspace {workspace_id}")
-    return _view(row)
+    view = _view(row)
+    if feed is not None and not change_feed.announcing(session, change_feed.SETTINGS, workspace_id):
+        feed.remember(change_feed.SETTINGS, workspace_id, stamp, view)
+    return view
+
+
+def _held_by(session: Session, workspace_id: str) -> bool:
+    return identity_key(WorkspaceSettings, workspace_id) in session.identity_map
 
 
 def settings_row(*, session: Session, workspace_id: str) -> WorkspaceSettings:
