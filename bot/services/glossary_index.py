@@ -700,10 +700,15 @@ class GlossaryIndexCache:
         stamp = None if feed is None or mine else feed.stamp(change_feed.GLOSSARY, workspace_id)
         revision = session.execute(_REVISION, {"workspace": workspace_id}).scalar() or 0
         if cached is not None and cached.revision >= revision:
-            if stamp is not None and cached.revision == revision and cached.previous is None:
-                # Read again and found current: trusted until the next change is heard.
-                self._entries[workspace_id] = replace(cached, stamp=stamp)
-            return cached.index
+            if cached.previous is None and cached.revision > revision:
+                # Committed, yet ahead of the database: the workspace was deleted and
+                # has begun again (its revisions too). Nothing of the old index holds.
+                self._forget(workspace_id, cached, session)
+            else:
+                if stamp is not None and cached.revision == revision:
+                    # Read again and found current: trusted until the next change is heard.
+                    self._entries[workspace_id] = replace(cached, stamp=stamp)
+                return cached.index
         # One thread catches up; the others wait for it instead of doing the same work.
         with self._building_lock(workspace_id):
             cached = self._entries.get(workspace_id)
