@@ -78,6 +78,10 @@ class Settings(BaseSettings):
     # A slash command whose answer would come later than this many seconds (work queued
     # behind acks) is refused at its acknowledgement: "bridgebot is busy".
     bridgebot_busy_after_seconds: float = Field(default=1.0, ge=0.1, le=600)
+    # Where each server process listens for change notices (PostgreSQL LISTEN): by default
+    # DATABASE_URL. Behind PgBouncer in transaction mode, which cannot carry LISTEN, a URL
+    # to PostgreSQL itself; "off" listens nowhere (every lookup then reads the revision).
+    bridgebot_listen_url: str | None = None
     # GET /metrics answers only with "Authorization: Bearer <token>" when set.
     bridgebot_metrics_token: SecretStr | None = None
     # Serve /openapi.json, /docs and /redoc (off: they describe the server to anyone).

@@ -90,7 +90,7 @@ def create_web_app(deps: Deps, *, teams_options: TeamsOptions | None = None) -> 
         if teams_bot is not None:
             await teams_bot.start(wake=scheduler.wake)
         scheduler.start()
-        deps.changes.start(deps.engine)
+        deps.changes.start(deps.engine, settings.bridgebot_listen_url)
         deps.tally.start(deps.session_factory)
         deps.router.start_warm_ups(deps.session_factory)
         socket_handler = None

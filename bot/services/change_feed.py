@@ -24,7 +24,9 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from sqlalchemy import Engine, event, func, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.models import WorkspaceSettings
@@ -38,6 +40,7 @@ SETTINGS = "settings"  # a workspace's settings row
 _FEED_KEY = "change_feed"
 _ANNOUNCED_KEY = "change_feed_announced"
 RECONNECT_SECONDS = (0.5, 1.0, 2.0, 5.0)
+CONNECT_TIMEOUT_SECONDS = 3
 LISTEN_POLL_SECONDS = 0.1  # how often the listener looks up from waiting (to stop)
 
 
@@ -102,13 +105,16 @@ class ChangeFeed:
             key = (topic, workspace_id)
             self._heard[key] = self._heard.get(key, 0) + 1
 
-    def start(self, engine: Engine) -> None:
-        """Listen in a background thread (PostgreSQL only; elsewhere nothing is trusted)."""
-        if engine.dialect.name != "postgresql" or self._thread is not None:
+    def start(self, engine: Engine, listen_url: str | None = None) -> None:
+        """Listen in a background thread, on `listen_url` or else the engine's database
+        (PostgreSQL only; elsewhere, or with "off", nothing is trusted)."""
+        if engine.dialect.name != "postgresql" or self._thread is not None or listen_url == "off":
             return
+        url = make_url(listen_url) if listen_url else engine.url
+        conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
         self._stopping.clear()
         self._thread = threading.Thread(
-            target=self._listen, args=(engine,), name="change-feed", daemon=True
+            target=self._listen, args=(conninfo,), name="change-feed", daemon=True
         )
         self._thread.start()
 
@@ -130,11 +136,11 @@ class ChangeFeed:
             self._live = live
         (self._connected.set if live else self._connected.clear)()
 
-    def _listen(self, engine: Engine) -> None:
+    def _listen(self, conninfo: str) -> None:
         failures = 0
         while not self._stopping.is_set():
             try:
-                self._listen_once(engine)
+                self._listen_once(conninfo)
                 failures = 0
             except Exception as exc:  # noqa: BLE001 - any failure: stop trusting, reconnect
                 logger.warning("change feed lost its connection (%s); caches read through", exc)
@@ -143,13 +149,12 @@ class ChangeFeed:
                 self._set_live(False)
             self._stopping.wait(RECONNECT_SECONDS[min(failures, len(RECONNECT_SECONDS) - 1)])
 
-    def _listen_once(self, engine: Engine) -> None:
-        pooled = engine.raw_connection()
-        connection: Any = pooled.driver_connection
-        pooled.detach()  # ours for as long as it listens, never back to the pool
+    def _listen_once(self, conninfo: str) -> None:
+        # A connection of its own, outside the pool: LISTEN lasts as long as the session.
+        connection = psycopg.connect(
+            conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS
+        )
         try:
-            connection.rollback()
-            connection.autocommit = True
             connection.execute(f"LISTEN {CHANNEL}")
             self._set_live(True)
             logger.info("change feed listening")
