@@ -81,7 +81,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
-from types import SimpleNamespace
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -89,20 +88,21 @@ import aiohttp
 from aiohttp import web
 from pydantic import SecretStr
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import create_engine, func, insert, or_, select, text, update
+from sqlalchemy import create_engine, delete, func, insert, or_, select, text, update
 from sqlalchemy.engine import make_url
 
 from bot.commands.standup import reminder_message
 from bot.db import sync_url
 from bot.deps import Deps, build_deps
-from bot.metrics import REDELIVERIES, SLACK_API_RETRIES
+from bot.metrics import REDELIVERIES, SLACK_API_CALLS, SLACK_API_RETRIES
 from bot.models import Occurrence, OccurrenceStatus, Standup
 from bot.notify import DeliveryDeferred, Notifier
 from bot.replies import Reply
+from bot.services import occurrences, workspaces
 from bot.services import standups as standup_service
-from bot.services import workspaces
 from bot.services.recurrence import WEEKDAYS
 from bot.settings import Settings
+from handlers.slack.client import make_http_session, make_web_client
 from handlers.slack.notifier import MAX_IN_FLIGHT, SlackNotifier
 from handlers.slack.pacing import WORKSPACE_MESSAGES_PER_MINUTE, ConversationPacer
 from handlers.slack.render import render_message
@@ -451,36 +451,14 @@ def ms(seconds: float) -> str:
 # -- part 1: the fan-out ----------------------------------------------------------------------
 
 
-@dataclass
-class HttpTrace:
-    """Latency and status of every HTTP request aiohttp makes (a retry is a request)."""
-
-    latencies: list[float] = field(default_factory=list)
-    statuses: Counter[int] = field(default_factory=Counter)
-    errors: int = 0
-
-    def config(self) -> aiohttp.TraceConfig:
-        trace = aiohttp.TraceConfig()
-
-        async def start(_s: aiohttp.ClientSession, context: SimpleNamespace, _p: Any) -> None:
-            context.started = time.perf_counter()
-
-        async def end(_s: aiohttp.ClientSession, context: SimpleNamespace, params: Any) -> None:
-            self.latencies.append(time.perf_counter() - context.started)
-            self.statuses[params.response.status] += 1
-
-        async def failed(_s: aiohttp.ClientSession, _c: SimpleNamespace, _p: Any) -> None:
-            self.errors += 1
-
-        trace.on_request_start.append(start)
-        trace.on_request_end.append(end)
-        trace.on_request_exception.append(failed)
-        return trace
-
-    def clear(self) -> None:
-        self.latencies.clear()
-        self.statuses.clear()
-        self.errors = 0
+def calls_by_status() -> Counter[str]:
+    """chat.postMessage requests so far by HTTP status, as /metrics counts them."""
+    counts: Counter[str] = Counter()
+    for metric in SLACK_API_CALLS.collect():
+        for sample in metric.samples:
+            if sample.name.endswith("_total") and sample.labels["method"] == "chat.postMessage":
+                counts[sample.labels["status"]] += int(sample.value)
+    return counts
 
 
 def channel_ref(index: int, channels: int) -> str:
@@ -610,26 +588,108 @@ async def deliver_without_scheduler(
     return time.monotonic() - started, time.process_time() - cpu
 
 
+async def deliver_with_client(
+    settings: Settings,
+    session: aiohttp.ClientSession,
+    messages: list[tuple[str, Reply]],
+    concurrency: int,
+) -> tuple[float, float]:
+    """The same messages, rendered beforehand, through slack_sdk's AsyncWebClient alone (its
+    retry handlers as the bot configures them; no pacing, scheduler or database).
+    (wall seconds, CPU seconds)"""
+    client = make_web_client(settings, token=TOKEN, session=session, retry_rate_limits=False)
+    rendered = [(ref, render_message(reply)) for ref, reply in messages]
+    limiter = asyncio.Semaphore(concurrency)
+
+    async def post(conversation_ref: str, message: dict[str, Any]) -> None:
+        async with limiter:
+            try:
+                await client.chat_postMessage(channel=conversation_ref, **message)
+            except SlackApiError:
+                pass  # an injected 429: not retried here, counted as lost
+
+    started, cpu = time.monotonic(), time.process_time()
+    await asyncio.gather(*(post(ref, message) for ref, message in rendered))
+    return time.monotonic() - started, time.process_time() - cpu
+
+
 async def deliver_bare(
     api_url: str, messages: list[tuple[str, Reply]], concurrency: int
-) -> tuple[float, float]:
+) -> tuple[float, float, list[float]]:
     """The machine's own floor: the same bodies as bare aiohttp POSTs, rendered beforehand.
 
     No Slack client, pacing, rendering or retries: what any Python client of this kind
-    would need at least. (wall seconds, CPU seconds)
+    would need at least. (wall seconds, CPU seconds, each request's latency)
     """
     bodies = [{"channel": ref, **render_message(reply)} for ref, reply in messages]
     headers = {"Authorization": f"Bearer {TOKEN}"}
     limiter = asyncio.Semaphore(concurrency)
+    latencies: list[float] = []
     async with aiohttp.ClientSession(base_url=api_url, headers=headers) as session:
 
         async def post(body: dict[str, Any]) -> None:
-            async with limiter, session.post("chat.postMessage", json=body) as response:
-                await response.read()
+            async with limiter:
+                began = time.perf_counter()
+                async with session.post("chat.postMessage", json=body) as response:
+                    await response.read()
+                latencies.append(time.perf_counter() - began)
 
         started, cpu = time.monotonic(), time.process_time()
         await asyncio.gather(*(post(body) for body in bodies))
-        return time.monotonic() - started, time.process_time() - cpu
+        return time.monotonic() - started, time.process_time() - cpu, latencies
+
+
+def deliver_again(deps: Deps) -> int:
+    """Put the run's deliveries back as they were before T: the fan-outs and channel
+    posts pending again, the DMs the fan-outs made gone. Returns the rows put back."""
+    with deps.session_factory.begin() as session:
+        session.execute(delete(Occurrence).where(Occurrence.kind == standup_service.REMINDER_DM))
+        return int(
+            session.execute(
+                update(Occurrence)
+                .values(
+                    status=OccurrenceStatus.PENDING.value,
+                    claimed_by=None,
+                    lease_until=None,
+                    finished_at=None,
+                    attempts=0,
+                )
+                .execution_options(synchronize_session=False)
+            ).rowcount  # type: ignore[attr-defined]
+        )
+
+
+def claim_and_record(deps: Deps, now: datetime) -> tuple[int, float]:
+    """The least a durable exactly-once delivery does per message: claim it and record it
+    sent, CLAIM_BATCH at a time, one transaction each, and nothing else (every row pending
+    again). (rows, CPU seconds)"""
+    with deps.session_factory.begin() as session:
+        session.execute(
+            update(Occurrence)
+            .values(status=OccurrenceStatus.PENDING.value, claimed_by=None, lease_until=None)
+            .execution_options(synchronize_session=False)
+        )
+    rows = 0
+    cpu = time.process_time()
+    while True:
+        with deps.session_factory.begin() as session:
+            claimed = occurrences.claim_due(
+                session=session,
+                now=now,
+                instance_id=deps.instance_id,
+                grace=timedelta(hours=1),
+                limit=jobs.CLAIM_BATCH,
+            ).claimed
+        if not claimed:
+            return rows, time.process_time() - cpu
+        with deps.session_factory.begin() as session:
+            occurrences.mark_all_sent(
+                session=session,
+                occurrence_ids=[c.id for c in claimed],
+                instance_id=deps.instance_id,
+                now=now,
+            )
+        rows += len(claimed)
 
 
 @dataclass
@@ -673,15 +733,22 @@ def judge(expected: Expected, accepted: list[Message], started: float) -> Outcom
 
 @dataclass
 class Floors:
-    """The same messages without the scheduler: through the notifier, and bare."""
+    """The same messages without the scheduler: through the notifier, through slack_sdk's
+    client alone, and bare; and the scheduler and database without sending."""
 
     wall: float
     cpu: float
     stats: dict[str, Any]
-    latency: float  # median seconds a request
+    client_wall: float
+    client_cpu: float
+    client_stats: dict[str, Any]
     bare_wall: float
     bare_cpu: float
     bare_stats: dict[str, Any]
+    latencies: list[float]  # each bare request's
+    silent: Delivery  # the same ticks with a notifier that sends nothing
+    bookkeeping_rows: int
+    bookkeeping_cpu: float  # claiming and recording those rows, CLAIM_BATCH at a time
 
     def report(self, expected: Expected, took: float, rate_bound: float) -> None:
         floor = judge(expected, [tuple(m) for m in self.stats["accepted"]], 0.0)
@@ -689,8 +756,12 @@ class Floors:
             f"HTTP-only floor          {self.wall:>9.2f} s  (the same {len(expected):,} messages "
             f"through the notifier to the fake, no scheduler or database: CPU {self.cpu:.1f} s, "
             f"the fake's {self.stats['cpu_seconds']:.1f} s, "
-            f"p50 {self.latency * 1000:.1f} ms, accepted {floor.accepted:,}, lost {floor.losses}) "
-            f"-> {took / self.wall:.1f}x"
+            f"accepted {floor.accepted:,}, lost {floor.losses}) -> {took / self.wall:.1f}x"
+        )
+        print(
+            f"slack_sdk client floor   {self.client_wall:>9.2f} s  (the same messages, rendered "
+            f"beforehand, through AsyncWebClient.chat_postMessage alone: CPU "
+            f"{self.client_cpu:.1f} s, the fake's {self.client_stats['cpu_seconds']:.1f} s)"
         )
         print(
             f"bare-HTTP floor          {self.bare_wall:>9.2f} s  (the same bodies, prebuilt, as "
@@ -704,23 +775,91 @@ class Floors:
             f"{machine:.2f} s = {machine / rate_bound:.1f}x the rate-limit bound"
         )
 
+    def report_cpu(self, bot_cpu: float, total: int) -> None:
+        """CPU a message, side by side: what each layer costs over the bare POST."""
+        bare = self.bare_cpu / total * 1000
+        bookkeeping = self.bookkeeping_cpu / self.bookkeeping_rows * 1000
+        rows = [
+            ("bare aiohttp POST, JSON prebuilt", self.bare_cpu / total * 1000, ""),
+            ("slack_sdk AsyncWebClient alone", self.client_cpu / total * 1000, ""),
+            ("the notifier alone (render, pace, post)", self.cpu / total * 1000, ""),
+            (
+                "scheduler and database, sending nothing",
+                self.silent.cpu / total * 1000,
+                "the same ticks, plan to record",
+            ),
+            (
+                "database bookkeeping alone",
+                bookkeeping,
+                f"claim + record sent, {jobs.CLAIM_BATCH} a transaction, a row each",
+            ),
+            (
+                "floor: bare POST + bookkeeping",
+                bare + bookkeeping,
+                "no durable exactly-once sender goes under it",
+            ),
+            ("the bot (bench above)", bot_cpu / total * 1000, ""),
+        ]
+        print(f"CPU a message, side by side (ms; x the bare POST's {bare:.3f} ms):")
+        for label, value, note in rows:
+            print(f"  {label:<42} {value:>6.3f} ms {value / bare:>5.1f}x  {note}")
+        bot = bot_cpu / total * 1000
+        print(
+            f"bot CPU a message        {bot:>9.2f} ms  (bare-HTTP floor {bare:.2f} ms) -> "
+            f"{bot / bare:.1f}x (target <= {TARGET_OF_CPU_FLOOR}x); against the floor with the "
+            f"bookkeeping {bare + bookkeeping:.2f} ms: {bot / (bare + bookkeeping):.1f}x"
+        )
+
 
 async def measure_floors(
-    notifier: SlackNotifier,
+    deps: Deps,
     messages: list[tuple[str, Reply]],
-    trace: HttpTrace,
+    session: aiohttp.ClientSession,
     control: aiohttp.ClientSession,
     root_url: str,
+    due: datetime,
 ) -> Floors:
+    """Every floor on the same messages, one after another (the workspace limit lifted)."""
+
+    async def tokens(_workspace_id: str) -> str | None:
+        return TOKEN
+
+    unpaced = SlackNotifier(
+        deps.settings,
+        tokens=tokens,
+        session=session,
+        pacer=ConversationPacer(workspace_per_minute=UNLIMITED),
+    )
     await _control(control, root_url, "reset")
-    trace.clear()
-    wall, cpu = await deliver_without_scheduler(notifier, messages, jobs.DELIVERY_CONCURRENCY)
+    wall, cpu = await deliver_without_scheduler(unpaced, messages, jobs.DELIVERY_CONCURRENCY)
     stats = await _control(control, root_url, "stats")
-    latency = statistics.median(trace.latencies) if trace.latencies else float("nan")
     await _control(control, root_url, "reset")
-    bare_wall, bare_cpu = await deliver_bare(root_url + "api/", messages, MAX_IN_FLIGHT)
+    client_wall, client_cpu = await deliver_with_client(
+        deps.settings, session, messages, MAX_IN_FLIGHT
+    )
+    client_stats = await _control(control, root_url, "stats")
+    await _control(control, root_url, "reset")
+    bare_wall, bare_cpu, latencies = await deliver_bare(root_url + "api/", messages, MAX_IN_FLIGHT)
     bare_stats = await _control(control, root_url, "stats")
-    return Floors(wall, cpu, stats, latency, bare_wall, bare_cpu, bare_stats)
+    # The scheduler's share: the same deliveries again, with nothing sent.
+    await asyncio.to_thread(deliver_again, deps)
+    silent = await deliver_with_ticks(make_scheduler(deps, SilentNotifier()), due)
+    rows, bookkeeping = await asyncio.to_thread(claim_and_record, deps, deps.clock())
+    return Floors(
+        wall,
+        cpu,
+        stats,
+        client_wall,
+        client_cpu,
+        client_stats,
+        bare_wall,
+        bare_cpu,
+        bare_stats,
+        latencies,
+        silent,
+        rows,
+        bookkeeping,
+    )
 
 
 async def run_fanout(
@@ -731,8 +870,8 @@ async def run_fanout(
         f"in {channels:,} channels =="
     )
     deps = make_deps(database_url, root_url + "api/")
-    trace = HttpTrace()
-    http = aiohttp.ClientSession(trace_configs=[trace.config()])
+    # The session `bridgebot run` shares between its Slack clients (it counts each call).
+    http = make_http_session()
     control = aiohttp.ClientSession()
 
     async def tokens(_workspace_id: str) -> str | None:
@@ -776,26 +915,20 @@ async def run_fanout(
         await _control(control, root_url, "reset")
         retries_before = metric_total(SLACK_API_RETRIES)
         redeliveries_before = metric_total(REDELIVERIES)
+        calls_before = calls_by_status()
         print(f"delivering...            ({load_average()})")
         run = await deliver_with_ticks(scheduler, due)
         run.stats = await _control(control, root_url, "stats")
         retries = metric_total(SLACK_API_RETRIES) - retries_before
         redeliveries = metric_total(REDELIVERIES) - redeliveries_before
+        calls_seen = calls_by_status() - calls_before
         statuses = await asyncio.to_thread(status_counts, deps)
-        latencies = list(trace.latencies)
-        statuses_seen, connection_errors = sum(trace.statuses.values()), trace.errors
         after_delivery = load_average()
 
         # The floors measure the machine, not the limit: it is lifted for them.
         await _control(control, root_url, "workspace_limit", {"limit": None})
         messages = await asyncio.to_thread(same_messages, deps, start)
-        unpaced = SlackNotifier(
-            deps.settings,
-            tokens=tokens,
-            session=http,
-            pacer=ConversationPacer(workspace_per_minute=UNLIMITED),
-        )
-        floors = await measure_floors(unpaced, messages, trace, control, root_url)
+        floors = await measure_floors(deps, messages, http, control, root_url, due)
     finally:
         await http.close()
         await control.close()
@@ -804,6 +937,7 @@ async def run_fanout(
     expected = expected_messages(count, channels)
     outcome = judge(expected, [tuple(m) for m in run.stats["accepted"]], run.started)
     total = len(expected)
+    latencies = floors.latencies
     latency = statistics.median(latencies) if latencies else float("nan")
     # One message per second per conversation: the busiest conversation sets the bound;
     # a workspace-wide limit of W a minute lets W through at once, then W a minute later.
@@ -824,8 +958,9 @@ async def run_fanout(
     print(f"losses                   {outcome.losses:>9,}")
     print(f"unexpected / misrouted   {outcome.unexpected:>9,}")
     print(
-        f"requests to the fake     {run.stats['requests']:>9,}  (client saw {statuses_seen:,}, "
-        f"connection errors {connection_errors}; the fake's CPU {run.stats['cpu_seconds']:.1f} s)"
+        f"requests to the fake     {run.stats['requests']:>9,}  (the bot's metrics counted "
+        f"{sum(calls_seen.values()):,}: {dict(sorted(calls_seen.items()))}; "
+        f"the fake's CPU {run.stats['cpu_seconds']:.1f} s)"
     )
     print(
         f"429s served              {served_429:>9,}  (injected {run.stats['injected_429']}, "
@@ -839,7 +974,7 @@ async def run_fanout(
     print(f"DELIVERY_CONCURRENCY     {jobs.DELIVERY_CONCURRENCY:>9}")
     print(
         f"request latency          p50 {latency * 1000:.1f} ms, "
-        f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms"
+        f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms (the bare floor's requests)"
     )
     print(
         f"50% / 99% delivered at   {percentile(outcome.delivered_at, 0.5):>9.2f} s / "
@@ -860,11 +995,7 @@ async def run_fanout(
         f"-> {took / throughput_bound:.1f}x"
     )
     floors.report(expected, took, rate_bound)
-    bot_cpu, bare_cpu = run.cpu / total * 1000, floors.bare_cpu / total * 1000
-    print(
-        f"bot CPU a message        {bot_cpu:>9.2f} ms  (bare-HTTP floor {bare_cpu:.2f} ms a message, "
-        f"the sender's CPU alone) -> {bot_cpu / bare_cpu:.1f}x (target <= {TARGET_OF_CPU_FLOOR}x)"
-    )
+    floors.report_cpu(run.cpu, total)
     print(f"ticks                    {len(run.ticks):>9}")
     for number, tick in enumerate(run.ticks, start=1):
         r = tick.report
