@@ -26,6 +26,7 @@ from tests.conftest import PG_URL
 from tests.fake_slack import FakeSlack
 from tests.processes import bridgebot_command, clean_env, free_port, stop
 from tests.signing import SIGNING_SECRET
+from tests.test_run_subprocess import wait_until_healthy
 
 TEAM = "T0BRIDGE"
 PEOPLE = 30
@@ -89,24 +90,27 @@ def prepare(deps: Deps, now: datetime) -> int:
     return STANDUPS * (1 + PEOPLE) + PEOPLE
 
 
-def start_instance(url: str, fake: FakeSlack, workdir: Path) -> subprocess.Popen[bytes]:
+def start_instance(url: str, fake: FakeSlack, workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """`bridgebot run` on `url`: the process, and its base URL to wait on for /healthz."""
+    port = free_port()
     env = clean_env(
         DATABASE_URL=url,
         SLACK_BOT_TOKEN="xoxb-chaos",
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
         SLACK_API_URL=fake.api_url,
         BRIDGEBOT_HOST="127.0.0.1",
-        BRIDGEBOT_PORT=str(free_port()),
+        BRIDGEBOT_PORT=str(port),
         BRIDGEBOT_CLAIM_LEASE_SECONDS=str(LEASE_SECONDS),
         LOG_LEVEL="WARNING",
     )
-    return subprocess.Popen(
+    process = subprocess.Popen(
         [*bridgebot_command(), "run"],
         cwd=workdir,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    return process, f"http://127.0.0.1:{port}"
 
 
 def unfinished(deps: Deps) -> int:
@@ -133,18 +137,23 @@ def test_killing_an_instance_mid_fan_out_loses_nothing(
     try:
         expected = prepare(deps, datetime.now(UTC))
         fake_slack.latency = 0.02
-        first, second = (
+        (first, first_url), (second, second_url) = (
             start_instance(pg_database_url, fake_slack, tmp_path),
             start_instance(pg_database_url, fake_slack, tmp_path),
         )
         processes += [first, second]
+        # Starting takes seconds on a loaded machine: the waits below begin once both serve.
+        wait_until_healthy(first_url, first)
+        wait_until_healthy(second_url, second)
         # Kill one instance at a random moment while messages are going out.
         fake_slack.wait_for("chat.postMessage", count=rng.randint(20, 120), timeout=30)
         first.kill()
         first.wait(timeout=10)
         # Its claims expire after the lease; a restarted instance takes them over.
         time.sleep(LEASE_SECONDS + 0.5)
-        processes.append(start_instance(pg_database_url, fake_slack, tmp_path))
+        restarted, restarted_url = start_instance(pg_database_url, fake_slack, tmp_path)
+        processes.append(restarted)
+        wait_until_healthy(restarted_url, restarted)
         deadline = time.monotonic() + 60
         while unfinished(deps) and time.monotonic() < deadline:
             time.sleep(0.25)
