@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import logging
-from types import SimpleNamespace
-from typing import Any
 
 import aiohttp
+from aiohttp.connector import Connection
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -77,18 +76,23 @@ def retry_handlers(*, rate_limits: bool = True) -> list[AsyncRetryHandler]:
     return handlers
 
 
-async def _count_call(
-    _session: aiohttp.ClientSession, _context: SimpleNamespace, params: Any
-) -> None:
-    method = params.url.path.rsplit("/", 1)[-1] or "unknown"
-    SLACK_API_CALLS.labels(method=method, status=str(params.response.status)).inc()
+class CountedResponse(aiohttp.ClientResponse):
+    """Counts each answer Slack gives, by method and status, as its headers arrive.
+
+    A response class rather than a TraceConfig: a trace costs a dozen signal dispatches
+    per request, which showed in a fan-out's CPU a message (bench.fanout).
+    """
+
+    async def start(self, connection: Connection) -> aiohttp.ClientResponse:
+        response = await super().start(connection)
+        method = self.url.path.rsplit("/", 1)[-1] or "unknown"
+        SLACK_API_CALLS.labels(method=method, status=str(self.status)).inc()
+        return response
 
 
 def make_http_session() -> aiohttp.ClientSession:
     """One connection pool for every Slack client of the process, counting each call."""
-    trace = aiohttp.TraceConfig()
-    trace.on_request_end.append(_count_call)
-    return aiohttp.ClientSession(trace_configs=[trace])
+    return aiohttp.ClientSession(response_class=CountedResponse)
 
 
 def make_web_client(
