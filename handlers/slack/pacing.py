@@ -62,6 +62,10 @@ class ConversationPacer:
         # and how many are on their way now.
         self._answered_at: dict[str, deque[float]] = {}
         self._sending: dict[str, int] = {}
+        # Messages waiting for room in their workspace's minute queue here, first come
+        # first served: only the first watches the clock, so when one answer leaves the
+        # minute, one message wakes to take its place, not every message waiting.
+        self._in_line: dict[str, tuple[asyncio.AbstractEventLoop, asyncio.Lock]] = {}
         self._booked: dict[tuple[str, str], float] = {}
         self._last: dict[tuple[str, str], float] = {}
         self._prune_at = PRUNE_AFTER
@@ -87,14 +91,31 @@ class ConversationPacer:
     async def workspace_turn(self, workspace_id: str) -> None:
         """Wait until the workspace may send another message within its per-minute limit,
         and count this one as on its way (`answered` or `not_sent` ends that)."""
+        loop = asyncio.get_running_loop()
+        found = self._in_line.get(workspace_id)
+        if found is None or found[0] is not loop:  # a lock waits in one loop only
+            found = self._in_line[workspace_id] = (loop, asyncio.Lock())
+        line = found[1]
+        if not line.locked() and self._take_room(workspace_id):
+            return  # room at once, and nobody waiting before this one
+        async with line:
+            await self._wait_for_room(workspace_id)
+
+    def _take_room(self, workspace_id: str) -> bool:
+        """Count a message on its way if the workspace's minute has room for it."""
         answered = self._answered_at.setdefault(workspace_id, deque())
-        while True:
+        now = time.monotonic()
+        while answered and answered[0] <= now - WORKSPACE_WINDOW_SECONDS:
+            answered.popleft()
+        if len(answered) + self._sending.get(workspace_id, 0) < self._per_minute:
+            self._sending[workspace_id] = self._sending.get(workspace_id, 0) + 1
+            return True
+        return False
+
+    async def _wait_for_room(self, workspace_id: str) -> None:
+        while not self._take_room(workspace_id):
+            answered = self._answered_at[workspace_id]
             now = time.monotonic()
-            while answered and answered[0] <= now - WORKSPACE_WINDOW_SECONDS:
-                answered.popleft()
-            if len(answered) + self._sending.get(workspace_id, 0) < self._per_minute:
-                self._sending[workspace_id] = self._sending.get(workspace_id, 0) + 1
-                return
             # Those on their way will be answered within the minute: wait for the oldest
             # answer to leave it (or, with none answered yet, for one to come back).
             wait = answered[0] + WORKSPACE_WINDOW_SECONDS - now if answered else 0.05
