@@ -12,6 +12,8 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING
 
+from sqlalchemy.exc import DBAPIError
+
 from bot import replies
 from bot.deps import Deps
 from bot.metrics import DELIVERIES, REDELIVERIES
@@ -213,6 +215,12 @@ def _claim(
 # delivery still waits for its own record, but a busy tick no longer queues one commit
 # (and on SQLite one fsync under the write lock) per message.
 SentRecorder = Batched[ClaimedOccurrence, None]
+# A record that fails (the database dropped the connection mid-batch: nothing of the
+# batch is written) is written again, this many times in all, after these waits: the
+# messages are out, and a claim left unrecorded would be sent again once its lease ran
+# out. The lease is kept renewed meanwhile.
+RECORD_ATTEMPTS = 5
+RECORD_RETRY_SECONDS = 0.2  # doubled after each failure: 0.2, 0.4, 0.8, 1.6 s
 
 
 def _sent_recorder(deps: Deps) -> SentRecorder:
@@ -267,13 +275,26 @@ async def _deliver_one(
 
 
 def _mark_sent(deps: Deps, batch: list[ClaimedOccurrence]) -> list[None]:
-    with deps.session_factory.begin() as session:
-        recorded = occurrences.mark_all_sent(
-            session=session,
-            occurrence_ids=[occurrence.id for occurrence in batch],
-            instance_id=deps.instance_id,
-            now=deps.clock(),
-        )
+    for attempt in range(1, RECORD_ATTEMPTS + 1):
+        try:
+            with deps.session_factory.begin() as session:
+                recorded = occurrences.mark_all_sent(
+                    session=session,
+                    occurrence_ids=[occurrence.id for occurrence in batch],
+                    instance_id=deps.instance_id,
+                    now=deps.clock(),
+                )
+            break
+        except DBAPIError:
+            if attempt == RECORD_ATTEMPTS:
+                raise
+            logger.warning(
+                "recording %d sent deliveries failed (attempt %d); trying again",
+                len(batch),
+                attempt,
+                exc_info=True,
+            )
+            time.sleep(RECORD_RETRY_SECONDS * 2 ** (attempt - 1))
     for occurrence in batch:
         if occurrence.id not in recorded:
             logger.warning("delivery %s was taken over by another instance", occurrence.id)

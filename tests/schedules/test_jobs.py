@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from bot.db import make_engine, make_session_factory
 from bot.deps import Deps
@@ -17,7 +20,7 @@ from bot.models import Occurrence, OccurrenceStatus
 from bot.notify import DeliveryDeferred
 from bot.replies import Reply, Visibility
 from bot.services import occurrences, workspaces
-from schedules import Scheduler, create_scheduler
+from schedules import Scheduler, create_scheduler, jobs
 from schedules.jobs import MAX_ATTEMPTS, POST_KIND, register_builtin_deliveries, run_tick
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -117,6 +120,54 @@ def test_a_due_post_is_delivered_once(
     assert row.status == OccurrenceStatus.SENT
     assert row.attempts == 1
     assert row.finished_at == NOW
+
+
+def test_a_record_that_fails_mid_batch_is_written_again_and_nothing_is_sent_twice(
+    deps: Deps,
+    notifier: RecordingNotifier,
+    clock: Clock,
+    scheduler: Scheduler,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The database drops the connection while a batch of sent records is being written:
+    its transaction is lost whole, the batch is written again, and once the claims' lease
+    is over no tick sends any of those messages a second time."""
+    with deps.session_factory.begin() as session:
+        for n in range(20):
+            occurrences.schedule(
+                session=session,
+                workspace_id="T1",
+                kind=POST_KIND,
+                subject_ref=f"announcement:{n}",
+                due_at=NOW,
+                payload={"conversation_ref": f"C{n}", "text": f"post {n}"},
+            )
+    write = occurrences.mark_all_sent
+    failed_batches: list[int] = []
+
+    def connection_lost_after_the_update(**kwargs: Any) -> set[int]:
+        recorded = write(**kwargs)  # written in the transaction, which then dies
+        if not failed_batches:
+            failed_batches.append(len(recorded))
+            raise OperationalError("COMMIT", {}, ConnectionError("server closed the connection"))
+        return recorded
+
+    monkeypatch.setattr(occurrences, "mark_all_sent", connection_lost_after_the_update)
+    monkeypatch.setattr(jobs, "RECORD_RETRY_SECONDS", 0.01)
+    redeliveries_before = _redeliveries()
+
+    assert _tick(scheduler, NOW) == (20, 20, 0, 0)
+    assert failed_batches and failed_batches[0] >= 1
+    clock.now = NOW + timedelta(seconds=deps.settings.bridgebot_claim_lease_seconds + 60)
+    assert _tick(scheduler) == (0, 0, 0, 0)
+
+    texts = Counter(reply.fallback for _, _, reply in notifier.posts)
+    assert len(notifier.posts) == 20 and set(texts.values()) == {1}
+    with deps.session_factory() as session:
+        rows = session.execute(select(Occurrence.status, Occurrence.attempts)).all()
+    assert Counter(status for status, _ in rows) == {OccurrenceStatus.SENT: 20}
+    assert {attempts for _, attempts in rows} == {1}
+    assert _redeliveries() == redeliveries_before
 
 
 def test_a_post_not_yet_due_waits_for_its_time(
