@@ -36,7 +36,9 @@ from handlers.slack.app import (
 )
 from handlers.slack.background import BackgroundWork
 from handlers.slack.client import make_http_session
+from handlers.slack.lookups_in_ack import LookupsInAck
 from handlers.slack.request_metrics import handle_measured
+from handlers.slack.runtime import SlackRuntime
 from handlers.slack.signature import SlackSignature
 from handlers.teams.app import TeamsOptions, create_teams_bot, teams_configured
 from schedules import TICK_JOB_ID, create_scheduler
@@ -76,7 +78,9 @@ def create_web_app(deps: Deps, *, teams_options: TeamsOptions | None = None) -> 
         scheduler = create_scheduler(deps, one_notifier(deps, notifiers))
         api.state.scheduler = scheduler
         slack_app = None
+        api.state.lookups = None
         if slack_on:
+            runtime = SlackRuntime(settings, http_session, background, wake=scheduler.wake)
             slack_app = create_slack_app(
                 settings,
                 deps,
@@ -85,8 +89,10 @@ def create_web_app(deps: Deps, *, teams_options: TeamsOptions | None = None) -> 
                 installations=installations,
                 wake=scheduler.wake,
                 scheduler=scheduler,
+                runtime=runtime,
             )
             api.state.slack_handler = AsyncSlackRequestHandler(slack_app)
+            api.state.lookups = LookupsInAck(deps, runtime)
         if teams_bot is not None:
             await teams_bot.start(wake=scheduler.wake)
         scheduler.start()
@@ -141,7 +147,7 @@ def create_web_app(deps: Deps, *, teams_options: TeamsOptions | None = None) -> 
         async def slack_endpoint(request: Request) -> Response:
             state = request.app.state
             return await handle_measured(
-                state.slack_handler, request, signature, state.background.lag
+                state.slack_handler, request, signature, state.background.lag, state.lookups
             )
 
         # Plain Starlette routes: Bolt reads the request itself, so FastAPI's

@@ -88,6 +88,7 @@ def create_slack_app(
     installations: AsyncSQLAlchemyInstallationStore | None = None,
     wake: Callable[[], None] = lambda: None,
     scheduler: Scheduler | None = None,
+    runtime: SlackRuntime | None = None,
 ) -> AsyncApp:
     """The Bolt app with every listener registered.
 
@@ -96,7 +97,8 @@ def create_slack_app(
     `wake` runs the scheduler at once, for the posts a command queued. In OAuth mode
     `installations` is the store create_installation_store built (one is made if not).
     With `scheduler`, slash commands an instance acknowledged and never finished are run
-    again by its tick (see inbox_recovery).
+    again by its tick (see inbox_recovery). With `runtime`, the listeners share the
+    caller's state (the server answers lookups with it too, see lookups_in_ack).
     """
     client = make_web_client(settings, token=_secret(settings.slack_bot_token), session=session)
     quiet_bolt_verification_log()
@@ -113,11 +115,11 @@ def create_slack_app(
         )
 
     errors.mark_verified_requests(app)  # before any middleware of ours
+    runtime = runtime or SlackRuntime(settings, session, background, wake=wake)
     if settings.run_mode is not RunMode.SLACK_OAUTH:
         # Before dedupe, so another workspace's requests leave nothing behind.
-        own_workspace.register(app)
+        own_workspace.register(app, runtime)
     dedupe.register(app, deps)
-    runtime = SlackRuntime(settings, session, background, wake=wake)
     commands.register(app, deps, runtime)
     interactions.register(app, deps, runtime)
     home.register(app, deps, runtime)

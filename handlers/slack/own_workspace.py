@@ -10,6 +10,8 @@ from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
+from handlers.slack.runtime import SlackRuntime
+
 logger = logging.getLogger(__name__)
 
 OTHER_WORKSPACE = (
@@ -18,7 +20,11 @@ OTHER_WORKSPACE = (
 
 
 class OnlyOwnWorkspace(AsyncMiddleware):
-    """Refuses requests whose workspace is not the bot token's (see register)."""
+    """Refuses requests whose workspace is not the bot token's (see register), and tells
+    the runtime which workspace that is (for lookups_in_ack)."""
+
+    def __init__(self, runtime: SlackRuntime) -> None:
+        self._runtime = runtime
 
     async def async_process(
         self,
@@ -31,6 +37,8 @@ class OnlyOwnWorkspace(AsyncMiddleware):
         # Bolt's single-team authorization sets the token's team, from auth.test.
         authorized = context.authorize_result
         own = authorized.team_id if authorized is not None else None
+        if own:
+            self._runtime.own_team_id = own
         if own and context.team_id and context.team_id != own:
             logger.info("refused a request from another workspace")
             # A person typing a command is told why; anything else is acknowledged
@@ -40,7 +48,7 @@ class OnlyOwnWorkspace(AsyncMiddleware):
         return resp
 
 
-def register(app: AsyncApp) -> None:
+def register(app: AsyncApp, runtime: SlackRuntime) -> None:
     """Refuse requests whose workspace is not the bot token's (register before the rest).
 
     A correctly signed request can still come from another workspace: a person of
@@ -48,4 +56,4 @@ def register(app: AsyncApp) -> None:
     create a workspace of theirs served by this one's token. (A middleware class: Bolt
     builds every listener argument for a function middleware, on every request.)
     """
-    app.middleware(OnlyOwnWorkspace())
+    app.middleware(OnlyOwnWorkspace(runtime))

@@ -19,6 +19,7 @@ from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 
 from bot.metrics import HANDLER_SECONDS, REQUESTS, SHED
 from handlers.slack.background import AnswerLag
+from handlers.slack.lookups_in_ack import LookupsInAck
 from handlers.slack.render import action_name
 from handlers.slack.signature import SlackSignature
 
@@ -98,6 +99,7 @@ async def handle_measured(
     request: Request,
     signature: SlackSignature,
     lag: AnswerLag | None = None,
+    lookups: LookupsInAck | None = None,
 ) -> Response:
     """Pass a signed request to Bolt, recording how long the acknowledgement took.
 
@@ -105,6 +107,7 @@ async def handle_measured(
     latency; never the text people typed. A POST without a valid signature gets 401
     before anything is read from its body. A slash command whose answer would come
     later than `lag` allows is refused at once, before Bolt or the database sees it.
+    A lookup is answered by `lookups` without Bolt when it can be.
     """
     body = await request.body() if request.method == "POST" else b""
     if request.method == "POST" and not signature.is_valid(body, request.headers):
@@ -115,7 +118,9 @@ async def handle_measured(
     if labels.kind == "command" and lag is not None and lag.busy():
         return refuse_busy(labels)
     started = time.perf_counter()
-    response = await handler.handle(request)
+    response = await lookups.answer(body) if lookups and labels.kind == "command" else None
+    if response is None:
+        response = await handler.handle(request)
     elapsed = time.perf_counter() - started
     HANDLER_SECONDS.labels(platform="slack", kind=labels.kind).observe(elapsed)
     outcome = "ok" if response.status_code < 400 else str(response.status_code)

@@ -128,6 +128,8 @@ class SlackRuntime:
         # Messages with an update queued behind the one in flight: more clicks meanwhile
         # need no update of their own, so a burst of clicks costs two updates, not one each.
         self.refresh_waiting: set[str] = set()
+        # The bot token's workspace, once Bolt has confirmed it (single-workspace mode).
+        self.own_team_id: str | None = None
 
     def responder(self, body: dict[str, Any], fallback: Any) -> Any:
         """A respond() for this request: pooled when it has a response_url."""

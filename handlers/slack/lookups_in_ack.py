@@ -1,0 +1,89 @@
+"""Lookups answered straight from the signed HTTP request, without Bolt's dispatch.
+
+A glossary lookup is the busiest request and the cheapest: it reads what the caches
+hold and answers in Slack's acknowledgement (see commands.answer_in_ack). Through Bolt it
+would also pay for a second signature check, the middleware chain, matching every
+listener, a Web API client built for the request and a task to run the listener in:
+more than the lookup itself. So a slash command that the router says only reads is run
+here, once handle_measured has checked its signature and that bridgebot is not busy,
+and its answer goes back as the HTTP response.
+
+Anything this cannot answer alone goes to Bolt as before, and is run there from the
+start (a lookup that only reads changes nothing by running twice): a workspace other
+than the bot token's or not yet confirmed by Bolt (the first request of each process
+goes through Bolt, which asks Slack who the token belongs to), OAuth mode (Bolt looks
+up the installation), a caller whose admin rights must be asked of Slack, a reply that
+cannot travel in an acknowledgement, or any failure (Bolt's path has the one error path).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from urllib.parse import parse_qsl
+
+from fastapi import Response
+
+from bot.deps import Deps
+from bot.metrics import COMMAND_SECONDS
+from bot.replies import Visibility
+from bot.router import AdminCheckNeeded, run_command
+from handlers.slack.render import render_message
+from handlers.slack.request_scope import make_caller, request_scope
+from handlers.slack.runtime import SlackRuntime
+from handlers.slack.slash_text import typed_text
+
+logger = logging.getLogger(__name__)
+
+
+class LookupsInAck:
+    """Answers the router's read-only slash commands of the bot token's own workspace."""
+
+    def __init__(self, deps: Deps, runtime: SlackRuntime) -> None:
+        self._deps = deps
+        self._runtime = runtime
+
+    async def answer(self, body: bytes) -> Response | None:
+        """The response to a signed slash command, or None: let Bolt handle it."""
+        own_team = self._runtime.own_team_id
+        if own_team is None:
+            return None
+        form = dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
+        name, args = form.get("command", "").lstrip("/"), typed_text(form.get("text", ""))
+        if (
+            form.get("team_id") != own_team
+            or "ssl_check" in form
+            or not form.get("user_id")
+            or not self._deps.router.answered_at_once(name, args)
+        ):
+            return None
+        caller = make_caller(
+            self._runtime, team_id=own_team, user_id=form["user_id"], name=form.get("user_name")
+        )
+        scope = request_scope(self._deps, caller, form.get("channel_id"))
+        lag = self._runtime.background.lag
+        token = lag.begin()
+        started = time.perf_counter()
+        try:
+            reply = await asyncio.to_thread(run_command, scope, name, args)
+        except AdminCheckNeeded:
+            return None  # Bolt's path asks Slack, with its client
+        except Exception:  # noqa: BLE001 - Bolt's path runs it again and reports a failure
+            logger.info("a lookup is handed to the full path after a failure", exc_info=True)
+            return None
+        finally:
+            lag.end(token)
+        if not reply.blocks or reply.form or reply.attachments or reply.outbox:
+            return None
+        if reply.wake_scheduler:
+            return None
+        COMMAND_SECONDS.labels(command=name).observe(time.perf_counter() - started)
+        message = render_message(reply)
+        message["response_type"] = (
+            "in_channel" if reply.visibility is Visibility.CHANNEL else "ephemeral"
+        )
+        return Response(
+            json.dumps(message, ensure_ascii=False).encode(), media_type="application/json"
+        )

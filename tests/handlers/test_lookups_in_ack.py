@@ -1,0 +1,101 @@
+"""Lookups answered from the signed request without Bolt's dispatch (lookups_in_ack):
+the same answer as Bolt's path gives, and nothing else taken that way."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from bot.deps import Deps
+from bot.metrics import REQUESTS
+from tests.fake_slack import FakeSlack
+from tests.idle import wait_until_idle
+from tests.signing import slack_headers, slash_command_body
+
+
+def post(client: TestClient, fake: FakeSlack, command: str, text: str, **fields: Any) -> Any:
+    body = slash_command_body(command, text, response_url=fake.response_url(), **fields)
+    return client.post("/slack/events", content=body, headers=slack_headers(body))
+
+
+def without_views(message: dict[str, Any]) -> str:
+    return re.sub(r"\d+ views?", "N views", json.dumps(message, sort_keys=True))
+
+
+def count_bolt_requests(client: TestClient, monkeypatch: Any) -> list[int]:
+    """A one-item list counting the requests handed to Bolt from now on."""
+    handler = client.app.state.slack_handler  # type: ignore[attr-defined]
+    handle = handler.handle
+    counted = [0]
+
+    async def counting(request: Any) -> Any:
+        counted[0] += 1
+        return await handle(request)
+
+    monkeypatch.setattr(handler, "handle", counting)
+    return counted
+
+
+def test_after_the_first_request_lookups_skip_bolt_with_the_same_answer(
+    slack_http: TestClient, fake_slack: FakeSlack, monkeypatch: Any
+) -> None:
+    fake_slack.add_user("U0ALICE")
+    through_bolt = count_bolt_requests(slack_http, monkeypatch)
+    # The first request goes through Bolt, which confirms whose token it is (auth.test).
+    first = post(slack_http, fake_slack, "/jargon", "CAC")
+    assert through_bolt == [1]
+    calls = len(fake_slack.calls)
+    second = post(slack_http, fake_slack, "/jargon", "CAC")
+    assert through_bolt == [1], "the second lookup was answered without Bolt"
+
+    assert second.status_code == 200
+    assert second.headers["content-type"] == "application/json"
+    assert without_views(second.json()) == without_views(first.json())
+    assert "2 views" in second.text
+    assert len(fake_slack.calls) == calls  # no Web API call, no response_url post
+    wait_until_idle(slack_http)
+
+
+def test_what_a_lookup_cannot_answer_alone_goes_through_bolt(
+    slack_http: TestClient, fake_slack: FakeSlack, monkeypatch: Any
+) -> None:
+    fake_slack.add_user("U0ALICE")
+    post(slack_http, fake_slack, "/jargon", "CAC")
+    through_bolt = count_bolt_requests(slack_http, monkeypatch)
+    commands_before = REQUESTS.labels(platform="slack", kind="command", outcome="ok")._value.get()
+
+    # Another workspace's lookup: refused by Bolt's own-workspace check, not answered.
+    other = post(slack_http, fake_slack, "/jargon", "CAC", team_id="T0OTHER")
+    assert "not installed in your workspace" in other.text
+    # A command that changes something: stored, acknowledged empty, answered after.
+    shared = post(slack_http, fake_slack, "/jargon", "share CAC")
+    assert shared.text == ""
+    assert "Shared by" in fake_slack.wait_for("response_url")[0].params["text"]
+    # Slack's certificate check carries ssl_check: Bolt answers it with an empty 200.
+    body = "ssl_check=1&token=x&command=%2Fjargon&text=CAC&team_id=T0BRIDGE&user_id=U0ALICE"
+    checked = slack_http.post("/slack/events", content=body, headers=slack_headers(body))
+    assert (checked.status_code, checked.text) == (200, "")
+    wait_until_idle(slack_http)
+    after = REQUESTS.labels(platform="slack", kind="command", outcome="ok")._value.get()
+    assert after - commands_before == 3  # each still counted as a command
+    assert through_bolt == [3]
+
+
+def test_a_lookup_that_fails_is_reported_by_the_one_error_path(
+    slack_http: TestClient, fake_slack: FakeSlack, slack_deps: Deps, monkeypatch: Any
+) -> None:
+    fake_slack.add_user("U0ALICE")
+    post(slack_http, fake_slack, "/jargon", "CAC")
+
+    def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("the glossary index is corrupt")
+
+    monkeypatch.setattr(slack_deps.router, "dispatch", broken)
+    response = post(slack_http, fake_slack, "/jargon", "CAC")
+    assert response.status_code == 200
+    told = fake_slack.wait_for("response_url")[0].params["text"]
+    assert "went wrong" in told.lower() or "error" in told.lower(), told
+    wait_until_idle(slack_http)
