@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TypeVar
 
+from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import replies
@@ -63,6 +64,22 @@ class AdminCheckNeeded(Exception):
     Raised inside the transaction, which rolls back: the adapter asks the platform with
     no transaction open and runs the request again with the answer (see Caller.is_admin).
     """
+
+
+class NeedsDatabase(Exception):
+    """A request run from memory only (RequestScope.memory_only) reached for the
+    database: it rolled back, having changed nothing; run it again in a worker thread."""
+
+
+# A session of a memory-only request: its first use of the database raises NeedsDatabase.
+_MEMORY_ONLY = "memory_only"
+
+
+@event.listens_for(Session, "after_begin")
+def _refuse_database(session: Session, _transaction: object, _connection: object) -> None:
+    # Fires when the session takes a connection, before its first statement is sent.
+    if session.info.get(_MEMORY_ONLY):
+        raise NeedsDatabase
 
 
 # How an adapter names its platform when it could not get an answer from it.
@@ -441,6 +458,9 @@ class RequestScope:
     resolve_channel: ChannelResolver = no_channel_mentions
     resolve_user: UserResolver = people_as_picked
     typed_where_others_see: bool = False  # see CommandContext
+    # Run on the event loop from what is in memory, or raise NeedsDatabase (a warm
+    # lookup needs no database: see handlers.slack.lookups_in_ack).
+    memory_only: bool = False
 
     @property
     def workspace_id(self) -> str:
@@ -476,6 +496,8 @@ def run_in_context(
     router = scope.router
     try:
         with scope.session_factory.begin() as session:
+            if scope.memory_only:
+                session.info[_MEMORY_ONLY] = True
             ctx = CommandContext(
                 session=session,
                 caller=scope.caller,

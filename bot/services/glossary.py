@@ -562,7 +562,6 @@ def view_card(
         if term is None:
             raise TermNotFound(term_id)
         return _card(term, aliases if aliases is not None else _aliases(session, term.id))
-    tally.count_view(workspace_id, term_id)
     counted_here = tally.counted_here(workspace_id, term_id)
     found = kept.get(term_id) if kept is not None else None
     if found is None or time.monotonic() - found.read_at > KEPT_CARD_SECONDS:
@@ -579,7 +578,9 @@ def view_card(
             session, change_feed.GLOSSARY, workspace_id
         ):
             kept[term_id] = found
-    return replace(found.card, view_count=found.views_before_here + counted_here)
+    # Counted when the transaction commits: the card shows this view already.
+    tally.count_view(session, workspace_id, term_id)
+    return replace(found.card, view_count=found.views_before_here + counted_here + 1)
 
 
 def random_term_id(

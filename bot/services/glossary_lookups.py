@@ -60,7 +60,7 @@ def record(
     }
     tally = glossary_tally.tally_of(session)
     if tally is not None and tally.batching:
-        tally.count_lookup(row)
+        tally.count_lookup(session, row)
     else:
         session.connection().execute(_RECORD, row)
 

@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, exists, insert, select, update
+from sqlalchemy import Table, bindparam, event, exists, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.models import GlossaryLookup, GlossaryTerm, Person, Workspace
@@ -34,6 +34,7 @@ FLUSH_SECONDS = 1.0
 # dashboard figure a little low beats a server that runs out of memory.
 MAX_PENDING_LOOKUPS = 50_000
 _TALLY_KEY = "glossary_tally"
+_PENDING_KEY = "glossary_tally_pending"  # a transaction's counts, added when it commits
 
 _terms = cast(Table, GlossaryTerm.__table__)
 _ADD_VIEWS = (
@@ -88,15 +89,22 @@ class LookupTally:
         """Views of the term counted here and not yet written."""
         return self._views[(workspace_id, term_id)]
 
-    def count_view(self, workspace_id: str, term_id: int) -> None:
-        with self._lock:
-            self._views[(workspace_id, term_id)] += 1
-            self._counted[(workspace_id, term_id)] += 1
+    def count_view(self, session: Session, workspace_id: str, term_id: int) -> None:
+        """A view of the term, counted when (and if) the session's transaction commits."""
+        _pending(session).append((workspace_id, term_id))
 
-    def count_lookup(self, row: dict[str, Any]) -> None:
-        """One typed lookup: the bind values of glossary_lookups.record's row."""
+    def count_lookup(self, session: Session, row: dict[str, Any]) -> None:
+        """One typed lookup (glossary_lookups.record's row), counted at the commit."""
+        _pending(session).append(row)
+
+    def _add(self, counts: list[tuple[str, int] | dict[str, Any]]) -> None:
         with self._lock:
-            self._lookups.append(row)
+            for count in counts:
+                if isinstance(count, tuple):
+                    self._views[count] += 1
+                    self._counted[count] += 1
+                else:
+                    self._lookups.append(count)
             if len(self._lookups) > MAX_PENDING_LOOKUPS:
                 del self._lookups[: len(self._lookups) - MAX_PENDING_LOOKUPS]
                 logger.warning("dropped lookups waiting to be written (database unreachable?)")
@@ -157,6 +165,24 @@ class LookupTally:
             self._wake.wait(FLUSH_SECONDS)
             self._wake.clear()
             self.flush()
+
+
+def _pending(session: Session) -> list[tuple[str, int] | dict[str, Any]]:
+    pending: list[tuple[str, int] | dict[str, Any]] = session.info.setdefault(_PENDING_KEY, [])
+    return pending
+
+
+@event.listens_for(Session, "after_commit")
+def _count_committed(session: Session) -> None:
+    counts = session.info.pop(_PENDING_KEY, None)
+    tally = tally_of(session)
+    if counts and tally is not None:
+        tally._add(counts)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_rolled_back(session: Session) -> None:
+    session.info.pop(_PENDING_KEY, None)
 
 
 def attach(factory: sessionmaker[Session]) -> LookupTally:

@@ -7,10 +7,14 @@ import json
 import re
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from bot.deps import Deps
 from bot.metrics import REQUESTS
+from bot.models import Person
+from bot.router import Caller, NeedsDatabase, RequestScope, run_command
 from tests.fake_slack import FakeSlack
 from tests.idle import wait_until_idle
 from tests.signing import slack_headers, slash_command_body
@@ -98,4 +102,37 @@ def test_a_lookup_that_fails_is_reported_by_the_one_error_path(
     assert response.status_code == 200
     told = fake_slack.wait_for("response_url")[0].params["text"]
     assert "went wrong" in told.lower() or "error" in told.lower(), told
+    wait_until_idle(slack_http)
+
+
+def test_a_lookup_that_needs_the_database_counts_its_view_once(
+    slack_http: TestClient, fake_slack: FakeSlack
+) -> None:
+    fake_slack.add_user("U0ALICE")
+    post(slack_http, fake_slack, "/jargon", "CAC")
+    # A card not read before: from memory it cannot be answered, so it is run again
+    # with the database (on PostgreSQL, where lookups first try memory alone).
+    assert "· 1 view" in post(slack_http, fake_slack, "/jargon", "Attribution").text
+    assert "· 2 views" in post(slack_http, fake_slack, "/jargon", "Attribution").text
+    assert "· 2 views" in post(slack_http, fake_slack, "/jargon", "CAC").text
+    wait_until_idle(slack_http)
+
+
+def test_a_memory_only_run_that_reaches_for_the_database_changes_nothing(
+    slack_http: TestClient, fake_slack: FakeSlack, slack_deps: Deps
+) -> None:
+    fake_slack.add_user("U0ALICE")
+    post(slack_http, fake_slack, "/jargon", "CAC")
+    scope = RequestScope(
+        session_factory=slack_deps.session_factory,
+        router=slack_deps.router,
+        caller=Caller(workspace_id="T0BRIDGE", user_ref="U0ALICE", platform="slack"),
+        now=slack_deps.clock(),
+        default_timezone="UTC",
+        memory_only=True,
+    )
+    with pytest.raises(NeedsDatabase):
+        run_command(scope, "bridge", "side it")
+    with slack_deps.session_factory() as session:
+        assert session.execute(select(func.count()).select_from(Person)).scalar_one() == 0
     wait_until_idle(slack_http)
