@@ -323,8 +323,8 @@ class GlossaryEdit(Base):
 
 
 class GlossaryLookup(Base):
-    """One typed glossary lookup: the looker's side, the term found (or what was typed when
-    nothing was), and the day. Never the person: the dashboard counts lookups by side."""
+    """Typed glossary lookups: the looker's side, the term found (or what was typed when
+    nothing was), the day and how many. Never the person: the dashboard counts by side."""
 
     __tablename__ = "glossary_lookups"
 
@@ -337,6 +337,9 @@ class GlossaryLookup(Base):
     term_origin: Mapped[str | None] = mapped_column(String(16))
     found: Mapped[bool] = mapped_column(default=False)
     looked_up_on: Mapped[date] = mapped_column(Date)
+    # How many alike lookups (same day, side, query and term) this row stands for: a
+    # server writes each second's in one row.
+    lookups: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     __table_args__ = (Index("ix_glossary_lookups_workspace_day", "workspace_id", "looked_up_on"),)
 

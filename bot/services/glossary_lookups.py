@@ -95,7 +95,7 @@ def cross_side_by_month(*, session: Session, workspace_id: str, since: date) -> 
             GlossaryLookup.looked_up_on,
             GlossaryLookup.side,
             GlossaryLookup.term_origin,
-            func.count(),
+            func.sum(GlossaryLookup.lookups),
         )
         .where(
             GlossaryLookup.workspace_id == workspace_id,
@@ -121,14 +121,18 @@ def top_terms_by_side(
     glossary_tally.write_pending(session)
     found: dict[str, list[TermCount]] = {}
     for side, term, lookups in session.execute(
-        select(GlossaryLookup.side, GlossaryLookup.term_name, func.count().label("n"))
+        select(
+            GlossaryLookup.side,
+            GlossaryLookup.term_name,
+            func.sum(GlossaryLookup.lookups).label("n"),
+        )
         .where(
             GlossaryLookup.workspace_id == workspace_id,
             GlossaryLookup.looked_up_on >= since,
             GlossaryLookup.found.is_(True),
         )
         .group_by(GlossaryLookup.side, GlossaryLookup.term_name)
-        .order_by(func.count().desc(), GlossaryLookup.term_name)
+        .order_by(func.sum(GlossaryLookup.lookups).desc(), GlossaryLookup.term_name)
     ):
         found.setdefault(side or "none", []).append(TermCount(side or "none", term or "", lookups))
     return [count for side in sorted(found) for count in found[side][:limit]]
@@ -142,14 +146,14 @@ def not_found(
     return [
         TermCount("all", query, lookups)
         for query, lookups in session.execute(
-            select(func.lower(GlossaryLookup.query), func.count())
+            select(func.lower(GlossaryLookup.query), func.sum(GlossaryLookup.lookups))
             .where(
                 GlossaryLookup.workspace_id == workspace_id,
                 GlossaryLookup.looked_up_on >= since,
                 GlossaryLookup.found.is_(False),
             )
             .group_by(func.lower(GlossaryLookup.query))
-            .order_by(func.count().desc(), func.lower(GlossaryLookup.query))
+            .order_by(func.sum(GlossaryLookup.lookups).desc(), func.lower(GlossaryLookup.query))
             .limit(limit)
         )
     ]

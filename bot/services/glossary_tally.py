@@ -4,7 +4,8 @@ A lookup is the busiest request there is, and it needs nothing from the database
 what the caches hold (bot.services.change_feed); only its counting would write. So a
 server counts in memory and writes every FLUSH_SECONDS, one transaction for all
 lookups of all workspaces: the view counts as increments (concurrent processes add up,
-none overwrites another) and the lookups for the dashboard as rows. What a process
+none overwrites another) and the lookups for the dashboard as rows, alike ones (the
+same person, query and term on the same day) as one row with their number. What a process
 counted since its last write is gone if it crashes (at most about a second of counts,
 never anything a person typed in); a stop writes it first. A process without a writer
 (the console, a command-line task, a test of the domain) counts in the command's own
@@ -30,9 +31,20 @@ from bot.models import GlossaryLookup, GlossaryTerm, Person, Workspace
 logger = logging.getLogger(__name__)
 
 FLUSH_SECONDS = 1.0
-# Past this many lookups waiting (the database is down), the oldest are dropped: a
-# dashboard figure a little low beats a server that runs out of memory.
+# Past this many different lookups waiting (the database is down), new ones are dropped:
+# a dashboard figure a little low beats a server that runs out of memory.
 MAX_PENDING_LOOKUPS = 50_000
+# What makes two lookups alike (glossary_lookups.record's row: the side is read from
+# the person as the row is written).
+LOOKUP_FIELDS = (
+    "workspace_id",
+    "user_ref",
+    "query",
+    "term_name",
+    "term_origin",
+    "found",
+    "looked_up_on",
+)
 _TALLY_KEY = "glossary_tally"
 _PENDING_KEY = "glossary_tally_pending"  # a transaction's counts, added when it commits
 
@@ -44,7 +56,16 @@ _ADD_VIEWS = (
 )
 # The looker's side is read as the row is written; a workspace deleted meanwhile gets none.
 _ADD_LOOKUP = insert(GlossaryLookup).from_select(
-    ["workspace_id", "side", "query", "term_name", "term_origin", "found", "looked_up_on"],
+    [
+        "workspace_id",
+        "side",
+        "query",
+        "term_name",
+        "term_origin",
+        "found",
+        "looked_up_on",
+        "lookups",
+    ],
     select(
         bindparam("workspace_id"),
         select(Person.side)
@@ -58,6 +79,7 @@ _ADD_LOOKUP = insert(GlossaryLookup).from_select(
         bindparam("term_origin"),
         bindparam("found"),
         bindparam("looked_up_on"),
+        bindparam("lookups"),
     ).where(exists().where(Workspace.id == bindparam("workspace_id"))),
 )
 
@@ -68,7 +90,8 @@ class LookupTally:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._views: Counter[tuple[str, int]] = Counter()
-        self._lookups: list[dict[str, Any]] = []
+        # Alike lookups (LOOKUP_FIELDS) waiting, with how many: written as one row each.
+        self._lookups: Counter[tuple[Any, ...]] = Counter()
         self._counted: Counter[tuple[str, int]] = Counter()
         self._write: Callable[[], Session] | None = None
         self._wake = threading.Event()
@@ -103,11 +126,10 @@ class LookupTally:
                 if isinstance(count, tuple):
                     self._views[count] += 1
                     self._counted[count] += 1
+                elif len(self._lookups) < MAX_PENDING_LOOKUPS or _key(count) in self._lookups:
+                    self._lookups[_key(count)] += 1
                 else:
-                    self._lookups.append(count)
-            if len(self._lookups) > MAX_PENDING_LOOKUPS:
-                del self._lookups[: len(self._lookups) - MAX_PENDING_LOOKUPS]
-                logger.warning("dropped lookups waiting to be written (database unreachable?)")
+                    logger.warning("dropped a lookup waiting to be written (database down?)")
 
     def start(self, session_factory: sessionmaker[Session]) -> None:
         """Write counts every FLUSH_SECONDS from a background thread, until `stop`.
@@ -139,7 +161,7 @@ class LookupTally:
             return
         with self._lock:
             views, self._views = self._views, Counter()
-            lookups, self._lookups = self._lookups, []
+            lookups, self._lookups = self._lookups, Counter()
         if not views and not lookups:
             return
         try:
@@ -153,18 +175,28 @@ class LookupTally:
                         ],
                     )
                 if lookups:
-                    session.connection().execute(_ADD_LOOKUP, lookups)
+                    session.connection().execute(
+                        _ADD_LOOKUP,
+                        [
+                            {**dict(zip(LOOKUP_FIELDS, key, strict=True)), "lookups": count}
+                            for key, count in lookups.items()
+                        ],
+                    )
         except Exception:
             logger.exception("could not write %d lookup(s); kept for the next try", len(lookups))
             with self._lock:
                 self._views.update(views)
-                self._lookups[:0] = lookups
+                self._lookups.update(lookups)
 
     def _run(self) -> None:
         while not self._stopping.is_set():
             self._wake.wait(FLUSH_SECONDS)
             self._wake.clear()
             self.flush()
+
+
+def _key(row: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(row[name] for name in LOOKUP_FIELDS)
 
 
 def _pending(session: Session) -> list[tuple[str, int] | dict[str, Any]]:

@@ -24,7 +24,7 @@ from bot.deps import Deps, build_deps
 from bot.models import GlossaryLookup, GlossaryTerm
 from bot.replies import Reply
 from bot.router import Caller, RequestScope, run_command
-from bot.services import glossary, workspace_deletion, workspaces
+from bot.services import glossary, glossary_lookups, workspace_deletion, workspaces
 from bot.settings import Settings
 
 NOW = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
@@ -205,7 +205,9 @@ def test_while_the_feed_cannot_hear_lookups_read_through_and_then_trust_again(
 
 def lookups_stored(deps: Deps) -> int:
     with deps.session_factory() as session:
-        return session.execute(select(func.count()).select_from(GlossaryLookup)).scalar_one()
+        return session.execute(
+            select(func.coalesce(func.sum(GlossaryLookup.lookups), 0))
+        ).scalar_one()
 
 
 def views_stored(deps: Deps, name: str) -> int:
@@ -287,3 +289,27 @@ def test_a_listen_url_of_its_own_is_used_for_the_notices(pg_database_url: str) -
         deps.tally.stop()
         deps.changes.stop()
         deps.engine.dispose()
+
+
+def test_alike_lookups_are_written_as_one_row_with_their_number(
+    two_processes: tuple[Deps, Deps],
+) -> None:
+    first, _ = two_processes
+    jargon(first, "CAC")
+    assert eventually(lambda: lookups_stored(first) == 1)
+    first.tally.stop()
+    first.tally.start(first.session_factory)
+    for _ in range(5):
+        jargon(first, "CAC")
+    first.tally.stop()  # one batch
+    with first.session_factory() as session:
+        rows = (
+            session.execute(select(GlossaryLookup.lookups).order_by(GlossaryLookup.id))
+            .scalars()
+            .all()
+        )
+        top = glossary_lookups.top_terms_by_side(
+            session=session, workspace_id=TEAM, since=NOW.date()
+        )
+    assert rows == [1, 5]
+    assert [(count.term, count.lookups) for count in top] == [("Customer acquisition cost", 6)]
