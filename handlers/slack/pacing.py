@@ -43,6 +43,11 @@ WORKSPACE_MESSAGES_PER_MINUTE = 600
 WORKSPACE_WINDOW_SECONDS = 60.0
 
 
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
 class ConversationBusy(DeliveryDeferred):
     """The conversation's next free turn is too far off; try the message again later."""
 
@@ -64,8 +69,10 @@ class ConversationPacer:
         self._sending: dict[str, int] = {}
         # Messages waiting for room in their workspace's minute queue here, first come
         # first served: only the first watches the clock, so when one answer leaves the
-        # minute, one message wakes to take its place, not every message waiting.
+        # minute, one message wakes to take its place, not every message waiting. Room
+        # given back (a message refused or not sent) wakes the first at once.
         self._in_line: dict[str, tuple[asyncio.AbstractEventLoop, asyncio.Lock]] = {}
+        self._first_in_line: dict[str, asyncio.Future[None]] = {}
         self._booked: dict[tuple[str, str], float] = {}
         self._last: dict[tuple[str, str], float] = {}
         self._prune_at = PRUNE_AFTER
@@ -113,6 +120,7 @@ class ConversationPacer:
         return False
 
     async def _wait_for_room(self, workspace_id: str) -> None:
+        loop = asyncio.get_running_loop()
         while not self._take_room(workspace_id):
             answered = self._answered_at[workspace_id]
             now = time.monotonic()
@@ -124,11 +132,23 @@ class ConversationPacer:
                     f"workspace {workspace_id} sent {self._per_minute} messages this minute",
                     retry_after=wait,
                 )
-            await asyncio.sleep(wait)
+            woken: asyncio.Future[None] = loop.create_future()
+            self._first_in_line[workspace_id] = woken
+            timer = loop.call_later(wait, _wake, woken)
+            try:
+                await woken
+            finally:
+                timer.cancel()
+                if self._first_in_line.get(workspace_id) is woken:
+                    del self._first_in_line[workspace_id]
 
     def not_sent(self, workspace_id: str) -> None:
-        """A message counted by `workspace_turn` went no further (no request was made)."""
+        """A message counted by `workspace_turn` went no further (no request was made, or
+        Slack refused it): its room goes to the first message in line."""
         self._sending[workspace_id] = max(0, self._sending.get(workspace_id, 0) - 1)
+        woken = self._first_in_line.get(workspace_id)
+        if woken is not None:
+            _wake(woken)
 
     def workspace_held(self, workspace_id: str) -> bool:
         return self._workspace_free_at.get(workspace_id, 0.0) > time.monotonic()
@@ -166,12 +186,13 @@ class ConversationPacer:
         now = time.monotonic()
         key = (workspace_id, conversation_ref)
         self._last[key] = max(self._last.get(key, 0.0), now)
-        self.not_sent(workspace_id)
         if retry_after is None:
             # Slack took it: it counts against the workspace's minute from now.
+            self._sending[workspace_id] = max(0, self._sending.get(workspace_id, 0) - 1)
             insort(self._answered_at.setdefault(workspace_id, deque()), now)
             self._refusals_in_a_row.pop(workspace_id, None)
             return
+        self.not_sent(workspace_id)  # refused: its room is free again
         refusals = self._refusals_in_a_row.get(workspace_id, 0) + 1
         self._refusals_in_a_row[workspace_id] = refusals
         held_until = self._workspace_free_at.get(workspace_id, -RENEW_HOLD_SECONDS)

@@ -199,3 +199,28 @@ def test_messages_waiting_for_the_workspaces_minute_go_in_turn_each_woken_once(
     # in line may look again while the earliest answers are still on their way); every
     # waiting message looking at every answer would be over a hundred looks.
     assert looks <= 2 * 16 + 8, looks
+
+
+def test_room_a_refused_message_gives_back_goes_to_the_next_in_line_at_once() -> None:
+    """Two a window of two seconds: one answered, one on its way, a third waiting in
+    line for the answer to leave the window. Slack refuses the one on its way: the third
+    goes at once, not seconds later when the window moves (the refused one's room would
+    otherwise stay unused, and a fan-out's last messages wait a whole extra minute)."""
+    pacer = pacing.ConversationPacer(workspace_per_minute=2)
+
+    async def scenario() -> float:
+        await pacer.workspace_turn(TEAM_ID)
+        await pacer.workspace_turn(TEAM_ID)
+        pacer.answered(TEAM_ID, "C0ONE")
+        began = asyncio.get_running_loop().time()
+        third = asyncio.create_task(pacer.workspace_turn(TEAM_ID))
+        await asyncio.sleep(0.1)
+        assert not third.done()  # no room: two this window
+        pacer.answered(TEAM_ID, "C0TWO", retry_after=1.0)
+        await asyncio.wait_for(third, timeout=5)
+        return asyncio.get_running_loop().time() - began
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pacing, "WORKSPACE_WINDOW_SECONDS", 2.0)
+        waited = asyncio.run(scenario())
+    assert waited < 0.5, waited
