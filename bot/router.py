@@ -14,9 +14,8 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
-from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import replies
@@ -71,15 +70,20 @@ class NeedsDatabase(Exception):
     database: it rolled back, having changed nothing; run it again in a worker thread."""
 
 
-# A session of a memory-only request: its first use of the database raises NeedsDatabase.
-_MEMORY_ONLY = "memory_only"
+class _MemoryOnlySession(Session):
+    """A session that has no database: whatever would take a connection (a query, a
+    flush, session.connection()) asks get_bind first, and is refused before it waits
+    for a connection from the pool."""
 
-
-@event.listens_for(Session, "after_begin")
-def _refuse_database(session: Session, _transaction: object, _connection: object) -> None:
-    # Fires when the session takes a connection, before its first statement is sent.
-    if session.info.get(_MEMORY_ONLY):
+    def get_bind(self, *_args: object, **_kwargs: object) -> NoReturn:
         raise NeedsDatabase
+
+
+def _memory_only_session(factory: sessionmaker[Session]) -> Session:
+    """A session like the factory's (the same caches and counts in its info), but
+    without a database (see RequestScope.memory_only)."""
+    settings = {**factory.kw, "bind": None, "info": dict(factory.kw.get("info") or {})}
+    return _MemoryOnlySession(**settings)
 
 
 # How an adapter names its platform when it could not get an answer from it.
@@ -495,9 +499,7 @@ def run_in_context(
     """
     router = scope.router
     try:
-        with scope.session_factory.begin() as session:
-            if scope.memory_only:
-                session.info[_MEMORY_ONLY] = True
+        with _session(scope) as session, session.begin():
             ctx = CommandContext(
                 session=session,
                 caller=scope.caller,
@@ -527,6 +529,12 @@ def run_in_context(
             raise
         logger.info("refused: %s (%s)", label, type(exc).__name__)
         return refusal(exc)
+
+
+def _session(scope: RequestScope) -> Session:
+    if scope.memory_only:
+        return _memory_only_session(scope.session_factory)
+    return scope.session_factory()
 
 
 def refusal(error: DomainError) -> Reply:
