@@ -29,18 +29,35 @@ retried, each tick's time, and the bot process's CPU time. It is compared with:
   workspace's: W messages a minute let W through at once and W more each minute
   after, so 6·N messages need (ceil(6·N / W) - 1) minutes; target: within 1.1x of
   the larger;
-* the throughput bound: messages / (the notifier's MAX_IN_FLIGHT / median request latency);
+* the throughput bound: messages / (the notifier's MAX_IN_FLIGHT / median request
+  latency of the bare floor's requests);
 * the HTTP-only floor: the same messages posted through a `SlackNotifier` at the same
   concurrency to the same fake, with no scheduler and no database (and no workspace
   limit, in the fake or the pacer: the floors measure the machine, not the limit);
+* the slack_sdk client floor: the same messages, rendered beforehand, through
+  slack_sdk's AsyncWebClient.chat_postMessage alone (the bot's retry handlers, no
+  pacing), MAX_IN_FLIGHT at once: what the client the notifier no longer uses for
+  chat.postMessage costs;
 * the bare-HTTP floor: the same JSON bodies, rendered beforehand, as bare aiohttp
   POSTs (no Slack client, pacing or retries), and the CPU time that the sender and
   the fake together spent on them, spread over the machine's CPUs: what any
   sender in Python on this machine needs at the very least. The bot's CPU time a
-  message is compared with the bare sender's; target: at most 1.5x.
+  message is compared with the bare sender's; target: at most 1.5x;
+* the scheduler and database sending nothing: the same deliveries put back as they
+  were at T and ticked again with a notifier that sends nothing (planning the DMs,
+  claiming, reading the stand-ups, building the messages, recording them sent);
+* the database bookkeeping alone: the same rows claimed and recorded as sent,
+  CLAIM_BATCH a transaction each, nothing else: what a durable exactly-once delivery
+  writes per message at the very least. Bare POST plus bookkeeping is the floor no
+  sender that keeps its deliveries in a database goes under.
+
+The CPU a message of each is printed side by side, as a multiple of the bare POST's.
+Every figure is CPU time of this process (threads included), so the database's share
+is counted on SQLite, which runs in the process, and only its client's on PostgreSQL.
 
 The bot runs on the event loop `bridgebot run` gets from uvicorn (uvloop where it
-is installed), and so does the fake.
+is installed), and on the HTTP session it builds (which counts each call in
+/metrics); so does the fake.
 
 Part 2, the tick's own cost. 10,000 stand-ups (weekdays, a mix of meeting and async,
 five time zones, start times spread over the day) are inserted in bulk. Ticks at
