@@ -587,9 +587,10 @@ def plan_due(
         # Plans come soonest-ending first: past the last batch's end, none has run out.
         ran_out = _ran_out(batch[-1], now)
         size = RAN_OUT_BATCH if ran_out else PLANNING_BATCH
-        # Another batch only if it should end within the budget, as long as the last took.
+        # Another batch only if it should end within the budget, at the pace the last
+        # went (per stand-up: the next batch may be larger).
         finished = time.monotonic()
-        if 2 * finished - last - started > seconds:
+        if finished - started + (finished - last) / len(batch) * size > seconds:
             if ran_out and behind is not None and _any_ran_out(session, now):
                 behind()
             break
