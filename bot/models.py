@@ -221,6 +221,8 @@ class Occurrence(Base):
     __table_args__ = (
         UniqueConstraint("workspace_id", "kind", "subject_ref", "due_at", "recipient_ref"),
         Index("ix_occurrences_status_due_at", "status", "due_at"),
+        # Claims whose lease ran out, found without reading every claim in progress.
+        Index("ix_occurrences_status_lease_until", "status", "lease_until"),
     )
 
     def __repr__(self) -> str:
