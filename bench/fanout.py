@@ -144,10 +144,12 @@ STEADY_TICKS = 20
 # the bot's CPU a message within this multiple of the bare-HTTP floor's.
 TARGET_OF_BOUND = 1.1
 TARGET_OF_CPU_FLOOR = 1.5
+FLOOR_RUNS = 3  # each floor's CPU is the median of this many runs
 UNLIMITED = 10**9  # a pacer's workspace limit that never binds
 UNFINISHED = (OccurrenceStatus.PENDING.value, OccurrenceStatus.CLAIMED.value)
 
 Result = TypeVar("Result")
+Run = TypeVar("Run")
 
 try:  # `bridgebot run` gets uvloop from uvicorn wherever it is installed; so do we
     import uvloop
@@ -766,6 +768,9 @@ class Floors:
     silent: Delivery  # the same ticks with a notifier that sends nothing
     bookkeeping_rows: int
     bookkeeping_cpu: float  # claiming and recording those rows, CLAIM_BATCH at a time
+    # Each floor is measured FLOOR_RUNS times, interleaved; the run of median CPU is kept,
+    # and the lowest and highest CPU seconds of its runs shown beside it.
+    ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def report(self, expected: Expected, took: float, rate_bound: float) -> None:
         floor = judge(expected, [tuple(m) for m in self.stats["accepted"]], 0.0)
@@ -796,19 +801,33 @@ class Floors:
         """CPU a message, side by side: what each layer costs over the bare POST."""
         bare = self.bare_cpu / total * 1000
         bookkeeping = self.bookkeeping_cpu / self.bookkeeping_rows * 1000
+
+        def spread(name: str, per: int = total) -> str:
+            low, high = self.ranges[name]
+            return f"{low / per * 1000:.3f}-{high / per * 1000:.3f} ms in {FLOOR_RUNS} runs"
+
         rows = [
-            ("bare aiohttp POST, JSON prebuilt", self.bare_cpu / total * 1000, ""),
-            ("slack_sdk AsyncWebClient alone", self.client_cpu / total * 1000, ""),
-            ("the notifier alone (render, pace, post)", self.cpu / total * 1000, ""),
+            ("bare aiohttp POST, JSON prebuilt", self.bare_cpu / total * 1000, spread("bare")),
+            (
+                "slack_sdk AsyncWebClient alone",
+                self.client_cpu / total * 1000,
+                spread("client"),
+            ),
+            (
+                "the notifier alone (render, pace, post)",
+                self.cpu / total * 1000,
+                spread("notifier"),
+            ),
             (
                 "scheduler and database, sending nothing",
                 self.silent.cpu / total * 1000,
-                "the same ticks, plan to record",
+                f"the same ticks, plan to record; {spread('silent')}",
             ),
             (
                 "database bookkeeping alone",
                 bookkeeping,
-                f"claim + record sent, {jobs.CLAIM_BATCH} a transaction, a row each",
+                f"claim + record sent, {jobs.CLAIM_BATCH} a transaction, a row each; "
+                f"{spread('bookkeeping', self.bookkeeping_rows)}",
             ),
             (
                 "floor: bare POST + bookkeeping",
@@ -817,7 +836,10 @@ class Floors:
             ),
             ("the bot (bench above)", bot_cpu / total * 1000, ""),
         ]
-        print(f"CPU a message, side by side (ms; x the bare POST's {bare:.3f} ms):")
+        print(
+            f"CPU a message, side by side (ms; x the bare POST's {bare:.3f} ms; each floor "
+            f"the median of {FLOOR_RUNS} runs):"
+        )
         for label, value, note in rows:
             print(f"  {label:<42} {value:>6.3f} ms {value / bare:>5.1f}x  {note}")
         bot = bot_cpu / total * 1000
@@ -847,21 +869,36 @@ async def measure_floors(
         session=session,
         pacer=ConversationPacer(workspace_per_minute=UNLIMITED),
     )
-    await _control(control, root_url, "reset")
-    wall, cpu = await deliver_without_scheduler(unpaced, messages, jobs.DELIVERY_CONCURRENCY)
-    stats = await _control(control, root_url, "stats")
-    await _control(control, root_url, "reset")
-    client_wall, client_cpu = await deliver_with_client(
-        deps.settings, session, messages, MAX_IN_FLIGHT
-    )
-    client_stats = await _control(control, root_url, "stats")
-    await _control(control, root_url, "reset")
-    bare_wall, bare_cpu, latencies = await deliver_bare(root_url + "api/", messages, MAX_IN_FLIGHT)
-    bare_stats = await _control(control, root_url, "stats")
-    # The scheduler's share: the same deliveries again, with nothing sent.
-    await asyncio.to_thread(deliver_again, deps)
-    silent = await deliver_with_ticks(make_scheduler(deps, SilentNotifier()), due)
-    rows, bookkeeping = await asyncio.to_thread(claim_and_record, deps, deps.clock())
+    notifier_runs: list[tuple[float, float, dict[str, Any]]] = []
+    client_runs: list[tuple[float, float, dict[str, Any]]] = []
+    bare_runs: list[tuple[float, float, list[float], dict[str, Any]]] = []
+    silent_runs: list[Delivery] = []
+    bookkeeping_runs: list[tuple[int, float]] = []
+    for _ in range(FLOOR_RUNS):  # interleaved, so that each sees the machine alike
+        await _control(control, root_url, "reset")
+        wall, cpu = await deliver_without_scheduler(unpaced, messages, jobs.DELIVERY_CONCURRENCY)
+        notifier_runs.append((wall, cpu, await _control(control, root_url, "stats")))
+        await _control(control, root_url, "reset")
+        wall, cpu = await deliver_with_client(deps.settings, session, messages, MAX_IN_FLIGHT)
+        client_runs.append((wall, cpu, await _control(control, root_url, "stats")))
+        await _control(control, root_url, "reset")
+        wall, cpu, latencies = await deliver_bare(root_url + "api/", messages, MAX_IN_FLIGHT)
+        bare_runs.append((wall, cpu, latencies, await _control(control, root_url, "stats")))
+        # The scheduler's share: the same deliveries again, with nothing sent.
+        await asyncio.to_thread(deliver_again, deps)
+        silent_runs.append(await deliver_with_ticks(make_scheduler(deps, SilentNotifier()), due))
+        bookkeeping_runs.append(await asyncio.to_thread(claim_and_record, deps, deps.clock()))
+
+    def median(runs: list[Run], cpu: Callable[[Run], float]) -> Run:
+        return sorted(runs, key=cpu)[len(runs) // 2]
+
+    def extremes(cpus: list[float]) -> tuple[float, float]:
+        return min(cpus), max(cpus)
+
+    wall, cpu, stats = median(notifier_runs, lambda run: run[1])
+    client_wall, client_cpu, client_stats = median(client_runs, lambda run: run[1])
+    bare_wall, bare_cpu, latencies, bare_stats = median(bare_runs, lambda run: run[1])
+    rows, bookkeeping = median(bookkeeping_runs, lambda run: run[1] / run[0])
     return Floors(
         wall,
         cpu,
@@ -873,9 +910,16 @@ async def measure_floors(
         bare_cpu,
         bare_stats,
         latencies,
-        silent,
+        median(silent_runs, lambda run: run.cpu),
         rows,
         bookkeeping,
+        ranges={
+            "notifier": extremes([run[1] for run in notifier_runs]),
+            "client": extremes([run[1] for run in client_runs]),
+            "bare": extremes([run[1] for run in bare_runs]),
+            "silent": extremes([run.cpu for run in silent_runs]),
+            "bookkeeping": extremes([run[1] for run in bookkeeping_runs]),
+        },
     )
 
 
