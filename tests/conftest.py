@@ -136,7 +136,7 @@ def pg_database_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def pg_migrated_url() -> Iterator[str]:
-    """One migrated PostgreSQL database for the whole run; tests truncate it."""
+    """One migrated PostgreSQL database for the whole run (of each worker); tests empty it."""
     if not PG_URL:
         pytest.skip("TEST_DATABASE_URL is not set (CI sets it to the local PostgreSQL)")
     url = create_pg_database(PG_URL)
@@ -149,14 +149,28 @@ def pg_migrated_url() -> Iterator[str]:
         drop_pg_database(PG_URL, url)
 
 
-def _truncate_all(url: str) -> None:
-    engine = make_engine(url)
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-    with engine.begin() as connection:
-        connection.execute(
-            text(f"TRUNCATE {tables}, slack_bots, slack_installations, slack_oauth_states CASCADE")
-        )
-    engine.dispose()
+# Tables of slack_sdk's installation store: created by the first migration, not on Base.
+SLACK_SDK_TABLES = ("slack_bots", "slack_installations", "slack_oauth_states")
+
+
+@pytest.fixture(scope="session")
+def pg_emptier(pg_migrated_url: str) -> Iterator[Callable[[], None]]:
+    """Empties the run's PostgreSQL database for the next test. DELETE, not TRUNCATE: a
+    test leaves a few rows, and TRUNCATE makes new files for each of ~40 tables (about
+    200 ms a test, a quarter of a PostgreSQL test's time) where DELETE takes about 10."""
+    engine = make_engine(pg_migrated_url)
+
+    def empty() -> None:
+        with engine.begin() as connection:
+            for name in SLACK_SDK_TABLES:
+                connection.execute(text(f'DELETE FROM "{name}"'))
+            for table in reversed(Base.metadata.sorted_tables):  # referencing rows first
+                connection.execute(delete(table))
+
+    try:
+        yield empty
+    finally:
+        engine.dispose()
 
 
 def empty_tables(session: Session) -> None:
@@ -180,13 +194,13 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A migrated, empty database: a copy of the SQLite template, or PostgreSQL truncated."""
+    """A migrated, empty database: a copy of the SQLite template, or PostgreSQL emptied."""
     if request.param == "sqlite":
         target = tmp_path / "bridgebot.db"
         shutil.copyfile(request.getfixturevalue("sqlite_template"), target)
         return f"sqlite:///{target}"
     url: str = request.getfixturevalue("pg_migrated_url")
-    _truncate_all(url)
+    request.getfixturevalue("pg_emptier")()
     return url
 
 
