@@ -167,9 +167,19 @@ class SlackNotifier:
         # Tokens Slack called revoked: a revoked token never works again, so a fan-out
         # to a whole workspace asks Slack once, not once per message.
         self._revoked_tokens: set[str] = set()
+        # Token lookups under way, by loop and workspace: a fan-out's messages ask for
+        # the same token at the same moment, and one lookup (in OAuth mode a database
+        # query) answers all of them; nothing is kept once it has answered.
+        self._lookups: dict[tuple[asyncio.AbstractEventLoop, str], asyncio.Future[str | None]] = {}
 
     async def _token(self, workspace_id: str) -> str:
-        token = await self._tokens(workspace_id)
+        key = (asyncio.get_running_loop(), workspace_id)
+        lookup = self._lookups.get(key)
+        if lookup is None:
+            lookup = self._lookups[key] = asyncio.ensure_future(self._tokens(workspace_id))
+            lookup.add_done_callback(lambda _: self._lookups.pop(key, None))
+        # Shielded: one waiter cancelled does not cancel the lookup the others wait on.
+        token = await asyncio.shield(lookup)
         if token is None or token in self._revoked_tokens:
             raise WorkspaceUninstalled(UNINSTALLED)
         return token

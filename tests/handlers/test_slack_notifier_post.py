@@ -231,3 +231,31 @@ def test_replies_rendered_once_still_go_to_each_their_own_place() -> None:
     ]
     assert all(b["text"] == f"post {n}" for n, b in enumerate(bodies[2:]))
     assert all(b["channel"] == f"C{n}" for n, b in enumerate(bodies[2:]))
+
+
+def test_a_fan_out_looks_its_token_up_once_and_a_later_post_afresh() -> None:
+    """Thirty messages to one workspace at once ask for its token together: one lookup
+    (a database query in OAuth mode) answers them all. Nothing is kept: a reinstalled
+    workspace's new token is what the next post uses."""
+    lookups: list[str] = []
+    current = {"token": TOKEN}
+
+    async def tokens(_workspace: str) -> str:
+        lookups.append(current["token"])
+        await asyncio.sleep(0.05)
+        return current["token"]
+
+    async def scenario(notifier: SlackNotifier) -> None:
+        notifier._tokens = tokens
+        await asyncio.gather(
+            *(notifier.post(TEAM, f"U{n:03d}", message(f"hello {n}")) for n in range(30))
+        )
+        current["token"] = "xoxb-reinstalled"
+        await notifier.post(TEAM, "C0AFTER", message("after the reinstall"))
+
+    slack, raised = run([], scenario)
+
+    assert raised is None
+    assert lookups == [TOKEN, "xoxb-reinstalled"]
+    auth = [r["headers"]["Authorization"] for r in slack.requests]
+    assert auth == [f"Bearer {TOKEN}"] * 30 + ["Bearer xoxb-reinstalled"]
