@@ -80,6 +80,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import hashlib
 import logging
 import math
@@ -566,6 +567,29 @@ class Delivery:
     cpu: float
     stats: dict[str, Any]
     ticks: list[TickTiming] = field(default_factory=list)
+    collections: Counter[str] = field(default_factory=Counter)  # see GarbageCollections
+
+
+class GarbageCollections:
+    """The garbage collector's runs meanwhile, by generation, and the CPU they took."""
+
+    def __init__(self, into: Counter[str]) -> None:
+        self.into = into
+        self._began = 0.0
+
+    def __enter__(self) -> GarbageCollections:
+        gc.callbacks.append(self._observe)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        gc.callbacks.remove(self._observe)
+
+    def _observe(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._began = time.thread_time()
+            return
+        self.into[f"gen{info['generation']}"] += 1
+        self.into["cpu_ms"] += round((time.thread_time() - self._began) * 1000)
 
 
 async def deliver_with_ticks(scheduler: Scheduler, due: datetime) -> Delivery:
@@ -576,14 +600,15 @@ async def deliver_with_ticks(scheduler: Scheduler, due: datetime) -> Delivery:
     assert isinstance(deps.clock, DeliveryClock)
     deps.clock.start_at(due)
     run = Delivery(started=started, finished=0.0, cpu=0.0, stats={})
-    while time.monotonic() - started < DELIVERY_TIMEBOX_SECONDS:
-        began = time.monotonic()
-        report = await jobs.run_tick(scheduler, now=deps.clock())
-        run.ticks.append(TickTiming(began - started, time.monotonic() - began, report))
-        if not await asyncio.to_thread(count_unfinished, deps, deps.clock()):
-            break
-        if report.claimed == 0:
-            await asyncio.sleep(0.5)  # what is left waits for its retry time
+    with GarbageCollections(run.collections):
+        while time.monotonic() - started < DELIVERY_TIMEBOX_SECONDS:
+            began = time.monotonic()
+            report = await jobs.run_tick(scheduler, now=deps.clock())
+            run.ticks.append(TickTiming(began - started, time.monotonic() - began, report))
+            if not await asyncio.to_thread(count_unfinished, deps, deps.clock()):
+                break
+            if report.claimed == 0:
+                await asyncio.sleep(0.5)  # what is left waits for its retry time
     run.finished = time.monotonic() - started
     run.cpu = time.process_time() - cpu
     return run
@@ -1044,6 +1069,12 @@ async def run_fanout(
     print(
         f"all delivered at         {took:>9.2f} s  (ticks done at {run.finished:.2f} s; "
         f"bot CPU {run.cpu:.1f} s, {run.cpu / total * 1000:.1f} ms a message; {after_delivery})"
+    )
+    gen = run.collections
+    print(
+        f"  garbage collector      {gen['cpu_ms']:>9,} ms of that CPU ({gen['gen0']} young, "
+        f"{gen['gen1']} middle and {gen['gen2']} full collections of {len(gc.get_objects()):,} "
+        f"objects tracked)"
     )
     print(
         f"rate-limit bound         {rate_bound:>9.2f} s  (most messages in one channel x 1 s"
