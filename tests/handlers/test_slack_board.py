@@ -189,6 +189,8 @@ def test_a_win_the_bot_cannot_post_tells_the_author_how_to_fix_it(
     assert told.params["channel"] == ALICE
     assert f"bridgebot could not post your win in <#{SHARED}>" in shown(told.params)
     assert "/invite @bridgebot" in told.params["text"]
+    # The delivery tells the author first, then records the refusal on its row.
+    wait_until_idle(slack_http)
     assert [p.text for p in posts(slack_deps)] == ["Launched the new pricing page"]  # kept
     with slack_deps.session_factory() as session:
         failed = session.execute(
