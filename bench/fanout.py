@@ -972,6 +972,8 @@ async def run_fanout(
         pacer=ConversationPacer(workspace_per_minute=workspace_limit or UNLIMITED),
     )
     scheduler = make_scheduler(deps, notifier)
+    gc.collect()  # as `bridgebot run` does once it is up
+    gc.freeze()
     try:
         # T: the minute every reminder is due; the stand-ups start 15 minutes later.
         due = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=2)
