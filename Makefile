@@ -19,10 +19,11 @@ run: $(STAMP)
 	$(BIN)/bridgebot run
 
 # The suite runs on one worker process per core, a test file to a worker (module-scoped
-# fixtures stay in one process); `make test TEST_WORKERS=0` runs it in this process alone.
+# fixtures stay in one process), files with slow tests first (tests/conftest.py);
+# `make test TEST_WORKERS=0` runs it in this process alone.
 TEST_WORKERS ?= logical
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

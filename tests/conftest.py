@@ -54,6 +54,17 @@ BUSY_SETTING = "bridgebot_busy_after_seconds"
 RUN_WIDE_SETTINGS = {KEY_FILE_SETTING, BUSY_SETTING}
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """In a parallel run, the files with slow tests (real processes, chaos, the demo) go
+    first: workers are handed files in this order (the Makefile turns off pytest-xdist's
+    own, by number of tests, which put them last), so the long ones start early and the
+    short ones even out when each worker finishes. A serial run keeps the usual order."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)  # stable: the rest keep order
+
+
 @pytest.fixture(scope="session", autouse=True)
 def run_key_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """One key file for the whole run, never the working directory's: databases shared by
