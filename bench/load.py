@@ -46,6 +46,10 @@ TEAM = "T0LOAD"
 TARGET_P99_MS = 300.0
 # After a phase, answers still on their way are waited for this long.
 ANSWER_WAIT_SECONDS = 30.0
+# Slack opens as many connections as its requests need: the client may hold this many
+# open at once, so that requests above capacity wait at the server (which can say
+# "busy"), not in the client's own queue (which no server can see).
+CONNECTIONS = 4000
 WORDS = (
     "customer pipeline data revenue cloud launch funnel churn cost lead api audience brand "
     "release cache budget market quota growth traffic signal vendor channel journey stack"
@@ -282,7 +286,7 @@ async def run_rate(
     peak = 0.0
     total = int(rate * seconds)
     prepared = signed_requests(slack, names, rate, total)
-    connector = aiohttp.TCPConnector(limit=400)
+    connector = aiohttp.TCPConnector(limit=CONNECTIONS)
     timeout = aiohttp.ClientTimeout(total=10)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as client:
 
