@@ -9,7 +9,7 @@ here, once handle_measured has checked its signature and that bridgebot is not b
 and its answer goes back as the HTTP response.
 
 Anything this cannot answer alone goes to Bolt as before, and is run there from the
-start (a lookup that only reads changes nothing by running twice): a workspace other
+start (a lookup that only reads changes nothing but its counts): a workspace other
 than the bot token's or not yet confirmed by Bolt (the first request of each process
 goes through Bolt, which asks Slack who the token belongs to), OAuth mode (Bolt looks
 up the installation), a caller whose admin rights must be asked of Slack, a reply that
@@ -77,6 +77,7 @@ class LookupsInAck:
         finally:
             lag.end(token)
         if not reply.blocks or reply.form or reply.attachments or reply.outbox:
+            # Not one a lookup gives; Bolt's path would count the lookup again.
             return None
         if reply.wake_scheduler:
             return None
