@@ -201,18 +201,23 @@ def claim_due(
 
     # The oldest due first, rows another claimer holds skipped (PostgreSQL; SQLite's
     # write lock, taken when the transaction begins, lets one claimer in at a time).
+    # Picked once, in a materialized CTE: as a subquery of the UPDATE, PostgreSQL may run
+    # it again for each row it updates, and with SKIP LOCKED each run picks other rows,
+    # so one claim took every due row instead of `limit`.
     candidates = (
         select(c.id)
         .where(_claimable(now))
         .order_by(c.due_at, c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
+        .cte("candidates")
+        .prefix_with("MATERIALIZED")
     )
     # Compare-and-set on every candidate in the same statement: a row is won only if it
     # is still claimable as it is updated.
     won = session.execute(
         update(_TABLE)
-        .where(c.id.in_(candidates.scalar_subquery()), _claimable(now))
+        .where(c.id.in_(select(candidates.c.id)), _claimable(now))
         .values(
             status=OccurrenceStatus.CLAIMED.value,
             claimed_by=instance_id,

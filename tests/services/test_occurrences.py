@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import migrate
 from bot.db import make_engine, make_session_factory
 from bot.deps import Deps
 from bot.models import Occurrence, OccurrenceStatus
@@ -349,8 +350,42 @@ def test_two_instances_claiming_at_once_claim_each_delivery_exactly_once(
     assert {attempts for _, attempts in rows} == {1}
     by_instance = Counter(claimed_by for claimed_by, _ in rows)
     assert by_instance == {i: len(ids) for i, ids in claims.items() if ids}
-    if database_url.startswith("postgresql"):
-        # Row locks skipped, not waited on: both instances did part of the work.
-        assert claims["instance-0"] and claims["instance-1"], {
-            i: len(ids) for i, ids in claims.items()
-        }
+
+
+def test_a_claim_skips_the_rows_another_open_claim_holds_without_waiting(
+    pg_database_url: str,
+) -> None:
+    # Row locks are skipped, not waited on (SKIP LOCKED): while one instance's claim is
+    # still uncommitted, another claims the other due rows at once. (Which of two racing
+    # instances gets how many is up to the timing, so this holds one claim open instead.)
+    first = make_session_factory(make_engine(pg_database_url))
+    migrate.upgrade(first.kw["bind"])
+    second = make_session_factory(make_engine(pg_database_url))
+    with first.begin() as session:
+        workspaces.ensure_workspace(
+            session=session, workspace_id="T1", platform="slack", timezone="UTC"
+        )
+        for n in range(40):
+            occurrences.schedule(
+                session=session,
+                workspace_id="T1",
+                kind="reminder",
+                subject_ref=f"standup:{n}",
+                due_at=NOW - timedelta(minutes=1),
+            )
+    try:
+        with first.begin() as holding:
+            held = occurrences.claim_due(
+                session=holding, now=NOW, instance_id="first", grace=GRACE, limit=20
+            )
+            with second.begin() as session:
+                # Waiting on the first's locks would fail here instead of hanging.
+                session.execute(text("SET LOCAL lock_timeout = '2s'"))
+                other = occurrences.claim_due(
+                    session=session, now=NOW, instance_id="second", grace=GRACE, limit=40
+                )
+        assert len(held.claimed) == len(other.claimed) == 20
+        assert {c.id for c in held.claimed}.isdisjoint(c.id for c in other.claimed)
+    finally:
+        for factory in (first, second):
+            factory.kw["bind"].dispose()
