@@ -93,6 +93,7 @@ class LookupTally:
         # Alike lookups (LOOKUP_FIELDS) waiting, with how many: written as one row each.
         self._lookups: Counter[tuple[Any, ...]] = Counter()
         self._counted: Counter[tuple[str, int]] = Counter()
+        self._dropped = 0  # lookups not kept since the last write (too many waiting)
         self._write: Callable[[], Session] | None = None
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -129,7 +130,7 @@ class LookupTally:
                 elif len(self._lookups) < MAX_PENDING_LOOKUPS or _key(count) in self._lookups:
                     self._lookups[_key(count)] += 1
                 else:
-                    logger.warning("dropped a lookup waiting to be written (database down?)")
+                    self._dropped += 1  # said once a write, not once a lookup
 
     def start(self, session_factory: sessionmaker[Session]) -> None:
         """Write counts every FLUSH_SECONDS from a background thread, until `stop`.
@@ -162,6 +163,9 @@ class LookupTally:
         with self._lock:
             views, self._views = self._views, Counter()
             lookups, self._lookups = self._lookups, Counter()
+            dropped, self._dropped = self._dropped, 0
+        if dropped:
+            logger.warning("dropped %d lookup(s) past %d waiting", dropped, MAX_PENDING_LOOKUPS)
         if not views and not lookups:
             return
         try:

@@ -24,7 +24,13 @@ from bot.deps import Deps, build_deps
 from bot.models import GlossaryLookup, GlossaryTerm
 from bot.replies import Reply
 from bot.router import Caller, RequestScope, run_command
-from bot.services import glossary, glossary_lookups, workspace_deletion, workspaces
+from bot.services import (
+    glossary,
+    glossary_lookups,
+    glossary_tally,
+    workspace_deletion,
+    workspaces,
+)
 from bot.settings import Settings
 
 NOW = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
@@ -313,3 +319,24 @@ def test_alike_lookups_are_written_as_one_row_with_their_number(
         )
     assert rows == [1, 5]
     assert [(count.term, count.lookups) for count in top] == [("Customer acquisition cost", 6)]
+
+
+def test_past_the_cap_new_lookups_are_dropped_and_said_once(
+    two_processes: tuple[Deps, Deps],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    first, _ = two_processes
+    jargon(first, "CAC")
+    assert eventually(lambda: lookups_stored(first) == 1)
+    first.tally.stop()
+    # The database is away (nothing listens on port 1) and at most two kinds may wait.
+    monkeypatch.setattr(glossary_tally, "MAX_PENDING_LOOKUPS", 2)
+    down = make_session_factory(make_engine("postgresql://postgres@127.0.0.1:1/gone"))
+    first.tally.start(down)
+    for query in ("CAC", "CAC", "churn", "no such term", "nor this one"):
+        jargon(first, query)
+    first.tally.stop()
+    first.tally.start(first.session_factory)
+    assert eventually(lambda: lookups_stored(first) == 1 + 3)  # CAC twice, churn
+    assert "dropped 2 lookup(s) past 2 waiting" in caplog.text
