@@ -340,3 +340,23 @@ def test_past_the_cap_new_lookups_are_dropped_and_said_once(
     first.tally.start(first.session_factory)
     assert eventually(lambda: lookups_stored(first) == 1 + 3)  # CAC twice, churn
     assert "dropped 2 lookup(s) past 2 waiting" in caplog.text
+
+
+def test_the_dashboard_reads_this_processs_counts_not_yet_written(
+    two_processes: tuple[Deps, Deps], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, _ = two_processes
+    jargon(first, "CAC")
+    first.tally.stop()
+    # A writer that would not write for an hour: only the dashboard's read writes them.
+    monkeypatch.setattr(glossary_tally, "FLUSH_SECONDS", 3600.0)
+    first.tally.start(first.session_factory)
+    jargon(first, "CAC")
+    jargon(first, "qzxwvjk")
+    with first.session_factory() as session:
+        top = glossary_lookups.top_terms_by_side(
+            session=session, workspace_id=TEAM, since=NOW.date()
+        )
+        missing = glossary_lookups.not_found(session=session, workspace_id=TEAM, since=NOW.date())
+    assert [(count.term, count.lookups) for count in top] == [("Customer acquisition cost", 2)]
+    assert [(count.term, count.lookups) for count in missing] == [("qzxwvjk", 1)]

@@ -289,22 +289,27 @@ def test_cancel_stops_pending_deliveries(factory: sessionmaker[Session]) -> None
     assert [c.subject_ref for c in _claim(factory, tuesday, "a").claimed] == ["standup:1"]
 
 
+def schedule_due_reminders(session: Session, count: int) -> None:
+    """`count` reminders of workspace T1, due a minute ago."""
+    workspaces.ensure_workspace(
+        session=session, workspace_id="T1", platform="slack", timezone="UTC"
+    )
+    for n in range(count):
+        occurrences.schedule(
+            session=session,
+            workspace_id="T1",
+            kind="reminder",
+            subject_ref=f"standup:{n}",
+            due_at=NOW - timedelta(minutes=1),
+        )
+
+
 def test_two_instances_claiming_at_once_claim_each_delivery_exactly_once(
     deps: Deps, database_url: str
 ) -> None:
     total, batch = 200, 20
     with deps.session_factory.begin() as session:
-        workspaces.ensure_workspace(
-            session=session, workspace_id="T1", platform="slack", timezone="UTC"
-        )
-        for n in range(total):
-            occurrences.schedule(
-                session=session,
-                workspace_id="T1",
-                kind="reminder",
-                subject_ref=f"standup:{n}",
-                due_at=NOW - timedelta(minutes=1),
-            )
+        schedule_due_reminders(session, total)
 
     engines = [make_engine(database_url), make_engine(database_url)]
     for engine in engines:
@@ -362,17 +367,7 @@ def test_a_claim_skips_the_rows_another_open_claim_holds_without_waiting(
     migrate.upgrade(first.kw["bind"])
     second = make_session_factory(make_engine(pg_database_url))
     with first.begin() as session:
-        workspaces.ensure_workspace(
-            session=session, workspace_id="T1", platform="slack", timezone="UTC"
-        )
-        for n in range(40):
-            occurrences.schedule(
-                session=session,
-                workspace_id="T1",
-                kind="reminder",
-                subject_ref=f"standup:{n}",
-                due_at=NOW - timedelta(minutes=1),
-            )
+        schedule_due_reminders(session, 40)
     try:
         with first.begin() as holding:
             held = occurrences.claim_due(
