@@ -116,6 +116,13 @@ async def _deliver_round(
 
     async def take() -> ClaimedOccurrence | None:
         nonlocal exhausted
+        # Without the lock while there is work or none is left: each acquire of an
+        # asyncio.Lock walks its waiters, and a thousand workers queueing on it for
+        # every delivery took nearly half of a fan-out's CPU, sending aside.
+        if buffer:
+            return buffer.popleft()
+        if exhausted:
+            return None
         async with lock:
             if not buffer and not exhausted:
                 if time.monotonic() - started >= TICK_BUDGET_SECONDS:
