@@ -38,6 +38,7 @@ from urllib.parse import urlencode
 import aiohttp
 import httpx
 from aiohttp import web
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -350,6 +351,43 @@ def print_phase(rate: int, phase: Phase, cpu_ms: float) -> None:
     )
 
 
+async def server_wait_buckets(base: str) -> dict[float, float]:
+    """The server's own count of requests by how long they waited before it handled them
+    (bridgebot_request_wait_seconds: from their arrival, as the kernel tells, to the
+    handler), cumulative by bucket bound, summed over its worker processes."""
+    async with httpx.AsyncClient() as client:
+        text = (await client.get(f"{base}/metrics", timeout=10)).text
+    buckets: dict[float, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "bridgebot_request_wait_seconds_bucket":
+                bound = float(sample.labels["le"])
+                buckets[bound] = buckets.get(bound, 0.0) + sample.value
+    return buckets
+
+
+def bucket_percentile(buckets: dict[float, float], fraction: float) -> float:
+    """The bucket bound under which `fraction` of the counted requests fall."""
+    total = buckets.get(float("inf"), 0.0)
+    for bound in sorted(buckets):
+        if total and buckets[bound] >= fraction * total:
+            return bound
+    return float("nan")
+
+
+def print_server_waits(before: dict[float, float], after: dict[float, float]) -> None:
+    phase = {bound: after[bound] - before.get(bound, 0.0) for bound in after}
+    total = phase.get(float("inf"), 0.0)
+    within = phase.get(0.5, 0.0)
+    print(
+        f"the server saw these requests wait (from reaching the machine, by the kernel's "
+        f"clock, to their handler): p50 <= {bucket_percentile(phase, 0.5) * 1000:.0f} ms, "
+        f"p99 <= {bucket_percentile(phase, 0.99) * 1000:.0f} ms; "
+        f"{within / max(1.0, total):.0%} within 500 ms, past which a command is shed; the "
+        "rest of each acknowledgement's time is spent in the client and on its way"
+    )
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
@@ -428,7 +466,9 @@ async def main_async(args: argparse.Namespace) -> None:
         print("errors count failed requests and requests never answered at their response_url")
         await asyncio.sleep(2)
         cpu_before = cpu_seconds(server.pid)
+        waits_before = await server_wait_buckets(base)
         phase = await run_rate(base, slack, names, args.overload, args.seconds, server.pid)
+        waits_after = await server_wait_buckets(base)
         cpu_ms = (cpu_seconds(server.pid) - cpu_before) * 1000 / max(1, len(phase.acks_ms))
         print(f"above capacity, {args.overload}/s for {args.seconds:.0f} s:")
         print_phase(args.overload, phase, cpu_ms)
@@ -438,6 +478,7 @@ async def main_async(args: argparse.Namespace) -> None:
             f"{percentile(behind, 0.99):.0f} ms); {phase.shed} of {len(phase.acks_ms)} "
             f'commands shed with "bridgebot is busy"'
         )
+        print_server_waits(waits_before, waits_after)
     finally:
         if server is not None:
             server.terminate()

@@ -55,6 +55,13 @@ ANSWER_LAG_SECONDS = Histogram(
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0),
     registry=REGISTRY,
 )
+REQUEST_WAIT_SECONDS = Histogram(
+    "bridgebot_request_wait_seconds",
+    "Time a signed Slack request waited between reaching this machine (as the kernel "
+    "tells) and being handled: the queue in front of the server above capacity",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0),
+    registry=REGISTRY,
+)
 SHED = Counter(
     "bridgebot_requests_shed_total",
     "Requests refused at their acknowledgement because answers ran too far behind",

@@ -127,6 +127,7 @@ def run() -> None:
         return
     import uvicorn
 
+    from handlers.arrival import ArrivalStampingProtocol
     from handlers.server import create_web_app
 
     deps = connect(settings)
@@ -141,6 +142,7 @@ def run() -> None:
             lifespan="on",
             # Each Slack request already gets one log line of its own (without its text).
             access_log=False,
+            http=ArrivalStampingProtocol,
             **more,
         )
 

@@ -36,6 +36,11 @@ PACE_MIN_SPAN_SECONDS = 0.1
 # find it late before it counts.
 LOOP_WATCH_SECONDS = 0.1
 LOOP_SAMPLES = 3
+# A request that has already waited this share of the budget before bridgebot could
+# read it (in the kernel's queues or behind a long turn of the event loop, see
+# handlers.arrival) is refused. Refusing only once the whole budget had passed would
+# let the queue settle at the budget, with every answer, refusals too, later than it.
+WAITED_SHARE_OF_BUDGET = 0.5
 
 
 class AnswerLag:
@@ -121,9 +126,10 @@ class AnswerLag:
         pace = len(finished) / max(PACE_MIN_SPAN_SECONDS, now - finished[0])
         return max(oldest, (len(self._under_way) + 1) / pace)
 
-    def busy(self) -> bool:
-        """Whether a new request's answer would come later than the budget allows."""
-        return self.foreseen() > self.budget
+    def busy(self, waited: float = 0.0) -> bool:
+        """Whether a new request's answer would come later than the budget allows, given
+        that it has `waited` seconds already (see handlers.arrival)."""
+        return waited > self.budget * WAITED_SHARE_OF_BUDGET or self.foreseen() > self.budget
 
 
 class BackgroundWork:

@@ -7,6 +7,7 @@ becomes a metric label or log text.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -17,7 +18,8 @@ from urllib.parse import parse_qs
 from fastapi import Request, Response
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 
-from bot.metrics import HANDLER_SECONDS, REQUESTS, SHED
+from bot.metrics import HANDLER_SECONDS, REQUEST_WAIT_SECONDS, REQUESTS, SHED
+from handlers.arrival import waited_since_arrival
 from handlers.slack.background import AnswerLag
 from handlers.slack.lookups_in_ack import LookupsInAck
 from handlers.slack.render import action_name
@@ -106,7 +108,9 @@ async def handle_measured(
     One log line per request: kind, workspace, command or action id, status and
     latency; never the text people typed. A POST without a valid signature gets 401
     before anything is read from its body. A slash command whose answer would come
-    later than `lag` allows is refused at once, before Bolt or the database sees it.
+    later than `lag` allows, or that has waited in front of the server (see
+    handlers.arrival) for much of that already, is refused at once, before Bolt or the
+    database sees it.
     A lookup is answered by `lookups` without Bolt when it can be.
     """
     body = await request.body() if request.method == "POST" else b""
@@ -115,7 +119,9 @@ async def handle_measured(
         logger.info("slack request refused: missing, malformed or wrong signature (401)")
         return Response(REFUSED_BODY, status_code=401, media_type="application/json")
     labels = describe(body)
-    if labels.kind == "command" and lag is not None and lag.busy():
+    waited = waited_since_arrival(request.scope, asyncio.get_running_loop().time())
+    REQUEST_WAIT_SECONDS.observe(waited)
+    if labels.kind == "command" and lag is not None and lag.busy(waited=waited):
         return refuse_busy(labels)
     started = time.perf_counter()
     response = await lookups.answer(body) if lookups and labels.kind == "command" else None

@@ -156,6 +156,13 @@ def test_the_event_loop_delay_is_measured(monkeypatch: pytest.MonkeyPatch) -> No
     assert max(noted) >= 0.25
 
 
+def test_a_request_that_waited_half_the_budget_to_be_read_makes_it_busy() -> None:
+    lag = AnswerLag(BUSY_AFTER_SECONDS, timer=Ticks())
+    # Nothing under way inside the server: only how long the request itself waited counts.
+    assert not lag.busy(waited=0.4 * BUSY_AFTER_SECONDS)
+    assert lag.busy(waited=0.6 * BUSY_AFTER_SECONDS)
+
+
 def test_too_few_answers_tell_no_pace() -> None:
     ticks = Ticks()
     lag = AnswerLag(timer=ticks)
