@@ -129,7 +129,9 @@ class AnswerLag:
     def busy(self, waited: float = 0.0) -> bool:
         """Whether a new request's answer would come later than the budget allows, given
         that it has `waited` seconds already (see handlers.arrival)."""
-        return waited > self.budget * WAITED_SHARE_OF_BUDGET or self.foreseen() > self.budget
+        if waited > self.budget * WAITED_SHARE_OF_BUDGET:
+            return True
+        return waited + self.foreseen() > self.budget
 
 
 class BackgroundWork:

@@ -31,12 +31,18 @@ from bot.deps import Deps
 from bot.metrics import COMMAND_SECONDS
 from bot.replies import Reply, Visibility
 from bot.router import AdminCheckNeeded, NeedsDatabase, RequestScope, run_command
+from handlers.slack.limits import LoopSemaphore
 from handlers.slack.render import render_message
 from handlers.slack.request_scope import make_caller, request_scope
 from handlers.slack.runtime import SlackRuntime
 from handlers.slack.slash_text import typed_text
 
 logger = logging.getLogger(__name__)
+
+# Lookups that need the database run in worker threads this many at a time. More of
+# them contend with the event loop for the GIL: above capacity the loop then reads new
+# requests so late that it cannot even refuse them in time.
+LOOKUP_THREADS_AT_ONCE = 4
 
 
 class LookupsInAck:
@@ -45,6 +51,7 @@ class LookupsInAck:
     def __init__(self, deps: Deps, runtime: SlackRuntime) -> None:
         self._deps = deps
         self._runtime = runtime
+        self._threads = LoopSemaphore(LOOKUP_THREADS_AT_ONCE)
 
     async def answer(self, body: bytes) -> Response | None:
         """The response to a signed slash command, or None: let Bolt handle it."""
@@ -64,8 +71,6 @@ class LookupsInAck:
             self._runtime, team_id=own_team, user_id=form["user_id"], name=form.get("user_name")
         )
         scope = request_scope(self._deps, caller, form.get("channel_id"))
-        lag = self._runtime.background.lag
-        token = lag.begin()
         started = time.perf_counter()
         try:
             reply = await self._run(scope, name, args)
@@ -74,8 +79,6 @@ class LookupsInAck:
         except Exception:  # noqa: BLE001 - Bolt's path runs it again and reports a failure
             logger.info("a lookup is handed to the full path after a failure", exc_info=True)
             return None
-        finally:
-            lag.end(token)
         if not reply.blocks or reply.form or reply.attachments or reply.outbox:
             # Not one a lookup gives; Bolt's path would count the lookup again.
             return None
@@ -94,10 +97,20 @@ class LookupsInAck:
         """Run on the event loop from memory when the caches can be trusted (the change
         feed is listening): a warm lookup takes a fraction of a millisecond there, less
         than handing it to a thread costs. At its first need of the database it rolls
-        back, having changed nothing, and runs again in a worker thread."""
+        back, having changed nothing, and runs again in a worker thread.
+
+        Only the lookups that go to a thread are counted in the answer lag: they are the
+        ones that queue (LOOKUP_THREADS_AT_ONCE at a time), and a pace that counted the
+        instant ones too would foresee that queue far shorter than it is."""
         if self._deps.changes.live:
             try:
                 return run_command(replace(scope, memory_only=True), name, args)
             except NeedsDatabase:
                 pass
-        return await asyncio.to_thread(run_command, scope, name, args)
+        lag = self._runtime.background.lag
+        token = lag.begin()
+        try:
+            async with self._threads.get():
+                return await asyncio.to_thread(run_command, scope, name, args)
+        finally:
+            lag.end(token)

@@ -3,8 +3,11 @@ the same answer as Bolt's path gives, and nothing else taken that way."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -15,6 +18,8 @@ from bot.deps import Deps
 from bot.metrics import REQUESTS
 from bot.models import Person
 from bot.router import Caller, NeedsDatabase, RequestScope, run_command
+from handlers.slack import lookups_in_ack
+from handlers.slack.lookups_in_ack import LOOKUP_THREADS_AT_ONCE, LookupsInAck
 from tests.fake_slack import FakeSlack
 from tests.idle import wait_until_idle
 from tests.signing import slack_headers, slash_command_body
@@ -135,4 +140,45 @@ def test_a_memory_only_run_that_reaches_for_the_database_changes_nothing(
         run_command(scope, "bridge", "side it")
     with slack_deps.session_factory() as session:
         assert session.execute(select(func.count()).select_from(Person)).scalar_one() == 0
+    wait_until_idle(slack_http)
+
+
+def test_lookups_that_need_the_database_take_a_few_threads_and_show_their_queue(
+    slack_http: TestClient, fake_slack: FakeSlack, monkeypatch: Any
+) -> None:
+    fake_slack.add_user("U0ALICE")
+    post(slack_http, fake_slack, "/jargon", "CAC")  # through Bolt: the workspace is known
+    lookups: LookupsInAck = slack_http.app.state.lookups  # type: ignore[attr-defined]
+    lag = slack_http.app.state.background.lag  # type: ignore[attr-defined]
+    running, most, queued = [0], [0], []
+    guard = threading.Lock()
+    real_run = lookups_in_ack.run_command
+
+    def slow_lookup(scope: RequestScope, name: str, args: str) -> Any:
+        if scope.memory_only:
+            raise NeedsDatabase("a card not kept")
+        with guard:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        queued.append(lag.under_way)
+        time.sleep(0.05)
+        with guard:
+            running[0] -= 1
+        return real_run(scope, name, args)
+
+    monkeypatch.setattr(lookups_in_ack, "run_command", slow_lookup)
+    bodies = [
+        slash_command_body("/jargon", "CAC", response_url=fake_slack.response_url()).encode()
+        for _ in range(12)
+    ]
+
+    async def all_at_once() -> list[Any]:
+        return await asyncio.gather(*(lookups.answer(body) for body in bodies))
+
+    answers = asyncio.run(all_at_once())
+    assert all(answer is not None and b"CAC" in answer.body for answer in answers)
+    assert most[0] == LOOKUP_THREADS_AT_ONCE
+    # Those waiting for a thread count as work under way: a queue the busy check sees.
+    assert max(queued) > LOOKUP_THREADS_AT_ONCE
+    assert lag.under_way == 0
     wait_until_idle(slack_http)
