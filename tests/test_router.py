@@ -26,7 +26,7 @@ from bot.router import (
     run_command,
     run_form,
 )
-from bot.services import people, workspaces
+from bot.services import glossary, people, workspaces
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 ALICE = Caller(workspace_id="T1", user_ref="U1", platform="slack", display_name="Alice")
@@ -295,3 +295,11 @@ def test_warm_ups_run_in_the_background_each_once_and_one_failing_stops_no_other
     thread.join(10)
     assert ran == ["failing", "second True"]
     assert "a warm-up failed; its work is done on first use" in caplog.text
+
+
+def test_the_warm_ups_read_the_starter_glossary_so_that_no_lookup_does(deps: Deps) -> None:
+    # Every card says whether its term is a starter term, from a file read once.
+    glossary._starter_keys.cache_clear()
+    glossary.starter_drafts.cache_clear()
+    deps.router.start_warm_ups(deps.session_factory).join(10)
+    assert glossary._starter_keys.cache_info().currsize == 1
