@@ -13,18 +13,19 @@ of rows, where the ORM's bookkeeping per statement showed in the bot's CPU a mes
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table, and_, func, or_, select, text, update
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from bot.db import insert_ignoring_conflicts
-from bot.models import Occurrence, OccurrenceStatus
+from bot.models import Occurrence, OccurrenceStatus, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -124,29 +125,10 @@ def schedule_many(*, session: Session, deliveries: Sequence[PlannedDelivery]) ->
     """
     if not deliveries:
         return []
-    dialect = session.get_bind().dialect.name
-    builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    # One statement, compiled once and sent as multi-row INSERTs (insertmanyvalues).
-    table = cast(Table, Occurrence.__table__)
-    stmt = (
-        builder(table)
-        .on_conflict_do_nothing(index_elements=list(_KEY))
-        .returning(*(table.c[column] for column in _KEY))
-    )
-    rows = [
-        {
-            "workspace_id": d.workspace_id,
-            "kind": d.kind,
-            "subject_ref": d.subject_ref,
-            "due_at": d.due_at,
-            "recipient_ref": d.recipient_ref,
-            "payload": d.payload or {},
-            "status": OccurrenceStatus.PENDING.value,
-            "attempts": 0,
-        }
-        for d in deliveries
-    ]
-    inserted = {tuple(row) for row in session.execute(stmt, rows)}
+    if session.get_bind().dialect.name == "postgresql":
+        inserted = _insert_unnested(session, deliveries)
+    else:
+        inserted = _insert_rows(session, deliveries)
     results: list[bool] = []
     seen: set[tuple[str, str, str, datetime, str]] = set()
     for d in deliveries:
@@ -168,6 +150,66 @@ def schedule_many(*, session: Session, deliveries: Sequence[PlannedDelivery]) ->
             )
         seen.add(key)
     return results
+
+
+def _insert_rows(
+    session: Session, deliveries: Sequence[PlannedDelivery]
+) -> set[tuple[Any, ...]]:
+    """Insert what is not planned yet as multi-row INSERTs (insertmanyvalues); the keys
+    of the rows inserted."""
+    table = cast(Table, Occurrence.__table__)
+    stmt = (
+        sqlite.insert(table)
+        .on_conflict_do_nothing(index_elements=list(_KEY))
+        .returning(*(table.c[column] for column in _KEY))
+    )
+    rows = [
+        {
+            "workspace_id": d.workspace_id,
+            "kind": d.kind,
+            "subject_ref": d.subject_ref,
+            "due_at": d.due_at,
+            "recipient_ref": d.recipient_ref,
+            "payload": d.payload or {},
+            "status": OccurrenceStatus.PENDING.value,
+            "attempts": 0,
+        }
+        for d in deliveries
+    ]
+    return {tuple(row) for row in session.execute(stmt, rows)}
+
+
+# PostgreSQL takes each column as one array: a statement of the same few bytes however
+# many rows, where a multi-row INSERT's text grows with them and psycopg parses it anew
+# every time (a tenth of a fan-out's bookkeeping CPU).
+_INSERT_UNNESTED = text(
+    "INSERT INTO occurrences"
+    " (workspace_id, kind, subject_ref, due_at, recipient_ref, payload, status, attempts,"
+    " created_at)"
+    " SELECT w, k, s, d, r, CAST(p AS json), :status, 0, :created_at"
+    " FROM unnest(CAST(:w AS varchar[]), CAST(:k AS varchar[]), CAST(:s AS varchar[]),"
+    " CAST(:d AS timestamptz[]), CAST(:r AS varchar[]), CAST(:p AS text[]))"
+    " AS planned (w, k, s, d, r, p)"
+    " ON CONFLICT (workspace_id, kind, subject_ref, due_at, recipient_ref) DO NOTHING"
+    " RETURNING workspace_id, kind, subject_ref, due_at, recipient_ref"
+).columns(*(_TABLE.c[column] for column in _KEY))
+
+
+def _insert_unnested(
+    session: Session, deliveries: Sequence[PlannedDelivery]
+) -> set[tuple[Any, ...]]:
+    """Insert what is not planned yet, on PostgreSQL; the keys of the rows inserted."""
+    params = {
+        "w": [d.workspace_id for d in deliveries],
+        "k": [d.kind for d in deliveries],
+        "s": [d.subject_ref for d in deliveries],
+        "d": [d.due_at.astimezone(UTC) for d in deliveries],
+        "r": [d.recipient_ref for d in deliveries],
+        "p": [json.dumps(d.payload or {}) for d in deliveries],
+        "status": OccurrenceStatus.PENDING.value,
+        "created_at": utcnow(),
+    }
+    return {tuple(row) for row in session.execute(_INSERT_UNNESTED, params)}
 
 
 def claim_due(

@@ -92,6 +92,58 @@ def test_schedule_is_idempotent_on_the_unique_key(factory: sessionmaker[Session]
         assert session.scalar(select(func.count()).select_from(Occurrence)) == 5
 
 
+ODD_TEXT = 'Grüße, “quoted” & <b> \\ {"json": 1}'
+
+
+def test_schedule_many_plans_each_delivery_once_with_its_payload(
+    factory: sessionmaker[Session],
+) -> None:
+    due = NOW + timedelta(hours=1)
+
+    def plan(
+        recipient: str, *, at: datetime = due, text: str = "hi"
+    ) -> occurrences.PlannedDelivery:
+        return occurrences.PlannedDelivery(
+            workspace_id="T1",
+            kind="reminder_dm",
+            subject_ref="standup:1",
+            due_at=at,
+            recipient_ref=recipient,
+            payload={"text": text, "standup_id": 1},
+        )
+
+    with factory.begin() as session:
+        first = occurrences.schedule_many(
+            session=session,
+            deliveries=[plan("U1"), plan("U2"), plan("U1")],
+        )
+    assert first == [True, True, False]  # the same delivery twice in one call: once
+    with factory.begin() as session:
+        occurrences.cancel(
+            session=session, workspace_id="T1", kind="reminder_dm", subject_ref="standup:1"
+        )
+    new_york = due.astimezone(ZoneInfo("America/New_York"))
+    with factory.begin() as session:
+        again = occurrences.schedule_many(
+            session=session,
+            deliveries=[plan("U2", at=new_york), plan("U3", text=ODD_TEXT), plan("U1")],
+        )
+    # Cancelled ones are planned again (U1, U2: the same instant in another zone), and
+    # a new one added; none twice.
+    assert again == [True, True, True]
+
+    with factory() as session:
+        rows = session.scalars(select(Occurrence).order_by(Occurrence.recipient_ref)).all()
+    assert [(row.recipient_ref, row.status) for row in rows] == [
+        ("U1", OccurrenceStatus.PENDING),
+        ("U2", OccurrenceStatus.PENDING),
+        ("U3", OccurrenceStatus.PENDING),
+    ]
+    assert all(row.due_at == due and row.due_at.tzinfo is not None for row in rows)
+    assert rows[2].payload == {"text": ODD_TEXT, "standup_id": 1}
+    assert rows[2].attempts == 0 and rows[2].created_at is not None
+
+
 def test_a_sent_delivery_is_not_planned_again(factory: sessionmaker[Session]) -> None:
     _schedule(factory, NOW)
     [claimed] = _claim(factory, NOW, "a").claimed
