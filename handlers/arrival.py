@@ -3,8 +3,8 @@
 Above capacity a request waits before any Python code sees it: in the kernel's accept
 queue, in its socket's buffer, behind a long turn of the event loop. Only the kernel
 knows for how long. TCP_INFO's `tcpi_last_data_recv` says how many milliseconds ago the
-last bytes arrived on a connection; read as the request starts to be parsed, that is
-how long it has already waited. The server runs uvicorn with this protocol, which puts
+last bytes arrived on a connection; read when the request's last bytes are parsed, that
+is how long it has already waited. The server runs uvicorn with this protocol, which puts
 the arrival (on the event loop's clock) in each request's ASGI scope.
 """
 
@@ -47,9 +47,12 @@ class ArrivalStampingProtocol(HttpToolsProtocol):
         super().connection_made(transport)
         self._socket = transport.get_extra_info("socket")
 
-    def on_message_begin(self) -> None:
-        super().on_message_begin()
-        self.scope[ARRIVED] = self.loop.time() - waited_in_kernel(self._socket)  # type: ignore[literal-required]
+    def on_message_complete(self) -> None:
+        # Once the whole request is in: a client slow to send its body has not waited
+        # for the server, and is not taken for a queue.
+        arrived = self.loop.time() - waited_in_kernel(self._socket)
+        self.scope[ARRIVED] = arrived  # type: ignore[literal-required]
+        super().on_message_complete()
 
 
 def waited_since_arrival(scope: Mapping[str, Any], now: float) -> float:

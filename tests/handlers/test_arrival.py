@@ -134,3 +134,24 @@ def test_a_command_that_waited_unread_behind_a_stalled_loop_is_refused_at_once(
     again = jargon(served, fake_slack)
     assert again.status_code == 200 and BUSY not in again.text
     assert shed_count() == before + 1
+
+
+def test_a_client_slow_to_send_its_body_has_not_waited_for_the_server(
+    served: Served, fake_slack: FakeSlack
+) -> None:
+    body = slash_command_body("/jargon", "CAC", response_url=fake_slack.response_url())
+    headers = {**slack_headers(body), "Content-Length": str(len(body))}
+    head = "POST /slack/events HTTP/1.1\r\nHost: bridgebot\r\nConnection: close\r\n"
+    head += "".join(f"{name}: {value}\r\n" for name, value in headers.items()) + "\r\n"
+    before = shed_count()
+    port = int(served.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+        client.sendall(head.encode())
+        time.sleep(STALL)  # a slow link: the body comes long after the headers
+        client.sendall(body.encode())
+        answer = b""
+        while chunk := client.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200")
+    assert b"Customer acquisition cost" in answer and BUSY.encode() not in answer
+    assert shed_count() == before
