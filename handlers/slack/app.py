@@ -119,11 +119,13 @@ def create_slack_app(
     if settings.run_mode is not RunMode.SLACK_OAUTH:
         # Before dedupe, so another workspace's requests leave nothing behind.
         own_workspace.register(app, runtime)
+    else:
+        own_workspace.register_authorized(app, runtime)
     dedupe.register(app, deps)
     commands.register(app, deps, runtime)
     interactions.register(app, deps, runtime)
     home.register(app, deps, runtime)
-    installation.register(app)
+    installation.register(app, runtime)
     errors.register(app)
     if scheduler is not None:
         inbox_recovery.register(

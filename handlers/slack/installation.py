@@ -11,28 +11,44 @@ from slack_bolt.listener.async_builtins import AsyncTokenRevocationListeners
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from sqlalchemy import Engine
 
+from handlers.slack.runtime import SlackRuntime
+
 logger = logging.getLogger(__name__)
 
 KEPT = "its data is kept until it is reinstalled or an admin asks for its deletion"
 
 
-def register(app: AsyncApp) -> None:
+def register(app: AsyncApp, runtime: SlackRuntime | None = None) -> None:
     """Listen for `app_uninstalled` and `tokens_revoked` in every Slack mode.
 
     With OAuth, Bolt's own revocation listeners delete the stored tokens, so scheduled
     posts find none and are recorded as not delivered. With one fixed token there is
     nothing stored to delete: Slack refuses the token from now on, with the same result.
+    Either way `runtime` stops answering the workspace's lookups without Bolt.
     """
     store = app.installation_store
     revocation = AsyncTokenRevocationListeners(store) if store is not None else None
-    app.event("app_uninstalled")(partial(handle_app_uninstalled_event, revocation=revocation))
-    app.event("tokens_revoked")(partial(handle_tokens_revoked_event, revocation=revocation))
+    app.event("app_uninstalled")(
+        partial(handle_app_uninstalled_event, revocation=revocation, runtime=runtime)
+    )
+    app.event("tokens_revoked")(
+        partial(handle_tokens_revoked_event, revocation=revocation, runtime=runtime)
+    )
+
+
+def _forget(runtime: SlackRuntime | None, context: AsyncBoltContext) -> None:
+    if runtime is not None:
+        runtime.authorized.forget(context.enterprise_id or "", context.team_id or "")
 
 
 async def handle_app_uninstalled_event(
-    context: AsyncBoltContext, *, revocation: AsyncTokenRevocationListeners | None
+    context: AsyncBoltContext,
+    *,
+    revocation: AsyncTokenRevocationListeners | None,
+    runtime: SlackRuntime | None = None,
 ) -> None:
     """Handle the `app_uninstalled` event: forget every token of the workspace."""
+    _forget(runtime, context)
     if revocation is not None:
         await revocation.handle_app_uninstalled_events(context)
     logger.warning("bridgebot was uninstalled from workspace %s; %s", context.team_id, KEPT)
@@ -43,8 +59,10 @@ async def handle_tokens_revoked_event(
     context: AsyncBoltContext,
     *,
     revocation: AsyncTokenRevocationListeners | None,
+    runtime: SlackRuntime | None = None,
 ) -> None:
     """Handle the `tokens_revoked` event: forget the revoked bot and people's tokens."""
+    _forget(runtime, context)
     if revocation is not None:
         await revocation.handle_tokens_revoked_events(event, context)
     tokens = event.get("tokens") or {}

@@ -9,11 +9,13 @@ here, once handle_measured has checked its signature and that bridgebot is not b
 and its answer goes back as the HTTP response.
 
 Anything this cannot answer alone goes to Bolt as before, and is run there from the
-start (a lookup that only reads changes nothing but its counts): a workspace other
-than the bot token's or not yet confirmed by Bolt (the first request of each process
-goes through Bolt, which asks Slack who the token belongs to), OAuth mode (Bolt looks
-up the installation), a caller whose admin rights must be asked of Slack, a reply that
-cannot travel in an acknowledgement, or any failure (Bolt's path has the one error path).
+start (a lookup that only reads changes nothing but its counts): a workspace Bolt has
+not confirmed lately (with one bot token: another workspace than the token's, or any
+before the first request of each process, for which Bolt asks Slack who the token
+belongs to; with OAuth: one whose installation Bolt has not found in the last five
+minutes, or that uninstalled bridgebot since), a caller whose admin rights must be
+asked of Slack, a reply that cannot travel in an acknowledgement, or any failure
+(Bolt's path has the one error path).
 """
 
 from __future__ import annotations
@@ -55,20 +57,18 @@ class LookupsInAck:
 
     async def answer(self, body: bytes) -> Response | None:
         """The response to a signed slash command, or None: let Bolt handle it."""
-        own_team = self._runtime.own_team_id
-        if own_team is None:
-            return None
         form = dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
         name, args = form.get("command", "").lstrip("/"), typed_text(form.get("text", ""))
+        team = form.get("team_id", "")
         if (
-            form.get("team_id") != own_team
+            not self._runtime.serves(form.get("enterprise_id", ""), team)
             or "ssl_check" in form
             or not form.get("user_id")
             or not self._deps.router.answered_at_once(name, args)
         ):
             return None
         caller = make_caller(
-            self._runtime, team_id=own_team, user_id=form["user_id"], name=form.get("user_name")
+            self._runtime, team_id=team, user_id=form["user_id"], name=form.get("user_name")
         )
         scope = request_scope(self._deps, caller, form.get("channel_id"))
         started = time.perf_counter()

@@ -57,3 +57,29 @@ def register(app: AsyncApp, runtime: SlackRuntime) -> None:
     builds every listener argument for a function middleware, on every request.)
     """
     app.middleware(OnlyOwnWorkspace(runtime))
+
+
+class RememberAuthorized(AsyncMiddleware):
+    """With OAuth: notes each workspace whose installation Bolt found (it runs only after
+    Bolt's authorization passed), so lookups_in_ack may answer it without Bolt."""
+
+    def __init__(self, runtime: SlackRuntime) -> None:
+        self._runtime = runtime
+
+    async def async_process(
+        self,
+        *,
+        req: AsyncBoltRequest,
+        resp: BoltResponse,
+        next: Callable[[], Awaitable[BoltResponse]],
+    ) -> BoltResponse:
+        context = req.context
+        if context.authorize_result is not None and context.team_id:
+            self._runtime.authorized.confirm(context.enterprise_id or "", context.team_id)
+        await next()
+        return resp
+
+
+def register_authorized(app: AsyncApp, runtime: SlackRuntime) -> None:
+    """With OAuth: remember the workspaces Bolt authorized (register before the rest)."""
+    app.middleware(RememberAuthorized(runtime))

@@ -24,6 +24,10 @@ from handlers.slack.client import retry_handlers
 
 logger = logging.getLogger(__name__)
 
+# A workspace Bolt found an installation for is trusted this long without asking again
+# (lookups_in_ack); an uninstall or a revoked token forgets it at once in this process.
+AUTHORIZED_SECONDS = 300
+AUTHORIZED_WORKSPACES = 10_000
 ADMIN_CACHE_SECONDS = 300
 # People whose answer is kept at once; the least recently asked make room.
 ADMIN_CACHE_SIZE = 10_000
@@ -106,6 +110,28 @@ class ResponseUrl:
             logger.warning("response_url answered %s", response.status_code)
 
 
+class AuthorizedWorkspaces:
+    """The workspaces (enterprise, team) whose requests Bolt authorized lately (OAuth)."""
+
+    def __init__(self) -> None:
+        self._seen: TTLCache[tuple[str, str], bool] = TTLCache(
+            maxsize=AUTHORIZED_WORKSPACES, ttl=AUTHORIZED_SECONDS
+        )
+
+    def confirm(self, enterprise_id: str, team_id: str) -> None:
+        self._seen[(enterprise_id, team_id)] = True
+
+    def confirmed(self, enterprise_id: str, team_id: str) -> bool:
+        return (enterprise_id, team_id) in self._seen
+
+    def forget(self, enterprise_id: str, team_id: str) -> None:
+        """An uninstall or revocation: the workspace, or every workspace of an
+        organisation-wide install (no team), must go through Bolt again."""
+        for enterprise, team in list(self._seen):
+            if (team == team_id) if team_id else (enterprise == enterprise_id):
+                self._seen.pop((enterprise, team), None)
+
+
 class SlackRuntime:
     """Per-app state shared by the listeners: admin cache, update locks, work after acks."""
 
@@ -130,6 +156,15 @@ class SlackRuntime:
         self.refresh_waiting: set[str] = set()
         # The bot token's workspace, once Bolt has confirmed it (single-workspace mode).
         self.own_team_id: str | None = None
+        # With OAuth, the workspaces Bolt found an installation for lately.
+        self.authorized = AuthorizedWorkspaces()
+
+    def serves(self, enterprise_id: str, team_id: str) -> bool:
+        """Whether Bolt has confirmed lately that this workspace is one bridgebot serves:
+        the bot token's own, or one with an installation (OAuth)."""
+        if self.own_team_id is not None:
+            return team_id == self.own_team_id
+        return self.authorized.confirmed(enterprise_id, team_id)
 
     def responder(self, body: dict[str, Any], fallback: Any) -> Any:
         """A respond() for this request: pooled when it has a response_url."""

@@ -24,6 +24,7 @@ from handlers import server
 from handlers.server import create_web_app
 from handlers.slack.app import create_slack_app
 from handlers.slack.background import BackgroundWork
+from handlers.slack.runtime import AuthorizedWorkspaces
 from schedules.jobs import run_tick
 from tests.app_scheduler import app_scheduler
 from tests.fake_slack import TEAM_ID, FakeSlack
@@ -239,6 +240,54 @@ def test_oauth_install_completes_and_its_token_serves_that_workspace(
     assert posts_with(fake_slack, token) == ["post first"]
 
 
+def lookup(client: TestClient, fake: FakeSlack, team_id: str = TEAM_ID) -> str:
+    body = slash_command_body("/jargon", "CAC", response_url=fake.response_url(), team_id=team_id)
+    response = client.post("/slack/events", content=body, headers=slack_headers(body))
+    assert response.status_code == 200
+    return response.text
+
+
+def count_bolt_requests(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A one-item list counting the requests handed to Bolt from now on."""
+    handler = client.app.state.slack_handler  # type: ignore[attr-defined]
+    handle = handler.handle
+    counted = [0]
+
+    async def counting(request: Any) -> Any:
+        counted[0] += 1
+        return await handle(request)
+
+    monkeypatch.setattr(handler, "handle", counting)
+    return counted
+
+
+def test_with_oauth_lookups_of_an_installed_workspace_skip_bolt_until_it_uninstalls(
+    oauth_http: TestClient, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_slack.add_user("U0ALICE")
+    install(oauth_http, fake_slack)
+    through_bolt = count_bolt_requests(oauth_http, monkeypatch)
+
+    # Bolt finds the installation once; from then on lookups are answered without it.
+    first = lookup(oauth_http, fake_slack)
+    assert through_bolt == [1] and "Customer acquisition cost" in first
+    second = lookup(oauth_http, fake_slack)
+    assert through_bolt == [1], "answered in the acknowledgement, without Bolt"
+    assert "Customer acquisition cost" in second
+
+    # A workspace Bolt found no installation for is never answered without it.
+    assert "Customer acquisition cost" not in lookup(oauth_http, fake_slack, team_id="T0OTHER")
+    assert "Customer acquisition cost" not in lookup(oauth_http, fake_slack, team_id="T0OTHER")
+    assert through_bolt == [3]
+
+    # Uninstalled: lookups go to Bolt again, which finds no installation.
+    assert send_event(oauth_http, {"type": "app_uninstalled"}, "Ev0UNINSTALL") == 200
+    bolt_before = through_bolt[0]
+    assert "Customer acquisition cost" not in lookup(oauth_http, fake_slack)
+    assert through_bolt == [bolt_before + 1]
+    wait_until_idle(oauth_http)
+
+
 def add_data(client: TestClient, deps: Deps, fake: FakeSlack) -> None:
     fake.add_user("U0ALICE")
     assert signed_command(client, "side marketing", fake.response_url()) == 200
@@ -347,3 +396,14 @@ def test_uninstall_event_is_answered_in_fixed_token_mode(
         send_event(slack_http, {"type": "tokens_revoked", "tokens": {"bot": ["U0BOT"]}}, "Ev1")
         == 200
     )
+
+
+def test_an_organisation_wide_uninstall_forgets_each_of_its_workspaces() -> None:
+    authorized = AuthorizedWorkspaces()
+    for enterprise, team in (("E1", "T1"), ("E1", "T2"), ("", "T3")):
+        authorized.confirm(enterprise, team)
+    authorized.forget("E1", "")  # an org-wide install names no team
+    assert not authorized.confirmed("E1", "T1") and not authorized.confirmed("E1", "T2")
+    assert authorized.confirmed("", "T3")
+    authorized.forget("", "T3")
+    assert not authorized.confirmed("", "T3")
