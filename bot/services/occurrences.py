@@ -152,9 +152,7 @@ def schedule_many(*, session: Session, deliveries: Sequence[PlannedDelivery]) ->
     return results
 
 
-def _insert_rows(
-    session: Session, deliveries: Sequence[PlannedDelivery]
-) -> set[tuple[Any, ...]]:
+def _insert_rows(session: Session, deliveries: Sequence[PlannedDelivery]) -> set[tuple[Any, ...]]:
     """Insert what is not planned yet as multi-row INSERTs (insertmanyvalues); the keys
     of the rows inserted."""
     table = cast(Table, Occurrence.__table__)
