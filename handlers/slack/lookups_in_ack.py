@@ -48,7 +48,7 @@ LOOKUP_THREADS_AT_ONCE = 4
 
 
 class LookupsInAck:
-    """Answers the router's read-only slash commands of the bot token's own workspace."""
+    """Answers the router's read-only slash commands of the workspaces Bolt confirmed."""
 
     def __init__(self, deps: Deps, runtime: SlackRuntime) -> None:
         self._deps = deps

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import migrate
@@ -142,6 +143,19 @@ def test_schedule_many_plans_each_delivery_once_with_its_payload(
     assert all(row.due_at == due and row.due_at.tzinfo is not None for row in rows)
     assert rows[2].payload == {"text": ODD_TEXT, "standup_id": 1}
     assert rows[2].attempts == 0 and rows[2].created_at is not None
+
+
+def test_schedule_many_refuses_a_naive_time_and_plans_nothing(
+    factory: sessionmaker[Session],
+) -> None:
+    naive = occurrences.PlannedDelivery(
+        workspace_id="T1", kind="reminder_dm", subject_ref="standup:1", due_at=datetime(2026, 3, 2)
+    )
+    with pytest.raises((ValueError, StatementError), match="naive datetime"):
+        with factory.begin() as session:
+            occurrences.schedule_many(session=session, deliveries=[naive])
+    with factory() as session:
+        assert session.scalar(select(func.count()).select_from(Occurrence)) == 0
 
 
 def test_a_sent_delivery_is_not_planned_again(factory: sessionmaker[Session]) -> None:
