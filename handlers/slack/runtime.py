@@ -113,9 +113,9 @@ class ResponseUrl:
 class AuthorizedWorkspaces:
     """The workspaces (enterprise, team) whose requests Bolt authorized lately (OAuth)."""
 
-    def __init__(self) -> None:
+    def __init__(self, timer: Callable[[], float] = time.monotonic) -> None:
         self._seen: TTLCache[tuple[str, str], bool] = TTLCache(
-            maxsize=AUTHORIZED_WORKSPACES, ttl=AUTHORIZED_SECONDS
+            maxsize=AUTHORIZED_WORKSPACES, ttl=AUTHORIZED_SECONDS, timer=timer
         )
 
     def confirm(self, enterprise_id: str, team_id: str) -> None:

@@ -20,6 +20,7 @@ from bot.models import Person
 from bot.router import Caller, NeedsDatabase, RequestScope, run_command
 from handlers.slack import lookups_in_ack
 from handlers.slack.lookups_in_ack import LOOKUP_THREADS_AT_ONCE, LookupsInAck
+from tests.bolt_requests import count_bolt_requests
 from tests.fake_slack import FakeSlack
 from tests.idle import wait_until_idle
 from tests.signing import slack_headers, slash_command_body
@@ -32,20 +33,6 @@ def post(client: TestClient, fake: FakeSlack, command: str, text: str, **fields:
 
 def without_views(message: dict[str, Any]) -> str:
     return re.sub(r"\d+ views?", "N views", json.dumps(message, sort_keys=True))
-
-
-def count_bolt_requests(client: TestClient, monkeypatch: Any) -> list[int]:
-    """A one-item list counting the requests handed to Bolt from now on."""
-    handler = client.app.state.slack_handler  # type: ignore[attr-defined]
-    handle = handler.handle
-    counted = [0]
-
-    async def counting(request: Any) -> Any:
-        counted[0] += 1
-        return await handle(request)
-
-    monkeypatch.setattr(handler, "handle", counting)
-    return counted
 
 
 def test_after_the_first_request_lookups_skip_bolt_with_the_same_answer(

@@ -24,9 +24,10 @@ from handlers import server
 from handlers.server import create_web_app
 from handlers.slack.app import create_slack_app
 from handlers.slack.background import BackgroundWork
-from handlers.slack.runtime import AuthorizedWorkspaces
+from handlers.slack.runtime import AUTHORIZED_SECONDS, AuthorizedWorkspaces
 from schedules.jobs import run_tick
 from tests.app_scheduler import app_scheduler
+from tests.bolt_requests import count_bolt_requests
 from tests.fake_slack import TEAM_ID, FakeSlack
 from tests.idle import wait_until_idle
 from tests.signing import (
@@ -247,20 +248,6 @@ def lookup(client: TestClient, fake: FakeSlack, team_id: str = TEAM_ID) -> str:
     return response.text
 
 
-def count_bolt_requests(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """A one-item list counting the requests handed to Bolt from now on."""
-    handler = client.app.state.slack_handler  # type: ignore[attr-defined]
-    handle = handler.handle
-    counted = [0]
-
-    async def counting(request: Any) -> Any:
-        counted[0] += 1
-        return await handle(request)
-
-    monkeypatch.setattr(handler, "handle", counting)
-    return counted
-
-
 def test_with_oauth_lookups_of_an_installed_workspace_skip_bolt_until_it_uninstalls(
     oauth_http: TestClient, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -407,3 +394,13 @@ def test_an_organisation_wide_uninstall_forgets_each_of_its_workspaces() -> None
     assert authorized.confirmed("", "T3")
     authorized.forget("", "T3")
     assert not authorized.confirmed("", "T3")
+
+
+def test_a_workspace_bolt_has_not_authorized_for_five_minutes_goes_through_bolt_again() -> None:
+    now = [1000.0]
+    authorized = AuthorizedWorkspaces(timer=lambda: now[0])
+    authorized.confirm("", "T1")
+    now[0] += AUTHORIZED_SECONDS - 1
+    assert authorized.confirmed("", "T1")
+    now[0] += 2  # another process's uninstall is heard nowhere here: it ages out
+    assert not authorized.confirmed("", "T1")
