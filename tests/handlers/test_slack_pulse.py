@@ -66,9 +66,16 @@ def open_pulse(deps: Deps, slot: datetime = NOW - timedelta(hours=1)) -> int:
 
 
 def closed_pulse(deps: Deps, slot: datetime, answers: dict[str, int]) -> int:
-    """A weekly pulse in which each person gave the same answer to all three questions."""
-    poll_id = open_pulse(deps, slot)
+    """A weekly pulse in which each person gave the same answer to all three questions.
+
+    Opened, answered and closed in one transaction: its closing time has passed, so the
+    app's tick, running meanwhile, would close it between the opening and the answers.
+    """
     with deps.session_factory.begin() as session:
+        poll, _ = pulse.open_weekly(
+            session=session, workspace_id=TEAM_ID, slot=slot, now=slot, open_for=timedelta(hours=48)
+        )
+        poll_id = poll.id
         for user, value in answers.items():
             for question in range(3):
                 pulse.vote(
